@@ -1,0 +1,22 @@
+# faultline_warnings: an interface target carrying the project's warning flags. Every faultline
+# library, executable and test links it; third-party headers come in as SYSTEM and stay quiet.
+add_library(faultline_warnings INTERFACE)
+target_compile_options(faultline_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+  # GCC 12 false positive on Asio's coroutine-frame allocator (operator new paired with its own
+  # deallocate through std::free): https://gcc.gnu.org/bugzilla/show_bug.cgi?id=109224
+  -Wno-mismatched-new-delete
+  # C++20 designated initializers leave members at their defaults on purpose; GCC 12 warns anyway.
+  -Wno-missing-field-initializers)
+if(FAULTLINE_WERROR)
+  target_compile_options(faultline_warnings INTERFACE -Werror)
+endif()
+
+# faultline_add_test(NAME SOURCES... LIBS ...): one GoogleTest executable, discovered per test case.
+function(faultline_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} faultline_test_support GTest::gtest_main
+                                        faultline_warnings)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()

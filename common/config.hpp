@@ -1,0 +1,94 @@
+// Parsing helpers shared by every config surface (CLI flags, proxy/toxic JSON, workloads,
+// scenarios). Configuration is parsed and validated once; every problem is collected with its JSON
+// path
+// ("$.load.stages[2].rate: must be >= 0") so a user sees all mistakes in one go.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace faultline {
+
+using json = nlohmann::json;
+
+// Collects validation errors; each one names the JSON path it refers to.
+class ConfigErrors {
+ public:
+  void add(std::string path, std::string message);
+  bool empty() const noexcept { return errors_.empty(); }
+  const std::vector<std::string>& list() const noexcept { return errors_; }
+  // All errors, one per line.
+  std::string to_string() const;
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+// Thrown by loaders after collecting errors; `what()` lists every error.
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(const ConfigErrors& errors);
+  explicit ConfigError(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Joins a JSON path and a member/index: path_join("$.a", "b") == "$.a.b", path_index("$.a", 2) ==
+// "$.a[2]".
+std::string path_join(std::string_view path, std::string_view member);
+std::string path_index(std::string_view path, std::size_t index);
+
+// Durations: "250us", "500ms", "30s", "5m", "24h", "1h30m"; a bare number is seconds unless
+// `bare_unit` says otherwise. Returns nullopt for malformed or negative input.
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
+
+// Rates / counts: "1000", "2k", "1.5k", "3m" (million). Returns nullopt when malformed or negative.
+std::optional<double> parse_rate(std::string_view text);
+
+// Byte sizes: "512", "64KiB", "1MiB", "1MB", "10k". Returns nullopt when malformed.
+std::optional<std::uint64_t> parse_bytes(std::string_view text);
+
+// Prints a duration the way users type it: 1.5s, 250ms, 30s, 2m, 1h.
+std::string format_duration(std::chrono::nanoseconds d);
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string to_string() const;  // brackets IPv6 hosts: "[::1]:80"
+};
+
+// "127.0.0.1:8080", "[::1]:0", "localhost:6379", ":8080" (host defaults to 127.0.0.1).
+// Returns nullopt when malformed.
+std::optional<HostPort> parse_host_port(std::string_view text);
+
+// Field readers that record an error (with the member's path) instead of throwing when the member
+// has the wrong type. A missing member yields nullopt without an error unless `required`.
+std::optional<std::string> get_string(const json& obj, std::string_view path, const char* key,
+                                      ConfigErrors& errors, bool required = false);
+std::optional<double> get_number(const json& obj, std::string_view path, const char* key,
+                                 ConfigErrors& errors, bool required = false);
+std::optional<std::int64_t> get_integer(const json& obj, std::string_view path, const char* key,
+                                        ConfigErrors& errors, bool required = false);
+std::optional<bool> get_bool(const json& obj, std::string_view path, const char* key,
+                             ConfigErrors& errors, bool required = false);
+// A duration given as a string ("500ms") or, when `number_unit` is set, as a bare number in that
+// unit (Toxiproxy's "latency": 100 is milliseconds).
+std::optional<std::chrono::nanoseconds> get_duration(
+    const json& obj, std::string_view path, const char* key, ConfigErrors& errors,
+    bool required = false,
+    std::optional<std::chrono::nanoseconds> number_unit = std::chrono::seconds(1));
+
+// Records an error for every member of `obj` not in `known` ("unknown field").
+void reject_unknown_keys(const json& obj, std::string_view path,
+                         std::initializer_list<std::string_view> known, ConfigErrors& errors);
+
+// Reads a whole file and parses it as JSON; throws ConfigError naming the file and the
+// line/column of a syntax error.
+json load_json_file(const std::string& file);
+
+}  // namespace faultline

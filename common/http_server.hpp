@@ -1,0 +1,85 @@
+// A small HTTP/1.1 server on Beast coroutines, shared by the target, the proxy's control API and
+// the load generator's metrics endpoint. One acceptor per event loop of an IoPool (SO_REUSEPORT),
+// one coroutine per connection, keep-alive, and every limit a public server needs: header size
+// (431), body size (413), malformed requests (400 + close), a deadline to receive a request head
+// (slow clients), an idle keep-alive timeout and a write timeout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "common/config.hpp"
+#include "common/io_pool.hpp"
+#include "common/net.hpp"
+
+namespace faultline {
+
+namespace http = boost::beast::http;
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+struct HttpServerOptions {
+  std::size_t header_limit = 16 * 1024;             // bytes of request head; above → 431
+  std::uint64_t body_limit = 1024 * 1024;           // bytes of body; above → 413
+  std::chrono::milliseconds header_timeout{10000};  // to receive a whole request head
+  std::chrono::milliseconds body_timeout{30000};    // to receive the body once the head is in
+  std::chrono::milliseconds idle_timeout{60000};    // keep-alive wait for the next request
+  std::chrono::milliseconds write_timeout{30000};   // to send a response
+  std::size_t max_connections = 0;  // 0 = no cap; above → accept and close at once
+  std::string server_header = "faultline";
+};
+
+// What a handler knows about the request beyond its message.
+class RequestContext {
+ public:
+  RequestContext(tcp::socket& socket, tcp::endpoint remote) : socket_(socket), remote_(remote) {}
+  const tcp::endpoint& remote() const noexcept { return remote_; }
+  // Completes when the client closes its side (or the socket errors). Handlers doing long work
+  // race it with `||` to abandon the work when nobody is waiting for the answer.
+  awaitable<void> wait_disconnect();
+
+ private:
+  tcp::socket& socket_;
+  tcp::endpoint remote_;
+};
+
+using HttpHandler = std::function<awaitable<HttpResponse>(HttpRequest&, RequestContext&)>;
+
+// Builds `{"error": message, "status": N}` responses (the error shape of every faultline API).
+HttpResponse json_error(http::status status, std::string_view message, unsigned version = 11);
+// Builds a JSON response with the given status.
+HttpResponse json_response(http::status status, const json& body, unsigned version = 11);
+
+class HttpServer {
+ public:
+  HttpServer(IoPool& pool, HttpHandler handler, HttpServerOptions options = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts accepting on every loop of the pool. Throws std::system_error on bind errors
+  // (a setup error). Returns the bound endpoint (port 0 resolved).
+  tcp::endpoint listen(const HostPort& where);
+  tcp::endpoint local_endpoint() const { return bound_; }
+  // Stops accepting; open connections finish their current exchange and close.
+  void stop();
+
+  std::size_t active_connections() const noexcept;
+
+  struct State;  // shared with the per-connection coroutines; public only for the .cpp
+
+ private:
+  IoPool& pool_;
+  std::shared_ptr<State> state_;
+  tcp::endpoint bound_;
+};
+
+}  // namespace faultline

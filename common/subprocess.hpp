@@ -1,0 +1,60 @@
+// Child processes for the scenario runner and for tests: start a program with a piped stdout, wait
+// for a readiness line ("listening on 127.0.0.1:41233"), signal it, reap it. Children get
+// PR_SET_PDEATHSIG(SIGKILL) so nothing outlives a crashed or killed parent.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace faultline {
+
+class Subprocess {
+ public:
+  Subprocess() = default;
+  // Starts argv[0] (looked up in PATH when it has no '/'). stdout is piped to this object; stderr
+  // goes to `stderr_file` when given (appended), else it is inherited. Throws std::system_error.
+  Subprocess(const std::vector<std::string>& argv, const std::string& stderr_file = "");
+  ~Subprocess();  // SIGKILLs and reaps a child that is still running
+  Subprocess(Subprocess&& other) noexcept;
+  Subprocess& operator=(Subprocess&& other) noexcept;
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+  bool running();
+
+  // Reads stdout lines until one contains `needle`; returns that line, or nullopt on timeout / EOF.
+  std::optional<std::string> wait_for_line(const std::string& needle,
+                                           std::chrono::milliseconds timeout);
+  // Everything read from stdout so far (including lines wait_for_line consumed).
+  const std::string& output() const noexcept { return output_; }
+  // Reads the rest of stdout until EOF or timeout (for short-lived commands).
+  void read_all(std::chrono::milliseconds timeout);
+
+  void signal(int sig);
+  // Sends SIGTERM, waits up to `grace`, then SIGKILL. Returns the exit status as from wait().
+  int terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  // Waits for exit; returns exit code, or 128+signal when killed by a signal; -1 on timeout.
+  int wait(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
+
+ private:
+  bool read_some(std::chrono::milliseconds timeout);
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  int status_ = -1;
+  std::string output_;
+  std::size_t consumed_ = 0;
+};
+
+// Path of a program in PATH, or nullopt.
+std::optional<std::string> find_program(const std::string& name);
+
+// A free TCP port on 127.0.0.1 (bind to 0, read it back, close). Racy by nature; prefer port 0 on
+// the server itself, and use this only for programs that cannot report their bound port (Redis).
+unsigned short free_loopback_port();
+
+}  // namespace faultline

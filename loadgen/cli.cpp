@@ -1,0 +1,7 @@
+#include "loadgen/cli.hpp"
+
+namespace faultline::loadgen {
+
+void register_commands(CommandRegistry& /*registry*/) {}
+
+}  // namespace faultline::loadgen

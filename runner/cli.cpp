@@ -1,0 +1,7 @@
+#include "runner/cli.hpp"
+
+namespace faultline::runner {
+
+void register_commands(CommandRegistry& /*registry*/) {}
+
+}  // namespace faultline::runner

@@ -1,0 +1,75 @@
+// Shared test helpers: where the faultline binary is, scratch directories, a real redis-server on
+// a free loopback port (started and stopped by the test), and promtool.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/subprocess.hpp"
+
+namespace faultline::test {
+
+// Absolute path of the built `faultline` executable.
+std::string faultline_bin();
+// Absolute path of the source tree (for scenarios/ and dashboards/).
+std::string source_dir();
+
+// A fresh directory under $TMPDIR, removed with its content on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A `faultline <args...>` child that printed "listening on HOST:PORT"; `address` is what it
+// printed.
+struct RunningFaultline {
+  Subprocess process;
+  HostPort address;
+};
+// Starts `faultline args...`, waits for its "listening on" line (up to `timeout`). Fails the
+// current test (ADD_FAILURE) and returns nullopt if it did not come up.
+std::optional<RunningFaultline> start_faultline(
+    const std::vector<std::string>& args,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(15000));
+
+// Runs `faultline args...` to completion; returns {exit code, stdout}. stderr goes to `stderr_file`
+// when given.
+std::pair<int, std::string> run_faultline(
+    const std::vector<std::string>& args, const std::string& stderr_file = "",
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(60000));
+
+// A real redis-server on 127.0.0.1:<free port>, no persistence. Skips nothing: if redis-server is
+// missing the constructor throws (CI installs it).
+class RedisServer {
+ public:
+  RedisServer();
+  ~RedisServer();
+  unsigned short port() const noexcept { return port_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const noexcept { return process_.pid(); }
+  void stop_signal();      // SIGSTOP: the server hangs, connections stay open
+  void continue_signal();  // SIGCONT
+  Subprocess& process() { return process_; }
+
+ private:
+  unsigned short port_ = 0;
+  Subprocess process_;
+  TempDir dir_;
+};
+
+// Runs `promtool check metrics` on exposition text; returns {exit code, promtool's output}.
+std::pair<int, std::string> promtool_check_metrics(const std::string& exposition);
+
+}  // namespace faultline::test
