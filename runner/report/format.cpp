@@ -1,0 +1,152 @@
+// Formatting helpers for the report writers (see format.hpp).
+#include "format.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+namespace faultline::runner::report_format {
+
+namespace {
+const nlohmann::json& empty_array() {
+  static const nlohmann::json a = nlohmann::json::array();
+  return a;
+}
+const nlohmann::json& empty_object() {
+  static const nlohmann::json o = nlohmann::json::object();
+  return o;
+}
+const nlohmann::json* find(const nlohmann::json& j, std::string_view key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+}  // namespace
+
+std::string str(const nlohmann::json& j, std::string_view key, std::string fallback) {
+  const auto* v = find(j, key);
+  return v && v->is_string() ? v->get<std::string>() : fallback;
+}
+
+std::optional<double> num(const nlohmann::json& j, std::string_view key) {
+  const auto* v = find(j, key);
+  if (!v || !v->is_number()) return std::nullopt;
+  const double d = v->get<double>();
+  if (!std::isfinite(d)) return std::nullopt;
+  return d;
+}
+
+const nlohmann::json& arr(const nlohmann::json& j, std::string_view key) {
+  const auto* v = find(j, key);
+  return v && v->is_array() ? *v : empty_array();
+}
+
+const nlohmann::json& obj(const nlohmann::json& j, std::string_view key) {
+  const auto* v = find(j, key);
+  return v && v->is_object() ? *v : empty_object();
+}
+
+std::string number(double v, int sig) {
+  if (!std::isfinite(v)) return "n/a";
+  if (v == 0) return "0";
+  // Integers of moderate size print exactly (request counts).
+  if (std::fabs(v) < 1e15 && v == std::floor(v)) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", sig, v);
+  std::string s = buf;
+  // %g may choose exponent notation for small values; keep it (e.g. "1.5e-05") — it is exact.
+  return s;
+}
+
+std::string display(const nlohmann::json& v) {
+  if (v.is_number()) return number(v.get<double>());
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_null()) return "n/a";
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot open " + tmp + " for writing");
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+  }
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 16);
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) continue;  // not allowed in XML 1.0
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string json_for_script(const nlohmann::json& j) {
+  const std::string raw = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  out.reserve(raw.size() + 64);
+  for (char c : raw) {
+    switch (c) {
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace faultline::runner::report_format

@@ -1,0 +1,153 @@
+// The terminal summary `faultline run` prints on stdout: a per-phase overview, the verdict table
+// (phase, assertion, measured, bound, PASS/FAIL), the messages of failed assertions and the overall
+// verdict. Plain text, no colour (stdout may be a file or a CI log).
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+#include "format.hpp"
+#include "report.hpp"
+
+namespace faultline::runner {
+
+namespace rf = report_format;
+
+namespace {
+
+// Display width of UTF-8 text: code points, not bytes (names may contain "µ", "—", …).
+std::size_t width(const std::string& s) {
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+using Row = std::vector<std::string>;
+
+// Left-aligned columns separated by two spaces; the last column is not padded.
+void print_table(std::ostringstream& out, const Row& header, const std::vector<Row>& rows,
+                 const std::vector<bool>& right_align = {}) {
+  std::vector<std::size_t> w(header.size(), 0);
+  auto widen = [&](const Row& r) {
+    for (std::size_t i = 0; i < r.size() && i < w.size(); ++i)
+      w[i] = std::max(w[i], width(r[i]));
+  };
+  widen(header);
+  for (const auto& r : rows)
+    widen(r);
+  auto line = [&](const Row& r) {
+    std::string s = "  ";
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const std::size_t pad = w[i] - width(r[i]);
+      const bool right = i < right_align.size() && right_align[i];
+      if (right) s += std::string(pad, ' ');
+      s += r[i];
+      if (i + 1 < r.size()) {
+        if (!right) s += std::string(pad, ' ');
+        s += "  ";
+      }
+    }
+    while (!s.empty() && s.back() == ' ')
+      s.pop_back();
+    out << s << '\n';
+  };
+  line(header);
+  for (const auto& r : rows)
+    line(r);
+}
+
+std::string opt_number(std::optional<double> v, double scale = 1, const char* suffix = "") {
+  if (!v) return "n/a";
+  return rf::number(*v * scale, 3) + suffix;
+}
+
+std::string seconds_human(std::optional<double> v) {
+  if (!v) return "n/a";
+  if (*v < 1e-3) return rf::number(*v * 1e6, 3) + " us";
+  if (*v < 1) return rf::number(*v * 1e3, 3) + " ms";
+  return rf::number(*v, 3) + " s";
+}
+
+}  // namespace
+
+std::string render_terminal_summary(const nlohmann::json& results) {
+  std::ostringstream out;
+  const auto& scenario = rf::obj(results, "scenario");
+  const auto& phases = rf::arr(results, "phases");
+  const auto& assertions = rf::arr(results, "assertions");
+
+  out << "Scenario " << rf::str(scenario, "name", "(unnamed)");
+  if (auto d = rf::num(results, "duration_seconds")) out << " - " << rf::number(*d, 4) << " s";
+  out << ", " << phases.size() << (phases.size() == 1 ? " phase" : " phases") << '\n';
+
+  if (!phases.empty()) {
+    out << '\n';
+    std::vector<Row> rows;
+    for (const auto& p : phases) {
+      const auto& load = rf::obj(p, "load");
+      const auto& req = rf::obj(load, "requests");
+      const auto& lat = rf::obj(load, "latency_seconds");
+      const auto& apdex = rf::obj(load, "apdex");
+      const auto start = rf::num(p, "start_seconds"), end = rf::num(p, "end_seconds");
+      std::string span =
+          start && end ? rf::number(*start, 4) + "-" + rf::number(*end, 4) + " s" : "n/a";
+      rows.push_back(
+          {rf::str(p, "name"), span, p.value("fault", false) ? "yes" : "no",
+           opt_number(rf::num(req, "total")), opt_number(rf::num(load, "error_ratio"), 100, " %"),
+           opt_number(rf::num(load, "throughput_rps")), seconds_human(rf::num(lat, "p50")),
+           seconds_human(rf::num(lat, "p99")), opt_number(rf::num(apdex, "score"))});
+    }
+    print_table(out,
+                {"PHASE", "TIME", "FAULT", "REQUESTS", "ERRORS", "REQ/S", "P50", "P99", "APDEX"},
+                rows, {false, false, false, true, true, true, true, true, true});
+  }
+
+  out << '\n';
+  std::size_t failed = 0, not_evaluated = 0;
+  if (assertions.empty()) {
+    out << "  (no assertions)\n";
+  } else {
+    std::vector<Row> rows;
+    for (const auto& a : assertions) {
+      const auto v = rf::str(a, "verdict");
+      std::string shown = v == "pass" ? "PASS" : v == "fail" ? "FAIL" : "ERROR";
+      if (v == "fail") ++failed;
+      if (v != "pass" && v != "fail") ++not_evaluated;
+      rows.push_back({rf::str(a, "phase", "-"), rf::str(a, "name", rf::str(a, "kind")),
+                      rf::display(a.value("measured", nlohmann::json())),
+                      rf::display(a.value("bound", nlohmann::json())), shown});
+    }
+    print_table(out, {"PHASE", "ASSERTION", "MEASURED", "BOUND", "VERDICT"}, rows,
+                {false, false, true, false, false});
+  }
+
+  bool header = false;
+  for (const auto& a : assertions) {
+    const auto v = rf::str(a, "verdict");
+    if (v == "pass") continue;
+    if (!header) {
+      out << '\n';
+      header = true;
+    }
+    out << "  " << (v == "fail" ? "FAIL " : "ERROR ") << rf::str(a, "name", rf::str(a, "kind"));
+    if (auto ph = rf::str(a, "phase"); !ph.empty()) out << " [" << ph << "]";
+    if (auto m = rf::str(a, "message"); !m.empty()) out << ": " << m;
+    out << '\n';
+  }
+
+  const auto verdict = rf::str(results, "verdict", "error");
+  out << '\n';
+  if (verdict == "pass") {
+    out << "Verdict: PASS (" << assertions.size() << " of " << assertions.size()
+        << " assertions held)\n";
+  } else if (verdict == "fail") {
+    out << "Verdict: FAIL (" << failed << " of " << assertions.size() << " assertions failed";
+    if (not_evaluated) out << ", " << not_evaluated << " not evaluated";
+    out << ")\n";
+  } else {
+    out << "Verdict: ERROR";
+    if (auto e = rf::str(results, "error"); !e.empty()) out << " (" << e << ")";
+    out << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace faultline::runner
