@@ -1,7 +1,332 @@
+// `faultline load` (the load generator) and `faultline report merge` (lossless merge of shard
+// results). Flags are validated here once; bad input → message naming the flag on stderr, exit 2.
 #include "loadgen/cli.hpp"
 
-namespace faultline::loadgen {
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
 
-void register_commands(CommandRegistry& /*registry*/) {}
+#include <spdlog/spdlog.h>
+
+#include "common/config.hpp"
+#include "loadgen/engine.hpp"
+#include "loadgen/merge.hpp"
+#include "loadgen/replay.hpp"
+#include "loadgen/stats.hpp"
+#include "loadgen/threshold.hpp"
+
+namespace faultline::loadgen {
+namespace {
+
+struct LoadArgs {
+  std::string url;
+  std::string workload;
+  std::string rate;
+  std::string users;
+  std::string duration = "10s";
+  std::string stages;
+  std::size_t connections = 50;
+  std::size_t threads = 0;
+  std::string timeout = "10s";
+  std::string think_time;
+  std::vector<std::string> thresholds;
+  std::string out;
+  std::string intervals_out;
+  std::string metrics_listen;
+  std::uint64_t seed = 1;
+  std::string shard;
+  std::string replay;
+  std::string har;
+  double speed = 1;
+  bool insecure = false;
+  std::string method = "GET";
+  std::string body;
+  bool quiet = false;
+  CLI::Option* duration_opt = nullptr;
+};
+
+int usage_error(const std::string& message) {
+  std::cerr << "faultline load: " << message << "\n";
+  return kExitUsage;
+}
+
+void print_summary(const json& r, const std::vector<json>& threshold_report) {
+  auto lat = [](const json& l) {
+    char b[256];
+    std::snprintf(b, sizeof b, "p50 %.3fms  p90 %.3fms  p99 %.3fms  p99.9 %.3fms  max %.3fms",
+                  l["p50"].get<double>() * 1e3, l["p90"].get<double>() * 1e3,
+                  l["p99"].get<double>() * 1e3, l["p999"].get<double>() * 1e3,
+                  l["max"].get<double>() * 1e3);
+    return std::string(b);
+  };
+  char head[256];
+  std::snprintf(head, sizeof head,
+                "faultline load: %llu requests in %.2fs (%.1f req/s), %llu ok, %llu failed%s\n",
+                static_cast<unsigned long long>(r["requests"]["total"].get<std::uint64_t>()),
+                r["duration_seconds"].get<double>(), r["throughput_rps"].get<double>(),
+                static_cast<unsigned long long>(r["requests"]["ok"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(r["requests"]["failed"].get<std::uint64_t>()),
+                r.value("interrupted", false) ? " (interrupted)" : "");
+  std::cerr << head;
+  std::cerr << "  latency (corrected):   " << lat(r["latency_seconds"]) << "\n";
+  std::cerr << "  latency (uncorrected): " << lat(r["latency_uncorrected_seconds"]) << "\n";
+  std::string errs;
+  for (const auto& [k, v] : r["errors"].items())
+    if (v.get<std::uint64_t>() > 0) errs += " " + k + "=" + std::to_string(v.get<std::uint64_t>());
+  if (!errs.empty()) std::cerr << "  errors:" << errs << "\n";
+  const auto& s = r["schedule"];
+  if (r["model"] == "open" || r["model"] == "replay")
+    std::cerr << "  schedule: offered " << s["offered"] << ", late " << s["late"] << ", dropped "
+              << s["dropped"] << ", unsent " << s["unsent"] << "\n";
+  for (const auto& t : threshold_report)
+    std::cerr << "  threshold " << t["expr"].get<std::string>() << ": "
+              << (t["ok"].get<bool>() ? "ok" : "FAILED") << " (value " << t["value"] << ")\n";
+}
+
+int run_load_command(const LoadArgs& a) {
+  EngineConfig cfg;
+  std::string error;
+  if (a.url.empty()) return usage_error("a target URL is required (http://HOST:PORT/path)");
+  auto url = parse_url(a.url, error);
+  if (!url) return usage_error(error);
+  cfg.url = *url;
+
+  // Mutually exclusive choices.
+  if (!a.rate.empty() && !a.users.empty())
+    return usage_error("--rate and --users exclude each other");
+  if (!a.replay.empty() && !a.har.empty())
+    return usage_error("--replay and --har exclude each other");
+  const bool replaying = !a.replay.empty() || !a.har.empty();
+  if (replaying && !a.workload.empty())
+    return usage_error("--workload cannot be combined with --replay/--har");
+  if (replaying && !a.users.empty())
+    return usage_error("--users cannot be combined with --replay/--har");
+  if (replaying && !a.stages.empty())
+    return usage_error("--stages cannot be combined with --replay/--har");
+  if (!a.stages.empty() && a.rate.empty() && a.users.empty())
+    return usage_error(
+        "--stages needs --rate (stage levels are requests/s) or --users (levels are "
+        "users) to choose the model");
+  if (!a.think_time.empty() && a.users.empty())
+    return usage_error("--think-time applies to the closed model (--users)");
+  if (!(a.speed > 0)) return usage_error("--speed must be > 0");
+  if (a.connections < 1) return usage_error("--connections must be >= 1");
+
+  auto duration = parse_duration(a.duration);
+  if (!duration || duration->count() <= 0)
+    return usage_error("--duration: expected a duration such as 30s, 5m or 24h");
+  const double duration_s = std::chrono::duration<double>(*duration).count();
+  auto timeout = parse_duration(a.timeout);
+  if (!timeout || timeout->count() <= 0)
+    return usage_error("--timeout: expected a duration such as 2s or 500ms");
+  cfg.timeout = *timeout;
+  cfg.duration_seconds = duration_s;
+  cfg.connections = a.connections;
+  cfg.threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+  cfg.seed = a.seed;
+  cfg.insecure = a.insecure;
+  cfg.intervals_out = a.intervals_out;
+  cfg.progress = !a.quiet;
+
+  if (!a.shard.empty()) {
+    unsigned i = 0, n = 0;
+    char extra = 0;
+    if (std::sscanf(a.shard.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n)
+      return usage_error("--shard: expected I/N with 0 <= I < N (e.g. 0/4)");
+    cfg.shard = i;
+    cfg.shards = n;
+  }
+  if (!a.metrics_listen.empty()) {
+    auto hp = parse_host_port(a.metrics_listen);
+    if (!hp) return usage_error("--metrics-listen: expected HOST:PORT (e.g. 127.0.0.1:0)");
+    cfg.metrics_listen = *hp;
+  }
+  if (!a.think_time.empty()) {
+    const auto colon = a.think_time.find(':');
+    auto lo = parse_duration(a.think_time.substr(0, colon));
+    auto hi = colon == std::string::npos ? lo : parse_duration(a.think_time.substr(colon + 1));
+    if (!lo || !hi || *hi < *lo)
+      return usage_error("--think-time: expected MIN or MIN:MAX durations (e.g. 1s:3s)");
+    cfg.think_min_seconds = std::chrono::duration<double>(*lo).count();
+    cfg.think_max_seconds = std::chrono::duration<double>(*hi).count();
+  }
+
+  // Model and profile.
+  std::optional<std::vector<Stage>> stages;
+  if (!a.stages.empty()) {
+    stages = parse_stages(a.stages, error);
+    if (!stages) return usage_error(error);
+  }
+  // With --stages, --duration cuts or extends them only when given explicitly.
+  const bool duration_given = a.duration_opt && a.duration_opt->count() > 0;
+  if (!a.rate.empty()) {
+    cfg.model = Model::open;
+    auto r = parse_rate(a.rate);
+    if (!r || (!stages && !(*r > 0)))
+      return usage_error("--rate: expected a positive rate such as 1000 or 2k");
+    cfg.profile = stages ? Profile(*stages, duration_given ? duration_s : 0)
+                         : Profile::constant(*r, duration_s);
+  } else if (!a.users.empty()) {
+    cfg.model = Model::closed;
+    auto u = parse_rate(a.users);
+    if (!u || (!stages && !(*u >= 1)) || *u != std::floor(*u))
+      return usage_error("--users: expected a whole number of users >= 1");
+    cfg.profile = stages ? Profile(*stages, duration_given ? duration_s : 0)
+                         : Profile::constant(*u, duration_s);
+    if (cfg.profile.max_level() > 1e6) return usage_error("--users: at most 1000000 users");
+  } else {
+    cfg.model = Model::max;
+    cfg.profile = Profile::constant(0, duration_s);
+  }
+
+  // Workload.
+  Workload workload;
+  std::vector<ReplayItem> replay;
+  try {
+    if (!a.workload.empty()) {
+      json doc = load_json_file(a.workload);
+      ConfigErrors errors;
+      workload = parse_workload(doc, errors);
+      if (!errors.empty()) {
+        std::cerr << "faultline load: invalid workload " << a.workload << ":\n"
+                  << errors.to_string() << "\n";
+        return kExitUsage;
+      }
+    } else if (!replaying) {
+      workload = single_request_workload(a.method, cfg.url.target, a.body);
+    }
+    if (!a.replay.empty()) replay = load_recording(a.replay, cfg.url.host_header, workload);
+    if (!a.har.empty()) replay = load_har(a.har, cfg.url.host_header, workload);
+  } catch (const ConfigError& e) {
+    std::cerr << "faultline load: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  prerender(workload, cfg.url.host_header);
+  cfg.workload = &workload;
+  if (replaying) {
+    cfg.replay = &replay;
+    cfg.model = Model::open;
+    if (!a.rate.empty()) {
+      cfg.replay_rate = *parse_rate(a.rate);  // whole-run rate; senders split it by shard
+    }
+    cfg.replay_speed = a.speed;
+    // Long enough for the whole recording unless --duration was given.
+    if (!duration_given) cfg.duration_seconds = 1e9;
+  }
+
+  // Thresholds (validated before the run).
+  std::vector<Threshold> thresholds;
+  for (const auto& t : a.thresholds) {
+    auto th = parse_threshold(t, error);
+    if (!th) return usage_error(error);
+    if (!th->scope.empty() &&
+        std::find(workload.request_names.begin(), workload.request_names.end(), th->scope) ==
+            workload.request_names.end())
+      return usage_error("--threshold \"" + t + "\": no request named \"" + th->scope +
+                         "\" in the workload");
+    thresholds.push_back(*th);
+  }
+
+  std::ofstream out;
+  if (!a.out.empty() && a.out != "-") {
+    out.open(a.out, std::ios::trunc);
+    if (!out) return usage_error("--out: cannot write " + a.out);
+  }
+
+  json results;
+  try {
+    results = run_load(cfg);
+  } catch (const ConfigError& e) {
+    std::cerr << "faultline load: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  bool all_ok = true;
+  std::vector<json> report;
+  for (const auto& t : thresholds) {
+    auto v = threshold_value(t, results);
+    const bool ok = v && threshold_holds(t, *v);
+    all_ok = all_ok && ok;
+    report.push_back({{"expr", t.expr}, {"value", v ? json(*v) : json(nullptr)}, {"ok", ok}});
+  }
+  results["thresholds"] = report;
+  if (out.is_open()) out << results.dump() << '\n';
+  if (a.out == "-") std::cout << results.dump() << std::endl;
+  print_summary(results, report);
+  return all_ok ? kExitOk : kExitFailed;
+}
+
+int run_merge(const std::vector<std::string>& files) {
+  std::vector<json> docs;
+  try {
+    for (const auto& f : files)
+      docs.push_back(load_json_file(f));
+    std::cout << merge_results(docs, files).dump() << std::endl;
+  } catch (const ConfigError& e) {
+    std::cerr << "faultline report merge: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_commands(CommandRegistry& registry) {
+  auto args = std::make_shared<LoadArgs>();
+  CLI::App* load = registry.add(
+      "load",
+      "Generate HTTP load (open model with --rate, closed with --users, else max throughput) and "
+      "measure coordinated-omission-corrected latency",
+      [args] { return run_load_command(*args); });
+  load->add_option("url", args->url, "Target URL: http://HOST:PORT/path or https://...");
+  load->add_option("--workload", args->workload,
+                   "Workload JSON file (mix of requests, flows, "
+                   "generators)");
+  load->add_option("--rate", args->rate, "Open model: arrivals per second (e.g. 1000, 2k)");
+  load->add_option("--users", args->users, "Closed model: virtual users");
+  args->duration_opt =
+      load->add_option("--duration", args->duration, "Run time (500ms, 30s, 5m, 24h)")
+          ->capture_default_str();
+  load->add_option("--stages", args->stages,
+                   "Levels over time: 30s:100,2m:100>1000,1m:>0 or 30s:10|50|100 (cycles)");
+  load->add_option("--connections,-c", args->connections,
+                   "Connections (open and max models; per process)")
+      ->capture_default_str();
+  load->add_option("--threads,-t", args->threads, "Event-loop threads (default: cores)");
+  load->add_option("--timeout", args->timeout, "Per-request timeout (connect and response)")
+      ->capture_default_str();
+  load->add_option("--think-time", args->think_time,
+                   "Closed model: pause MIN[:MAX] between "
+                   "iterations");
+  load->add_option("--threshold", args->thresholds,
+                   "Pass/fail check, repeatable: 'p99<200ms', 'error_ratio<0.01', "
+                   "'NAME:p90<=50ms'");
+  load->add_option("--out", args->out, "Write the results JSON here ('-' = stdout)");
+  load->add_option("--intervals-out", args->intervals_out, "Write one JSON line per second here");
+  load->add_option("--metrics-listen", args->metrics_listen,
+                   "Serve Prometheus metrics on HOST:PORT (prints 'listening on')");
+  load->add_option("--seed", args->seed, "Random seed (mix choice, generated bodies)")
+      ->capture_default_str();
+  load->add_option("--shard", args->shard, "I/N: run shard I of N (share of rate/users, own seed)");
+  load->add_option("--replay", args->replay, "Replay a faultline proxy recording (JSON lines)");
+  load->add_option("--har", args->har, "Replay an HTTP Archive 1.2 file");
+  load->add_option("--speed", args->speed, "Replay time scale (2 = twice as fast)")
+      ->capture_default_str();
+  load->add_flag("--insecure", args->insecure, "https: skip certificate verification");
+  load->add_option("--method", args->method, "Method of the single request (no --workload)")
+      ->capture_default_str();
+  load->add_option("--body", args->body, "Body of the single request (no --workload)");
+  load->add_flag("--quiet,-q", args->quiet, "No progress line on stderr");
+
+  CLI::App* report = registry.add("report", "Work with results files", nullptr);
+  report->require_subcommand(1);
+  auto files = std::make_shared<std::vector<std::string>>();
+  CLI::App* merge = registry.add(
+      report, "merge",
+      "Merge faultline load results (e.g. of --shard runs) losslessly; prints JSON on stdout",
+      [files] { return run_merge(*files); });
+  merge->add_option("files", *files, "Results JSON files")->required()->expected(1, -1);
+}
 
 }  // namespace faultline::loadgen

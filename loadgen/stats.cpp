@@ -1,0 +1,110 @@
+#include "loadgen/stats.hpp"
+
+namespace faultline::loadgen {
+namespace {
+constexpr std::array<const char*, kErrorKinds> kNames = {
+    "connect_refused", "connect_timeout", "reset",       "read_timeout",
+    "http_4xx",        "http_5xx",        "bad_response"};
+}
+
+const char* error_kind_name(std::size_t kind) noexcept {
+  return kind < kNames.size() ? kNames[kind] : "unknown";
+}
+
+std::optional<std::size_t> error_kind_from_name(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < kNames.size(); ++i)
+    if (name == kNames[i]) return i;
+  return std::nullopt;
+}
+
+void Stats::record(Outcome outcome, std::chrono::nanoseconds corrected,
+                   std::chrono::nanoseconds actual) {
+  ++total;
+  if (outcome == Outcome::ok)
+    ++ok;
+  else {
+    ++failed;
+    ++errors[static_cast<std::size_t>(outcome) - 1];
+  }
+  if (has_response(outcome)) {
+    latency.record(corrected);
+    uncorrected.record(actual);
+  }
+}
+
+void Stats::merge(const Stats& other) {
+  total += other.total;
+  ok += other.ok;
+  failed += other.failed;
+  for (std::size_t i = 0; i < kErrorKinds; ++i)
+    errors[i] += other.errors[i];
+  latency.merge(other.latency);
+  uncorrected.merge(other.uncorrected);
+}
+
+void Stats::reset() {
+  total = ok = failed = 0;
+  errors.fill(0);
+  latency.reset();
+  uncorrected.reset();
+}
+
+json latency_summary(const Histogram& h) {
+  return json{{"p50", h.percentile_seconds(50)},
+              {"p90", h.percentile_seconds(90)},
+              {"p99", h.percentile_seconds(99)},
+              {"p999", h.percentile_seconds(99.9)},
+              {"p9999", h.percentile_seconds(99.99)},
+              {"max", std::chrono::duration<double>(h.max()).count()},
+              {"mean", h.mean_seconds()}};
+}
+
+json Stats::to_json(double duration_seconds, bool with_histograms) const {
+  json errs = json::object();
+  for (std::size_t i = 0; i < kErrorKinds; ++i)
+    errs[kNames[i]] = errors[i];
+  json j{{"requests", {{"total", total}, {"ok", ok}, {"failed", failed}}},
+         {"errors", std::move(errs)},
+         {"throughput_rps",
+          duration_seconds > 0 ? static_cast<double>(total) / duration_seconds : 0.0},
+         {"latency_seconds", latency_summary(latency)},
+         {"latency_uncorrected_seconds", latency_summary(uncorrected)}};
+  if (with_histograms)
+    j["histograms"] = {{"latency", latency.to_json()},
+                       {"latency_uncorrected", uncorrected.to_json()}};
+  return j;
+}
+
+Stats Stats::from_json(const json& j, std::string_view path) {
+  auto fail = [&](const std::string& what) { throw ConfigError(std::string(path) + ": " + what); };
+  if (!j.is_object()) fail("expected an object");
+  Stats s;
+  auto count = [&](const json& obj, const char* key, std::string_view where) -> std::uint64_t {
+    auto it = obj.find(key);
+    if (it == obj.end() || !it->is_number_unsigned())
+      fail(std::string(where) + "." + key + " must be a non-negative integer");
+    return it->get<std::uint64_t>();
+  };
+  auto req = j.find("requests");
+  if (req == j.end() || !req->is_object()) fail("requests must be an object");
+  s.total = count(*req, "total", "requests");
+  s.ok = count(*req, "ok", "requests");
+  s.failed = count(*req, "failed", "requests");
+  auto errs = j.find("errors");
+  if (errs == j.end() || !errs->is_object()) fail("errors must be an object");
+  for (std::size_t i = 0; i < kErrorKinds; ++i)
+    if (errs->contains(kNames[i])) s.errors[i] = count(*errs, kNames[i], "errors");
+  auto h = j.find("histograms");
+  if (h == j.end() || !h->is_object() || !h->contains("latency") ||
+      !h->contains("latency_uncorrected"))
+    fail("histograms.latency and histograms.latency_uncorrected are required");
+  try {
+    s.latency = Histogram::from_json((*h)["latency"]);
+    s.uncorrected = Histogram::from_json((*h)["latency_uncorrected"]);
+  } catch (const ConfigError& e) {
+    fail(std::string("histograms: ") + e.what());
+  }
+  return s;
+}
+
+}  // namespace faultline::loadgen

@@ -1,0 +1,121 @@
+#include "loadgen/threshold.hpp"
+
+#include <array>
+
+#include "loadgen/stats.hpp"
+
+namespace faultline::loadgen {
+namespace {
+
+constexpr std::array<std::string_view, 7> kLatency = {"p50",   "p90", "p99", "p999",
+                                                      "p9999", "max", "mean"};
+
+bool is_latency_name(std::string_view m) {
+  for (auto n : kLatency)
+    if (m == n) return true;
+  return false;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::optional<Threshold> parse_threshold(std::string_view text, std::string& error) {
+  Threshold t;
+  t.expr = std::string(text);
+  const auto op_pos = text.find_first_of("<>");
+  if (op_pos == std::string_view::npos) {
+    error = "--threshold \"" + t.expr + "\": expected METRIC<VALUE, METRIC<=VALUE, > or >=";
+    return std::nullopt;
+  }
+  std::string_view lhs = trim(text.substr(0, op_pos));
+  std::string_view rest = text.substr(op_pos);
+  if (rest.size() > 1 && rest[1] == '=') {
+    t.op = std::string(rest.substr(0, 2));
+    rest.remove_prefix(2);
+  } else {
+    t.op = std::string(rest.substr(0, 1));
+    rest.remove_prefix(1);
+  }
+  std::string_view value = trim(rest);
+  if (auto colon = lhs.rfind(':'); colon != std::string_view::npos) {
+    t.scope = std::string(trim(lhs.substr(0, colon)));
+    lhs = trim(lhs.substr(colon + 1));
+    if (t.scope.empty()) {
+      error = "--threshold \"" + t.expr + "\": empty request name before ':'";
+      return std::nullopt;
+    }
+  }
+  std::string metric(lhs);
+  if (metric == "rps") metric = "throughput_rps";
+  bool latency = false;
+  if (is_latency_name(metric)) {
+    latency = true;
+  } else if (metric.rfind("uncorrected.", 0) == 0 && is_latency_name(metric.substr(12))) {
+    latency = true;
+  } else if (metric.rfind("errors.", 0) == 0) {
+    if (!error_kind_from_name(metric.substr(7))) {
+      error = "--threshold \"" + t.expr +
+              "\": unknown error kind (connect_refused, connect_timeout, reset, read_timeout, "
+              "http_4xx, http_5xx, bad_response)";
+      return std::nullopt;
+    }
+  } else if (metric != "error_ratio" && metric != "throughput_rps" && metric != "requests" &&
+             metric != "ok" && metric != "failed") {
+    error = "--threshold \"" + t.expr + "\": unknown metric \"" + metric + "\"";
+    return std::nullopt;
+  }
+  t.metric = metric;
+  std::optional<double> v;
+  if (latency) {
+    if (auto d = parse_duration(value)) v = std::chrono::duration<double>(*d).count();
+  } else if (!value.empty() && value.back() == '%') {
+    if (auto p = parse_rate(value.substr(0, value.size() - 1))) v = *p / 100.0;
+  } else {
+    v = parse_rate(value);
+  }
+  if (!v) {
+    error = "--threshold \"" + t.expr + "\": bad value \"" + std::string(value) + "\"" +
+            (latency ? " (expected a duration such as 200ms)" : "");
+    return std::nullopt;
+  }
+  t.limit = *v;
+  return t;
+}
+
+std::optional<double> threshold_value(const Threshold& t, const json& results) {
+  const json* scope = &results;
+  if (!t.scope.empty()) {
+    auto by = results.find("requests_by_name");
+    if (by == results.end() || !by->contains(t.scope)) return std::nullopt;
+    scope = &(*by)[t.scope];
+  }
+  const json& s = *scope;
+  const auto& m = t.metric;
+  if (is_latency_name(m)) return s["latency_seconds"][m].get<double>();
+  if (m.rfind("uncorrected.", 0) == 0)
+    return s["latency_uncorrected_seconds"][m.substr(12)].get<double>();
+  if (m.rfind("errors.", 0) == 0) return s["errors"][m.substr(7)].get<double>();
+  if (m == "throughput_rps") return s["throughput_rps"].get<double>();
+  const auto total = s["requests"]["total"].get<double>();
+  if (m == "requests") return total;
+  if (m == "ok") return s["requests"]["ok"].get<double>();
+  if (m == "failed") return s["requests"]["failed"].get<double>();
+  // error_ratio
+  return total > 0 ? s["requests"]["failed"].get<double>() / total : 1.0;
+}
+
+bool threshold_holds(const Threshold& t, double value) noexcept {
+  if (t.op == "<") return value < t.limit;
+  if (t.op == "<=") return value <= t.limit;
+  if (t.op == ">") return value > t.limit;
+  return value >= t.limit;
+}
+
+}  // namespace faultline::loadgen

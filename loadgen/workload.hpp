@@ -1,0 +1,115 @@
+// Workload files (`--workload FILE`): a weighted mix of named requests, multi-step flows with
+// captures, and built-in generators for the target's collision workloads. Parsed and validated
+// once (every error names its JSON path); the engine then only picks entries and renders templates.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/net.hpp"
+
+namespace faultline::loadgen {
+
+using Rng = std::mt19937_64;
+using Vars = std::vector<std::pair<std::string, std::string>>;
+
+// "text ${var} ${rand_hex:8} ${rand_int:1:100} ${seq}": variables are captures of earlier steps.
+class Template {
+ public:
+  Template() = default;
+  explicit Template(std::string literal);
+  // Records errors at `path` (unknown variables, bad built-ins).
+  static Template parse(std::string_view text, std::string_view path,
+                        const std::vector<std::string>& known_vars, ConfigErrors& errors);
+  bool is_static() const noexcept {
+    return parts_.size() <= 1 && (parts_.empty() || parts_[0].kind == Kind::literal);
+  }
+  std::string literal() const { return parts_.empty() ? std::string() : parts_[0].text; }
+  void render(std::string& out, const Vars& vars, Rng& rng, std::uint64_t seq) const;
+
+ private:
+  enum class Kind { literal, var, rand_hex, rand_int, seq };
+  struct Part {
+    Kind kind;
+    std::string text;
+    std::uint64_t a = 0, b = 0;
+  };
+  std::vector<Part> parts_;
+};
+
+struct Capture {
+  std::string var;
+  bool from_header = false;  // else a JSON pointer into the body
+  std::string where;         // header name or JSON pointer
+};
+
+struct StepSpec {
+  std::size_t name_index = 0;  // into Workload::request_names
+  std::string method = "GET";
+  Template url;  // origin-form target, "/p/${id}"
+  std::vector<std::pair<std::string, Template>> headers;
+  Template body;
+  std::vector<Capture> captures;
+  std::string prerendered;  // whole request bytes when nothing is templated (hot path)
+};
+
+class Exchanger;  // the engine's side: sends one request on the current connection
+
+// A built-in workload generator; one file per kind under loadgen/generators/.
+class Generator {
+ public:
+  virtual ~Generator() = default;
+  // Runs one iteration through `ex` (coroutine). Must not capture: the engine owns `ex`.
+  virtual awaitable<void> run(Exchanger* ex) = 0;
+};
+
+struct Entry {
+  std::string name;
+  double weight = 1;
+  std::vector<StepSpec> steps;  // one step = a plain request
+  std::unique_ptr<Generator> generator;
+};
+
+struct Workload {
+  std::vector<Entry> entries;
+  std::vector<std::string> request_names;  // every name stats are kept under
+  std::vector<double> cumulative;          // cumulative weights, for pick()
+
+  std::size_t pick(Rng& rng) const;
+  std::size_t add_name(std::string name);
+  void finish();  // computes cumulative weights
+};
+
+// Parses a workload document; errors are added with JSON paths ("$.mix[2].flow[0].url: ...").
+// `host_header` goes into every request.
+Workload parse_workload(const json& doc, ConfigErrors& errors);
+// One GET (or METHOD) of `target`, named "default".
+Workload single_request_workload(const std::string& method, const std::string& target,
+                                 const std::string& body);
+// Renders the request bytes of a step into `out`.
+void render_request(std::string& out, const StepSpec& step, const std::string& host_header,
+                    const Vars& vars, Rng& rng, std::uint64_t seq);
+void prerender(Workload& w, const std::string& host_header);
+
+// Built-in generators (loadgen/generators/*.cpp). Each reads its own JSON members (errors at
+// `path`) and registers the request names it records under.
+std::unique_ptr<Generator> make_paste_generator(const json& spec, std::string_view path,
+                                                const std::string& name, Workload& w,
+                                                ConfigErrors& errors);
+std::unique_ptr<Generator> make_solve_generator(const json& spec, std::string_view path,
+                                                const std::string& name, Workload& w,
+                                                ConfigErrors& errors);
+std::unique_ptr<Generator> make_vanity_generator(const json& spec, std::string_view path,
+                                                 const std::string& name, Workload& w,
+                                                 ConfigErrors& errors);
+std::unique_ptr<Generator> make_story_generator(const json& spec, std::string_view path,
+                                                const std::string& name, Workload& w,
+                                                ConfigErrors& errors);
+
+}  // namespace faultline::loadgen
