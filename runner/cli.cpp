@@ -1,7 +1,79 @@
+// `faultline run SCENARIO.json [--out DIR] [--set key.path=value ...] [--duration D]
+// [--prometheus-sd FILE]`: parses and validates the scenario (exit 2 with every error and its JSON
+// path), runs it, prints the verdict table, exits 0 pass / 1 an assertion failed / 2 bad input or
+// a component failed / 130 interrupted.
 #include "runner/cli.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "runner/orchestrator.hpp"
+#include "runner/scenario.hpp"
 
 namespace faultline::runner {
 
-void register_commands(CommandRegistry& /*registry*/) {}
+namespace {
+
+struct RunArgs {
+  std::string scenario;
+  std::string out;
+  std::vector<std::string> sets;
+  std::string duration;
+  std::string prometheus_sd;
+};
+
+std::string self_exe() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("faultline") : p.string();
+}
+
+int run_command(const RunArgs& a) {
+  std::optional<double> duration;
+  if (!a.duration.empty()) {
+    auto d = parse_duration(a.duration);
+    if (!d || d->count() < 1'000'000'000) {
+      std::cerr << "faultline run: --duration: expected a duration of at least 1s like \"90s\" or "
+                   "\"10m\", got \""
+                << a.duration << "\"\n";
+      return kExitUsage;
+    }
+    duration = static_cast<double>(d->count()) / 1e9;
+  }
+  std::unique_ptr<Scenario> s;
+  try {
+    s = std::make_unique<Scenario>(load_scenario(a.scenario, a.sets, duration));
+  } catch (const ConfigError& e) {
+    std::cerr << "faultline run: invalid scenario " << a.scenario << ":\n" << e.what() << "\n";
+    return kExitUsage;
+  }
+  RunOptions o;
+  o.out_dir = a.out.empty() ? "out/" + s->name : a.out;
+  o.prometheus_sd = a.prometheus_sd;
+  o.faultline_exe = self_exe();
+  return run_scenario(*s, o);
+}
+
+}  // namespace
+
+void register_commands(CommandRegistry& registry) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* app = registry.add("run", "Run a chaos scenario and judge how the service degrades",
+                               [args] { return run_command(*args); });
+  app->add_option("scenario", args->scenario, "Scenario file (JSON)")->required();
+  app->add_option("--out", args->out,
+                  "Directory for results.json, junit.xml, report.html and logs/ "
+                  "(default out/<scenario name>)");
+  app->add_option("--set", args->sets,
+                  "Override a scenario value: key.path=value (repeatable), e.g. "
+                  "target.mode=naive");
+  app->add_option("--duration", args->duration,
+                  "Rescale the timeline to this total duration (e.g. 10m for a short soak)");
+  app->add_option("--prometheus-sd", args->prometheus_sd,
+                  "Write a Prometheus file_sd list of the components' metrics endpoints here");
+}
 
 }  // namespace faultline::runner

@@ -1,0 +1,96 @@
+// Assertions: one kind per file in runner/assertions/, registered explicitly by
+// register_builtin_assertions(). A kind parses its JSON (recording every error with its path) into
+// an Assertion that later evaluates the run's measurements into a verdict with the measured value.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+#include "runner/measurements.hpp"
+
+namespace faultline::runner {
+
+struct AssertionResult {
+  std::string name;
+  std::string kind;
+  std::string phase;
+  std::optional<double> measured;  // null in results.json when it could not be measured
+  std::string bound;               // e.g. "<= 1.5"
+  bool pass = false;
+  std::string message;  // says what was measured and why it passed or failed
+};
+
+// Fields every assertion has.
+struct AssertionCommon {
+  std::string name;
+  std::string kind;
+  std::string phase;  // a timeline phase name, or "*" for the whole run
+};
+
+class Assertion {
+ public:
+  explicit Assertion(AssertionCommon common) : common_(std::move(common)) {}
+  virtual ~Assertion() = default;
+  const AssertionCommon& common() const noexcept { return common_; }
+  // Phase names this assertion reads besides its own (e.g. a baseline), checked against the
+  // timeline.
+  virtual std::vector<std::string> referenced_phases() const { return {common_.phase}; }
+  // Proxy names it reads (checked against the scenario's proxies).
+  virtual std::vector<std::string> referenced_proxies() const { return {}; }
+  virtual AssertionResult evaluate(const RunMeasurements& m) const = 0;
+
+ protected:
+  AssertionResult result() const;  // name/kind/phase pre-filled
+  AssertionCommon common_;
+};
+
+// Parses the kind-specific members of `obj` (at JSON path `path`); `common` is already parsed.
+// Returns nullptr after recording errors. Each factory rejects unknown members itself.
+using AssertionFactory = std::function<std::unique_ptr<Assertion>(
+    const json& obj, const std::string& path, AssertionCommon common, ConfigErrors& errors)>;
+
+class AssertionRegistry {
+ public:
+  void add(const std::string& kind, AssertionFactory factory);
+  const AssertionFactory* find(const std::string& kind) const;
+  std::vector<std::string> kinds() const;
+
+ private:
+  std::map<std::string, AssertionFactory> factories_;
+};
+
+// One line per built-in kind (error_ratio, latency, throughput, error_amplification,
+// recovery_time, isolation, resource_slope, latency_drift).
+void register_builtin_assertions(AssertionRegistry& registry);
+const AssertionRegistry& builtin_assertions();
+
+// Parses one assertion object (common members + its kind's), or nullptr after recording errors.
+std::unique_ptr<Assertion> parse_assertion(const json& obj, const std::string& path,
+                                           const AssertionRegistry& registry, ConfigErrors& errors);
+
+// Helpers shared by the kinds.
+// Records "unknown field" for members other than name/kind/phase and the kind's own.
+void reject_unknown_assertion_keys(const json& obj, const std::string& path,
+                                   std::initializer_list<std::string_view> own,
+                                   ConfigErrors& errors);
+// A non-negative number member (`required` by default).
+std::optional<double> get_nonneg(const json& obj, const std::string& path, const char* key,
+                                 ConfigErrors& errors, bool required = true);
+// A ratio in [0, 1].
+std::optional<double> get_ratio(const json& obj, const std::string& path, const char* key,
+                                ConfigErrors& errors, bool required = true);
+// A duration member ("50ms" or a number of seconds), returned in seconds.
+std::optional<double> get_seconds(const json& obj, const std::string& path, const char* key,
+                                  ConfigErrors& errors, bool required = true);
+// Formats a value for messages: 0.0523, 12.3ms, 1.2s.
+std::string fmt_ratio(double v);
+std::string fmt_seconds(double v);
+std::string fmt_opt(const std::optional<double>& v, bool seconds);
+
+}  // namespace faultline::runner

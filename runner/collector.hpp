@@ -1,0 +1,67 @@
+// Turns what a run observes into RunMeasurements: the load generator's per-second interval lines
+// (merged per phase, histograms losslessly), the components' /metrics scraped at every phase
+// boundary (counter and histogram deltas per phase), and per-second process metrics for the series.
+// Times are seconds since the load generator started.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+#include "runner/measurements.hpp"
+#include "runner/prom_text.hpp"
+
+namespace faultline::runner {
+
+struct PhaseWindow {
+  std::string name;
+  double start = 0;  // scheduled start; the actual one is set with set_actual_start
+  bool fault = false;
+};
+
+class Collector {
+ public:
+  Collector(std::vector<PhaseWindow> phases, double end_seconds, double apdex_t_seconds,
+            std::vector<std::string> proxies);
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  // One JSON line of `faultline load --intervals-out`. Malformed lines are counted and skipped.
+  void add_interval(const json& line);
+  // Scrapes taken at boundary k: the start of phase k, or the end of the run for k == phases.
+  // `component` is "target", "proxy" or "load".
+  void set_boundary(std::size_t k, double actual_seconds, const std::string& component,
+                    const PromSnapshot& snapshot);
+  // Process metrics sampled about once a second: keys like "target_rss_bytes".
+  void add_resources(double t, std::map<std::string, double> values);
+
+  std::size_t intervals() const noexcept { return intervals_; }
+  std::size_t malformed_intervals() const noexcept { return malformed_; }
+
+  RunMeasurements finish() const;
+
+ private:
+  struct Accumulator;
+  std::size_t phase_of(double t) const;
+  PhaseStats compute(const Accumulator& acc, const std::string& name) const;
+
+  std::vector<PhaseWindow> phases_;
+  double end_seconds_;
+  double apdex_t_;
+  std::vector<std::string> proxies_;
+  std::vector<std::unique_ptr<Accumulator>> acc_;
+  // boundary_[component][k]
+  std::map<std::string, std::vector<std::optional<PromSnapshot>>> boundary_;
+  std::vector<double> actual_;  // actual boundary times, size phases+1
+  std::vector<SeriesPoint> series_;
+  std::vector<std::pair<double, std::map<std::string, double>>> resources_;
+  std::size_t intervals_ = 0, malformed_ = 0;
+};
+
+// Apdex from a serialized-histogram-backed accumulator, exposed for tests: satisfied <= t,
+// tolerating <= 4t; failed requests count as frustrated.
+double apdex_score(std::uint64_t satisfied, std::uint64_t tolerating, std::uint64_t total);
+
+}  // namespace faultline::runner

@@ -1,0 +1,93 @@
+// What a scenario run measured, in the shape the assertions evaluate: per-phase figures from the
+// load generator (merged per-second histograms), from the proxies' and the target's own counters
+// (deltas between the scrapes taken at the phase boundaries), and the per-second series. Missing
+// data is an empty optional, never a made-up 0 (results.json writes it as null).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace faultline::runner {
+
+struct LatencySummary {
+  std::optional<double> p50, p90, p99, p999, max, mean;  // seconds
+  // Looks a percentile up by its results.json name ("p50" ... "p999", "max", "mean").
+  std::optional<double> get(const std::string& which) const;
+};
+
+struct RequestNameStats {
+  std::uint64_t total = 0, ok = 0, failed = 0;
+  std::optional<double> error_ratio;  // failed / total, empty when total == 0
+  LatencySummary latency;
+};
+
+struct LoadStats {
+  bool present = false;  // false when the load generator reported no interval in the phase
+  double seconds = 0;    // covered by the intervals
+  std::uint64_t total = 0, ok = 0, failed = 0;
+  std::map<std::string, std::uint64_t> errors;  // by kind
+  std::optional<double> error_ratio;
+  std::optional<double> throughput_rps;
+  LatencySummary latency;
+  double apdex_t_seconds = 0.1;
+  std::optional<double> apdex;
+  std::map<std::string, RequestNameStats> by_name;
+};
+
+// One proxy's own counters over the phase.
+struct FaultStats {
+  double requests = 0;
+  double faults_injected = 0;
+  std::map<std::string, double> by_kind;
+  std::optional<double> fault_ratio;  // faults_injected / requests, empty when no requests
+};
+
+// One target shard over the phase (from faultline_target_shard_* metrics).
+struct ShardStats {
+  double requests = 0;
+  double errors = 0;
+  double seconds = 0;
+  std::optional<double> error_ratio;
+  std::optional<double> p99_seconds;
+  std::optional<double> throughput_rps;
+};
+
+struct ComponentStats {
+  std::optional<double> rss_bytes;
+  std::optional<double> open_fds;
+};
+
+struct PhaseStats {
+  std::string name;
+  double start_seconds = 0, end_seconds = 0;
+  bool fault = false;
+  LoadStats load;
+  std::map<std::string, FaultStats> faults;          // by proxy name
+  std::map<std::string, ShardStats> shards;          // by shard label ("0", "1", ...)
+  std::map<std::string, ComponentStats> components;  // "target", "proxy", "load" at phase end
+};
+
+struct SeriesPoint {
+  double t = 0;  // seconds since the load started, end of the 1-second interval
+  std::string phase;
+  std::optional<double> throughput_rps, error_ratio, p50_seconds, p99_seconds;
+  // Process metrics of the components, latest scrape at or before t: "target_rss_bytes",
+  // "target_open_fds", "proxy_rss_bytes", "proxy_open_fds", "load_rss_bytes", ...
+  std::map<std::string, double> resources;
+};
+
+struct RunMeasurements {
+  std::vector<PhaseStats> phases;  // each occurrence of a phase, in time order
+  // Occurrences with the same name merged (histograms merged, counters added); "*" is the whole
+  // run.
+  std::map<std::string, PhaseStats> by_name;
+  std::vector<SeriesPoint> series;
+
+  const PhaseStats* phase(const std::string& name) const;
+  std::vector<const PhaseStats*> occurrences(const std::string& name) const;
+};
+
+}  // namespace faultline::runner

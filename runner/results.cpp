@@ -1,0 +1,125 @@
+// results.json assembly (see results.hpp).
+#include "runner/results.hpp"
+
+#include "common/version.hpp"
+
+namespace faultline::runner {
+
+namespace {
+
+json opt(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json latency_json(const LatencySummary& l) {
+  return {{"p50", opt(l.p50)},   {"p90", opt(l.p90)}, {"p99", opt(l.p99)},
+          {"p999", opt(l.p999)}, {"max", opt(l.max)}, {"mean", opt(l.mean)}};
+}
+
+}  // namespace
+
+json phase_to_json(const PhaseStats& p) {
+  json j;
+  j["name"] = p.name;
+  j["start_seconds"] = p.start_seconds;
+  j["end_seconds"] = p.end_seconds;
+  j["fault"] = p.fault;
+  if (p.load.present) {
+    const LoadStats& l = p.load;
+    json load;
+    load["requests"] = {{"total", l.total}, {"ok", l.ok}, {"failed", l.failed}};
+    load["errors"] = json::object();
+    for (const auto& [k, v] : l.errors)
+      load["errors"][k] = v;
+    load["error_ratio"] = opt(l.error_ratio);
+    load["throughput_rps"] = opt(l.throughput_rps);
+    load["latency_seconds"] = latency_json(l.latency);
+    load["apdex"] = {{"t_seconds", l.apdex_t_seconds}, {"score", opt(l.apdex)}};
+    json by = json::object();
+    for (const auto& [n, r] : l.by_name)
+      by[n] = {{"total", r.total},
+               {"ok", r.ok},
+               {"failed", r.failed},
+               {"error_ratio", opt(r.error_ratio)},
+               {"p99_seconds", opt(r.latency.p99)}};
+    load["requests_by_name"] = std::move(by);
+    j["load"] = std::move(load);
+  } else {
+    j["load"] = nullptr;
+  }
+  json faults = json::object();
+  for (const auto& [n, f] : p.faults) {
+    json kinds = json::object();
+    for (const auto& [k, v] : f.by_kind)
+      kinds[k] = v;
+    faults[n] = {{"requests", f.requests},
+                 {"faults_injected", f.faults_injected},
+                 {"fault_ratio", opt(f.fault_ratio)},
+                 {"by_kind", kinds}};
+  }
+  j["faults"] = std::move(faults);
+  json shards = json::object();
+  for (const auto& [n, s] : p.shards)
+    shards[n] = {{"requests", s.requests},
+                 {"errors", s.errors},
+                 {"error_ratio", opt(s.error_ratio)},
+                 {"p99_seconds", opt(s.p99_seconds)},
+                 {"throughput_rps", opt(s.throughput_rps)}};
+  j["shards"] = std::move(shards);
+  json comps = json::object();
+  for (const auto& [n, c] : p.components)
+    comps[n] = {{"rss_bytes", opt(c.rss_bytes)}, {"open_fds", opt(c.open_fds)}};
+  j["components"] = std::move(comps);
+  return j;
+}
+
+std::string verdict_of(const std::vector<AssertionResult>& results) {
+  for (const auto& r : results)
+    if (!r.pass) return "fail";
+  return "pass";
+}
+
+json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasurements& m,
+                     const std::vector<TimelineRecord>& timeline,
+                     const std::vector<AssertionResult>& assertions) {
+  json j;
+  j["faultline_version"] = kVersion;
+  j["scenario"] = {{"name", s.name}, {"file", s.file}, {"description", s.description}};
+  j["started_at"] = info.started_at;
+  j["duration_seconds"] = info.duration_seconds;
+  j["verdict"] = info.verdict;
+  if (!info.error.empty()) j["error"] = info.error;
+  j["interrupted"] = info.interrupted;
+  j["phases"] = json::array();
+  for (const auto& p : m.phases)
+    j["phases"].push_back(phase_to_json(p));
+  j["series"] = json::array();
+  for (const auto& sp : m.series) {
+    json p = {{"t", sp.t},
+              {"phase", sp.phase},
+              {"throughput_rps", opt(sp.throughput_rps)},
+              {"error_ratio", opt(sp.error_ratio)},
+              {"p50_seconds", opt(sp.p50_seconds)},
+              {"p99_seconds", opt(sp.p99_seconds)}};
+    for (const auto& [k, v] : sp.resources)
+      p[k] = v;
+    j["series"].push_back(std::move(p));
+  }
+  j["timeline"] = json::array();
+  for (const auto& t : timeline)
+    j["timeline"].push_back(
+        {{"at_seconds", t.at_seconds}, {"phase", t.phase}, {"action", t.action}});
+  j["assertions"] = json::array();
+  for (const auto& a : assertions)
+    j["assertions"].push_back({{"name", a.name},
+                               {"kind", a.kind},
+                               {"phase", a.phase},
+                               {"measured", opt(a.measured)},
+                               {"bound", a.bound},
+                               {"verdict", a.pass ? "pass" : "fail"},
+                               {"message", a.message}});
+  j["endpoints"] = info.endpoints;
+  return j;
+}
+
+}  // namespace faultline::runner

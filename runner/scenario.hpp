@@ -1,0 +1,105 @@
+// The scenario model of `faultline run`: what to start (target, Redis shards, proxies, load), the
+// timeline of fault actions that marks named phases, and the assertions. Parsed and validated once
+// from JSON; every error carries its JSON path. `--set key.path=value` overrides are applied to the
+// JSON before validation, `--duration` rescales the timeline afterwards.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+#include "runner/assertions/assertion.hpp"
+
+namespace faultline::runner {
+
+struct TargetSpec {
+  bool enabled = false;
+  std::string mode = "resilient";  // resilient | naive
+  std::string store = "memory";    // memory | file | redis
+  std::optional<std::int64_t> threads, solver_threads, solver_queue;
+  std::int64_t debug_leak_bytes_per_request = 0;
+  std::vector<std::string> args;  // extra flags passed verbatim
+};
+
+struct ProxySpec {
+  enum class Upstream { target, redis_shard, address };
+  std::string name;
+  std::string protocol = "tcp";  // tcp | http | redis
+  Upstream upstream_kind = Upstream::address;
+  int shard = -1;               // for redis_shard
+  std::string address;          // for address ("host:port")
+  std::vector<json> toxics;     // created with the proxy, verbatim Toxiproxy toxic objects
+  json extra = json::object();  // other proxy members passed through (max_active_faults, record)
+};
+
+struct LoadSpec {
+  bool enabled = false;
+  std::string via;            // proxy name the load goes through; empty: straight to the target
+  std::string workload_file;  // absolute path, or empty when `workload_inline` is used
+  json workload_inline;       // an embedded workload object
+  std::optional<double> rate;
+  std::optional<std::int64_t> users;
+  std::optional<std::string> stages;
+  std::optional<std::int64_t> connections;
+  std::optional<std::string> timeout;
+  std::uint64_t seed = 1;
+  double apdex_t_seconds = 0.1;
+  std::vector<std::string> args;
+};
+
+struct Action {
+  enum class Kind { add_toxic, update_toxic, remove_toxic, disable_proxy, enable_proxy };
+  Kind kind = Kind::add_toxic;
+  std::string proxy;
+  std::string toxic;             // toxic name (add: from the body or "<type>_<stream>")
+  json body;                     // add: the toxic object; update: the partial object
+  std::string describe() const;  // "add toxic http_error on target_http"
+};
+
+struct TimelineEntry {
+  double at_seconds = 0;
+  std::string phase;
+  std::vector<Action> actions;
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::string file;  // as given on the command line ("" for in-memory scenarios)
+  double duration_seconds = 0;
+  int redis_shards = 0;
+  TargetSpec target;
+  std::vector<ProxySpec> proxies;
+  LoadSpec load;
+  std::vector<TimelineEntry> timeline;
+  std::vector<std::unique_ptr<Assertion>> assertions;
+  json effective;  // the JSON after --set overrides (kept for the results)
+
+  const ProxySpec* proxy(const std::string& name) const;
+  // Phase names in timeline order, without duplicates.
+  std::vector<std::string> phase_names() const;
+};
+
+// Applies "a.b.c=value" to `doc`: value is JSON when it parses as JSON, else a string. A numeric
+// segment indexes an array. A first segment of target/redis/proxies (not present at the top level)
+// is looked up under "services". Records an error mentioning the override when the path cannot be
+// applied.
+void apply_override(json& doc, const std::string& assignment, ConfigErrors& errors);
+
+// Validates `doc` into a Scenario; `base_dir` resolves relative workload paths. Throws ConfigError
+// listing every error (each with its JSON path).
+Scenario parse_scenario(const json& doc, const std::string& base_dir,
+                        const AssertionRegistry& registry = builtin_assertions());
+
+// Multiplies every timeline time and the total duration so it becomes `new_duration_seconds`
+// (load stages, when given as "D:V,..." are scaled too).
+void scale_duration(Scenario& s, double new_duration_seconds);
+
+// Loads FILE, applies overrides, parses, applies `--duration`. Throws ConfigError.
+Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,
+                       std::optional<double> duration_seconds);
+
+}  // namespace faultline::runner

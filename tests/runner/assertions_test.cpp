@@ -1,0 +1,253 @@
+// Every assertion kind on synthetic measurements: pass, fail, and missing data (never a pass).
+#include <gtest/gtest.h>
+
+#include "runner/assertions/assertion.hpp"
+
+using namespace faultline;
+using namespace faultline::runner;
+
+namespace {
+
+std::unique_ptr<Assertion> make(const std::string& text) {
+  ConfigErrors e;
+  auto a = parse_assertion(json::parse(text), "$.assertions[0]", builtin_assertions(), e);
+  EXPECT_TRUE(e.empty()) << e.to_string();
+  return a;
+}
+
+PhaseStats phase(const std::string& name, double start, double end, std::uint64_t total,
+                 std::uint64_t failed, double p99) {
+  PhaseStats p;
+  p.name = name;
+  p.start_seconds = start;
+  p.end_seconds = end;
+  p.load.present = true;
+  p.load.seconds = end - start;
+  p.load.total = total;
+  p.load.failed = failed;
+  p.load.ok = total - failed;
+  p.load.error_ratio = total ? std::optional(double(failed) / double(total)) : std::nullopt;
+  p.load.throughput_rps = double(total) / (end - start);
+  p.load.latency.p50 = p99 / 4;
+  p.load.latency.p99 = p99;
+  return p;
+}
+
+void index(RunMeasurements& m) {
+  for (const auto& p : m.phases)
+    m.by_name[p.name] = p;
+}
+
+// baseline 0-10s, fault 10-20s, recovery 20-40s; series with per-second points.
+RunMeasurements typical() {
+  RunMeasurements m;
+  m.phases.push_back(phase("baseline", 0, 10, 1000, 2, 0.004));
+  m.phases.push_back(phase("fault", 10, 20, 1000, 52, 0.008));
+  m.phases.push_back(phase("recovery", 20, 40, 2000, 10, 0.005));
+  FaultStats f;
+  f.requests = 1000;
+  f.faults_injected = 50;
+  f.fault_ratio = 0.05;
+  m.phases[1].faults["front"] = f;
+  index(m);
+  for (int t = 1; t <= 40; ++t) {
+    SeriesPoint sp;
+    sp.t = t;
+    sp.phase = t <= 10 ? "baseline" : t <= 20 ? "fault" : "recovery";
+    sp.throughput_rps = 100;
+    // Errors persist for the first 5 seconds after the fault ends (t = 21..25).
+    const bool bad = t > 10 && t <= 25;
+    sp.error_ratio = bad ? 0.05 : 0.002;
+    sp.p99_seconds = bad ? 0.2 : 0.004;
+    sp.resources["target_rss_bytes"] = 1e7 + t * 1000.0;  // 3.6 MB/h
+    m.series.push_back(sp);
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST(Assertions, ErrorRatio) {
+  auto m = typical();
+  auto ok = make(R"({"name":"a","kind":"error_ratio","phase":"baseline","max":0.01})");
+  auto r = ok->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 0.002);
+  EXPECT_EQ(r.bound, "<= 0.01");
+  auto bad = make(R"({"name":"a","kind":"error_ratio","phase":"fault","max":0.01})");
+  r = bad->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.message.find("52 of 1000"), std::string::npos) << r.message;
+}
+
+TEST(Assertions, ErrorRatioPerRequestNameAndShard) {
+  auto m = typical();
+  RequestNameStats rn;
+  rn.total = 100;
+  rn.failed = 30;
+  rn.ok = 70;
+  rn.error_ratio = 0.3;
+  m.by_name["fault"].load.by_name["get_paste"] = rn;
+  ShardStats sh;
+  sh.requests = 200;
+  sh.errors = 0;
+  sh.error_ratio = 0.0;
+  m.by_name["fault"].shards["1"] = sh;
+  auto a =
+      make(R"({"name":"a","kind":"error_ratio","phase":"fault","max":0.1,"request":"get_paste"})");
+  EXPECT_FALSE(a->evaluate(m).pass);
+  auto b = make(R"({"name":"a","kind":"error_ratio","phase":"fault","max":0.1,"shard":"1"})");
+  EXPECT_TRUE(b->evaluate(m).pass);
+  auto c = make(R"({"name":"a","kind":"error_ratio","phase":"fault","max":0.1,"shard":"9"})");
+  auto r = c->evaluate(m);
+  EXPECT_FALSE(r.pass);  // no data is never a pass
+  EXPECT_FALSE(r.measured.has_value());
+}
+
+TEST(Assertions, Latency) {
+  auto m = typical();
+  auto a =
+      make(R"({"name":"a","kind":"latency","phase":"baseline","percentile":"p99","max":"5ms"})");
+  auto r = a->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 0.004);
+  auto b = make(R"({"name":"a","kind":"latency","phase":"fault","percentile":"p99","max":"5ms"})");
+  EXPECT_FALSE(b->evaluate(m).pass);
+  auto c = make(R"({"name":"a","kind":"latency","phase":"fault","percentile":"p999","max":"5ms"})");
+  r = c->evaluate(m);  // p999 not measured in this synthetic phase
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured.has_value());
+}
+
+TEST(Assertions, Throughput) {
+  auto m = typical();
+  EXPECT_TRUE(
+      make(R"({"name":"a","kind":"throughput","phase":"baseline","min":90})")->evaluate(m).pass);
+  EXPECT_FALSE(
+      make(R"({"name":"a","kind":"throughput","phase":"baseline","min":150})")->evaluate(m).pass);
+  EXPECT_FALSE(
+      make(R"({"name":"a","kind":"throughput","phase":"baseline","max":50})")->evaluate(m).pass);
+}
+
+TEST(Assertions, ErrorAmplification) {
+  auto m = typical();
+  auto a = make(
+      R"({"name":"a","kind":"error_amplification","phase":"fault","proxy":"front","max":1.5})");
+  auto r = a->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_NEAR(*r.measured, 0.052 / 0.05, 1e-9);
+  EXPECT_NE(r.message.find("0.052 / induced fault ratio 0.05"), std::string::npos) << r.message;
+  // A cascade: 5 % injected, 30 % observed.
+  m.by_name["fault"].load.error_ratio = 0.3;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NEAR(*r.measured, 6.0, 1e-9);
+  // No fault injected: undefined, fails with a clear message.
+  m.by_name["fault"].faults["front"].fault_ratio = 0.0;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured.has_value());
+  EXPECT_NE(r.message.find("injected no faults"), std::string::npos);
+}
+
+TEST(Assertions, RecoveryTime) {
+  auto m = typical();
+  auto a = make(R"({"name":"a","kind":"recovery_time","phase":"recovery","baseline":"baseline",
+                    "max":"10s","stable_seconds":3})");
+  auto r = a->evaluate(m);
+  // Bad through t=25 (interval 24-25); the interval 25-26 is the first good one: 5 s after 20 s.
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 5.0);
+  auto strict = make(R"({"name":"a","kind":"recovery_time","phase":"recovery","baseline":"baseline",
+                         "max":"2s"})");
+  r = strict->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_DOUBLE_EQ(*r.measured, 5.0);
+  // Never recovers.
+  for (auto& sp : m.series)
+    if (sp.t > 20) sp.error_ratio = 0.5;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured.has_value());
+  EXPECT_NE(r.message.find("did not recover"), std::string::npos) << r.message;
+}
+
+TEST(Assertions, IsolationPassesWhenHealthyShardsKeepTheirBaseline) {
+  auto m = typical();
+  auto shard = [](double req, double err, double p99) {
+    ShardStats s;
+    s.requests = req;
+    s.errors = err;
+    s.seconds = 10;
+    s.error_ratio = req > 0 ? std::optional(err / req) : std::nullopt;
+    s.p99_seconds = req > 0 ? std::optional(p99) : std::nullopt;
+    s.throughput_rps = req / 10;
+    return s;
+  };
+  for (const char* sh : {"0", "1", "2"})
+    m.by_name["baseline"].shards[sh] = shard(300, 0, 0.004);
+  m.by_name["fault"].shards["0"] = shard(290, 0, 0.006);
+  m.by_name["fault"].shards["1"] = shard(310, 1, 0.005);
+  m.by_name["fault"].shards["2"] = shard(300, 300, 0.001);  // the faulty one fails fast
+  auto a = make(R"({"name":"a","kind":"isolation","phase":"fault","baseline":"baseline",
+                    "faulty_shards":["2"]})");
+  auto r = a->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 0.006);
+
+  // The naive cascade: healthy shards complete almost nothing, slowly.
+  m.by_name["fault"].shards["0"] = shard(12, 0, 4.5);
+  m.by_name["fault"].shards["1"] = shard(0, 0, 0);
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.message.find("healthy shards stalled"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("shard 0"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("shard 1"), std::string::npos) << r.message;
+}
+
+TEST(Assertions, ResourceSlope) {
+  auto m = typical();
+  auto ok = make(R"({"name":"a","kind":"resource_slope","phase":"*","component":"target",
+                     "resource":"rss_bytes","max_per_hour":"10MB"})");
+  auto r = ok->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_NEAR(*r.measured, 3.6e6, 1);
+  auto strict = make(R"({"name":"a","kind":"resource_slope","phase":"*","component":"target",
+                         "resource":"rss_bytes","max_per_hour":1e6})");
+  EXPECT_FALSE(strict->evaluate(m).pass);
+  auto none = make(R"({"name":"a","kind":"resource_slope","phase":"*","component":"proxy",
+                       "resource":"open_fds","max_per_hour":1})");
+  r = none->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured.has_value());
+}
+
+TEST(Assertions, LatencyDrift) {
+  auto m = typical();
+  auto a = make(R"({"name":"a","kind":"latency_drift","phase":"baseline","max_ratio":1.5})");
+  auto r = a->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 1.0);
+  for (auto& sp : m.series)
+    if (sp.t > 7) sp.p99_seconds = 0.04;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_DOUBLE_EQ(*r.measured, 10.0);
+}
+
+TEST(Assertions, BadConfigsNameTheirPath) {
+  const char* bad[] = {
+      R"({"name":"a","kind":"latency","phase":"x","percentile":"p42","max":"1s"})",
+      R"({"name":"a","kind":"throughput","phase":"x"})",
+      R"({"name":"a","kind":"recovery_time","phase":"x","max":"1s"})",
+      R"({"name":"a","kind":"isolation","phase":"x","baseline":"b","faulty_shards":[true]})",
+      R"({"name":"a","kind":"resource_slope","phase":"x","component":"db","resource":"rss_bytes","max_per_hour":1})",
+      R"({"name":"a","kind":"error_ratio","phase":"x"})",
+  };
+  for (const char* text : bad) {
+    ConfigErrors e;
+    auto a = parse_assertion(json::parse(text), "$.assertions[3]", builtin_assertions(), e);
+    EXPECT_EQ(a, nullptr) << text;
+    EXPECT_NE(e.to_string().find("$.assertions[3]."), std::string::npos) << e.to_string();
+  }
+}
