@@ -1,0 +1,143 @@
+// The measurement pipeline on synthetic input: Prometheus text parsing, counter deltas and
+// histogram quantiles; interval lines merged per phase (histograms losslessly), proxy and shard
+// figures from boundary scrapes, the per-second series.
+#include "runner/collector.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/histogram.hpp"
+#include "runner/prom_text.hpp"
+
+using namespace faultline;
+using namespace faultline::runner;
+using namespace std::chrono_literals;
+
+TEST(PromText, ParsesSamplesLabelsAndSpecialValues) {
+  auto s = PromSnapshot::parse(
+      "# HELP x_total help\n# TYPE x_total counter\n"
+      "x_total{proxy=\"a\",kind=\"http_error\"} 5\n"
+      "x_total{proxy=\"b\",kind=\"latency\"} 7\n"
+      "weird{l=\"q\\\"uote\"} +Inf\n"
+      "plain 3.5e2\n"
+      "garbage line here\n");
+  EXPECT_EQ(*s.sum("x_total"), 12);
+  EXPECT_EQ(*s.sum("x_total", {{"proxy", "a"}}), 5);
+  EXPECT_FALSE(s.sum("x_total", {{"proxy", "c"}}).has_value());
+  EXPECT_EQ(*s.sum("plain"), 350);
+  EXPECT_EQ(s.label_values("weird", "l"), std::vector<std::string>{"q\"uote"});
+}
+
+TEST(PromText, DeltasAndHistogramQuantile) {
+  auto a = PromSnapshot::parse(
+      "h_bucket{shard=\"0\",le=\"0.01\"} 10\nh_bucket{shard=\"0\",le=\"0.1\"} 10\n"
+      "h_bucket{shard=\"0\",le=\"+Inf\"} 10\nc_total 100\n");
+  auto b = PromSnapshot::parse(
+      "h_bucket{shard=\"0\",le=\"0.01\"} 60\nh_bucket{shard=\"0\",le=\"0.1\"} 110\n"
+      "h_bucket{shard=\"0\",le=\"+Inf\"} 110\nc_total 150\n");
+  auto d = b.delta_since(a);
+  EXPECT_EQ(*d.sum("c_total"), 50);
+  // 100 observations in the window: 50 <= 10 ms, 50 in (10 ms, 100 ms].
+  EXPECT_NEAR(*histogram_quantile(d, "h", {{"shard", "0"}}, 0.5), 0.01, 1e-12);
+  EXPECT_NEAR(*histogram_quantile(d, "h", {{"shard", "0"}}, 0.99), 0.01 + 0.09 * 49 / 50, 1e-12);
+  EXPECT_FALSE(histogram_quantile(a.delta_since(a), "h", {{"shard", "0"}}, 0.99).has_value());
+}
+
+namespace {
+
+json interval(double t, std::uint64_t ok, std::uint64_t failed, std::chrono::nanoseconds lat) {
+  Histogram h;
+  h.record(lat, ok + failed);
+  Histogram named;
+  named.record(lat, ok);
+  return {
+      {"t", t},
+      {"requests", {{"total", ok + failed}, {"ok", ok}, {"failed", failed}}},
+      {"errors", failed ? json{{"http_5xx", failed}} : json::object()},
+      {"throughput_rps", ok + failed},
+      {"latency_seconds", {{"p50", h.percentile_seconds(50)}, {"p99", h.percentile_seconds(99)}}},
+      {"histogram", h.to_json()},
+      {"requests_by_name",
+       {{"get",
+         {{"total", ok + failed},
+          {"ok", ok},
+          {"failed", failed},
+          {"histogram", named.to_json()}}}}}};
+}
+
+std::string proxy_metrics(double requests, double faults) {
+  return "faultline_proxy_requests_total{proxy=\"front\"} " + std::to_string(requests) +
+         "\nfaultline_proxy_faults_injected_total{proxy=\"front\",kind=\"http_error\"} " +
+         std::to_string(faults) + "\nprocess_resident_memory_bytes 1e6\n";
+}
+
+}  // namespace
+
+TEST(Collector, MergesIntervalsPerPhaseAndComputesDeltas) {
+  Collector c({{"baseline", 0, false}, {"fault", 2, true}, {"baseline", 4, false}}, 6, 0.1,
+              {"front"});
+  c.add_interval(interval(1, 100, 0, 2ms));
+  c.add_interval(interval(2, 100, 0, 4ms));
+  c.add_interval(interval(3, 90, 10, 8ms));
+  c.add_interval(interval(4, 95, 5, 8ms));
+  c.add_interval(interval(5, 100, 0, 2ms));
+  c.add_interval(interval(6, 100, 0, 500ms));  // frustrated: > 4 × 100 ms
+  c.add_interval(json::parse(R"({"nonsense": true})"));
+  const double req[] = {0, 200, 400, 600};
+  const double flt[] = {0, 0, 15, 15};
+  for (std::size_t k = 0; k < 4; ++k)
+    c.set_boundary(k, static_cast<double>(k) * 2 + 0.01, "proxy",
+                   PromSnapshot::parse(proxy_metrics(req[k], flt[k])));
+  c.add_resources(0.5, {{"target_rss_bytes", 1000}});
+  c.add_resources(3.5, {{"target_rss_bytes", 2000}});
+  EXPECT_EQ(c.malformed_intervals(), 1u);
+
+  RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 3u);
+  const PhaseStats& fault = m.phases[1];
+  EXPECT_EQ(fault.name, "fault");
+  EXPECT_TRUE(fault.fault);
+  EXPECT_DOUBLE_EQ(fault.start_seconds, 2.01);
+  EXPECT_DOUBLE_EQ(fault.end_seconds, 4.01);
+  EXPECT_EQ(fault.load.total, 200u);
+  EXPECT_EQ(fault.load.failed, 15u);
+  EXPECT_DOUBLE_EQ(*fault.load.error_ratio, 0.075);
+  EXPECT_DOUBLE_EQ(*fault.load.throughput_rps, 100);
+  EXPECT_EQ(fault.load.errors.at("http_5xx"), 15u);
+  EXPECT_NEAR(*fault.load.latency.p99, 0.008, 0.008 * 0.001);
+  EXPECT_EQ(fault.load.by_name.at("get").failed, 15u);
+  ASSERT_TRUE(fault.faults.count("front"));
+  EXPECT_DOUBLE_EQ(fault.faults.at("front").requests, 200);
+  EXPECT_DOUBLE_EQ(fault.faults.at("front").faults_injected, 15);
+  EXPECT_DOUBLE_EQ(*fault.faults.at("front").fault_ratio, 0.075);
+  EXPECT_DOUBLE_EQ(fault.faults.at("front").by_kind.at("http_error"), 15);
+  EXPECT_DOUBLE_EQ(*fault.components.at("proxy").rss_bytes, 1e6);
+
+  // The two baseline occurrences merged: 400 requests, none failed; histograms merged losslessly
+  // (the 500 ms second makes p99 0.5 s).
+  const PhaseStats* base = m.phase("baseline");
+  ASSERT_NE(base, nullptr);
+  EXPECT_EQ(base->load.total, 400u);
+  EXPECT_DOUBLE_EQ(*base->load.error_ratio, 0);
+  EXPECT_NEAR(*base->load.latency.p99, 0.5, 0.5 * 0.001);
+  EXPECT_DOUBLE_EQ(base->faults.at("front").requests, 400);
+  // Apdex T = 100 ms: 300 satisfied, 100 frustrated.
+  EXPECT_DOUBLE_EQ(*base->load.apdex, 0.75);
+  // Whole run.
+  EXPECT_EQ(m.phase("*")->load.total, 600u);
+
+  ASSERT_EQ(m.series.size(), 6u);
+  EXPECT_EQ(m.series[2].phase, "fault");
+  EXPECT_DOUBLE_EQ(*m.series[2].error_ratio, 0.1);
+  EXPECT_DOUBLE_EQ(m.series[0].resources.at("target_rss_bytes"), 1000);
+  EXPECT_DOUBLE_EQ(m.series[3].resources.at("target_rss_bytes"), 2000);
+}
+
+TEST(Collector, MissingDataStaysMissing) {
+  Collector c({{"baseline", 0, false}}, 5, 0.1, {"front"});
+  RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 1u);
+  EXPECT_FALSE(m.phases[0].load.present);
+  EXPECT_FALSE(m.phases[0].load.error_ratio.has_value());
+  EXPECT_FALSE(m.phases[0].load.latency.p99.has_value());
+  EXPECT_TRUE(m.phases[0].faults.empty());
+}
