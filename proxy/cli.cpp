@@ -1,7 +1,186 @@
+// `faultline proxy` (the chaos proxy and its REST API) and `faultline ctl` (a client for it).
 #include "proxy/cli.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "common/co_spawn.hpp"
+#include "common/http_server.hpp"
+#include "common/io_pool.hpp"
+#include "common/metrics.hpp"
+#include "proxy/behaviors/builtin.hpp"
+#include "proxy/server.hpp"
 
 namespace faultline::proxy {
 
-void register_commands(CommandRegistry& /*registry*/) {}
+namespace {
+
+struct ProxyOptions {
+  std::string api = "127.0.0.1:8474";
+  std::string config;
+  std::string api_token;
+  std::string listen;
+  std::string upstream;
+  std::string protocol = "tcp";
+  std::string behavior;
+  std::string idle_timeout = "1h";
+  std::string connect_timeout = "5s";
+  unsigned threads = 0;
+  std::uint64_t seed = 0;
+  bool seed_set = false;
+};
+
+awaitable<HttpResponse> ready(HttpResponse res) {
+  co_return res;
+}
+
+int run_proxy(const ProxyOptions& o) {
+  auto api = parse_host_port(o.api);
+  if (!api) {
+    std::cerr << "faultline proxy: --api: expected HOST:PORT, got \"" << o.api << "\"\n";
+    return kExitUsage;
+  }
+  auto idle = parse_duration(o.idle_timeout);
+  auto connect = parse_duration(o.connect_timeout);
+  if (!idle || idle->count() <= 0 || !connect || connect->count() <= 0) {
+    std::cerr << "faultline proxy: --idle-timeout/--connect-timeout: expected a positive duration "
+                 "like 30s\n";
+    return kExitUsage;
+  }
+  const bool one_liner = !o.listen.empty() || !o.upstream.empty() || !o.behavior.empty();
+  if (one_liner && (o.listen.empty() || o.upstream.empty())) {
+    std::cerr << "faultline proxy: --listen and --upstream go together (and --behavior needs "
+                 "both)\n";
+    return kExitUsage;
+  }
+
+  Registry registry;
+  register_builtin_behaviors(registry);
+
+  json initial = json::array();
+  if (!o.config.empty()) {
+    try {
+      initial = load_json_file(o.config);
+    } catch (const ConfigError& e) {
+      std::cerr << "faultline proxy: " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+  if (one_liner) {
+    if (!o.behavior.empty()) {
+      std::cerr << "faultline proxy: --behavior is not implemented yet\n";
+      return kExitUsage;
+    }
+    json p{{"name", "proxy"},
+           {"listen", o.listen},
+           {"upstream", o.upstream},
+           {"protocol", o.protocol}};
+    if (!initial.is_array()) {
+      std::cerr << "faultline proxy: " << o.config << ": must be a JSON array of proxies\n";
+      return kExitUsage;
+    }
+    initial.push_back(p);
+  }
+
+  const unsigned threads =
+      o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  // Metrics outlive the loops: connection handlers still queued at exit reference them.
+  Metrics metrics;
+  ProxyMetrics proxy_metrics(metrics);
+  IoPool control(1);
+  IoPool workers(threads);
+  ProxyEnv env{.control = control.context(0),
+               .workers = workers,
+               .metrics = proxy_metrics,
+               .registry = registry,
+               .seed = o.seed_set ? o.seed : std::random_device{}() * 0x100000001ULL,
+               .idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*idle),
+               .connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*connect)};
+  ProxyServer server(env,
+                     o.api_token.empty() ? std::nullopt : std::optional<std::string>(o.api_token));
+  try {
+    if (!initial.empty()) server.populate(initial, o.config.empty() ? "$" : o.config + ": $");
+  } catch (const ConfigError& e) {
+    std::cerr << "faultline proxy: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::system_error& e) {
+    std::cerr << "faultline proxy: cannot listen: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  HttpServerOptions api_options;
+  api_options.server_header = "faultline-proxy";
+  HttpServer api_server(
+      control, [&server](HttpRequest& req, RequestContext&) { return ready(server.handle(req)); },
+      api_options);
+  tcp::endpoint bound;
+  try {
+    bound = api_server.listen(*api);
+  } catch (const std::system_error& e) {
+    std::cerr << "faultline proxy: cannot listen on " << o.api << ": " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  asio::signal_set signals(control.context(0), SIGINT, SIGTERM);
+  signals.async_wait([&](const error_code& ec, int) {
+    if (ec) return;
+    spdlog::info("proxy: shutting down");
+    api_server.stop();
+    server.stop_all();
+    workers.stop();
+    control.stop();
+  });
+
+  workers.start();
+  control.start();
+  std::cout << "listening on " << HostPort{bound.address().to_string(), bound.port()}.to_string()
+            << std::endl;
+  control.join();
+  workers.stop();
+  workers.join();
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_commands(CommandRegistry& registry) {
+  auto opts = std::make_shared<ProxyOptions>();
+  CLI::App* app = registry.add("proxy",
+                               "Run the chaos proxy (TCP/HTTP/Redis) with a Toxiproxy-compatible "
+                               "REST API and /metrics",
+                               [opts] { return run_proxy(*opts); });
+  app->add_option("--api", opts->api, "REST API and /metrics address (port 0: any free port)")
+      ->capture_default_str();
+  app->add_option("--config", opts->config,
+                  "JSON array of proxies (each optionally with toxics) created at start-up");
+  app->add_option("--api-token", opts->api_token,
+                  "require 'Authorization: Bearer TOKEN' on every API request");
+  app->add_option("--listen", opts->listen, "one-liner: the proxy's listen address");
+  app->add_option("--upstream", opts->upstream, "one-liner: the upstream host:port");
+  app->add_option("--protocol", opts->protocol, "one-liner: tcp, http or redis")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"tcp", "http", "redis"}));
+  app->add_option("--behavior", opts->behavior,
+                  "one-liner: weighted behaviors, percent first, e.g. 20:delay,10:error");
+  app->add_option("--idle-timeout", opts->idle_timeout,
+                  "close proxied connections idle (both ways) this long")
+      ->capture_default_str();
+  app->add_option("--connect-timeout", opts->connect_timeout, "upstream connect timeout")
+      ->capture_default_str();
+  app->add_option("--threads", opts->threads, "worker threads (default: one per CPU)");
+  app->add_option_function<std::uint64_t>(
+      "--seed",
+      [opts](std::uint64_t s) {
+        opts->seed = s;
+        opts->seed_set = true;
+      },
+      "seed of the fault draws (default: random)");
+}
 
 }  // namespace faultline::proxy

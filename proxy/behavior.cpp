@@ -1,0 +1,172 @@
+// Toxic parsing and the behavior registry (see behavior.hpp).
+#include "proxy/behavior.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace faultline::proxy {
+
+std::string_view to_string(Protocol p) {
+  switch (p) {
+    case Protocol::tcp:
+      return "tcp";
+    case Protocol::http:
+      return "http";
+    case Protocol::redis:
+      return "redis";
+  }
+  return "tcp";
+}
+
+std::string_view to_string(Stream s) {
+  return s == Stream::upstream ? "upstream" : "downstream";
+}
+
+std::string_view to_string(Scope s) {
+  return s == Scope::connection ? "connection" : "request";
+}
+
+std::optional<Protocol> parse_protocol(std::string_view s) {
+  if (s == "tcp") return Protocol::tcp;
+  if (s == "http") return Protocol::http;
+  if (s == "redis") return Protocol::redis;
+  return std::nullopt;
+}
+
+Probability::Probability(double p) : value_(p) {
+  if (p >= 1.0)
+    threshold_ = std::uint64_t{1} << 53;
+  else if (p <= 0.0)
+    threshold_ = 0;
+  else
+    threshold_ = static_cast<std::uint64_t>(std::llround(std::ldexp(p, 53)));
+}
+
+std::unique_ptr<StreamStage> BehaviorConfig::make_stream_stage(Rng& /*rng*/,
+                                                               Clock::time_point /*now*/) const {
+  return nullptr;
+}
+
+RequestFault BehaviorConfig::request_fault(Rng& /*rng*/) const {
+  return {};
+}
+
+void Registry::add(BehaviorType type) {
+  std::string name = type.name;
+  types_.insert_or_assign(std::move(name), std::move(type));
+}
+
+const BehaviorType* Registry::find(std::string_view name) const {
+  auto it = types_.find(name);
+  return it == types_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [k, _] : types_)
+    out.push_back(k);
+  return out;
+}
+
+json Toxic::to_json() const {
+  return json{{"name", name},
+              {"type", type},
+              {"stream", std::string(to_string(stream))},
+              {"toxicity", toxicity},
+              {"scope", std::string(to_string(scope))},
+              {"attributes", config ? config->attributes() : json::object()}};
+}
+
+std::int64_t attr_nonneg_int(const json& attrs, const std::string& path, const char* key,
+                             std::int64_t fallback, ConfigErrors& errors) {
+  auto v = get_integer(attrs, path, key, errors);
+  if (!v) return fallback;
+  if (*v < 0) {
+    errors.add(path_join(path, key), fmt::format("must be >= 0, got {}", *v));
+    return fallback;
+  }
+  return *v;
+}
+
+std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Protocol protocol,
+                                 const Registry& registry, ConfigErrors& errors) {
+  const std::size_t before = errors.list().size();
+  if (!body.is_object()) {
+    errors.add(path, "must be a JSON object");
+    return std::nullopt;
+  }
+  reject_unknown_keys(body, path, {"name", "type", "stream", "toxicity", "scope", "attributes"},
+                      errors);
+  Toxic t;
+  auto type = get_string(body, path, "type", errors, true);
+  const BehaviorType* bt = nullptr;
+  if (type) {
+    t.type = *type;
+    bt = registry.find(*type);
+    if (!bt) {
+      std::string known;
+      for (const auto& n : registry.names())
+        known += (known.empty() ? "" : ", ") + n;
+      errors.add(path_join(path, "type"),
+                 fmt::format("unknown toxic type \"{}\" (known: {})", *type, known));
+    } else if ((protocol == Protocol::tcp && !bt->tcp) ||
+               (protocol == Protocol::http && !bt->http) ||
+               (protocol == Protocol::redis && !bt->redis)) {
+      errors.add(path_join(path, "type"), fmt::format("toxic type \"{}\" is not available on a {} "
+                                                      "proxy",
+                                                      *type, to_string(protocol)));
+      bt = nullptr;
+    }
+  }
+  if (auto s = get_string(body, path, "stream", errors)) {
+    if (*s == "upstream")
+      t.stream = Stream::upstream;
+    else if (*s == "downstream")
+      t.stream = Stream::downstream;
+    else
+      errors.add(path_join(path, "stream"),
+                 fmt::format("must be \"upstream\" or \"downstream\", got \"{}\"", *s));
+  }
+  if (auto p = get_number(body, path, "toxicity", errors)) {
+    if (!(*p >= 0.0 && *p <= 1.0))
+      errors.add(path_join(path, "toxicity"), fmt::format("must be between 0 and 1, got {}", *p));
+    else
+      t.toxicity = *p;
+  }
+  t.probability = Probability(t.toxicity);
+  t.scope = protocol == Protocol::tcp ? Scope::connection : Scope::request;
+  if (auto s = get_string(body, path, "scope", errors)) {
+    if (*s == "connection")
+      t.scope = Scope::connection;
+    else if (*s == "request" && protocol != Protocol::tcp)
+      t.scope = Scope::request;
+    else if (*s == "request")
+      errors.add(path_join(path, "scope"),
+                 "\"request\" needs a proxy with protocol http or redis (a tcp proxy has no "
+                 "requests)");
+    else
+      errors.add(path_join(path, "scope"),
+                 fmt::format("must be \"connection\" or \"request\", got \"{}\"", *s));
+  }
+  if (auto n = get_string(body, path, "name", errors)) {
+    if (n->empty())
+      errors.add(path_join(path, "name"), "must not be empty");
+    else
+      t.name = *n;
+  }
+  if (t.name.empty() && type) t.name = t.type + "_" + std::string(to_string(t.stream));
+
+  json attrs = json::object();
+  if (auto it = body.find("attributes"); it != body.end() && !it->is_null()) {
+    if (!it->is_object())
+      errors.add(path_join(path, "attributes"), "must be a JSON object");
+    else
+      attrs = *it;
+  }
+  if (bt) t.config = bt->parse(attrs, path_join(path, "attributes"), errors);
+  if (errors.list().size() != before || !t.config) return std::nullopt;
+  return t;
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,180 @@
+// The behavior (toxic) model of the proxy, in Envoy's three lifetimes:
+//  - `BehaviorConfig`: one behavior type's parsed and validated attributes (immutable, shared);
+//  - `Toxic`: a named behavior on one proxy (stream, toxicity, scope + its config), what the REST
+//    API lists; counters live in the proxy's metrics under the behavior's type;
+//  - `StreamStage`: the per-connection, per-direction state a TCP connection creates from a toxic.
+// Behavior types are registered explicitly in a `Registry` (see behaviors/builtin.cpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.hpp"
+
+namespace faultline::proxy {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Protocol { tcp, http, redis };
+enum class Stream {
+  upstream,
+  downstream
+};  // upstream: client → server; downstream: server → client
+enum class Scope { connection, request };
+
+std::string_view to_string(Protocol p);
+std::string_view to_string(Stream s);
+std::string_view to_string(Scope s);
+std::optional<Protocol> parse_protocol(std::string_view s);
+
+// Seeded 64-bit generator (splitmix64: tiny state, good enough for fault draws, reproducible).
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform integer in [0, n) (n > 0); the modulo bias is below 2^-40 for the sizes used here.
+  std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : next() % n; }
+
+ private:
+  std::uint64_t state_;
+};
+
+// A probability as an exact integer threshold over 2^53: `hit()` compares a 53-bit draw against it,
+// so p = 1 always hits, p = 0 never does, and no floating error accumulates across draws.
+class Probability {
+ public:
+  Probability() = default;
+  explicit Probability(double p);
+  bool hit(Rng& rng) const { return (rng.next() >> 11) < threshold_; }
+  double value() const noexcept { return value_; }
+
+ private:
+  std::uint64_t threshold_ = std::uint64_t{1} << 53;
+  double value_ = 1.0;
+};
+
+// One slice of bytes waiting to be written, and when.
+struct Piece {
+  Clock::time_point due;
+  std::string bytes;
+};
+
+// What a stream stage asks of its connection besides reshaping bytes.
+struct StreamEffects {
+  std::optional<Clock::time_point> close_at;  // close both sides (after the pieces before it)
+  std::optional<Clock::time_point> reset_at;  // close both sides with a TCP RST
+  Clock::duration added_delay{};              // delay injected into this chunk (for metrics)
+};
+
+// Per-connection, per-direction state of one active toxic on a TCP (byte-stream) connection.
+class StreamStage {
+ public:
+  virtual ~StreamStage() = default;
+  // Reshapes the pieces of one chunk read at `now` (in order): may delay, split, drop or truncate.
+  virtual void on_data(std::vector<Piece>& pieces, Clock::time_point now, StreamEffects& fx) = 0;
+  // Extra wait before an EOF from the source is forwarded (slow_close).
+  virtual Clock::duration on_eof() { return Clock::duration::zero(); }
+  // A moment the connection must close even without traffic (timeout toxic).
+  virtual std::optional<Clock::time_point> deadline() const { return std::nullopt; }
+};
+
+// What one request/command-scoped behavior decided for one request (HTTP and Redis proxies).
+struct RequestFault {
+  enum class Kind {
+    none,
+    delay,           // wait `delay` (before the request is forwarded, or before the response)
+    error,           // answer locally with `status`/`body`/`headers` (HTTP) or `body` (Redis)
+    abort,           // close the client connection without an answer
+    abort_upstream,  // forward the request, then cut the connection instead of answering (Vaurien)
+    hang,            // read the request, never answer (until the client leaves)
+  };
+  Kind kind = Kind::none;
+  bool after_response = false;  // delay: before the response instead of before the request
+  Clock::duration delay{};
+  unsigned status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// The request a request-scoped behavior looks at.
+struct RequestInfo {
+  std::string_view method;  // HTTP method, or the Redis command name (upper case)
+  std::string_view target;  // HTTP target; empty for Redis
+  std::function<std::optional<std::string_view>(std::string_view)> header;  // HTTP header lookup
+};
+
+// One behavior type's parsed attributes.
+class BehaviorConfig {
+ public:
+  virtual ~BehaviorConfig() = default;
+  // Attributes echoed by the API (every attribute, defaults filled in).
+  virtual json attributes() const = 0;
+  // TCP: a stage for a new connection direction, or nullptr when the behavior has none.
+  virtual std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point now) const;
+  // HTTP/Redis: whether the request is one this behavior applies to (matching rules).
+  virtual bool matches(const RequestInfo& /*req*/) const { return true; }
+  // HTTP/Redis: the fault for one request (toxicity already drawn and hit).
+  virtual RequestFault request_fault(Rng& rng) const;
+};
+
+// How a behavior type turns a toxic's `attributes` object into a config. `path` is the JSON path
+// of the attributes object; every problem is recorded in `errors` with its path.
+using BehaviorParser = std::function<std::shared_ptr<const BehaviorConfig>(
+    const json& attributes, const std::string& path, ConfigErrors& errors)>;
+
+struct BehaviorType {
+  std::string name;
+  std::string description;
+  BehaviorParser parse;
+  bool tcp = true;   // usable on `protocol: tcp` proxies (byte stream)
+  bool http = true;  // usable on `protocol: http` proxies
+  bool redis = true;
+};
+
+class Registry {
+ public:
+  void add(BehaviorType type);
+  const BehaviorType* find(std::string_view name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, BehaviorType, std::less<>> types_;
+};
+
+// A named behavior on a proxy, as the REST API shows it.
+struct Toxic {
+  std::string name;
+  std::string type;
+  Stream stream = Stream::downstream;
+  double toxicity = 1.0;
+  Probability probability;
+  Scope scope = Scope::connection;
+  std::shared_ptr<const BehaviorConfig> config;
+
+  json to_json() const;
+};
+
+// Parses a toxic object (`{"name", "type", "stream", "toxicity", "scope", "attributes"}`) for a
+// proxy of `protocol`. Defaults: name `<type>_<stream>`, stream downstream, toxicity 1, scope
+// `connection` for tcp and `request` for http/redis. Returns nullopt after recording errors.
+std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Protocol protocol,
+                                 const Registry& registry, ConfigErrors& errors);
+
+// Attribute readers for behavior parsers: a non-negative integer (Toxiproxy's attribute type),
+// recording "<path>.<key>: must be >= 0" style errors; `fallback` when absent.
+std::int64_t attr_nonneg_int(const json& attrs, const std::string& path, const char* key,
+                             std::int64_t fallback, ConfigErrors& errors);
+
+}  // namespace faultline::proxy

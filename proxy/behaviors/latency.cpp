@@ -1,0 +1,74 @@
+// `latency`: delays every chunk by `latency` ms ± a uniform `jitter` ms (Toxiproxy semantics:
+// each chunk is held until its arrival time plus the delay, so throughput is kept). On HTTP/Redis
+// proxies it delays the request (stream upstream) or the response (stream downstream).
+#include "proxy/behaviors/latency.hpp"
+
+#include <fmt/format.h>
+
+namespace faultline::proxy {
+
+namespace {
+
+class LatencyConfig;
+
+class LatencyStage : public StreamStage {
+ public:
+  LatencyStage(std::int64_t latency_ms, std::int64_t jitter_ms, Rng rng)
+      : latency_ms_(latency_ms), jitter_ms_(jitter_ms), rng_(rng) {}
+  void on_data(std::vector<Piece>& pieces, Clock::time_point /*now*/, StreamEffects& fx) override {
+    const Clock::duration d = draw_delay(latency_ms_, jitter_ms_, rng_);
+    for (auto& p : pieces)
+      p.due += d;
+    fx.added_delay += d;
+  }
+
+  static Clock::duration draw_delay(std::int64_t latency_ms, std::int64_t jitter_ms, Rng& rng) {
+    std::int64_t us = latency_ms * 1000;
+    if (jitter_ms > 0) {
+      const auto span = static_cast<std::uint64_t>(2 * jitter_ms * 1000 + 1);
+      us += static_cast<std::int64_t>(rng.below(span)) - jitter_ms * 1000;
+    }
+    if (us < 0) us = 0;
+    return std::chrono::microseconds(us);
+  }
+
+ private:
+  std::int64_t latency_ms_, jitter_ms_;
+  Rng rng_;
+};
+
+class LatencyConfig : public BehaviorConfig {
+ public:
+  LatencyConfig(std::int64_t latency, std::int64_t jitter) : latency_(latency), jitter_(jitter) {}
+  json attributes() const override { return {{"latency", latency_}, {"jitter", jitter_}}; }
+  std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point) const override {
+    return std::make_unique<LatencyStage>(latency_, jitter_, Rng(rng.next()));
+  }
+  RequestFault request_fault(Rng& rng) const override {
+    RequestFault f;
+    f.kind = RequestFault::Kind::delay;
+    f.delay = LatencyStage::draw_delay(latency_, jitter_, rng);
+    return f;
+  }
+
+ private:
+  std::int64_t latency_, jitter_;
+};
+
+std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
+                                            ConfigErrors& errors) {
+  reject_unknown_keys(attrs, path, {"latency", "jitter"}, errors);
+  const auto latency = attr_nonneg_int(attrs, path, "latency", 0, errors);
+  const auto jitter = attr_nonneg_int(attrs, path, "jitter", 0, errors);
+  return std::make_shared<LatencyConfig>(latency, jitter);
+}
+
+}  // namespace
+
+void register_latency(Registry& registry) {
+  registry.add({.name = "latency",
+                .description = "delay each chunk (or request) by latency ms +/- jitter ms",
+                .parse = parse});
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,96 @@
+// `slicer`: cuts each chunk into slices of `average_size` ± `size_variation` bytes sent `delay` µs
+// apart (Toxiproxy semantics), to exercise clients' handling of partial reads.
+#include "proxy/behaviors/slicer.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace faultline::proxy {
+
+namespace {
+
+class SlicerStage : public StreamStage {
+ public:
+  SlicerStage(std::int64_t average, std::int64_t variation, std::int64_t delay_us, Rng rng)
+      : average_(average),
+        variation_(variation),
+        delay_(std::chrono::microseconds(delay_us)),
+        rng_(rng) {}
+  void on_data(std::vector<Piece>& pieces, Clock::time_point, StreamEffects& fx) override {
+    std::vector<Piece> out;
+    for (auto& p : pieces) {
+      std::size_t off = 0;
+      Clock::time_point due = p.due;
+      bool first = true;
+      while (off < p.bytes.size()) {
+        std::int64_t size = average_;
+        if (variation_ > 0)
+          size += static_cast<std::int64_t>(
+                      rng_.below(static_cast<std::uint64_t>(2 * variation_ + 1))) -
+                  variation_;
+        const std::size_t n = std::min(static_cast<std::size_t>(std::max<std::int64_t>(1, size)),
+                                       p.bytes.size() - off);
+        if (!first) {
+          due += delay_;
+          fx.added_delay += delay_;
+        }
+        first = false;
+        out.push_back({due, p.bytes.substr(off, n)});
+        off += n;
+      }
+    }
+    pieces = std::move(out);
+  }
+
+ private:
+  std::int64_t average_, variation_;
+  Clock::duration delay_;
+  Rng rng_;
+};
+
+class SlicerConfig : public BehaviorConfig {
+ public:
+  SlicerConfig(std::int64_t average, std::int64_t variation, std::int64_t delay)
+      : average_(average), variation_(variation), delay_(delay) {}
+  json attributes() const override {
+    return {{"average_size", average_}, {"size_variation", variation_}, {"delay", delay_}};
+  }
+  std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point) const override {
+    return std::make_unique<SlicerStage>(average_, variation_, delay_, Rng(rng.next()));
+  }
+
+ private:
+  std::int64_t average_, variation_, delay_;
+};
+
+std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
+                                            ConfigErrors& errors) {
+  reject_unknown_keys(attrs, path, {"average_size", "size_variation", "delay"}, errors);
+  std::int64_t average = 0;
+  if (auto v = get_integer(attrs, path, "average_size", errors, true)) {
+    if (*v < 1)
+      errors.add(path_join(path, "average_size"), fmt::format("must be >= 1, got {}", *v));
+    else
+      average = *v;
+  }
+  const auto variation = attr_nonneg_int(attrs, path, "size_variation", 0, errors);
+  const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors);
+  if (variation >= average && average >= 1)
+    errors.add(path_join(path, "size_variation"),
+               fmt::format("must be smaller than average_size ({}), got {}", average, variation));
+  return std::make_shared<SlicerConfig>(average, variation, delay);
+}
+
+}  // namespace
+
+void register_slicer(Registry& registry) {
+  registry.add({.name = "slicer",
+                .description = "cut chunks into average_size +/- size_variation byte slices, delay "
+                               "us apart",
+                .parse = parse,
+                .http = false,
+                .redis = false});
+}
+
+}  // namespace faultline::proxy

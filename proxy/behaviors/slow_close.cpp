@@ -1,0 +1,46 @@
+// `slow_close`: when the source closes its side, wait `delay` ms before passing the close on.
+#include "proxy/behaviors/slow_close.hpp"
+
+namespace faultline::proxy {
+
+namespace {
+
+class SlowCloseStage : public StreamStage {
+ public:
+  explicit SlowCloseStage(std::int64_t delay_ms) : delay_(std::chrono::milliseconds(delay_ms)) {}
+  void on_data(std::vector<Piece>&, Clock::time_point, StreamEffects&) override {}
+  Clock::duration on_eof() override { return delay_; }
+
+ private:
+  Clock::duration delay_;
+};
+
+class SlowCloseConfig : public BehaviorConfig {
+ public:
+  explicit SlowCloseConfig(std::int64_t delay) : delay_(delay) {}
+  json attributes() const override { return {{"delay", delay_}}; }
+  std::unique_ptr<StreamStage> make_stream_stage(Rng&, Clock::time_point) const override {
+    return std::make_unique<SlowCloseStage>(delay_);
+  }
+
+ private:
+  std::int64_t delay_;
+};
+
+std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
+                                            ConfigErrors& errors) {
+  reject_unknown_keys(attrs, path, {"delay"}, errors);
+  return std::make_shared<SlowCloseConfig>(attr_nonneg_int(attrs, path, "delay", 0, errors));
+}
+
+}  // namespace
+
+void register_slow_close(Registry& registry) {
+  registry.add({.name = "slow_close",
+                .description = "delay passing on a close by delay ms",
+                .parse = parse,
+                .http = false,
+                .redis = false});
+}
+
+}  // namespace faultline::proxy

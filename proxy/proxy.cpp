@@ -1,0 +1,332 @@
+// Proxy settings parsing, the acceptor, toxic list publication (see proxy.hpp).
+#include "proxy/proxy.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include <fmt/format.h>
+
+#include "common/co_spawn.hpp"
+#include "proxy/recorder.hpp"
+#include "proxy/session.hpp"
+
+namespace faultline::proxy {
+
+std::optional<ProxySettings> parse_proxy(const json& body, const std::string& path,
+                                         const ProxySettings* base, const Registry& registry,
+                                         std::vector<Toxic>* toxics, ConfigErrors& errors) {
+  const std::size_t before = errors.list().size();
+  if (!body.is_object()) {
+    errors.add(path, "must be a JSON object");
+    return std::nullopt;
+  }
+  reject_unknown_keys(body, path,
+                      {"name", "listen", "upstream", "enabled", "toxics", "protocol", "scope",
+                       "max_active_faults", "record", "header_faults"},
+                      errors);
+  ProxySettings s = base ? *base : ProxySettings{};
+  const bool required = base == nullptr;
+  if (auto n = get_string(body, path, "name", errors, required)) {
+    if (n->empty() || n->find('/') != std::string::npos)
+      errors.add(path_join(path, "name"), "must be non-empty and contain no '/'");
+    else if (base && *n != base->name)
+      errors.add(path_join(path, "name"), "a proxy cannot be renamed");
+    else
+      s.name = *n;
+  }
+  if (auto l = get_string(body, path, "listen", errors, required)) {
+    if (!parse_host_port(*l))
+      errors.add(path_join(path, "listen"),
+                 fmt::format("must be host:port like \"127.0.0.1:0\", got \"{}\"", *l));
+    else
+      s.listen = *l;
+  }
+  if (auto u = get_string(body, path, "upstream", errors, required)) {
+    auto hp = parse_host_port(*u);
+    if (!hp || hp->port == 0)
+      errors.add(path_join(path, "upstream"),
+                 fmt::format("must be host:port with a port, got \"{}\"", *u));
+    else
+      s.upstream = *u;
+  }
+  if (auto e = get_bool(body, path, "enabled", errors)) s.enabled = *e;
+  if (auto p = get_string(body, path, "protocol", errors)) {
+    if (auto proto = parse_protocol(*p)) {
+      s.protocol = *proto;
+    } else {
+      errors.add(path_join(path, "protocol"),
+                 fmt::format("must be \"tcp\", \"http\" or \"redis\", got \"{}\"", *p));
+    }
+  }
+  if (body.contains("max_active_faults")) {
+    if (body["max_active_faults"].is_null()) {
+      s.max_active_faults.reset();
+    } else if (auto m = get_integer(body, path, "max_active_faults", errors)) {
+      if (*m < 0)
+        errors.add(path_join(path, "max_active_faults"), fmt::format("must be >= 0, got {}", *m));
+      else
+        s.max_active_faults = *m;
+    }
+  }
+  if (body.contains("record")) {
+    if (body["record"].is_null()) {
+      s.record.reset();
+    } else if (auto r = get_string(body, path, "record", errors)) {
+      if (r->empty())
+        errors.add(path_join(path, "record"), "must be a file name");
+      else
+        s.record = *r;
+    }
+  }
+  if (auto h = get_bool(body, path, "header_faults", errors)) s.header_faults = *h;
+  if (s.record && s.protocol != Protocol::http)
+    errors.add(path_join(path, "record"), "recording needs \"protocol\": \"http\"");
+  if (s.header_faults && s.protocol != Protocol::http)
+    errors.add(path_join(path, "header_faults"), "header faults need \"protocol\": \"http\"");
+  if (auto it = body.find("toxics"); it != body.end() && !it->is_null()) {
+    const std::string tpath = path_join(path, "toxics");
+    if (!toxics) {
+      errors.add(tpath, "toxics are managed through /proxies/{name}/toxics");
+    } else if (!it->is_array()) {
+      errors.add(tpath, "must be an array");
+    } else {
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        if (auto t = parse_toxic((*it)[i], path_index(tpath, i), s.protocol, registry, errors)) {
+          for (const auto& other : *toxics)
+            if (other.name == t->name)
+              errors.add(path_join(path_index(tpath, i), "name"),
+                         fmt::format("duplicate toxic name \"{}\"", t->name));
+          toxics->push_back(std::move(*t));
+        }
+      }
+    }
+  }
+  if (errors.list().size() != before) return std::nullopt;
+  return s;
+}
+
+namespace {
+
+awaitable<void> accept_loop(std::shared_ptr<Proxy> proxy, std::shared_ptr<tcp::acceptor> acceptor) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer backoff(ex);
+  for (;;) {
+    auto [ec, socket] = co_await acceptor->async_accept(proxy->env().workers.next(), use_nothrow);
+    if (!acceptor->is_open() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // EMFILE / ENFILE: back off instead of spinning.
+      spdlog::warn("proxy {}: accept failed: {}", proxy->settings().name, ec.message());
+      backoff.expires_after(std::chrono::milliseconds(20));
+      co_await backoff.async_wait(use_nothrow);
+      continue;
+    }
+    proxy->counters().accepted->Increment();
+    start_session(proxy, std::move(socket));
+  }
+}
+
+}  // namespace
+
+Proxy::Proxy(ProxyEnv& env, ProxySettings settings)
+    : env_(env),
+      settings_(std::move(settings)),
+      counters_(env.metrics.proxy(settings_.name)),
+      upstream_(settings_.upstream) {
+  if (settings_.max_active_faults) max_active_faults_ = *settings_.max_active_faults;
+  if (settings_.record) recorder_ = std::make_shared<Recorder>(*settings_.record);
+  counters_.toxics_active->Set(0);
+}
+
+Proxy::~Proxy() {
+  if (acceptor_) {
+    error_code ec;
+    acceptor_->close(ec);
+  }
+}
+
+void Proxy::start() {
+  if (!settings_.enabled || acceptor_) return;
+  auto hp = parse_host_port(settings_.listen);
+  if (!hp) throw std::system_error(make_error_code(asio::error::invalid_argument), "listen");
+  tcp::resolver resolver(env_.control);
+  auto results =
+      resolver.resolve(hp->host, std::to_string(hp->port), asio::ip::resolver_base::passive);
+  const tcp::endpoint ep = results.begin()->endpoint();
+  auto acceptor = std::make_shared<tcp::acceptor>(env_.control);
+  acceptor->open(ep.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  acceptor->bind(ep);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  if (hp->port == 0) {
+    // Clients rely on `listen` carrying the real port; keep it so re-enabling binds the same one.
+    const auto bound = acceptor->local_endpoint();
+    settings_.listen = HostPort{bound.address().to_string(), bound.port()}.to_string();
+  }
+  acceptor_ = acceptor;
+  asio::co_spawn(env_.control, accept_loop(shared_from_this(), acceptor),
+                 log_exception("proxy accept loop"));
+}
+
+void Proxy::stop() {
+  if (acceptor_) {
+    error_code ec;
+    acceptor_->cancel(ec);
+    acceptor_->close(ec);
+    acceptor_.reset();
+  }
+  close_connections(CloseReason::proxy_disabled);
+}
+
+void Proxy::close_connections(CloseReason reason) {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [_, w] : connections_)
+      if (auto c = w.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live)
+    c->close_async(reason);
+}
+
+void Proxy::update(ProxySettings next) {
+  const bool restart = next.listen != settings_.listen || next.upstream != settings_.upstream ||
+                       next.protocol != settings_.protocol || next.enabled != settings_.enabled ||
+                       next.record != settings_.record;
+  if (!restart) {
+    settings_ = std::move(next);
+    max_active_faults_ = settings_.max_active_faults ? *settings_.max_active_faults : -1;
+    return;
+  }
+  ProxySettings old = settings_;
+  stop();
+  settings_ = std::move(next);
+  try {
+    start();
+  } catch (const std::system_error&) {
+    settings_ = std::move(old);
+    start();
+    throw;
+  }
+  max_active_faults_ = settings_.max_active_faults ? *settings_.max_active_faults : -1;
+  std::lock_guard lock(mu_);
+  upstream_ = settings_.upstream;
+  if (settings_.record != old.record)
+    recorder_ = settings_.record ? std::make_shared<Recorder>(*settings_.record) : nullptr;
+}
+
+json Proxy::to_json() const {
+  json toxics = json::array();
+  for (const auto& t : *this->toxics())
+    toxics.push_back(t->toxic.to_json());
+  json j{
+      {"name", settings_.name},         {"listen", settings_.listen},
+      {"upstream", settings_.upstream}, {"enabled", settings_.enabled},
+      {"toxics", std::move(toxics)},    {"protocol", std::string(to_string(settings_.protocol))}};
+  if (settings_.max_active_faults) j["max_active_faults"] = *settings_.max_active_faults;
+  if (settings_.record) j["record"] = *settings_.record;
+  if (settings_.header_faults) j["header_faults"] = true;
+  return j;
+}
+
+void Proxy::publish(ToxicList next) {
+  counters_.toxics_active->Set(static_cast<double>(next.size()));
+  {
+    std::lock_guard lock(mu_);
+    toxics_ = std::make_shared<const ToxicList>(std::move(next));
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [_, w] : connections_)
+      if (auto c = w.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live)
+    c->toxics_changed_async();
+}
+
+bool Proxy::add_toxic(Toxic toxic) {
+  if (find_toxic(toxic.name)) return false;
+  ToxicList next = *toxics();
+  auto pt = std::make_shared<ProxyToxic>();
+  pt->faults = env_.metrics.faults(settings_.name, toxic.type);
+  pt->toxic = std::move(toxic);
+  next.push_back(std::move(pt));
+  publish(std::move(next));
+  return true;
+}
+
+bool Proxy::replace_toxic(Toxic toxic) {
+  ToxicList next = *toxics();
+  for (auto& t : next) {
+    if (t->toxic.name != toxic.name) continue;
+    auto pt = std::make_shared<ProxyToxic>();
+    pt->faults = env_.metrics.faults(settings_.name, toxic.type);
+    pt->toxic = std::move(toxic);
+    t = std::move(pt);
+    publish(std::move(next));
+    return true;
+  }
+  return false;
+}
+
+bool Proxy::remove_toxic(const std::string& name) {
+  ToxicList next = *toxics();
+  auto it =
+      std::find_if(next.begin(), next.end(), [&](const auto& t) { return t->toxic.name == name; });
+  if (it == next.end()) return false;
+  next.erase(it);
+  publish(std::move(next));
+  return true;
+}
+
+void Proxy::clear_toxics() {
+  if (toxics()->empty()) return;
+  publish({});
+}
+
+std::shared_ptr<const ProxyToxic> Proxy::find_toxic(const std::string& name) const {
+  for (const auto& t : *toxics())
+    if (t->toxic.name == name) return t;
+  return nullptr;
+}
+
+std::shared_ptr<const ToxicList> Proxy::toxics() const {
+  std::lock_guard lock(mu_);
+  return toxics_;
+}
+
+std::optional<FaultSlot> Proxy::acquire_fault() {
+  const std::int64_t max = max_active_faults_.load();
+  if (max < 0) return FaultSlot{};
+  std::int64_t cur = active_faults_->load();
+  while (cur < max) {
+    if (active_faults_->compare_exchange_weak(cur, cur + 1)) return FaultSlot(active_faults_);
+  }
+  counters_.overflow->Increment();
+  return std::nullopt;
+}
+
+std::string Proxy::upstream() const {
+  std::lock_guard lock(mu_);
+  return upstream_;
+}
+
+std::shared_ptr<Recorder> Proxy::recorder() const {
+  std::lock_guard lock(mu_);
+  return recorder_;
+}
+
+void Proxy::add_connection(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(mu_);
+  connections_.emplace(c.get(), c);
+}
+
+void Proxy::remove_connection(const Connection* c) {
+  std::lock_guard lock(mu_);
+  connections_.erase(c);
+}
+
+}  // namespace faultline::proxy

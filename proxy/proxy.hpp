@@ -1,0 +1,154 @@
+// One proxy: its settings (the Toxiproxy JSON shape plus faultline's extensions), its toxics, the
+// acceptor (on the control loop) and the registry of its live connections (on the worker loops).
+// Threading: every mutating method runs on the control loop (the REST API's thread); connections
+// read the toxic list through a mutex-protected snapshot and a generation counter.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/io_pool.hpp"
+#include "common/net.hpp"
+#include "proxy/behavior.hpp"
+#include "proxy/proxy_metrics.hpp"
+
+namespace faultline::proxy {
+
+class Recorder;
+
+// What every proxy shares: loops, metrics, behavior registry, knobs from the command line.
+struct ProxyEnv {
+  asio::io_context& control;
+  IoPool& workers;
+  ProxyMetrics& metrics;
+  const Registry& registry;
+  std::uint64_t seed = 1;
+  std::chrono::milliseconds idle_timeout{3600 * 1000};
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+// A proxy as the API shows it.
+struct ProxySettings {
+  std::string name;
+  std::string listen;    // as sent (after a bind to port 0: the real address)
+  std::string upstream;  // host:port, resolved when a client connects
+  bool enabled = true;
+  Protocol protocol = Protocol::tcp;
+  std::optional<std::int64_t> max_active_faults;
+  std::optional<std::string> record;  // http: append every exchange to this JSON-lines file
+  bool header_faults = false;         // http: honour x-faultline-* request headers
+};
+
+// Parses a proxy object. `partial` (an update) leaves absent fields as in `base`. The toxics of a
+// `toxics` member (allowed in --config and /populate) are parsed into `toxics`.
+std::optional<ProxySettings> parse_proxy(const json& body, const std::string& path,
+                                         const ProxySettings* base, const Registry& registry,
+                                         std::vector<Toxic>* toxics, ConfigErrors& errors);
+
+// A toxic installed on a proxy, with its fault counter.
+struct ProxyToxic {
+  Toxic toxic;
+  prometheus::Counter* faults = nullptr;
+};
+using ToxicList = std::vector<std::shared_ptr<const ProxyToxic>>;
+
+// A live proxied connection, as its proxy sees it. Methods may be called from any thread: they post
+// to the connection's own loop.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void close_async(CloseReason reason) = 0;
+  virtual void toxics_changed_async() = 0;
+};
+
+// Counts in-flight faults against max_active_faults; a held slot is released on destruction.
+class FaultSlot {
+ public:
+  FaultSlot() = default;
+  explicit FaultSlot(std::shared_ptr<std::atomic<std::int64_t>> counter)
+      : counter_(std::move(counter)) {}
+  ~FaultSlot() {
+    if (counter_) counter_->fetch_sub(1);
+  }
+  FaultSlot(FaultSlot&& o) noexcept = default;
+  FaultSlot& operator=(FaultSlot&& o) noexcept {
+    if (this != &o) {
+      if (counter_) counter_->fetch_sub(1);
+      counter_ = std::move(o.counter_);
+    }
+    return *this;
+  }
+  FaultSlot(const FaultSlot&) = delete;
+  FaultSlot& operator=(const FaultSlot&) = delete;
+  explicit operator bool() const noexcept { return counter_ != nullptr; }
+
+ private:
+  std::shared_ptr<std::atomic<std::int64_t>> counter_;
+};
+
+class Proxy : public std::enable_shared_from_this<Proxy> {
+ public:
+  Proxy(ProxyEnv& env, ProxySettings settings);
+  ~Proxy();
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  // --- control loop only ---
+  // Binds the listen address if enabled (throws std::system_error when it cannot).
+  void start();
+  // Stops accepting and closes every connection (reason proxy_disabled).
+  void stop();
+  // Applies new settings: restarts the listener if listen/upstream/protocol changed or enabled
+  // flipped. Throws std::system_error when the new address cannot be bound (old state kept).
+  void update(ProxySettings next);
+  const ProxySettings& settings() const noexcept { return settings_; }
+  json to_json() const;
+
+  // Toxics. add: false when the name exists. replace/remove: false when it does not.
+  bool add_toxic(Toxic toxic);
+  bool replace_toxic(Toxic toxic);
+  bool remove_toxic(const std::string& name);
+  void clear_toxics();
+  std::shared_ptr<const ProxyToxic> find_toxic(const std::string& name) const;
+
+  // --- any thread ---
+  std::shared_ptr<const ToxicList> toxics() const;
+  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+  ProxyEnv& env() noexcept { return env_; }
+  const ProxyCounters& counters() const noexcept { return counters_; }
+  // Tries to take a fault slot (always succeeds without max_active_faults); counts overflows.
+  std::optional<FaultSlot> acquire_fault();
+  // The upstream and protocol of new connections (snapshot; settings may change concurrently).
+  std::string upstream() const;
+  std::shared_ptr<Recorder> recorder() const;
+  void add_connection(const std::shared_ptr<Connection>& c);
+  void remove_connection(const Connection* c);
+
+ private:
+  void publish(ToxicList next);
+  void close_connections(CloseReason reason);
+  ProxyEnv& env_;
+  ProxySettings settings_;
+  ProxyCounters counters_;
+  std::shared_ptr<tcp::acceptor> acceptor_;
+  std::shared_ptr<std::atomic<std::int64_t>> active_faults_ =
+      std::make_shared<std::atomic<std::int64_t>>(0);
+  std::atomic<std::int64_t> max_active_faults_{-1};
+
+  mutable std::mutex mu_;  // guards toxics_, upstream_, recorder_, connections_
+  std::shared_ptr<const ToxicList> toxics_ = std::make_shared<ToxicList>();
+  std::string upstream_;
+  std::shared_ptr<Recorder> recorder_;
+  std::unordered_map<const Connection*, std::weak_ptr<Connection>> connections_;
+  std::atomic<std::uint64_t> generation_{1};
+};
+
+}  // namespace faultline::proxy

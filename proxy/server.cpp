@@ -1,0 +1,313 @@
+// The Toxiproxy v2 REST API (same paths, JSON shapes and status codes), faultline's validation
+// (400 naming the field) and GET /metrics.
+#include "proxy/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <fmt/format.h>
+
+#include "common/version.hpp"
+#include "proxy/session.hpp"
+
+namespace faultline::proxy {
+
+namespace {
+
+using status = http::status;
+
+std::vector<std::string> split_path(std::string_view target) {
+  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i < target.size()) {
+    while (i < target.size() && target[i] == '/')
+      ++i;
+    std::size_t j = i;
+    while (j < target.size() && target[j] != '/')
+      ++j;
+    if (j > i) parts.emplace_back(target.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+HttpResponse no_content() {
+  HttpResponse res{status::no_content, 11};
+  return res;
+}
+
+HttpResponse bad_request(const ConfigErrors& errors) {
+  return json_error(status::bad_request, errors.to_string());
+}
+
+std::optional<json> parse_body(const HttpRequest& req, HttpResponse& error) {
+  if (req.body().empty()) return json::object();
+  try {
+    return json::parse(req.body());
+  } catch (const json::parse_error& e) {
+    error = json_error(status::bad_request, std::string("invalid JSON body: ") + e.what());
+    return std::nullopt;
+  }
+}
+
+HttpResponse method_not_allowed() {
+  return json_error(status::method_not_allowed, "method not allowed");
+}
+
+}  // namespace
+
+ProxyServer::ProxyServer(ProxyEnv& env, std::optional<std::string> api_token)
+    : env_(env), api_token_(std::move(api_token)) {}
+
+ProxyServer::~ProxyServer() {
+  stop_all();
+}
+
+void ProxyServer::stop_all() {
+  for (auto& [_, p] : proxies_)
+    p->stop();
+}
+
+std::shared_ptr<Proxy> ProxyServer::find(const std::string& name) const {
+  auto it = proxies_.find(name);
+  return it == proxies_.end() ? nullptr : it->second;
+}
+
+HttpResponse ProxyServer::handle(const HttpRequest& req) {
+  if (api_token_) {
+    const auto auth = req[http::field::authorization];
+    if (auth != "Bearer " + *api_token_) {
+      auto res = json_error(status::unauthorized, "missing or wrong bearer token");
+      res.set(http::field::www_authenticate, "Bearer");
+      return res;
+    }
+  }
+  try {
+    return route(req);
+  } catch (const std::system_error& e) {
+    return json_error(status::internal_server_error, e.what());
+  }
+}
+
+HttpResponse ProxyServer::route(const HttpRequest& req) {
+  const auto parts = split_path(req.target());
+  const auto m = req.method();
+  const bool get = m == http::verb::get;
+  const bool post = m == http::verb::post || m == http::verb::patch;
+  const bool del = m == http::verb::delete_;
+  HttpResponse err;
+
+  if (parts.size() == 1 && parts[0] == "version") {
+    if (!get) return method_not_allowed();
+    return json_response(status::ok, json{{"version", kVersion}});
+  }
+  if (parts.size() == 1 && parts[0] == "metrics") {
+    if (!get) return method_not_allowed();
+    HttpResponse res{status::ok, 11};
+    res.set(http::field::content_type, kPrometheusContentType);
+    res.body() = env_.metrics.metrics().serialize();
+    return res;
+  }
+  if (parts.size() == 1 && parts[0] == "reset") {
+    if (m != http::verb::post) return method_not_allowed();
+    for (auto& [_, p] : proxies_) {
+      p->clear_toxics();
+      if (!p->settings().enabled) {
+        ProxySettings s = p->settings();
+        s.enabled = true;
+        p->update(std::move(s));
+      }
+    }
+    return no_content();
+  }
+  if (parts.size() == 1 && parts[0] == "populate") {
+    if (m != http::verb::post) return method_not_allowed();
+    auto body = parse_body(req, err);
+    if (!body) return err;
+    try {
+      return json_response(status::created, json{{"proxies", populate(*body, "$")}});
+    } catch (const ConfigError& e) {
+      return json_error(status::bad_request, e.what());
+    }
+  }
+  if (parts.empty() || parts[0] != "proxies")
+    return json_error(status::not_found, "no such endpoint");
+
+  if (parts.size() == 1) {
+    if (get) {
+      json out = json::object();
+      for (const auto& [name, p] : proxies_)
+        out[name] = p->to_json();
+      return json_response(status::ok, out);
+    }
+    if (m == http::verb::post) {
+      auto body = parse_body(req, err);
+      if (!body) return err;
+      return create_proxy(*body);
+    }
+    return method_not_allowed();
+  }
+
+  auto proxy = find(parts[1]);
+  if (!proxy) return json_error(status::not_found, "proxy not found");
+
+  if (parts.size() == 2) {
+    if (get) return json_response(status::ok, proxy->to_json());
+    if (post) {
+      auto body = parse_body(req, err);
+      if (!body) return err;
+      return update_proxy(*proxy, *body);
+    }
+    if (del) {
+      proxy->stop();
+      proxies_.erase(parts[1]);
+      return no_content();
+    }
+    return method_not_allowed();
+  }
+  if (parts[2] != "toxics" || parts.size() > 4)
+    return json_error(status::not_found, "no such endpoint");
+  if (parts.size() == 3) {
+    if (get) {
+      json out = json::array();
+      for (const auto& t : *proxy->toxics())
+        out.push_back(t->toxic.to_json());
+      return json_response(status::ok, out);
+    }
+    if (m == http::verb::post) {
+      auto body = parse_body(req, err);
+      if (!body) return err;
+      return create_toxic(*proxy, *body);
+    }
+    return method_not_allowed();
+  }
+  auto toxic = proxy->find_toxic(parts[3]);
+  if (!toxic) return json_error(status::not_found, "toxic not found");
+  if (get) return json_response(status::ok, toxic->toxic.to_json());
+  if (post) {
+    auto body = parse_body(req, err);
+    if (!body) return err;
+    return update_toxic(*proxy, parts[3], *body);
+  }
+  if (del) {
+    proxy->remove_toxic(parts[3]);
+    return no_content();
+  }
+  return method_not_allowed();
+}
+
+HttpResponse ProxyServer::create_proxy(const json& body) {
+  ConfigErrors errors;
+  std::vector<Toxic> toxics;
+  auto settings = parse_proxy(body, "$", nullptr, env_.registry, &toxics, errors);
+  if (settings && !protocol_supported(settings->protocol))
+    errors.add("$.protocol", fmt::format("protocol \"{}\" is not supported by this build",
+                                         to_string(settings->protocol)));
+  if (!errors.empty()) return bad_request(errors);
+  if (proxies_.count(settings->name)) return json_error(status::conflict, "proxy already exists");
+  auto p = std::make_shared<Proxy>(env_, std::move(*settings));
+  p->start();  // bind errors → 500 (as Toxiproxy)
+  for (auto& t : toxics)
+    p->add_toxic(std::move(t));
+  proxies_.emplace(p->settings().name, p);
+  return json_response(status::created, p->to_json());
+}
+
+json ProxyServer::populate(const json& body, const std::string& path) {
+  // Validate everything first so a bad entry changes nothing.
+  ConfigErrors errors;
+  json list = body;
+  if (body.is_object() && body.contains("proxies")) list = body["proxies"];
+  if (!list.is_array()) {
+    errors.add(path, "must be an array of proxies");
+    throw ConfigError(errors);
+  }
+  std::vector<std::pair<ProxySettings, std::vector<Toxic>>> parsed;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    std::vector<Toxic> toxics;
+    const std::string ipath = path_index(path, i);
+    if (auto s = parse_proxy(list[i], ipath, nullptr, env_.registry, &toxics, errors)) {
+      if (!protocol_supported(s->protocol))
+        errors.add(
+            path_join(ipath, "protocol"),
+            fmt::format("protocol \"{}\" is not supported by this build", to_string(s->protocol)));
+      for (const auto& [other, _] : parsed)
+        if (other.name == s->name)
+          errors.add(path_join(ipath, "name"), fmt::format("duplicate proxy \"{}\"", s->name));
+      parsed.emplace_back(std::move(*s), std::move(toxics));
+    }
+  }
+  if (!errors.empty()) throw ConfigError(errors);
+  json out = json::array();
+  for (auto& [settings, toxics] : parsed) {
+    auto existing = find(settings.name);
+    if (existing) {
+      // Toxiproxy's populate replaces a proxy whose settings changed and keeps its toxics.
+      existing->update(settings);
+      for (auto& t : toxics) {
+        if (!existing->replace_toxic(t)) existing->add_toxic(std::move(t));
+      }
+      out.push_back(existing->to_json());
+      continue;
+    }
+    auto p = std::make_shared<Proxy>(env_, std::move(settings));
+    p->start();
+    for (auto& t : toxics)
+      p->add_toxic(std::move(t));
+    proxies_.emplace(p->settings().name, p);
+    out.push_back(p->to_json());
+  }
+  return out;
+}
+
+HttpResponse ProxyServer::update_proxy(Proxy& p, const json& body) {
+  ConfigErrors errors;
+  auto settings = parse_proxy(body, "$", &p.settings(), env_.registry, nullptr, errors);
+  if (settings && !protocol_supported(settings->protocol))
+    errors.add("$.protocol", fmt::format("protocol \"{}\" is not supported by this build",
+                                         to_string(settings->protocol)));
+  if (settings && settings->protocol != p.settings().protocol && !p.toxics()->empty())
+    errors.add("$.protocol", "remove the toxics before changing the protocol");
+  if (!errors.empty()) return bad_request(errors);
+  p.update(std::move(*settings));
+  return json_response(status::ok, p.to_json());
+}
+
+HttpResponse ProxyServer::create_toxic(Proxy& p, const json& body) {
+  ConfigErrors errors;
+  auto toxic = parse_toxic(body, "$", p.settings().protocol, env_.registry, errors);
+  if (!toxic) return bad_request(errors);
+  if (p.find_toxic(toxic->name)) return json_error(status::conflict, "toxic already exists");
+  json out = toxic->to_json();
+  p.add_toxic(std::move(*toxic));
+  return json_response(status::ok, out);
+}
+
+HttpResponse ProxyServer::update_toxic(Proxy& p, const std::string& name, const json& body) {
+  auto current = p.find_toxic(name);
+  if (!current) return json_error(status::not_found, "toxic not found");
+  ConfigErrors errors;
+  if (!body.is_object()) {
+    errors.add("$", "must be a JSON object");
+    return bad_request(errors);
+  }
+  // A partial update: absent fields (and absent attributes) keep their current values.
+  json merged = current->toxic.to_json();
+  for (const auto& [k, v] : body.items()) {
+    if (k == "attributes" && v.is_object()) {
+      for (const auto& [ak, av] : v.items())
+        merged["attributes"][ak] = av;
+    } else {
+      merged[k] = v;
+    }
+  }
+  if (merged["name"] != name) errors.add("$.name", "a toxic cannot be renamed");
+  if (merged["type"] != current->toxic.type) errors.add("$.type", "a toxic's type cannot change");
+  auto toxic = parse_toxic(merged, "$", p.settings().protocol, env_.registry, errors);
+  if (!errors.empty() || !toxic) return bad_request(errors);
+  json out = toxic->to_json();
+  p.replace_toxic(std::move(*toxic));
+  return json_response(status::ok, out);
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,24 @@
+// Protocol dispatch for new client connections.
+#include "proxy/session.hpp"
+
+#include "proxy/tcp_connection.hpp"
+
+namespace faultline::proxy {
+
+bool protocol_supported(Protocol p) {
+  return p == Protocol::tcp;
+}
+
+void start_session(std::shared_ptr<Proxy> proxy, tcp::socket client) {
+  switch (proxy->settings().protocol) {
+    case Protocol::tcp:
+      proxy->counters().requests->Increment();  // for tcp, the unit of fault draws is a connection
+      start_tcp_connection(std::move(proxy), std::move(client));
+      return;
+    case Protocol::http:
+    case Protocol::redis:
+      break;
+  }
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,418 @@
+// The protocol-tcp connection engine (see tcp_connection.hpp).
+#include "proxy/tcp_connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <deque>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "common/co_spawn.hpp"
+
+namespace faultline::proxy {
+
+namespace {
+
+// Bytes a direction may hold in its queue (delayed by toxics) before the reader stops reading;
+// TCP flow control then pushes back on the sender.
+constexpr std::size_t kMaxQueuedBytes = 4 * 1024 * 1024;
+constexpr std::size_t kReadBuffer = 64 * 1024;
+
+// One read buffer per worker thread: a connection only borrows it between a readiness wait and
+// the copy/send that follows, so idle connections hold no buffer at all.
+thread_local std::array<char, kReadBuffer> tls_buffer;
+
+struct Item {
+  enum class Kind { data, eof, close, reset };
+  Clock::time_point due;
+  Kind kind = Kind::data;
+  std::string bytes;
+};
+
+struct Link {
+  std::shared_ptr<const ProxyToxic> toxic;
+  bool active = false;
+  FaultSlot slot;
+  std::unique_ptr<StreamStage> stage;
+};
+
+class TcpConnection : public Connection, public std::enable_shared_from_this<TcpConnection> {
+ public:
+  TcpConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
+      : proxy_(std::move(proxy)),
+        client_(std::move(client)),
+        upstream_(client_.get_executor()),
+        watch_(client_.get_executor()),
+        dirs_{Dir(client_.get_executor()), Dir(client_.get_executor())},
+        rng_(0) {
+    proxy_->counters().active->Increment();
+  }
+  ~TcpConnection() override {
+    proxy_->remove_connection(this);
+    proxy_->counters().active->Decrement();
+    proxy_->counters().closed[static_cast<std::size_t>(reason_)]->Increment();
+  }
+
+  void close_async(CloseReason reason) override {
+    asio::post(client_.get_executor(),
+               [self = shared_from_this(), reason] { self->abort(reason); });
+  }
+  void toxics_changed_async() override {
+    asio::post(client_.get_executor(), [self = shared_from_this()] {
+      if (self->closing_) return;
+      self->refresh_links();
+      self->watch_.cancel();
+    });
+  }
+
+  static awaitable<void> run(std::shared_ptr<TcpConnection> self, std::uint64_t seed);
+
+ private:
+  struct Dir {
+    explicit Dir(const asio::any_io_executor& ex) : data_ready(ex), space_ready(ex), due(ex) {}
+    std::vector<Link> links;
+    std::deque<Item> queue;
+    std::size_t queued_bytes = 0;
+    bool writer_busy = false;
+    bool eof_sent = false;
+    asio::steady_timer data_ready;   // cancelled to wake the writer
+    asio::steady_timer space_ready;  // cancelled to wake the reader
+    asio::steady_timer due;          // the writer's wait for the next piece's due time
+  };
+
+  static awaitable<void> reader(std::shared_ptr<TcpConnection> self, int d);
+  static awaitable<void> writer(std::shared_ptr<TcpConnection> self, int d);
+  static awaitable<void> watcher(std::shared_ptr<TcpConnection> self);
+
+  tcp::socket& src(int d) { return d == 0 ? client_ : upstream_; }
+  tcp::socket& dst(int d) { return d == 0 ? upstream_ : client_; }
+  // The reason a failure on the socket of side `d`'s source/destination means.
+  static CloseReason side_reason(bool client_side) {
+    return client_side ? CloseReason::client_closed : CloseReason::upstream_closed;
+  }
+
+  void refresh_links();
+  bool any_active(int d) const {
+    for (const auto& l : dirs_[d].links)
+      if (l.active) return true;
+    return false;
+  }
+  void push(int d, Item item) {
+    dirs_[d].queued_bytes += item.bytes.size();
+    dirs_[d].queue.push_back(std::move(item));
+    dirs_[d].data_ready.cancel();
+  }
+  void abort(CloseReason reason, bool rst = false);
+  void direction_done(int d, CloseReason why);
+
+  std::shared_ptr<Proxy> proxy_;
+  tcp::socket client_;
+  tcp::socket upstream_;
+  asio::steady_timer watch_;
+  std::array<Dir, 2> dirs_;  // 0: upstream (client → server), 1: downstream (server → client)
+  Rng rng_;
+  std::uint64_t seen_generation_ = 0;
+  Clock::time_point last_activity_ = Clock::now();
+  bool closing_ = false;
+  bool first_close_recorded_ = false;
+  CloseReason reason_ = CloseReason::client_closed;
+};
+
+void TcpConnection::refresh_links() {
+  const std::uint64_t gen = proxy_->generation();
+  if (gen == seen_generation_) return;
+  seen_generation_ = gen;
+  auto list = proxy_->toxics();
+  const auto now = Clock::now();
+  for (int d = 0; d < 2; ++d) {
+    const Stream stream = d == 0 ? Stream::upstream : Stream::downstream;
+    std::vector<Link> next;
+    for (const auto& t : *list) {
+      if (t->toxic.stream != stream) continue;
+      auto it = std::find_if(dirs_[d].links.begin(), dirs_[d].links.end(),
+                             [&](const Link& l) { return l.toxic == t; });
+      if (it != dirs_[d].links.end()) {
+        next.push_back(std::move(*it));
+        continue;
+      }
+      // Toxiproxy's semantics: toxicity is drawn once per connection and direction.
+      Link link;
+      link.toxic = t;
+      if (t->toxic.probability.hit(rng_)) {
+        if (auto slot = proxy_->acquire_fault()) {
+          link.active = true;
+          link.slot = std::move(*slot);
+          link.stage = t->toxic.config->make_stream_stage(rng_, now);
+          if (!link.stage) link.active = false;
+          if (link.active) t->faults->Increment();
+        }
+      }
+      next.push_back(std::move(link));
+    }
+    dirs_[d].links = std::move(next);
+  }
+}
+
+void TcpConnection::abort(CloseReason reason, bool rst) {
+  if (closing_) return;
+  closing_ = true;
+  if (!first_close_recorded_) {
+    first_close_recorded_ = true;
+    reason_ = reason;
+  }
+  error_code ec;
+  if (rst) {
+    client_.set_option(asio::socket_base::linger(true, 0), ec);
+    upstream_.set_option(asio::socket_base::linger(true, 0), ec);
+  }
+  client_.close(ec);
+  upstream_.close(ec);
+  watch_.cancel();
+  for (auto& dir : dirs_) {
+    dir.data_ready.cancel();
+    dir.space_ready.cancel();
+    dir.due.cancel();
+    dir.links.clear();  // releases fault slots now
+  }
+}
+
+void TcpConnection::direction_done(int d, CloseReason why) {
+  if (!first_close_recorded_) {
+    first_close_recorded_ = true;
+    reason_ = why;
+  }
+  dirs_[d].eof_sent = true;
+  if (dirs_[0].eof_sent && dirs_[1].eof_sent) abort(reason_);
+}
+
+awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d) {
+  Dir& dir = self->dirs_[d];
+  tcp::socket& src = self->src(d);
+  tcp::socket& dst = self->dst(d);
+  prometheus::Counter* bytes =
+      d == 0 ? self->proxy_->counters().bytes_upstream : self->proxy_->counters().bytes_downstream;
+  const bool src_is_client = d == 0;
+  for (;;) {
+    auto [wec] = co_await src.async_wait(tcp::socket::wait_read, use_nothrow);
+    if (self->closing_) co_return;
+    if (wec) {
+      self->abort(side_reason(src_is_client));
+      co_return;
+    }
+    error_code ec;
+    const std::size_t n = src.read_some(asio::buffer(tls_buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    const auto now = Clock::now();
+    self->last_activity_ = now;
+    if (ec == asio::error::eof) {
+      // Half-close: pass the EOF on once everything before it is written (slow_close may wait).
+      Clock::duration extra{};
+      for (auto& l : dir.links)
+        if (l.active) extra += l.stage->on_eof();
+      self->push(d, Item{now + extra, Item::Kind::eof, {}});
+      co_return;
+    }
+    if (ec) {
+      self->abort(side_reason(src_is_client));
+      co_return;
+    }
+    bytes->Increment(static_cast<double>(n));
+    self->refresh_links();
+
+    if (!self->any_active(d) && dir.queue.empty() && !dir.writer_busy) {
+      // Fast path: no toxic on this direction and nothing queued: send now.
+      std::size_t sent = dst.send(asio::buffer(tls_buffer.data(), n), 0, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        sent = 0;
+        ec = {};
+      }
+      if (ec) {
+        self->abort(side_reason(!src_is_client));
+        co_return;
+      }
+      if (sent < n) {
+        std::string rest(tls_buffer.data() + sent, n - sent);
+        dir.writer_busy = true;
+        auto [xec, xn] = co_await asio::async_write(dst, asio::buffer(rest), use_nothrow);
+        dir.writer_busy = false;
+        if (self->closing_) co_return;
+        if (xec) {
+          self->abort(side_reason(!src_is_client));
+          co_return;
+        }
+        self->last_activity_ = Clock::now();
+      }
+      continue;
+    }
+
+    std::vector<Piece> pieces;
+    pieces.push_back(Piece{now, std::string(tls_buffer.data(), n)});
+    StreamEffects fx;
+    for (auto& l : dir.links)
+      if (l.active) l.stage->on_data(pieces, now, fx);
+    if (fx.added_delay.count() > 0)
+      self->proxy_->counters().injected_delay->Increment(
+          std::chrono::duration<double>(fx.added_delay).count());
+    for (auto& p : pieces)
+      self->push(d, Item{p.due, Item::Kind::data, std::move(p.bytes)});
+    if (fx.close_at) self->push(d, Item{*fx.close_at, Item::Kind::close, {}});
+    if (fx.reset_at) self->push(d, Item{*fx.reset_at, Item::Kind::reset, {}});
+
+    while (dir.queued_bytes > kMaxQueuedBytes && !self->closing_) {
+      dir.space_ready.expires_at(Clock::time_point::max());
+      co_await dir.space_ready.async_wait(use_nothrow);
+    }
+    if (self->closing_) co_return;
+  }
+}
+
+awaitable<void> TcpConnection::writer(std::shared_ptr<TcpConnection> self, int d) {
+  Dir& dir = self->dirs_[d];
+  tcp::socket& dst = self->dst(d);
+  const bool dst_is_client = d == 1;
+  for (;;) {
+    while (dir.queue.empty()) {
+      dir.writer_busy = false;
+      if (self->closing_) co_return;
+      dir.data_ready.expires_at(Clock::time_point::max());
+      co_await dir.data_ready.async_wait(use_nothrow);
+    }
+    if (self->closing_) co_return;
+    dir.writer_busy = true;
+    if (dir.queue.front().due > Clock::now()) {
+      dir.due.expires_at(dir.queue.front().due);
+      co_await dir.due.async_wait(use_nothrow);
+      if (self->closing_) co_return;
+    }
+    Item item = std::move(dir.queue.front());
+    dir.queue.pop_front();
+    dir.queued_bytes -= item.bytes.size();
+    dir.space_ready.cancel();
+    switch (item.kind) {
+      case Item::Kind::data: {
+        auto [ec, n] = co_await asio::async_write(dst, asio::buffer(item.bytes), use_nothrow);
+        if (self->closing_) co_return;
+        if (ec) {
+          self->abort(side_reason(dst_is_client));
+          co_return;
+        }
+        self->last_activity_ = Clock::now();
+        break;
+      }
+      case Item::Kind::eof: {
+        error_code ec;
+        dst.shutdown(tcp::socket::shutdown_send, ec);
+        self->direction_done(d, side_reason(!dst_is_client));
+        dir.writer_busy = false;
+        co_return;
+      }
+      case Item::Kind::close:
+        self->abort(CloseReason::fault);
+        co_return;
+      case Item::Kind::reset:
+        self->abort(CloseReason::fault, true);
+        co_return;
+    }
+  }
+}
+
+awaitable<void> TcpConnection::watcher(std::shared_ptr<TcpConnection> self) {
+  const auto idle = self->proxy_->env().idle_timeout;
+  for (;;) {
+    if (self->closing_) co_return;
+    Clock::time_point deadline = self->last_activity_ + idle;
+    bool fault_deadline = false;
+    for (auto& dir : self->dirs_)
+      for (auto& l : dir.links)
+        if (l.active)
+          if (auto t = l.stage->deadline(); t && *t < deadline) {
+            deadline = *t;
+            fault_deadline = true;
+          }
+    self->watch_.expires_at(deadline);
+    auto [ec] = co_await self->watch_.async_wait(use_nothrow);
+    if (self->closing_) co_return;
+    if (ec) continue;  // toxics changed: recompute
+    const auto now = Clock::now();
+    if (fault_deadline && now >= deadline) {
+      self->abort(CloseReason::fault);
+      co_return;
+    }
+    if (now >= self->last_activity_ + idle) {
+      self->abort(CloseReason::idle_timeout);
+      co_return;
+    }
+  }
+}
+
+awaitable<void> TcpConnection::run(std::shared_ptr<TcpConnection> self, std::uint64_t seed) {
+  self->rng_ = Rng(seed);
+  // Toxics are linked (and toxicity drawn) when the client connects, before the upstream is
+  // dialled.
+  self->refresh_links();
+  auto [ec, sock] =
+      co_await connect_upstream(self->proxy_->upstream(), self->proxy_->env().connect_timeout);
+  if (self->closing_) co_return;
+  if (ec) {
+    spdlog::debug("proxy: upstream {} unreachable: {}", self->proxy_->upstream(), ec.message());
+    self->proxy_->counters().connect_errors->Increment();
+    self->abort(CloseReason::upstream_connect_failed);
+    co_return;
+  }
+  self->upstream_ = std::move(sock);
+  error_code ignored;
+  self->upstream_.set_option(tcp::no_delay(true), ignored);
+  self->upstream_.non_blocking(true, ignored);
+  self->client_.non_blocking(true, ignored);
+  self->last_activity_ = Clock::now();
+  auto ex = self->client_.get_executor();
+  for (int d = 0; d < 2; ++d) {
+    asio::co_spawn(ex, reader(self, d), log_exception("proxy tcp reader"));
+    asio::co_spawn(ex, writer(self, d), log_exception("proxy tcp writer"));
+  }
+  asio::co_spawn(ex, watcher(self), log_exception("proxy tcp watcher"));
+}
+
+std::atomic<std::uint64_t> g_connection_counter{0};
+
+}  // namespace
+
+awaitable<std::pair<error_code, tcp::socket>> connect_upstream(std::string upstream,
+                                                               std::chrono::milliseconds timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  auto hp = parse_host_port(upstream);
+  if (!hp) co_return std::pair{make_error_code(asio::error::invalid_argument), tcp::socket(ex)};
+  beast::tcp_stream stream(ex);
+  stream.expires_after(timeout);
+  error_code aec;
+  auto addr = asio::ip::make_address(hp->host, aec);
+  if (!aec) {
+    auto [cec] = co_await stream.async_connect(tcp::endpoint(addr, hp->port), use_nothrow);
+    if (cec) co_return std::pair{cec, tcp::socket(ex)};
+  } else {
+    tcp::resolver resolver(ex);
+    auto [rec, results] =
+        co_await resolver.async_resolve(hp->host, std::to_string(hp->port), use_nothrow);
+    if (rec) co_return std::pair{rec, tcp::socket(ex)};
+    auto [cec, ep] = co_await stream.async_connect(results, use_nothrow);
+    if (cec) co_return std::pair{cec, tcp::socket(ex)};
+  }
+  stream.expires_never();
+  co_return std::pair{error_code{}, stream.release_socket()};
+}
+
+void start_tcp_connection(std::shared_ptr<Proxy> proxy, tcp::socket client) {
+  error_code ec;
+  client.set_option(tcp::no_delay(true), ec);
+  auto ex = client.get_executor();
+  const std::uint64_t seed = proxy->env().seed ^ (0x9e3779b97f4a7c15ULL * ++g_connection_counter);
+  auto conn = std::make_shared<TcpConnection>(proxy, std::move(client));
+  proxy->add_connection(conn);
+  asio::co_spawn(ex, TcpConnection::run(conn, seed), log_exception("proxy tcp connection"));
+}
+
+}  // namespace faultline::proxy
