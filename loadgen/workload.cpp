@@ -161,10 +161,10 @@ void parse_step(const json& obj, const std::string& path, StepSpec& step,
     step.method = *m;
   }
   if (auto u = get_string(obj, path, "url", errors, true)) {
-    if (u->empty() || u->front() != '/')
+    if (u->empty() || (u->front() != '/' && u->rfind("${", 0) != 0))
       errors.add(path_join(path, "url"),
-                 "must be a path starting with '/' (the host comes from "
-                 "the URL argument)");
+                 "must be a path starting with '/' or a captured variable such as ${url} (the "
+                 "host comes from the URL argument)");
     step.url = Template::parse(*u, path_join(path, "url"), vars, errors);
   }
   if (auto it = obj.find("headers"); it != obj.end()) {

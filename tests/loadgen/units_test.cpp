@@ -1,0 +1,285 @@
+// Pure parts of the load generator: the --stages grammar and arrival schedule, thresholds, the
+// HTTP/1.1 response parser, workload validation (errors carry JSON paths), results merging.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "loadgen/http1.hpp"
+#include "loadgen/merge.hpp"
+#include "loadgen/stages.hpp"
+#include "loadgen/stats.hpp"
+#include "loadgen/threshold.hpp"
+#include "loadgen/workload.hpp"
+
+using namespace faultline;
+using namespace faultline::loadgen;
+using namespace std::chrono_literals;
+
+TEST(Stages, ParsesStepsRampsAndCycles) {
+  std::string err;
+  auto s = parse_stages("30s:100, 2m:100>1000,1m:>0,10s:1|2|3", err);
+  ASSERT_TRUE(s) << err;
+  ASSERT_EQ(s->size(), 6u);
+  EXPECT_DOUBLE_EQ((*s)[0].duration_seconds, 30);
+  EXPECT_DOUBLE_EQ((*s)[0].from, 100);
+  EXPECT_DOUBLE_EQ((*s)[0].to, 100);
+  EXPECT_DOUBLE_EQ((*s)[1].duration_seconds, 120);
+  EXPECT_DOUBLE_EQ((*s)[1].to, 1000);
+  EXPECT_DOUBLE_EQ((*s)[2].from, 1000);  // ramp from the previous level
+  EXPECT_DOUBLE_EQ((*s)[2].to, 0);
+  EXPECT_DOUBLE_EQ((*s)[5].from, 3);
+  auto k = parse_stages("1s:2k", err);
+  ASSERT_TRUE(k);
+  EXPECT_DOUBLE_EQ((*k)[0].from, 2000);
+}
+
+TEST(Stages, RejectsMalformed) {
+  for (const char* bad : {"", "30s", "x:100", "30s:abc", "30s:1>", "0s:5", "30s:-1"}) {
+    std::string err;
+    EXPECT_FALSE(parse_stages(bad, err)) << bad;
+    EXPECT_NE(err.find("--stages"), std::string::npos) << bad;
+  }
+}
+
+TEST(Profile, LevelsIntegralAndCutOrHold) {
+  std::string err;
+  Profile p(*parse_stages("10s:0>100,10s:100", err), 0);
+  EXPECT_DOUBLE_EQ(p.end_seconds(), 20);
+  EXPECT_DOUBLE_EQ(p.level_at(5), 50);
+  EXPECT_DOUBLE_EQ(p.level_at(15), 100);
+  EXPECT_DOUBLE_EQ(p.integral(10), 500);
+  EXPECT_DOUBLE_EQ(p.integral(20), 1500);
+  EXPECT_NEAR(*p.time_of_integral(125), 5.0, 1e-9);  // 125 = 0.5 * 5s * 50/s
+  EXPECT_EQ(p.stage_at(9.99), 0u);
+  EXPECT_EQ(p.stage_at(10), 1u);
+  EXPECT_FALSE(p.time_of_integral(1500));
+  // Cut: the ramp stops where it is at 5 s.
+  Profile cut(*parse_stages("10s:0>100,10s:100", err), 5);
+  ASSERT_EQ(cut.stages().size(), 1u);
+  EXPECT_DOUBLE_EQ(cut.stages()[0].to, 50);
+  // Hold: the last level continues to the requested duration.
+  Profile held(*parse_stages("1s:10", err), 3);
+  ASSERT_EQ(held.stages().size(), 2u);
+  EXPECT_EQ(held.stages()[1].spec, "hold");
+  EXPECT_DOUBLE_EQ(held.level_at(2.5), 10);
+}
+
+TEST(ArrivalSchedule, ExactCountsPerStageAndInterleavedSenders) {
+  std::string err;
+  Profile p(*parse_stages("1s:100,1s:300,1s:0>200", err), 0);
+  // Two senders (threads) share the rate; together they produce exactly the integral.
+  std::vector<double> all;
+  for (std::size_t g = 0; g < 2; ++g) {
+    ArrivalSchedule s(p, g, 2);
+    while (auto t = s.next())
+      all.push_back(*t);
+  }
+  std::sort(all.begin(), all.end());
+  std::size_t counts[3] = {0, 0, 0};
+  for (double t : all)
+    ++counts[p.stage_at(t)];
+  EXPECT_EQ(counts[0], 100u);
+  EXPECT_EQ(counts[1], 300u);
+  EXPECT_EQ(counts[2], 100u);
+  // Constant-rate arrivals are evenly spaced (1/100 s apart in stage 0).
+  for (std::size_t i = 1; i < 100; ++i)
+    EXPECT_NEAR(all[i] - all[i - 1], 0.01, 1e-9);
+}
+
+TEST(Threshold, ParsesGrammar) {
+  std::string err;
+  auto t = parse_threshold("p99<200ms", err);
+  ASSERT_TRUE(t) << err;
+  EXPECT_EQ(t->metric, "p99");
+  EXPECT_EQ(t->op, "<");
+  EXPECT_DOUBLE_EQ(t->limit, 0.2);
+  t = parse_threshold("error_ratio <= 1%", err);
+  ASSERT_TRUE(t) << err;
+  EXPECT_DOUBLE_EQ(t->limit, 0.01);
+  EXPECT_EQ(t->op, "<=");
+  t = parse_threshold("create:uncorrected.p90>=5ms", err);
+  ASSERT_TRUE(t) << err;
+  EXPECT_EQ(t->scope, "create");
+  EXPECT_EQ(t->metric, "uncorrected.p90");
+  t = parse_threshold("rps>2k", err);
+  ASSERT_TRUE(t) << err;
+  EXPECT_EQ(t->metric, "throughput_rps");
+  EXPECT_DOUBLE_EQ(t->limit, 2000);
+  t = parse_threshold("errors.reset<1", err);
+  ASSERT_TRUE(t) << err;
+  for (const char* bad : {"p99", "p98<1s", "p99<fast", "errors.nope<1", ":p99<1s", "p99=1s"}) {
+    EXPECT_FALSE(parse_threshold(bad, err)) << bad;
+    EXPECT_NE(err.find("--threshold"), std::string::npos);
+  }
+}
+
+TEST(Threshold, EvaluatesOnResults) {
+  Stats s;
+  for (int i = 1; i <= 100; ++i)
+    s.record(Outcome::ok, std::chrono::milliseconds(i), 1ms);
+  s.record(Outcome::http_5xx, 1ms, 1ms);
+  s.record(Outcome::reset, 0ms, 0ms);
+  json r = s.to_json(10, false);
+  r["requests_by_name"] = {{"get", s.to_json(10, false)}};
+  std::string err;
+  auto v = [&](const char* expr) {
+    auto t = parse_threshold(expr, err);
+    EXPECT_TRUE(t) << err;
+    return std::make_pair(*threshold_value(*t, r), threshold_holds(*t, *threshold_value(*t, r)));
+  };
+  EXPECT_NEAR(v("p99<200ms").first, 0.099, 0.0001);
+  EXPECT_TRUE(v("p99<200ms").second);
+  EXPECT_FALSE(v("p50<10ms").second);
+  EXPECT_NEAR(v("error_ratio<0.01").first, 2.0 / 102, 1e-12);
+  EXPECT_FALSE(v("error_ratio<0.01").second);
+  EXPECT_DOUBLE_EQ(v("rps>=10").first, 10.2);
+  EXPECT_DOUBLE_EQ(v("errors.reset<=1").first, 1);
+  EXPECT_TRUE(v("get:p99<200ms").second);
+  auto missing = parse_threshold("nope:p99<1s", err);
+  EXPECT_FALSE(threshold_value(*missing, r));
+  // No completed request: error_ratio is 1 (the run proved nothing).
+  json empty = Stats().to_json(1, false);
+  EXPECT_DOUBLE_EQ(*threshold_value(*parse_threshold("error_ratio<0.5", err), empty), 1.0);
+}
+
+TEST(Http1, ParsesHeadsAndFraming) {
+  ResponseHead h;
+  const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello";
+  ASSERT_EQ(parse_response_head(ok, h), Parse::done);
+  EXPECT_EQ(h.status, 200u);
+  EXPECT_EQ(*h.content_length, 5u);
+  EXPECT_TRUE(h.keep_alive);
+  EXPECT_EQ(h.head_bytes, ok.size() - 5);
+  EXPECT_EQ(*find_header(ok.substr(0, h.head_bytes), "x"), "y");
+  ASSERT_EQ(parse_response_head("HTTP/1.0 404 Not Found\r\n\r\n", h), Parse::done);
+  EXPECT_FALSE(h.keep_alive);
+  ASSERT_EQ(parse_response_head("HTTP/1.1 503 x\r\nConnection: close\r\n\r\n", h), Parse::done);
+  EXPECT_FALSE(h.keep_alive);
+  ASSERT_EQ(parse_response_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", h),
+            Parse::done);
+  EXPECT_TRUE(h.chunked);
+  EXPECT_EQ(parse_response_head("HTTP/1.1 200 OK\r\nContent-Le", h), Parse::incomplete);
+  for (const char* bad :
+       {"garbage\r\n\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n", "HTTP/1.1 200 OK\r\nnocolon\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"})
+    EXPECT_EQ(parse_response_head(bad, h), Parse::bad) << bad;
+  EXPECT_EQ(parse_response_head(std::string(70000, 'x'), h), Parse::bad);
+}
+
+TEST(Http1, DecodesChunkedIncrementally) {
+  const std::string wire = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
+  // Feed byte by byte: the decoder must cope with any split.
+  ChunkedDecoder d;
+  std::string body, pending;
+  Parse last = Parse::incomplete;
+  for (char c : wire) {
+    pending += c;
+    std::size_t used = 0;
+    last = d.feed(pending, used, &body);
+    pending.erase(0, used);
+    if (last != Parse::incomplete) break;
+  }
+  EXPECT_EQ(last, Parse::done);
+  EXPECT_EQ(body, "hello world");
+  ChunkedDecoder bad;
+  std::size_t used = 0;
+  EXPECT_EQ(bad.feed("zz\r\n", used, nullptr), Parse::bad);
+}
+
+TEST(Workload, ParsesMixFlowsAndGenerators) {
+  json doc = json::parse(R"({"mix": [
+    {"name": "home", "weight": 2, "url": "/"},
+    {"name": "cr", "flow": [
+      {"name": "create", "method": "POST", "url": "/pastes", "body": "x ${seq}",
+       "capture": {"u": {"json": "/url"}, "loc": {"header": "Location"}}},
+      {"name": "read", "url": "${u}", "headers": {"X-From": "${loc}"}}]},
+    {"name": "p", "generator": "paste", "size": {"min": 10, "max": "1KiB"}, "read_back": true},
+    {"name": "s", "generator": "story", "pages": 3}
+  ]})");
+  ConfigErrors errors;
+  Workload w = parse_workload(doc, errors);
+  ASSERT_TRUE(errors.empty()) << errors.to_string();
+  ASSERT_EQ(w.entries.size(), 4u);
+  EXPECT_EQ(w.request_names, (std::vector<std::string>{"home", "cr.create", "cr.read", "p.create",
+                                                       "p.read", "s.create", "s.read"}));
+  // Rendering substitutes captures and sets framing headers.
+  Rng rng(1);
+  std::string out;
+  render_request(out, w.entries[1].steps[1], "h:1", {{"u", "/p/abc"}, {"loc", "L"}}, rng, 7);
+  EXPECT_EQ(out.rfind("GET /p/abc HTTP/1.1\r\nHost: h:1\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("X-From: L\r\n"), std::string::npos);
+  render_request(out, w.entries[1].steps[0], "h", {}, rng, 7);
+  EXPECT_NE(out.find("Content-Length: 3\r\n\r\nx 7"), std::string::npos) << out;
+  // Weighted picks follow the weights (seeded).
+  std::size_t home = 0;
+  for (int i = 0; i < 5000; ++i)
+    home += w.pick(rng) == 0;
+  EXPECT_NEAR(static_cast<double>(home) / 5000, 2.0 / 5, 0.03);
+}
+
+TEST(Workload, RejectsBadFilesWithJsonPaths) {
+  struct Case {
+    const char* doc;
+    const char* path;
+  };
+  const Case cases[] = {
+      {R"([])", "$"},
+      {R"({"mix": []})", "$.mix"},
+      {R"({"mix": [{"url": "/"}]})", "$.mix[0].name"},
+      {R"({"mix": [{"name": "a", "url": "x"}]})", "$.mix[0].url"},
+      {R"({"mix": [{"name": "a", "url": "/", "weight": 0}]})", "$.mix[0].weight"},
+      {R"({"mix": [{"name": "a", "url": "/"}, {"name": "a", "url": "/"}]})", "$.mix[1].name"},
+      {R"({"mix": [{"name": "a", "flow": [{"url": "/${nope}"}]}]})", "$.mix[0].flow[0].url"},
+      {R"({"mix": [{"name": "a", "flow": [{"url": "/", "capture": {"v": {"json": "bad"}}}]}]})",
+       "$.mix[0].flow[0].capture.v.json"},
+      {R"({"mix": [{"name": "a", "generator": "nope"}]})", "$.mix[0].generator"},
+      {R"({"mix": [{"name": "a", "generator": "solve", "difficulty": 9}]})", "$.mix[0].difficulty"},
+      {R"({"mix": [{"name": "a", "generator": "paste", "size": {"min": "x"}}]})",
+       "$.mix[0].size.min"},
+      {R"({"mix": [{"name": "a", "url": "/", "method": "get"}]})", "$.mix[0].method"},
+      {R"({"mix": [{"name": "a", "url": "/", "headers": {"Host": "x"}}]})",
+       "$.mix[0].headers.Host"},
+      {R"({"mix": [{"name": "a", "url": "/", "bogus": 1}]})", "$.mix[0].bogus"},
+  };
+  for (const auto& c : cases) {
+    ConfigErrors errors;
+    parse_workload(json::parse(c.doc), errors);
+    ASSERT_FALSE(errors.empty()) << c.doc;
+    EXPECT_NE(errors.to_string().find(c.path), std::string::npos)
+        << c.doc << " -> " << errors.to_string();
+  }
+}
+
+TEST(Merge, AddsHistogramsInsteadOfAveragingPercentiles) {
+  // Shard A fast, shard B slow: the merged p50 must come from the combined distribution.
+  Stats a, b;
+  for (int i = 0; i < 900; ++i)
+    a.record(Outcome::ok, 1ms, 1ms);
+  for (int i = 0; i < 100; ++i)
+    b.record(Outcome::ok, 100ms, 100ms);
+  b.record(Outcome::read_timeout, 0ms, 0ms);
+  auto doc = [](const Stats& s, double d) {
+    json j = s.to_json(d, true);
+    j["duration_seconds"] = d;
+    j["model"] = "open";
+    j["stages"] = json::array({s.to_json(d, true)});
+    j["stages"][0]["index"] = 0;
+    j["stages"][0]["duration_seconds"] = d;
+    j["requests_by_name"] = {{"x", s.to_json(d, true)}};
+    return j;
+  };
+  json m = merge_results({doc(a, 10), doc(b, 9.5)}, {"a.json", "b.json"});
+  EXPECT_EQ(m["requests"]["total"], 1001);
+  EXPECT_EQ(m["errors"]["read_timeout"], 1);
+  EXPECT_DOUBLE_EQ(m["duration_seconds"].get<double>(), 10);
+  EXPECT_NEAR(m["latency_seconds"]["p50"].get<double>(), 0.001, 0.00001);
+  EXPECT_NEAR(m["latency_seconds"]["p99"].get<double>(), 0.1, 0.0001);
+  EXPECT_DOUBLE_EQ(m["throughput_rps"].get<double>(), 100.1);
+  EXPECT_EQ(m["stages"][0]["requests"]["total"], 1001);
+  EXPECT_EQ(m["requests_by_name"]["x"]["requests"]["ok"], 1000);
+  EXPECT_THROW(merge_results({json::object()}, {"bad.json"}), ConfigError);
+  json other = doc(a, 1);
+  other["model"] = "closed";
+  EXPECT_THROW(merge_results({doc(a, 1), other}, {"a", "b"}), ConfigError);
+}
