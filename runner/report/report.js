@@ -112,6 +112,7 @@
   if (R.started_at) meta.push('started ' + R.started_at);
   if (isNum(R.duration_seconds)) meta.push('duration ' + sig(R.duration_seconds, 4) + ' s');
   if (R.faultline_version) meta.push('faultline ' + R.faultline_version);
+  if (R.interrupted === true) meta.push('INTERRUPTED (Ctrl-C): partial results');
   var nFail = assertions.filter(function (a) { return a.verdict === 'fail'; }).length;
   var nPass = assertions.filter(function (a) { return a.verdict === 'pass'; }).length;
   var verdictText = R.verdict === 'pass' ? 'all ' + assertions.length + ' assertions held'
@@ -199,7 +200,8 @@
             var w = ctx.measureText(label).width;
             if (w + 8 * devicePixelRatio < b[1] - b[0]) {
               ctx.fillStyle = p.fault ? 'rgba(176, 32, 48, 0.9)' : 'rgba(70, 70, 90, 0.8)';
-              ctx.fillText(label, b[0] + 4 * devicePixelRatio, u.bbox.top + 4 * devicePixelRatio);
+              // Above the plotting area (the chart has top padding for it), clear of the data.
+              ctx.fillText(label, b[0] + 4 * devicePixelRatio, u.bbox.top - 15 * devicePixelRatio);
             }
           });
           ctx.restore();
@@ -227,11 +229,32 @@
       fmt: fmtSeconds, log: true
     }
   ];
-  if (series.some(function (s) { return isNum(s.target_rss_bytes); })) {
+  // Process metrics of the components, one series per "<component>_rss_bytes" /
+  // "<component>_open_fds" key the runner put into the series.
+  function resourceKeys(suffix) {
+    var keys = [];
+    series.forEach(function (s) {
+      Object.keys(s).forEach(function (k) {
+        if (k.length > suffix.length && k.slice(-suffix.length) === suffix && keys.indexOf(k) < 0 && isNum(s[k])) keys.push(k);
+      });
+    });
+    return keys.sort();
+  }
+  var palette = ['#7048e8', '#0c8599', '#e8590c', '#5c940d', '#c2255c', '#1971c2'];
+  var rssKeys = resourceKeys('_rss_bytes');
+  if (rssKeys.length) {
     chartDefs.push({
-      id: 'chart-memory', title: 'Target resident memory', unit: 'bytes',
-      series: [{ label: 'target RSS', key: 'target_rss_bytes', stroke: '#7048e8' }],
+      id: 'chart-memory', title: 'Resident memory', unit: 'bytes, per component',
+      series: rssKeys.map(function (k, i) { return { label: k.slice(0, -'_rss_bytes'.length), key: k, stroke: palette[i % palette.length] }; }),
       fmt: fmtBytesSI, min: 0
+    });
+  }
+  var fdKeys = resourceKeys('_open_fds');
+  if (fdKeys.length) {
+    chartDefs.push({
+      id: 'chart-fds', title: 'Open file descriptors', unit: 'per component',
+      series: fdKeys.map(function (k, i) { return { label: k.slice(0, -'_open_fds'.length), key: k, stroke: palette[i % palette.length] }; }),
+      fmt: function (v) { return sig(v, 4); }, min: 0
     });
   }
 
@@ -266,7 +289,8 @@
     }
     var opts = {
       width: Math.max(320, plotHost.clientWidth || 600),
-      height: 230,
+      height: 240,
+      padding: [20, 14, 0, 0],
       plugins: [phasePlugin()],
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: false }, y: def.log ? { distr: 3 } : { range: function (u, mn, mx) { return [def.min !== undefined ? Math.min(def.min, mn) : mn, mx > 0 ? mx * 1.1 : 1]; } } },
@@ -292,7 +316,7 @@
   });
   if (series.length === 0) chartsSection.appendChild(el('p', { class: 'empty', text: 'The run recorded no per-second series.' }));
   window.addEventListener('resize', function () {
-    charts.forEach(function (c) { c.plot.setSize({ width: Math.max(320, c.host.clientWidth), height: 230 }); });
+    charts.forEach(function (c) { c.plot.setSize({ width: Math.max(320, c.host.clientWidth), height: 240 }); });
   });
 
   // ---------- phases ----------

@@ -78,17 +78,19 @@ TEST(HtmlReportChromium, RendersWithoutErrorsAndChartsHaveData) {
   EXPECT_EQ(attr(dom, "html", "data-script-errors"), "0")
       << attr(dom, "html", "data-script-error-messages");
   EXPECT_EQ(attr(dom, "body", "data-report-ready"), "1");
-  // Throughput, error ratio, latency, and target RSS (the fixture has it).
-  EXPECT_EQ(attr(dom, "body", "data-charts-rendered"), "4");
-  for (const char* id : {"chart-throughput", "chart-errors", "chart-latency", "chart-memory"}) {
+  // Throughput, error ratio, latency, and the components' RSS and open fds (the fixture has them).
+  EXPECT_EQ(attr(dom, "body", "data-charts-rendered"), "5");
+  for (const char* id :
+       {"chart-throughput", "chart-errors", "chart-latency", "chart-memory", "chart-fds"}) {
     const auto points = attr(dom, "div[^>]*id=\"" + std::string(id) + "\"", "data-points");
     ASSERT_NE(points, "<missing>") << id;
     // 80 seconds of series; latency has two series, one second of p99 is null (a gap).
     EXPECT_GE(std::stoi(points), 80) << id;
   }
   EXPECT_EQ(attr(dom, "div[^>]*id=\"chart-latency\"", "data-points"), "159");
+  EXPECT_EQ(attr(dom, "div[^>]*id=\"chart-memory\"", "data-points"), "160");  // target + proxy
   // uPlot drew into canvases (one per chart).
-  EXPECT_EQ(count(dom, "<canvas"), 4u);
+  EXPECT_EQ(count(dom, "<canvas"), 5u);
 
   // Tables: 5 assertions (2 failed), 4 phases, per-proxy fault rows, 3 timeline actions.
   EXPECT_EQ(count(dom, "class=\"row-fail\""), 2u);
