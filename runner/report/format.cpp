@@ -90,7 +90,7 @@ void write_file(const std::string& path, const std::string& content) {
   }
 }
 
-std::string xml_escape(std::string_view s) {
+std::string xml_escape(std::string_view s, bool attribute) {
   std::string out;
   out.reserve(s.size() + 16);
   for (char c : s) {
@@ -111,13 +111,13 @@ std::string xml_escape(std::string_view s) {
         out += "&apos;";
         break;
       case '\t':
-        out += "&#9;";
+        out += attribute ? "&#9;" : "\t";
         break;
       case '\n':
-        out += "&#10;";
+        out += attribute ? "&#10;" : "\n";
         break;
       case '\r':
-        out += "&#13;";
+        out += attribute ? "&#13;" : "\r";
         break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) continue;  // not allowed in XML 1.0

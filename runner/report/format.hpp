@@ -27,8 +27,9 @@ std::string display(const nlohmann::json& v);
 void write_file(const std::string& path, const std::string& content);
 
 // Escapes &, <, >, " and ' for XML/HTML text and attributes; drops characters XML 1.0 forbids
-// (control characters other than tab/newline/CR).
-std::string xml_escape(std::string_view s);
+// (control characters other than tab/newline/CR). In attributes (the default) tab, newline and CR
+// become character references so parsers keep them; in element text they stay as they are.
+std::string xml_escape(std::string_view s, bool attribute = true);
 
 // Compact JSON that is safe inside an HTML <script> element: '<', '>' and '&' become \u003c etc.
 // (they can only occur inside JSON strings, where the escape means the same), invalid UTF-8 is

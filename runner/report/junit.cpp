@@ -84,14 +84,14 @@ std::string render_junit(const nlohmann::json& results) {
     if (auto m = rf::str(a, "message"); !m.empty()) detail += m + "\n";
     const char* tag = v == "fail" ? "failure" : "error";
     x << "      <" << tag << " message=\"" << attr(msg) << "\" type=\"" << attr(rf::str(a, "kind"))
-      << "\">" << rf::xml_escape(detail) << "</" << tag << ">\n";
+      << "\">" << rf::xml_escape(detail, false) << "</" << tag << ">\n";
     x << "    </testcase>\n";
   }
   if (run_error) {
     const auto why = rf::str(results, "error", "the scenario run ended in error");
     x << "    <testcase classname=\"" << attr(suite) << "\" name=\"scenario run\" time=\"" << time
       << "\">\n      <error message=\"" << attr(why) << "\" type=\"run_error\">"
-      << rf::xml_escape(why) << "</error>\n    </testcase>\n";
+      << rf::xml_escape(why, false) << "</error>\n    </testcase>\n";
   }
   x << "  </testsuite>\n</testsuites>\n";
   return x.str();
