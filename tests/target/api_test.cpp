@@ -1,0 +1,291 @@
+// The HTTP API of `faultline target` over real loopback sockets: every route, every bad input,
+// solver shedding, abandoned and timed-out solves, metrics through promtool.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <thread>
+
+#include <boost/asio/write.hpp>
+
+#include "target/solver/solver.hpp"
+#include "tests/support/support.hpp"
+#include "tests/target/harness.hpp"
+
+using namespace faultline;
+using namespace faultline::target;
+using namespace faultline::target::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+HarnessOptions small_limits() {
+  HarnessOptions o;
+  o.service.max_paste_bytes = 1000;
+  o.service.max_prefix_hex = 7;
+  o.service.solve_timeout = 20s;
+  return o;
+}
+
+bool only_whitespace(const std::string& s) {
+  for (char c : s)
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r') return false;
+  return true;
+}
+
+// Sends raw bytes and returns whatever comes back until the server closes (3 s at most).
+std::string raw_exchange(const HostPort& where, const std::string& bytes) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(asio::ip::make_address(where.host), where.port));
+  asio::write(s, asio::buffer(bytes));
+  timeval tv{3, 0};
+  setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  error_code ec;
+  for (;;) {
+    const std::size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+void expect_error(const HttpClientResponse& res, unsigned status, const std::string& fragment) {
+  EXPECT_EQ(res.status, status) << res.body;
+  auto j = json::parse(res.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << res.body;
+  EXPECT_EQ(j.value("status", 0u), status);
+  EXPECT_NE(j.value("error", std::string()).find(fragment), std::string::npos) << res.body;
+}
+
+}  // namespace
+
+TEST(TargetApi, CreateFetchAndDuplicate) {
+  Harness h(small_limits());
+  auto res = h.fetch("POST", "/pastes", "hello");
+  ASSERT_EQ(res.status, 201u) << res.body;
+  auto j = json::parse(res.body);
+  EXPECT_EQ(j["id"], "5d41402abc4b2a76b9719d911017c592");
+  EXPECT_EQ(j["url"], "/p/5d41402abc4b2a76b9719d911017c592");
+  EXPECT_EQ(j["bytes"], 5);
+  EXPECT_FALSE(j.contains("attempts"));
+  EXPECT_EQ(res.header("Location").value_or(""), "/p/5d41402abc4b2a76b9719d911017c592");
+
+  auto again = h.fetch("POST", "/pastes", "hello");
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_EQ(json::parse(again.body)["id"], j["id"]);
+
+  auto got = h.fetch("GET", "/p/5d41402abc4b2a76b9719d911017c592");
+  EXPECT_EQ(got.status, 200u);
+  EXPECT_EQ(got.body, "hello");
+  // Ids are case-insensitive hex.
+  EXPECT_EQ(h.fetch("GET", "/p/5D41402ABC4B2A76B9719D911017C592").body, "hello");
+}
+
+TEST(TargetApi, BinaryContentRoundTrips) {
+  Harness h(small_limits());
+  std::string content;
+  for (int i = 0; i < 256; ++i)
+    content.push_back(static_cast<char>(i));
+  auto res = h.fetch("POST", "/pastes", content);
+  ASSERT_EQ(res.status, 201u);
+  const std::string id = json::parse(res.body)["id"];
+  EXPECT_EQ(id, md5_hex(content));
+  auto got = h.fetch("GET", "/p/" + id);
+  EXPECT_EQ(got.status, 200u);
+  EXPECT_EQ(got.body, content);
+  // An empty paste is a paste too.
+  auto empty = h.fetch("POST", "/pastes", "");
+  EXPECT_EQ(empty.status, 201u);
+  EXPECT_EQ(json::parse(empty.body)["id"], md5_hex(""));
+}
+
+TEST(TargetApi, VanityPaste) {
+  Harness h(small_limits());
+  auto res = h.fetch("POST", "/pastes?prefix=AbC", "vanity me");
+  ASSERT_EQ(res.status, 201u) << res.body;
+  auto j = json::parse(res.body);
+  const std::string id = j["id"];
+  EXPECT_EQ(id.substr(0, 3), "abc");
+  EXPECT_GE(j["attempts"].get<std::uint64_t>(), 1u);
+  auto got = h.fetch("GET", "/p/" + id);
+  ASSERT_EQ(got.status, 200u);
+  ASSERT_EQ(got.body.substr(0, 9), "vanity me");
+  EXPECT_TRUE(only_whitespace(got.body.substr(9)));
+  EXPECT_EQ(md5_hex(got.body), id);
+  EXPECT_EQ(j["bytes"], got.body.size());
+}
+
+TEST(TargetApi, BadPasteRequests) {
+  Harness h(small_limits());
+  expect_error(h.fetch("POST", "/pastes?prefix=xyz", "a"), 400, "hexadecimal");
+  expect_error(h.fetch("POST", "/pastes?prefix=", "a"), 400, "empty");
+  expect_error(h.fetch("POST", "/pastes?prefix", "a"), 400, "empty");
+  expect_error(h.fetch("POST", "/pastes?prefix=12345678", "a"), 400, "--max-prefix-hex");
+  expect_error(h.fetch("POST", "/pastes?colour=red", "a"), 400, "unknown query parameter");
+  expect_error(h.fetch("POST", "/pastes?prefix=1&prefix=2", "a"), 400, "more than once");
+  expect_error(h.fetch("POST", "/pastes", std::string(1001, 'x')), 413, "--max-paste-bytes");
+  EXPECT_EQ(h.fetch("POST", "/pastes", std::string(1000, 'x')).status, 201u);
+  // Far above the limit: the HTTP layer refuses the body before it is all read.
+  expect_error(h.fetch("POST", "/pastes", std::string(20000, 'x')), 413, "larger than");
+  expect_error(h.fetch("GET", "/p/xyz"), 400, "32 hexadecimal");
+  expect_error(h.fetch("GET", "/p/" + std::string(31, 'a') + "g"), 400, "32 hexadecimal");
+  expect_error(h.fetch("GET", "/p/" + std::string(32, '0')), 404, "no paste");
+  auto wrong = h.fetch("GET", "/pastes");
+  expect_error(wrong, 405, "POST");
+  EXPECT_EQ(wrong.header("Allow").value_or(""), "POST");
+  expect_error(h.fetch("DELETE", "/p/" + std::string(32, '0')), 405, "GET");
+  expect_error(h.fetch("GET", "/nope"), 404, "no such route");
+}
+
+TEST(TargetApi, SolveAndBadSolveRequests) {
+  Harness h(small_limits());
+  auto res = h.fetch("POST", "/solve", R"({"content": "collide", "prefix": "beef"})");
+  ASSERT_EQ(res.status, 200u) << res.body;
+  auto j = json::parse(res.body);
+  const std::string suffix = j["suffix"];
+  EXPECT_TRUE(only_whitespace(suffix));
+  EXPECT_EQ(j["id"], md5_hex("collide" + suffix));
+  EXPECT_EQ(j["id"].get<std::string>().substr(0, 4), "beef");
+  EXPECT_GE(j["attempts"].get<std::uint64_t>(), 1u);
+  EXPECT_GE(j["seconds"].get<double>(), 0.0);
+  // /solve does not store.
+  EXPECT_EQ(h.fetch("GET", "/p/" + j["id"].get<std::string>()).status, 404u);
+
+  expect_error(h.fetch("POST", "/solve", "not json"), 400, "must be JSON");
+  expect_error(h.fetch("POST", "/solve", "[1,2]"), 400, "object");
+  expect_error(h.fetch("POST", "/solve", R"({"prefix": "ab"})"), 400, "$.content");
+  expect_error(h.fetch("POST", "/solve", R"({"content": "x"})"), 400, "$.prefix");
+  expect_error(h.fetch("POST", "/solve", R"({"content": 5, "prefix": "ab"})"), 400, "$.content");
+  expect_error(h.fetch("POST", "/solve", R"({"content": "x", "prefix": "ab", "z": 1})"), 400,
+               "$.z");
+  expect_error(h.fetch("POST", "/solve", R"({"content": "x", "prefix": "zz"})"), 400, "$.prefix");
+  expect_error(h.fetch("POST", "/solve", R"({"content": "x", "prefix": "123456789"})"), 400,
+               "--max-prefix-hex");
+  expect_error(
+      h.fetch("POST", "/solve", json{{"content", std::string(1001, 'x')}, {"prefix", "a"}}.dump()),
+      413, "--max-paste-bytes");
+  expect_error(h.fetch("GET", "/solve"), 405, "POST");
+}
+
+TEST(TargetApi, HealthReadyAndHttpLimits) {
+  HarnessOptions o = small_limits();
+  o.http.header_limit = 1024;
+  Harness h(o);
+  EXPECT_EQ(h.fetch("GET", "/healthz").status, 200u);
+  auto ready = h.fetch("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200u) << ready.body;
+  EXPECT_EQ(json::parse(ready.body)["status"], "ready");
+
+  const std::string big = raw_exchange(h.address, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                                                      std::string(4096, 'a') + "\r\n\r\n");
+  EXPECT_NE(big.find("431"), std::string::npos) << big;
+  const std::string bad = raw_exchange(h.address, "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_NE(bad.find("400"), std::string::npos) << bad;
+}
+
+TEST(TargetApi, SolveTimesOut) {
+  HarnessOptions o = small_limits();
+  o.service.max_prefix_hex = 16;
+  o.service.solve_timeout = 300ms;
+  Harness h(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto res = h.fetch("POST", "/solve", R"({"content": "x", "prefix": "0123456789abcdef"})");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  expect_error(res, 503, "--solve-timeout");
+  EXPECT_LT(took, 3s);
+  auto m = h.metrics->serialize();
+  EXPECT_EQ(metric_value(m, R"(faultline_target_solves_total{outcome="timed_out"})"), 1.0);
+}
+
+TEST(TargetApi, SolveAbandonedWhenClientDisconnects) {
+  HarnessOptions o = small_limits();
+  o.service.max_prefix_hex = 16;
+  o.service.solve_timeout = 60s;
+  o.solver_threads = 1;
+  Harness h(o);
+  {
+    asio::io_context ioc;
+    tcp::socket s(ioc);
+    s.connect(tcp::endpoint(asio::ip::make_address(h.address.host), h.address.port));
+    const std::string body = R"({"content": "x", "prefix": "0123456789abcdef"})";
+    asio::write(s, asio::buffer("POST /solve HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body));
+    std::this_thread::sleep_for(200ms);
+  }  // closed: nobody waits for the answer any more
+  std::optional<double> cancelled;
+  for (int i = 0; i < 100; ++i) {
+    cancelled = metric_value(h.metrics->serialize(),
+                             R"(faultline_target_solves_total{outcome="cancelled"})");
+    if (cancelled == 1.0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(cancelled, 1.0);
+  // The single solver thread is free again.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(h.fetch("POST", "/solve", R"({"content": "y", "prefix": "a"})").status, 200u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST(TargetApi, FullSolverQueueSheds) {
+  HarnessOptions o = small_limits();
+  o.service.max_prefix_hex = 16;
+  o.service.solve_timeout = 1500ms;
+  o.solver_threads = 1;
+  o.solver_queue = 1;
+  Harness h(o);
+  std::vector<std::future<HttpClientResponse>> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(std::async(std::launch::async, [&h, i] {
+      return h.fetch(
+          "POST", "/solve",
+          json{{"content", "job" + std::to_string(i)}, {"prefix", "0123456789abcdef"}}.dump());
+    }));
+  }
+  int shed = 0;
+  for (auto& c : calls) {
+    auto res = c.get();
+    EXPECT_EQ(res.status, 503u) << res.body;  // shed, or timed out behind the others
+    if (res.body.find("queue is full") != std::string::npos) {
+      ++shed;
+      EXPECT_EQ(res.header("Retry-After").value_or(""), "1");
+    }
+  }
+  // One job runs, one waits; the other two are turned away at once.
+  EXPECT_EQ(shed, 2);
+  EXPECT_EQ(
+      metric_value(h.metrics->serialize(), R"(faultline_target_solves_total{outcome="rejected"})"),
+      2.0);
+}
+
+TEST(TargetApi, MetricsPassPromtool) {
+  HarnessOptions o = small_limits();
+  o.service.leak_bytes_per_request = 4096;
+  Harness h(o);
+  ASSERT_EQ(h.fetch("POST", "/pastes", "m").status, 201u);
+  ASSERT_EQ(h.fetch("GET", "/p/" + md5_hex("m")).status, 200u);
+  ASSERT_EQ(h.fetch("GET", "/p/" + std::string(32, 'f')).status, 404u);
+  auto res = h.fetch("GET", "/metrics");
+  ASSERT_EQ(res.status, 200u);
+  auto [rc, out] = faultline::test::promtool_check_metrics(res.body);
+  EXPECT_EQ(rc, 0) << out;
+  const std::string& m = res.body;
+  EXPECT_EQ(metric_value(m, R"(faultline_target_requests_total{code="201",route="pastes_create"})"),
+            1.0);
+  EXPECT_EQ(metric_value(m, R"(faultline_target_requests_total{code="200",route="paste_get"})"),
+            1.0);
+  EXPECT_EQ(metric_value(m, R"(faultline_target_requests_total{code="404",route="paste_get"})"),
+            1.0);
+  EXPECT_EQ(metric_value(m, R"(faultline_target_requests_total{code="503",route="solve"})"), 0.0);
+  EXPECT_EQ(metric_value(m, R"(faultline_target_shard_requests_total{outcome="ok",shard="0"})"),
+            3.0);
+  EXPECT_EQ(metric_value(m, R"(faultline_target_store_operations_total{op="put",shard="0"})"), 1.0);
+  EXPECT_EQ(metric_value(m, R"(faultline_target_requests_in_flight)"), 1.0);  // this scrape
+  EXPECT_EQ(metric_value(m, R"(faultline_target_debug_leaked_bytes_total)"), 4.0 * 4096);
+  EXPECT_TRUE(metric_value(m, "process_resident_memory_bytes").has_value());
+  EXPECT_TRUE(metric_value(m, "process_open_fds").has_value());
+  EXPECT_TRUE(metric_value(m, "process_cpu_seconds_total").has_value());
+}

@@ -1,0 +1,128 @@
+// `faultline target` as a real process: flag validation (exit 2), the "listening on" line,
+// graceful SIGTERM, and the durability promise of `--store file:DIR --fsync always` under kill -9.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "common/http_client.hpp"
+#include "target/solver/solver.hpp"
+#include "tests/support/support.hpp"
+
+using namespace faultline;
+using namespace faultline::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST(TargetProcess, BadFlagsExit2WithAMessage) {
+  TempDir dir;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"target", "--mode", "sloppy"}, "--mode"},
+      {{"target", "--store", "postgres://x"}, "unknown store"},
+      {{"target", "--store", "redis://nohost"}, "redis://HOST:PORT"},
+      {{"target", "--listen", "not-an-address"}, "--listen"},
+      {{"target", "--max-prefix-hex", "17"}, "--max-prefix-hex"},
+      {{"target", "--max-paste-bytes", "lots"}, "--max-paste-bytes"},
+      {{"target", "--solve-timeout", "-1s"}, "--solve-timeout"},
+      {{"target", "--fsync", "sometimes"}, "--fsync"},
+      {{"target", "--threads", "many"}, "--threads"},
+      {{"target", "--no-such-flag"}, "no-such-flag"},
+  };
+  for (const auto& [args, fragment] : cases) {
+    const std::string err = dir.file("stderr");
+    std::filesystem::remove(err);
+    auto [rc, out] = run_faultline(args, err, 20s);
+    EXPECT_EQ(rc, 2) << args[1] << " " << args[2 % args.size()];
+    EXPECT_NE(read_file(err).find(fragment), std::string::npos)
+        << "stderr for " << args[1] << ": " << read_file(err);
+  }
+}
+
+TEST(TargetProcess, ListensOnPortZeroAndStopsOnSigterm) {
+  auto t = start_faultline(
+      {"target", "--listen", "127.0.0.1:0", "--threads", "1", "--solver-threads", "1"});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->address.host, "127.0.0.1");
+  EXPECT_NE(t->address.port, 0);
+  auto [ec, res] = http_fetch_sync(
+      t->address, {.method = "POST", .target = "/pastes", .body = "from a process"});
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.status, 201u);
+  EXPECT_EQ(t->process.terminate(5s), 0);
+}
+
+// Several clients create pastes as fast as they can; the target is SIGKILLed mid-stream; a new
+// target on the same directory must serve every paste that was acknowledged with 201/200.
+TEST(TargetProcess, FileStoreKeepsEveryAcknowledgedPasteAfterKill9) {
+  TempDir dir;
+  const std::string store = "file:" + dir.file("store");
+  auto t = start_faultline({"target", "--listen", "127.0.0.1:0", "--store", store, "--fsync",
+                            "always", "--threads", "2", "--solver-threads", "1"});
+  ASSERT_TRUE(t);
+  std::mutex mu;
+  std::vector<std::string> acked;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; !stop.load(); ++i) {
+        std::string body = "client " + std::to_string(c) + " paste " + std::to_string(i) + " " +
+                           std::string(static_cast<std::size_t>(i % 300), 'x');
+        auto [ec, res] = http_fetch_sync(
+            t->address, {.method = "POST", .target = "/pastes", .body = body, .timeout = 2s});
+        if (ec) return;  // the target is gone
+        if (res.status == 201 || res.status == 200) {
+          std::lock_guard lock(mu);
+          acked.push_back(body);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(1500ms);
+  t->process.signal(SIGKILL);
+  stop = true;
+  for (auto& th : clients)
+    th.join();
+  t->process.wait(5s);
+  ASSERT_GT(acked.size(), 20u) << "too little load to mean anything";
+
+  auto again = start_faultline({"target", "--listen", "127.0.0.1:0", "--store", store, "--threads",
+                                "1", "--solver-threads", "1"});
+  ASSERT_TRUE(again);
+  std::size_t lost = 0;
+  for (const auto& body : acked) {
+    auto [ec, res] =
+        http_fetch_sync(again->address, {.target = "/p/" + target::md5_hex(body), .timeout = 5s});
+    ASSERT_FALSE(ec) << ec.message();
+    if (res.status != 200 || res.body != body) ++lost;
+  }
+  EXPECT_EQ(lost, 0u) << "of " << acked.size() << " acknowledged pastes";
+  EXPECT_EQ(again->process.terminate(5s), 0);
+}
+
+TEST(TargetProcess, MetricsEndpointPassesPromtool) {
+  auto t = start_faultline(
+      {"target", "--listen", "127.0.0.1:0", "--threads", "1", "--solver-threads", "1"});
+  ASSERT_TRUE(t);
+  http_fetch_sync(t->address, {.method = "POST", .target = "/pastes?prefix=ab", .body = "m"});
+  auto [ec, res] = http_fetch_sync(t->address, {.target = "/metrics"});
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(res.status, 200u);
+  auto [rc, out] = promtool_check_metrics(res.body);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(res.body.find("faultline_target_solver_candidates_total"), std::string::npos);
+  EXPECT_NE(res.body.find("process_resident_memory_bytes"), std::string::npos);
+}
