@@ -491,3 +491,32 @@ TEST(Load, ThresholdsAndExitCodes) {
   EXPECT_EQ(run({"--workload", dir.file("w.json")}), 2);
   EXPECT_NE(slurp(dir.file("err.txt")).find("$.mix[0].flow[0].url"), std::string::npos);
 }
+
+TEST(Load, HttpsVerifiesCertificatesUnlessInsecure) {
+  // openssl s_server -www: a TLS server answering every request with an HTTP/1.0 status page.
+  TempDir dir;
+  Subprocess gen(
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir.file("k.pem"),
+       "-out", dir.file("c.pem"), "-days", "1", "-subj", "/CN=localhost"},
+      dir.file("openssl.log"));
+  ASSERT_EQ(gen.wait(20000ms), 0);
+  const unsigned short port = free_loopback_port();
+  Subprocess server({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+                     dir.file("c.pem"), "-key", dir.file("k.pem"), "-www"},
+                    dir.file("s_server.log"));
+  ASSERT_TRUE(server.wait_for_line("ACCEPT", 10000ms));
+  const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/";
+  auto [code, out] = run_faultline({"load", url, "--insecure", "--duration", "700ms", "-c", "2",
+                                    "-t", "1", "-q", "--out", dir.file("r.json")});
+  ASSERT_EQ(code, 0);
+  json r = read_json(dir.file("r.json"));
+  EXPECT_GT(r["requests"]["ok"].get<int>(), 0);
+  EXPECT_EQ(r["requests"]["failed"], 0);
+  // Self-signed: verification (the default) fails the handshake.
+  auto [code2, out2] = run_faultline({"load", url, "--duration", "500ms", "-c", "1", "-t", "1",
+                                      "-q", "--out", dir.file("v.json")});
+  ASSERT_EQ(code2, 0);
+  json v = read_json(dir.file("v.json"));
+  EXPECT_EQ(v["requests"]["ok"], 0);
+  EXPECT_GT(v["errors"]["bad_response"].get<int>(), 0);
+}
