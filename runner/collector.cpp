@@ -95,6 +95,13 @@ Collector::Collector(std::vector<PhaseWindow> phases, double end_seconds, double
   for (std::size_t i = 0; i < phases_.size(); ++i)
     actual_[i] = phases_[i].start;
   actual_[phases_.size()] = end_seconds_;
+  started_ = phases_.size();
+}
+
+void Collector::truncate(std::size_t started, double at) {
+  if (started >= phases_.size()) return;
+  started_ = started;
+  if (started > 0) actual_[started] = at;
 }
 
 Collector::~Collector() = default;
@@ -282,7 +289,7 @@ void fill_components(PhaseStats& p,
 
 RunMeasurements Collector::finish() const {
   RunMeasurements m;
-  const std::size_t n = phases_.size();
+  const std::size_t n = started_;
   auto delta = [&](const std::string& comp, std::size_t k) -> std::optional<PromSnapshot> {
     auto it = boundary_.find(comp);
     if (it == boundary_.end() || k + 1 >= it->second.size() || !it->second[k] || !it->second[k + 1])

@@ -37,6 +37,10 @@ class Collector {
   // Process metrics sampled about once a second: keys like "target_rss_bytes".
   void add_resources(double t, std::map<std::string, double> values);
 
+  // The run stopped early: only the first `started` phases happened; the last of them ended at
+  // `at` (seconds). Phases that never started are left out of the measurements.
+  void truncate(std::size_t started, double at);
+
   std::size_t intervals() const noexcept { return intervals_; }
   std::size_t malformed_intervals() const noexcept { return malformed_; }
 
@@ -55,6 +59,7 @@ class Collector {
   // boundary_[component][k]
   std::map<std::string, std::vector<std::optional<PromSnapshot>>> boundary_;
   std::vector<double> actual_;  // actual boundary times, size phases+1
+  std::size_t started_;         // phases that happened (all, unless truncated)
   std::vector<SeriesPoint> series_;
   std::vector<std::pair<double, std::map<std::string, double>>> resources_;
   std::size_t intervals_ = 0, malformed_ = 0;

@@ -653,9 +653,12 @@ int Orchestrator::run() {
     info.verdict = "error";
     info.error = e.what();
   }
-  if (info.verdict == "error" && boundaries_done > 0 && boundaries_done <= s_.timeline.size() &&
-      clock_.t0 != Clock::time_point{})
-    scrape_boundary(boundaries_done, clock_.offset(Clock::now()));  // close the phase cut short
+  if (info.verdict == "error" && boundaries_done <= s_.timeline.size()) {
+    // Close the phase that was cut short; phases that never started are left out.
+    const double at = clock_.t0 == Clock::time_point{} ? 0 : clock_.offset(Clock::now());
+    if (boundaries_done > 0) scrape_boundary(boundaries_done, at);
+    collector_->truncate(boundaries_done, at);
+  }
   teardown();
   read_intervals();
   info.duration_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();

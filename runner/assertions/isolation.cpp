@@ -33,11 +33,9 @@ class Isolation final : public Assertion {
 
   AssertionResult evaluate(const RunMeasurements& m) const override {
     AssertionResult r = result();
-    r.bound = fmt::format(
-        "healthy shards: error ratio <= baseline + {}, p99 <= max(baseline x {}, {}), rate >= "
-        "{} x baseline",
-        fmt_ratio(p_.max_error_ratio_increase), p_.p99_factor, fmt_seconds(p_.p99_floor),
-        p_.min_throughput_ratio);
+    r.bound = fmt::format("vs baseline: errors +{}, p99 <= max({}x, {}), rate >= {}x",
+                          fmt_ratio(p_.max_error_ratio_increase), p_.p99_factor,
+                          fmt_seconds(p_.p99_floor), p_.min_throughput_ratio);
     const PhaseStats* base = m.phase(p_.baseline);
     const PhaseStats* ph = m.phase(common_.phase);
     if (!base || !ph || base->shards.empty()) {

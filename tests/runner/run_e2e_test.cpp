@@ -1,0 +1,239 @@
+// `faultline run` end to end with real child processes (target, proxy, load, redis-server) on
+// loopback: the timeline runs on time, results/junit/report/file_sd are written, bad input exits 2
+// naming the JSON path or the component, Ctrl-C tears everything down, and nothing is left behind
+// (no child process, no listening port). Timelines are compressed to a few seconds.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/config.hpp"
+#include "tests/support/support.hpp"
+
+using namespace faultline;
+using namespace faultline::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A target behind a TCP proxy; 2 s baseline, 2 s with 50 ms of added latency, 2 s recovery.
+json tiny_scenario() {
+  return json::parse(R"({
+    "name": "tiny",
+    "duration": "6s",
+    "services": {
+      "target": {"mode": "resilient", "store": "memory", "threads": 1},
+      "proxies": [{"name": "front", "protocol": "tcp", "upstream": "target"}]
+    },
+    "load": {
+      "via": "front", "rate": 50, "connections": 8, "timeout": "2s",
+      "workload": {"mix": [{"name": "paste", "flow": [
+        {"name": "create", "method": "POST", "url": "/pastes", "body": "tiny ${seq} ${rand_hex:8}",
+         "capture": {"id": {"json": "/id"}}},
+        {"name": "read", "method": "GET", "url": "/p/${id}"}]}]}
+    },
+    "timeline": [
+      {"at": "0s", "phase": "baseline"},
+      {"at": "2s", "phase": "slow", "actions": [
+        {"action": "add_toxic", "proxy": "front",
+         "toxic": {"name": "lat", "type": "latency", "attributes": {"latency": 50}}}]},
+      {"at": "4s", "phase": "recovery", "actions": [
+        {"action": "remove_toxic", "proxy": "front", "toxic": "lat"}]}
+    ],
+    "assertions": [
+      {"name": "baseline errors", "kind": "error_ratio", "phase": "baseline", "max": 0.01},
+      {"name": "slow p50", "kind": "latency", "phase": "slow", "percentile": "p50", "max": "1s"}
+    ]
+  })");
+}
+
+std::string write_json(const TempDir& dir, const std::string& name, const json& j) {
+  const std::string path = dir.file(name);
+  std::ofstream(path) << j.dump(2);
+  return path;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Processes whose command line mentions `needle` (the run's unique output directory).
+std::vector<std::string> processes_mentioning(const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = slurp("/proc/" + pid + "/cmdline");
+    for (auto& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find(needle) != std::string::npos) out.push_back(pid + ": " + cmd);
+  }
+  return out;
+}
+
+void expect_nothing_left(const json& results, const std::string& out_dir) {
+  // Give the kernel a moment to reap; the run has already waited for its children.
+  std::vector<std::string> left;
+  for (int i = 0; i < 20; ++i) {
+    left = processes_mentioning(out_dir);
+    if (left.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(left.empty()) << "left running: " << left.front();
+  for (const auto& [component, addr] : results["endpoints"].items()) {
+    auto hp = parse_host_port(addr.get<std::string>());
+    ASSERT_TRUE(hp);
+    // A port still accepting connections means a component survived the teardown.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(hp->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::close(fd);
+    EXPECT_NE(rc, 0) << component << " still listening on " << addr;
+  }
+}
+
+}  // namespace
+
+TEST(RunE2E, TimelineOnTimeReportsWrittenNothingLeft) {
+  TempDir dir;
+  const std::string scenario = write_json(dir, "tiny.json", tiny_scenario());
+  const std::string out = dir.file("out");
+  const std::string sd = dir.file("sd.json");
+  auto [code, stdout_text] = run_faultline({"run", scenario, "--out", out, "--prometheus-sd", sd},
+                                           dir.file("stderr.log"), 60s);
+  ASSERT_EQ(code, 0) << stdout_text << slurp(dir.file("stderr.log"));
+  EXPECT_NE(stdout_text.find("PASS"), std::string::npos) << stdout_text;
+
+  json r = load_json_file(out + "/results.json");
+  EXPECT_EQ(r["verdict"], "pass");
+  EXPECT_EQ(r["scenario"]["name"], "tiny");
+  ASSERT_EQ(r["phases"].size(), 3u);
+  // Timeline timing on the monotonic clock: every action within 150 ms of its scheduled time.
+  const double scheduled[] = {2.0, 4.0};
+  std::size_t actions = 0;
+  for (const auto& t : r["timeline"]) {
+    if (t["phase"] == "slow" || t["phase"] == "recovery") {
+      ASSERT_LT(actions, 2u);
+      EXPECT_NEAR(t["at_seconds"].get<double>(), scheduled[actions], 0.15) << t.dump();
+      ++actions;
+    }
+  }
+  EXPECT_EQ(actions, 2u);
+  for (std::size_t i = 1; i < 3; ++i)
+    EXPECT_NEAR(r["phases"][i]["start_seconds"].get<double>(), 2.0 * static_cast<double>(i), 0.3);
+  // The fault is visible in the numbers: 50 ms added in the slow phase only.
+  EXPECT_FALSE(r["phases"][0]["fault"].get<bool>());
+  EXPECT_TRUE(r["phases"][1]["fault"].get<bool>());
+  EXPECT_GE(r["phases"][1]["load"]["latency_seconds"]["p50"].get<double>(), 0.045);
+  EXPECT_LT(r["phases"][0]["load"]["latency_seconds"]["p50"].get<double>(), 0.045);
+  EXPECT_GT(r["phases"][0]["load"]["requests"]["total"].get<int>(), 100);
+  EXPECT_GT(r["phases"][1]["faults"]["front"]["requests"].get<double>(), 0);
+  EXPECT_GE(r["series"].size(), 5u);
+  EXPECT_TRUE(r["series"][0].contains("target_rss_bytes"));
+  ASSERT_EQ(r["assertions"].size(), 2u);
+  EXPECT_EQ(r["assertions"][1]["verdict"], "pass");
+
+  EXPECT_TRUE(std::filesystem::exists(out + "/junit.xml"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/report.html"));
+  json targets = load_json_file(sd);
+  ASSERT_EQ(targets.size(), 3u);  // target, proxy API, load generator
+  for (const auto& t : targets)
+    EXPECT_EQ(t["targets"].size(), 1u);
+  expect_nothing_left(r, out);
+}
+
+TEST(RunE2E, FailedAssertionExits1AndNamesIt) {
+  TempDir dir;
+  json s = tiny_scenario();
+  s["duration"] = "3s";
+  s["timeline"] = json::parse(R"([{"at": "0s", "phase": "baseline"},
+      {"at": "1s", "phase": "slow", "actions": [{"action": "add_toxic", "proxy": "front",
+        "toxic": {"name": "lat", "type": "latency", "attributes": {"latency": 50}}}]}])");
+  s["assertions"] = json::parse(
+      R"([{"name": "slow p50 under 10 ms", "kind": "latency", "phase": "slow",
+           "percentile": "p50", "max": "10ms"}])");
+  auto [code, text] = run_faultline({"run", write_json(dir, "s.json", s), "--out", dir.file("out")},
+                                    dir.file("stderr.log"), 60s);
+  EXPECT_EQ(code, 1) << text;
+  EXPECT_NE(text.find("slow p50 under 10 ms"), std::string::npos) << text;
+  EXPECT_NE(text.find("FAIL"), std::string::npos) << text;
+  json r = load_json_file(dir.file("out") + "/results.json");
+  EXPECT_EQ(r["verdict"], "fail");
+  EXPECT_GT(r["assertions"][0]["measured"].get<double>(), 0.045);
+}
+
+TEST(RunE2E, BadScenariosExit2WithTheJsonPath) {
+  TempDir dir;
+  json s = tiny_scenario();
+  s["load"]["rate"] = "fast";
+  s["timeline"][1]["actions"][0]["proxy"] = "nowhere";
+  auto [code, text] = run_faultline({"run", write_json(dir, "bad.json", s)}, dir.file("err1"));
+  EXPECT_EQ(code, 2);
+  const std::string err = slurp(dir.file("err1"));
+  EXPECT_NE(err.find("$.load.rate"), std::string::npos) << err;
+  EXPECT_NE(err.find("$.timeline[1].actions[0].proxy"), std::string::npos) << err;
+
+  std::ofstream(dir.file("syntax.json")) << "{\"name\": ";
+  EXPECT_EQ(run_faultline({"run", dir.file("syntax.json")}, dir.file("err2")).first, 2);
+  EXPECT_NE(slurp(dir.file("err2")).find("invalid JSON"), std::string::npos);
+  EXPECT_EQ(run_faultline({"run", dir.file("missing.json")}, dir.file("err3")).first, 2);
+  const std::string good = write_json(dir, "good.json", tiny_scenario());
+  EXPECT_EQ(
+      run_faultline({"run", good, "--set", "services.target.mode=clever"}, dir.file("err4")).first,
+      2);
+  EXPECT_NE(slurp(dir.file("err4")).find("$.services.target.mode"), std::string::npos);
+  EXPECT_EQ(run_faultline({"run", good, "--duration", "soon"}, dir.file("err5")).first, 2);
+  EXPECT_NE(slurp(dir.file("err5")).find("--duration"), std::string::npos);
+}
+
+TEST(RunE2E, ComponentThatFailsToStartExits2NamingIt) {
+  TempDir dir;
+  json s = tiny_scenario();
+  s["services"]["target"]["args"] = {"--no-such-flag"};
+  const std::string out = dir.file("out");
+  auto [code, text] =
+      run_faultline({"run", write_json(dir, "s.json", s), "--out", out}, dir.file("err"), 60s);
+  EXPECT_EQ(code, 2) << text;
+  const std::string err = slurp(dir.file("err"));
+  EXPECT_NE(err.find("target exited during start-up"), std::string::npos) << err;
+  json r = load_json_file(out + "/results.json");
+  EXPECT_EQ(r["verdict"], "error");
+  EXPECT_TRUE(r["phases"].empty());
+  expect_nothing_left(r, out);
+}
+
+TEST(RunE2E, SigintTearsEverythingDown) {
+  TempDir dir;
+  json s = tiny_scenario();
+  s["duration"] = "60s";
+  const std::string out = dir.file("out");
+  Subprocess run({faultline_bin(), "run", write_json(dir, "s.json", s), "--out", out},
+                 dir.file("err"));
+  // Wait until the load generator is running (its interval file grows), then Ctrl-C.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         slurp(out + "/load-intervals.jsonl").size() < 10)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(processes_mentioning(out).empty());
+  const auto t0 = std::chrono::steady_clock::now();
+  run.signal(SIGINT);
+  const int code = run.wait(std::chrono::milliseconds(15000));
+  EXPECT_EQ(code, 130);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  json r = load_json_file(out + "/results.json");
+  EXPECT_EQ(r["verdict"], "error");
+  EXPECT_TRUE(r["interrupted"].get<bool>());
+  EXPECT_GE(r["phases"].size(), 1u);
+  expect_nothing_left(r, out);
+}
