@@ -1,0 +1,136 @@
+// Every behavior's configuration: good attributes accepted (and echoed with defaults), each bad
+// input rejected with an error naming its JSON path; toxic-level defaults and validation.
+#include "proxy/behavior.hpp"
+
+#include <gtest/gtest.h>
+
+#include "proxy/behaviors/builtin.hpp"
+
+using namespace faultline;
+using namespace faultline::proxy;
+
+namespace {
+
+struct Case {
+  const char* name;
+  Protocol protocol;
+  json toxic;
+  const char* error_path;  // nullptr: must be accepted
+};
+
+class BehaviorConfig : public ::testing::TestWithParam<Case> {};
+
+TEST_P(BehaviorConfig, AcceptsOrRejectsWithPath) {
+  Registry registry;
+  register_builtin_behaviors(registry);
+  const Case& c = GetParam();
+  ConfigErrors errors;
+  auto t = parse_toxic(c.toxic, "$", c.protocol, registry, errors);
+  if (!c.error_path) {
+    EXPECT_TRUE(t.has_value()) << errors.to_string();
+    EXPECT_TRUE(errors.empty()) << errors.to_string();
+  } else {
+    EXPECT_FALSE(t.has_value());
+    ASSERT_FALSE(errors.empty());
+    EXPECT_NE(errors.to_string().find(std::string(c.error_path) + ":"), std::string::npos)
+        << errors.to_string();
+  }
+}
+
+json tx(const char* type, json attrs) {
+  return json{{"type", type}, {"attributes", std::move(attrs)}};
+}
+
+const Case kCases[] = {
+    // latency
+    {"latency_ok", Protocol::tcp, tx("latency", {{"latency", 100}, {"jitter", 10}}), nullptr},
+    {"latency_negative", Protocol::tcp, tx("latency", {{"latency", -1}}), "$.attributes.latency"},
+    {"latency_string", Protocol::tcp, tx("latency", {{"latency", "x"}}), "$.attributes.latency"},
+    {"latency_fraction", Protocol::tcp, tx("latency", {{"latency", 1.5}}), "$.attributes.latency"},
+    {"latency_bad_jitter", Protocol::tcp, tx("latency", {{"jitter", -5}}), "$.attributes.jitter"},
+    {"latency_unknown_attr", Protocol::tcp, tx("latency", {{"latencyy", 5}}),
+     "$.attributes.latencyy"},
+    // bandwidth
+    {"bandwidth_ok", Protocol::tcp, tx("bandwidth", {{"rate", 100}}), nullptr},
+    {"bandwidth_negative", Protocol::tcp, tx("bandwidth", {{"rate", -100}}), "$.attributes.rate"},
+    {"bandwidth_unknown", Protocol::tcp, tx("bandwidth", {{"speed", 1}}), "$.attributes.speed"},
+    // slow_close
+    {"slow_close_ok", Protocol::tcp, tx("slow_close", {{"delay", 100}}), nullptr},
+    {"slow_close_negative", Protocol::tcp, tx("slow_close", {{"delay", -1}}), "$.attributes.delay"},
+    // timeout
+    {"timeout_ok", Protocol::tcp, tx("timeout", {{"timeout", 0}}), nullptr},
+    {"timeout_negative", Protocol::tcp, tx("timeout", {{"timeout", -3}}), "$.attributes.timeout"},
+    {"timeout_bool", Protocol::tcp, tx("timeout", {{"timeout", true}}), "$.attributes.timeout"},
+    // reset_peer
+    {"reset_peer_ok", Protocol::tcp, tx("reset_peer", {{"timeout", 10}}), nullptr},
+    {"reset_peer_negative", Protocol::tcp, tx("reset_peer", {{"timeout", -10}}),
+     "$.attributes.timeout"},
+    // slicer
+    {"slicer_ok", Protocol::tcp,
+     tx("slicer", {{"average_size", 64}, {"size_variation", 32}, {"delay", 10}}), nullptr},
+    {"slicer_missing_size", Protocol::tcp, tx("slicer", {{"delay", 10}}),
+     "$.attributes.average_size"},
+    {"slicer_zero_size", Protocol::tcp, tx("slicer", {{"average_size", 0}}),
+     "$.attributes.average_size"},
+    {"slicer_variation_too_big", Protocol::tcp,
+     tx("slicer", {{"average_size", 10}, {"size_variation", 10}}), "$.attributes.size_variation"},
+    {"slicer_negative_delay", Protocol::tcp, tx("slicer", {{"average_size", 10}, {"delay", -1}}),
+     "$.attributes.delay"},
+    // limit_data
+    {"limit_data_ok", Protocol::tcp, tx("limit_data", {{"bytes", 1000}}), nullptr},
+    {"limit_data_negative", Protocol::tcp, tx("limit_data", {{"bytes", -1}}), "$.attributes.bytes"},
+    // toxic-level fields
+    {"unknown_type", Protocol::tcp, tx("nope", json::object()), "$.type"},
+    {"missing_type", Protocol::tcp, json{{"name", "x"}}, "$.type"},
+    {"bad_stream", Protocol::tcp,
+     json{{"type", "latency"}, {"stream", "sideways"}, {"attributes", json::object()}}, "$.stream"},
+    {"toxicity_above_one", Protocol::tcp,
+     json{{"type", "latency"}, {"toxicity", 1.5}, {"attributes", json::object()}}, "$.toxicity"},
+    {"toxicity_negative", Protocol::tcp,
+     json{{"type", "latency"}, {"toxicity", -0.1}, {"attributes", json::object()}}, "$.toxicity"},
+    {"unknown_field", Protocol::tcp, json{{"type", "latency"}, {"colour", "red"}}, "$.colour"},
+    {"attributes_not_object", Protocol::tcp, json{{"type", "latency"}, {"attributes", 3}},
+     "$.attributes"},
+    {"request_scope_on_tcp", Protocol::tcp, json{{"type", "latency"}, {"scope", "request"}},
+     "$.scope"},
+    {"bad_scope", Protocol::http, json{{"type", "latency"}, {"scope", "forever"}}, "$.scope"},
+    {"stream_toxic_on_http", Protocol::http, tx("slicer", {{"average_size", 10}}), "$.type"},
+};
+
+INSTANTIATE_TEST_SUITE_P(All, BehaviorConfig, ::testing::ValuesIn(kCases),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(ToxicDefaults, NameStreamToxicityScopeAndAttributes) {
+  Registry registry;
+  register_builtin_behaviors(registry);
+  ConfigErrors errors;
+  auto t = parse_toxic(json{{"type", "latency"}, {"attributes", {{"latency", 5}}}}, "$",
+                       Protocol::tcp, registry, errors);
+  ASSERT_TRUE(t) << errors.to_string();
+  const json j = t->to_json();
+  EXPECT_EQ(j["name"], "latency_downstream");
+  EXPECT_EQ(j["stream"], "downstream");
+  EXPECT_EQ(j["toxicity"], 1.0);
+  EXPECT_EQ(j["scope"], "connection");
+  EXPECT_EQ(j["attributes"], (json{{"latency", 5}, {"jitter", 0}}));
+  auto h = parse_toxic(json{{"type", "latency"}, {"stream", "upstream"}}, "$", Protocol::http,
+                       registry, errors);
+  ASSERT_TRUE(h) << errors.to_string();
+  EXPECT_EQ(h->name, "latency_upstream");
+  EXPECT_EQ(h->scope, Scope::request);
+}
+
+TEST(ProbabilityTest, ExactThresholds) {
+  Rng rng(1);
+  Probability always(1.0), never(0.0), half(0.5);
+  int hits = 0;
+  for (int i = 0; i < 10000; ++i) {
+    EXPECT_TRUE(always.hit(rng));
+    EXPECT_FALSE(never.hit(rng));
+    hits += half.hit(rng);
+  }
+  // 99.9 % binomial interval for n = 10000, p = 0.5: 5000 +- 165.
+  EXPECT_NEAR(hits, 5000, 165);
+}
+
+}  // namespace
