@@ -135,7 +135,9 @@ TEST(Solver, CancellationIsPrompt) {
   canceller.join();
   EXPECT_EQ(r.status, SolveResult::Status::cancelled);
   EXPECT_GE(took, 90ms);
-  EXPECT_LT(took, 600ms);  // checked every 1296 candidates: microseconds, plus scheduling slack
+  // Checked every 1296 candidates (microseconds); the bound is scheduling slack on a loaded CI
+  // machine running sanitizers, not the solver.
+  EXPECT_LT(took, 1600ms);
   EXPECT_GT(r.attempts, 0u);
 }
 
@@ -147,8 +149,8 @@ TEST(Solver, DeadlineIsPrompt) {
   auto took = Clock::now() - start;
   EXPECT_EQ(r.status, SolveResult::Status::timed_out);
   EXPECT_GE(took, 140ms);
-  EXPECT_LT(took, 650ms);
-  EXPECT_NEAR(r.seconds, std::chrono::duration<double>(took).count(), 0.1);
+  EXPECT_LT(took, 1650ms);  // see CancellationIsPrompt
+  EXPECT_NEAR(r.seconds, std::chrono::duration<double>(took).count(), 0.5);
 }
 
 TEST(SolverPool, RunsJobsAndReportsResults) {
@@ -191,12 +193,16 @@ TEST(SolverPool, QueueFullRejectsAndDestructorCancels) {
     EXPECT_EQ(pool.queued(), 2u);
     EXPECT_FALSE(pool.submit(endless_request(), count));  // queue full: done() never called
     EXPECT_EQ(pool.queued(), 2u);
-    EXPECT_THROW(pool.submit(SolveRequest{"x", "XYZ"}, count), std::invalid_argument);
+    SolveRequest bad;
+    bad.prefix_hex = "XYZ";
+    EXPECT_THROW(pool.submit(bad, count), std::invalid_argument);
     // Cancelling the running job lets the next one start.
     running_flag->store(true);
     auto until = Clock::now() + 2s;
-    while (pool.queued() != 1 && Clock::now() < until)
+    // (done() runs when the last thread leaves the job, possibly after the next job started.)
+    while ((pool.queued() != 1 || cancelled.load() != 1) && Clock::now() < until) {
       std::this_thread::sleep_for(1ms);
+    }
     EXPECT_EQ(pool.queued(), 1u);
     EXPECT_EQ(cancelled.load(), 1);
     EXPECT_TRUE(pool.submit(endless_request(), count));
