@@ -1,4 +1,5 @@
-// The AVX2 MD5 lane path: 8 x 32-bit lanes, two interleaved streams (16 candidates in flight).
+// The AVX2 MD5 lane path: 8 x 32-bit lanes, three interleaved streams (24 candidates in flight;
+// measured faster than two or six).
 // Built with -mavx2; only called after isa_supported(Isa::avx2).
 #include <immintrin.h>
 
@@ -49,7 +50,7 @@ void finish_avx2(const State& saved, const unsigned char* blocks, std::size_t bp
 }
 
 unsigned scan_avx2(const SearchBlock& block, const std::uint32_t* fast, std::uint16_t* hits) {
-  return scan_dispatch<Avx2Ops, 2>(block, fast, hits);
+  return scan_dispatch<Avx2Ops, 3>(block, fast, hits);
 }
 
 }  // namespace detail
