@@ -89,15 +89,22 @@ inline std::set<std::string> metric_names(const std::string& expr) {
   return out;
 }
 
-// METRICS.md: every table row whose first cell is a `backticked_name`; value = the type column.
+// METRICS.md: every table row whose first cell is a `backticked_name` (optionally followed by
+// `{labels}` inside the backticks); value = the first cell of that row that names a Prometheus
+// metric type ("" if none), whatever the column order of a component's table.
 inline std::map<std::string, std::string> documented_metrics() {
   std::map<std::string, std::string> out;
   std::istringstream in(read_text(source_dir() + "/METRICS.md"));
   std::string line;
-  std::regex row(R"(^\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)`\s*\|\s*([a-z]+)\s*\|)");
-  std::smatch m;
-  while (std::getline(in, line))
-    if (std::regex_search(line, m, row)) out[m[1].str()] = m[2].str();
+  std::regex row(R"(^\|\s*`([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^`]*\})?`\s*\|(.*)$)");
+  std::regex type(R"(\|\s*`?(counter|gauge|histogram|summary|untyped)`?\s*(?=\|))");
+  std::smatch m, t;
+  while (std::getline(in, line)) {
+    if (!std::regex_search(line, m, row)) continue;
+    std::string rest = "|";  // (not "|" + str: GCC 12 -Wrestrict false positive at -O3)
+    rest += m[3].str();
+    out[m[1].str()] = std::regex_search(rest, t, type) ? t[1].str() : "";
+  }
   return out;
 }
 

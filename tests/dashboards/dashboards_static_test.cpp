@@ -24,6 +24,17 @@ TEST(DashboardSupport, MetricNameExtraction) {
             (std::set<std::string>{"baz"}));
 }
 
+TEST(DashboardSupport, MetricsTableParsing) {
+  // The real METRICS.md: names with their type, whatever the column order.
+  const auto docs = documented_metrics();
+  ASSERT_TRUE(docs.count("process_cpu_seconds_total"));
+  EXPECT_EQ(docs.at("process_cpu_seconds_total"), "counter");
+  EXPECT_TRUE(is_documented({{"x_seconds", "histogram"}}, "x_seconds_bucket"));
+  EXPECT_TRUE(is_documented({{"x_seconds", "histogram"}}, "x_seconds_count"));
+  EXPECT_FALSE(is_documented({{"x_total", "counter"}}, "x_total_bucket"));
+  EXPECT_FALSE(is_documented({{"x_total", "counter"}}, "y_total"));
+}
+
 TEST(DashboardsStatic, AtLeastOneDashboardAndMetricsDocumented) {
   EXPECT_FALSE(load_dashboards().empty());
   const auto docs = documented_metrics();
