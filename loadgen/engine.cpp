@@ -178,6 +178,8 @@ struct Worker {
   std::atomic<std::int64_t> max_lag_ns{0};
   std::atomic<int> drivers{0};                    // live driver coroutines
   asio::steady_timer* scheduler_timer = nullptr;  // open model, to cut its wait short at stop
+  std::atomic<bool> schedule_done{false};         // open model: no more arrivals
+  std::atomic<std::uint64_t> jobs_done{0};        // iterations finished (any outcome)
 
   void record(std::size_t name, TimePoint intended, TimePoint sent, TimePoint done,
               Outcome outcome);
@@ -520,6 +522,7 @@ awaitable<void> run_job(Conn* c, Job job) {
     const ReplayItem& item = (*e.cfg.replay)[job.entry];
     co_await send_request(c, item.name_index, &item.bytes, is_head(item.method), false,
                           job.intended);
+    w->jobs_done.fetch_add(1, std::memory_order_relaxed);
     co_return;
   }
   const Entry& entry = e.workload.entries[job.entry];
@@ -645,6 +648,7 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
     }
   }
   w->scheduler_timer = nullptr;
+  w->schedule_done = true;
   --w->drivers;
 }
 
@@ -974,6 +978,12 @@ json run_load(const EngineConfig& cfg) {
     }
   }
   const double users_scale = 1.0 / static_cast<double>(cfg.shards);
+  // Closed model: users u < level with u % shards == shard belong to this process.
+  auto own_users = [&](double level) {
+    const auto all = static_cast<std::size_t>(std::floor(level + 1e-9));
+    return all > cfg.shard ? static_cast<double>((all - cfg.shard + cfg.shards - 1) / cfg.shards)
+                           : 0.0;
+  };
   pool.start();
 
   // Coordinator: one tick per second.
@@ -1046,8 +1056,7 @@ json run_load(const EngineConfig& cfg) {
       metrics->in_flight->Set(static_cast<double>(in_flight));
       metrics->backlog->Set(static_cast<double>(backlog));
       metrics->offered_rate->Set(cfg.model == Model::open ? level * users_scale : 0.0);
-      metrics->users->Set(cfg.model == Model::closed ? std::floor(level + 1e-9) * users_scale
-                                                     : 0.0);
+      metrics->users->Set(cfg.model == Model::closed ? own_users(level) : 0.0);
       metrics->late->Increment(static_cast<double>(late - last_late));
       metrics->dropped->Increment(static_cast<double>(dropped - last_dropped));
     }
@@ -1063,7 +1072,7 @@ json run_load(const EngineConfig& cfg) {
         offered = b;
       } else if (cfg.model == Model::closed) {
         char b[64];
-        std::snprintf(b, sizeof b, " (%.0f users)", std::floor(level + 1e-9) * users_scale);
+        std::snprintf(b, sizeof b, " (%.0f users)", own_users(level));
         offered = b;
       }
       std::snprintf(line, sizeof line,
@@ -1090,9 +1099,18 @@ json run_load(const EngineConfig& cfg) {
       bool all_done = true;
       for (auto& w : engine.workers)
         all_done = all_done && w->drivers.load() == 0;
+      TimePoint wake = std::min(next, engine.end);
+      if (cfg.replay) {
+        // A replay is over once every request was sent and answered.
+        bool replayed = true;
+        for (auto& w : engine.workers)
+          replayed = replayed && w->schedule_done.load() &&
+                     w->jobs_done.load() + w->dropped.load() == w->offered.load();
+        all_done = all_done || replayed;
+        wake = std::min(wake, Clock::now() + std::chrono::milliseconds(20));
+      }
       {
         std::unique_lock lock(tick_mu);
-        const TimePoint wake = std::min(next, engine.end);
         tick_cv.wait_until(lock, all_done ? Clock::now() : wake, [&] { return interrupted; });
         if (interrupted) {
           was_interrupted = true;

@@ -428,6 +428,13 @@ TEST(Load, ReplaysRecordingAndHarWithTiming) {
   json r = read_json(dir.file("r.json"));
   EXPECT_EQ(r["requests"]["ok"], 3);
   EXPECT_TRUE(r["requests_by_name"].contains("POST /r"));
+  // In order at a fixed rate instead: the run ends when the recording is exhausted.
+  auto [code3, out3] = run_faultline({"load", server.url(), "--replay", dir.file("rec.jsonl"),
+                                      "--rate", "20", "-q", "--out", dir.file("r3.json")});
+  ASSERT_EQ(code3, 0);
+  json r3 = read_json(dir.file("r3.json"));
+  EXPECT_EQ(r3["requests"]["ok"], 3);
+  EXPECT_LT(r3["duration_seconds"].get<double>(), 1.0);
 
   // HAR, twice as fast: 0.6 s apart in the archive → 0.3 s.
   TestServer server2;
