@@ -48,7 +48,7 @@ std::unique_ptr<StreamStage> BehaviorConfig::make_stream_stage(Rng& /*rng*/,
   return nullptr;
 }
 
-RequestFault BehaviorConfig::request_fault(Rng& /*rng*/) const {
+RequestFault BehaviorConfig::request_fault(Rng& /*rng*/, Stream /*stream*/) const {
   return {};
 }
 

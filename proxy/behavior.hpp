@@ -125,8 +125,9 @@ class BehaviorConfig {
   virtual std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point now) const;
   // HTTP/Redis: whether the request is one this behavior applies to (matching rules).
   virtual bool matches(const RequestInfo& /*req*/) const { return true; }
-  // HTTP/Redis: the fault for one request (toxicity already drawn and hit).
-  virtual RequestFault request_fault(Rng& rng) const;
+  // HTTP/Redis: the fault for one request (toxicity already drawn and hit); `stream` is the
+  // toxic's stream (upstream: act on the request, downstream: on the response).
+  virtual RequestFault request_fault(Rng& rng, Stream stream) const;
 };
 
 // How a behavior type turns a toxic's `attributes` object into a config. `path` is the JSON path

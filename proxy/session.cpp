@@ -1,12 +1,13 @@
 // Protocol dispatch for new client connections.
 #include "proxy/session.hpp"
 
+#include "proxy/http_connection.hpp"
 #include "proxy/tcp_connection.hpp"
 
 namespace faultline::proxy {
 
 bool protocol_supported(Protocol p) {
-  return p == Protocol::tcp;
+  return p == Protocol::tcp || p == Protocol::http;
 }
 
 void start_session(std::shared_ptr<Proxy> proxy, tcp::socket client) {
@@ -16,6 +17,8 @@ void start_session(std::shared_ptr<Proxy> proxy, tcp::socket client) {
       start_tcp_connection(std::move(proxy), std::move(client));
       return;
     case Protocol::http:
+      start_http_connection(std::move(proxy), std::move(client));
+      return;
     case Protocol::redis:
       break;
   }

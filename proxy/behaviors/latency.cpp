@@ -44,9 +44,10 @@ class LatencyConfig : public BehaviorConfig {
   std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point) const override {
     return std::make_unique<LatencyStage>(latency_, jitter_, Rng(rng.next()));
   }
-  RequestFault request_fault(Rng& rng) const override {
+  RequestFault request_fault(Rng& rng, Stream stream) const override {
     RequestFault f;
     f.kind = RequestFault::Kind::delay;
+    f.after_response = stream == Stream::downstream;
     f.delay = LatencyStage::draw_delay(latency_, jitter_, rng);
     return f;
   }

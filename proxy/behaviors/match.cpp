@@ -1,0 +1,79 @@
+// Request matching (see match.hpp).
+#include "proxy/behaviors/match.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace faultline::proxy {
+
+namespace {
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+}  // namespace
+
+bool RequestMatch::matches(const RequestInfo& req) const {
+  if (command && upper(std::string(req.method)) != *command) return false;
+  if (method && req.method != *method) return false;
+  std::string_view path = req.target;
+  if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+  if (path_prefix && path.substr(0, path_prefix->size()) != *path_prefix) return false;
+  if (path_regex && !std::regex_match(path.begin(), path.end(), *path_regex)) return false;
+  if (header_name) {
+    if (!req.header) return false;
+    auto v = req.header(*header_name);
+    if (!v) return false;
+    if (header_value && *v != *header_value) return false;
+  }
+  return true;
+}
+
+void RequestMatch::add_to(json& attrs) const {
+  if (method) attrs["method"] = *method;
+  if (path_prefix) attrs["path_prefix"] = *path_prefix;
+  if (path_regex_text) attrs["path_regex"] = *path_regex_text;
+  if (header_name) attrs["header_name"] = *header_name;
+  if (header_value) attrs["header_value"] = *header_value;
+  if (command) attrs["command"] = *command;
+}
+
+RequestMatch parse_http_match(const json& attrs, const std::string& path, ConfigErrors& errors) {
+  RequestMatch m;
+  m.method = get_string(attrs, path, "method", errors);
+  if (m.method && m.method->empty()) errors.add(path_join(path, "method"), "must not be empty");
+  m.path_prefix = get_string(attrs, path, "path_prefix", errors);
+  if (m.path_prefix && (m.path_prefix->empty() || m.path_prefix->front() != '/'))
+    errors.add(path_join(path, "path_prefix"), "must start with '/'");
+  if (auto r = get_string(attrs, path, "path_regex", errors)) {
+    try {
+      m.path_regex = std::regex(*r, std::regex::ECMAScript);
+      m.path_regex_text = *r;
+    } catch (const std::regex_error& e) {
+      errors.add(path_join(path, "path_regex"), fmt::format("invalid regex: {}", e.what()));
+    }
+  }
+  m.header_name = get_string(attrs, path, "header_name", errors);
+  m.header_value = get_string(attrs, path, "header_value", errors);
+  if (m.header_name && m.header_name->empty())
+    errors.add(path_join(path, "header_name"), "must not be empty");
+  if (m.header_value && !m.header_name)
+    errors.add(path_join(path, "header_value"), "needs header_name");
+  return m;
+}
+
+RequestMatch parse_redis_match(const json& attrs, const std::string& path, ConfigErrors& errors) {
+  RequestMatch m;
+  if (auto c = get_string(attrs, path, "command", errors)) {
+    if (c->empty() || c->find(' ') != std::string::npos)
+      errors.add(path_join(path, "command"), "must be one command name like \"GET\"");
+    else
+      m.command = upper(*c);
+  }
+  return m;
+}
+
+}  // namespace faultline::proxy

@@ -1,0 +1,31 @@
+// Request matching shared by the HTTP and Redis behaviors: an HTTP request matches when its method,
+// path prefix or regex, and header all match (each optional); a Redis command by its name.
+#pragma once
+
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "proxy/behavior.hpp"
+
+namespace faultline::proxy {
+
+struct RequestMatch {
+  std::optional<std::string> method;       // HTTP method, exact (case-sensitive, as HTTP)
+  std::optional<std::string> path_prefix;  // HTTP target prefix
+  std::optional<std::string> path_regex_text;
+  std::optional<std::regex> path_regex;     // whole path must match (std::regex_match)
+  std::optional<std::string> header_name;   // the request must carry this header...
+  std::optional<std::string> header_value;  // ...with exactly this value (when given)
+  std::optional<std::string> command;       // Redis command name (case-insensitive)
+
+  bool matches(const RequestInfo& req) const;
+  void add_to(json& attrs) const;
+};
+
+// Reads the HTTP matching attributes (method, path_prefix, path_regex, header_name, header_value).
+RequestMatch parse_http_match(const json& attrs, const std::string& path, ConfigErrors& errors);
+// Reads the Redis matching attribute (command).
+RequestMatch parse_redis_match(const json& attrs, const std::string& path, ConfigErrors& errors);
+
+}  // namespace faultline::proxy

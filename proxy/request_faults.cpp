@@ -1,0 +1,51 @@
+// Request-scoped fault draws (see request_faults.hpp).
+#include "proxy/request_faults.hpp"
+
+namespace faultline::proxy {
+
+std::vector<PickedFault> RequestFaultPicker::pick(const RequestInfo& req) {
+  std::vector<PickedFault> out;
+  auto list = proxy_.toxics();
+  for (const auto& t : *list) {
+    if (!t->toxic.config->matches(req)) continue;
+    bool hit;
+    if (t->toxic.scope == Scope::connection) {
+      auto it = connection_draws_.find(t);
+      if (it == connection_draws_.end())
+        it = connection_draws_.emplace(t, t->toxic.probability.hit(rng_)).first;
+      hit = it->second;
+    } else {
+      hit = t->toxic.probability.hit(rng_);
+    }
+    if (!hit) continue;
+    RequestFault f = t->toxic.config->request_fault(rng_, t->toxic.stream);
+    if (f.kind == RequestFault::Kind::none) continue;
+    auto slot = proxy_.acquire_fault();
+    if (!slot) continue;
+    t->faults->Increment();
+    out.push_back(PickedFault{std::move(f), std::move(*slot), t->toxic.type});
+  }
+  // Forget draws of toxics that were removed.
+  for (auto it = connection_draws_.begin(); it != connection_draws_.end();) {
+    if (std::find(list->begin(), list->end(), it->first) == list->end())
+      it = connection_draws_.erase(it);
+    else
+      ++it;
+  }
+  return out;
+}
+
+RequestPlan plan_of(const std::vector<PickedFault>& faults) {
+  RequestPlan plan;
+  for (const auto& p : faults) {
+    const auto& f = p.fault;
+    if (f.kind == RequestFault::Kind::delay) {
+      (f.after_response ? plan.delay_response : plan.delay_request) += f.delay;
+    } else if (!plan.terminal) {
+      plan.terminal = &f;
+    }
+  }
+  return plan;
+}
+
+}  // namespace faultline::proxy
