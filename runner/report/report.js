@@ -39,6 +39,14 @@
     var s = Number(v.toPrecision(digits || 3));
     return String(s);
   }
+  // Phase boundaries and timeline instants: 10 ms resolution is plenty for a report.
+  function fmtT(v) { return isNum(v) ? String(Math.round(v * 100) / 100) : 'n/a'; }
+  // Measured values of assertions whose unit is seconds read better with a unit.
+  var SECONDS_KINDS = { latency: true, recovery_time: true };
+  function fmtMeasured(a) {
+    if (isNum(a.measured) && SECONDS_KINDS[a.kind]) return fmtSeconds(a.measured);
+    return fmtAny(a.measured);
+  }
   function fmtCount(v) { return isNum(v) ? Math.round(v).toLocaleString('en-US') : 'n/a'; }
   function fmtPct(v) {
     if (!isNum(v)) return 'n/a';
@@ -134,7 +142,7 @@
         return {
           rowClass: a.verdict === 'pass' ? 'row-pass' : 'row-fail',
           cells: [{ node: badge(a.verdict) }, a.phase || '–', { text: a.name || a.kind || '', cls: 'strong' }, a.kind || '',
-            fmtAny(a.measured), fmtAny(a.bound), { text: a.message || '', cls: 'message' }]
+            { text: fmtMeasured(a), title: isNum(a.measured) ? String(a.measured) : '' }, fmtAny(a.bound), { text: a.message || '', cls: 'message' }]
         };
       }), { id: 'assertion-table', numeric: [false, false, false, false, true, false, false] })
   ], nPass + ' passed, ' + nFail + ' failed' + (assertions.length - nPass - nFail ? ', ' + (assertions.length - nPass - nFail) + ' not evaluated' : '') + '.'));
@@ -144,7 +152,7 @@
   app.appendChild(chartsSection);
   var legendPhases = el('div', { class: 'phase-legend' }, phases.map(function (p) {
     return el('span', { class: 'phase-chip' + (p.fault ? ' fault' : '') }, [
-      el('i'), (p.name || '?') + ' ' + sig(p.start_seconds, 4) + '–' + sig(p.end_seconds, 4) + ' s']);
+      el('i'), (p.name || '?') + ' ' + fmtT(p.start_seconds) + '–' + fmtT(p.end_seconds) + ' s']);
   }));
   chartsSection.appendChild(legendPhases);
 
@@ -219,7 +227,7 @@
     {
       id: 'chart-errors', title: 'Error ratio', unit: 'failed / total',
       series: [{ label: 'error ratio', key: 'error_ratio', stroke: '#d6336c', fill: 'rgba(214,51,108,0.08)' }],
-      fmt: fmtPct, min: 0
+      fmt: fmtPct, min: 0, emptyMax: 0.01
     },
     {
       id: 'chart-latency', title: 'Latency (corrected for coordinated omission)', unit: 'seconds, log scale',
@@ -293,7 +301,7 @@
       padding: [20, 14, 0, 0],
       plugins: [phasePlugin()],
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: false }, y: def.log ? { distr: 3 } : { range: function (u, mn, mx) { return [def.min !== undefined ? Math.min(def.min, mn) : mn, mx > 0 ? mx * 1.1 : 1]; } } },
+      scales: { x: { time: false }, y: def.log ? { distr: 3 } : { range: function (u, mn, mx) { return [def.min !== undefined ? Math.min(def.min, mn) : mn, mx > 0 ? mx * 1.1 : (def.emptyMax || 1)]; } } },
       axes: [
         { label: 'seconds since start', values: function (u, vals) { return vals.map(function (v) { return sig(v, 4); }); } },
         {
@@ -326,12 +334,12 @@
         var load = obj(p.load), req = obj(load.requests), lat = obj(load.latency_seconds), ap = obj(load.apdex);
         return {
           rowClass: p.fault ? 'row-fault' : '',
-          cells: [{ text: p.name || '?', cls: 'strong' }, sig(p.start_seconds, 4) + '–' + sig(p.end_seconds, 4) + ' s',
+          cells: [{ text: p.name || '?', cls: 'strong' }, fmtT(p.start_seconds) + '–' + fmtT(p.end_seconds) + ' s',
             p.fault ? { text: 'yes', cls: 'fault-yes' } : 'no',
             fmtCount(req.total), fmtCount(req.ok), fmtCount(req.failed), fmtPct(load.error_ratio),
             isNum(load.throughput_rps) ? sig(load.throughput_rps, 4) + ' /s' : 'n/a',
             fmtSeconds(lat.p50), fmtSeconds(lat.p90), fmtSeconds(lat.p99), fmtSeconds(lat.p999), fmtSeconds(lat.max), fmtSeconds(lat.mean),
-            isNum(ap.score) ? sig(ap.score, 3) : 'n/a']
+            isNum(ap.score) ? ap.score.toFixed(3) : 'n/a']
         };
       }), { id: 'phase-table', numeric: [false, false, false, true, true, true, true, true, true, true, true, true, true, true, true] })
   ]));
@@ -347,7 +355,7 @@
     var bar = el('div', { class: 'apdex-bar' }, [el('div', { class: 'apdex-fill ' + rating[0], style: 'width:' + (score === null ? 0 : Math.max(0, Math.min(1, score)) * 100) + '%' })]);
     return el('div', { class: 'apdex-row' }, [
       el('span', { class: 'apdex-phase', text: p.name || '?' }), bar,
-      el('span', { class: 'apdex-score', text: score === null ? 'n/a' : sig(score, 3) }),
+      el('span', { class: 'apdex-score', text: score === null ? 'n/a' : score.toFixed(3) }),
       el('span', { class: 'apdex-rating ' + rating[0], text: rating[1] }),
       el('span', { class: 'apdex-t', text: isNum(ap.t_seconds) ? 'T = ' + fmtSeconds(ap.t_seconds) : '' })]);
   });
@@ -364,7 +372,7 @@
     });
   });
   var timelineRows = arr(R.timeline).map(function (t) {
-    return { cells: [isNum(t.at_seconds) ? sig(t.at_seconds, 4) + ' s' : 'n/a', t.phase || '', { text: t.action || '', cls: 'mono' }] };
+    return { cells: [isNum(t.at_seconds) ? fmtT(t.at_seconds) + ' s' : 'n/a', t.phase || '', { text: t.action || '', cls: 'mono' }] };
   });
   app.appendChild(section('Faults', 'faults', [
     faultRows.length ? table(['Phase', 'Proxy', 'Requests', 'Faults injected', 'Fault ratio', 'By kind'], faultRows, { id: 'fault-table', numeric: [false, false, true, true, true, false] })

@@ -2,6 +2,8 @@
 // (phase, assertion, measured, bound, PASS/FAIL), the messages of failed assertions and the overall
 // verdict. Plain text, no colour (stdout may be a file or a CI log).
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <vector>
 
@@ -61,9 +63,30 @@ std::string opt_number(std::optional<double> v, double scale = 1, const char* su
 
 std::string seconds_human(std::optional<double> v) {
   if (!v) return "n/a";
-  if (*v < 1e-3) return rf::number(*v * 1e6, 3) + " us";
-  if (*v < 1) return rf::number(*v * 1e3, 3) + " ms";
+  if (*v == 0) return "0 s";
+  if (std::fabs(*v) < 1e-3) return rf::number(*v * 1e6, 3) + " us";
+  if (std::fabs(*v) < 1) return rf::number(*v * 1e3, 3) + " ms";
   return rf::number(*v, 3) + " s";
+}
+
+// Phase boundaries: 10 ms resolution is plenty for a summary.
+std::string time_s(double v) {
+  return rf::number(std::round(v * 100) / 100, 6);
+}
+
+std::string apdex_text(std::optional<double> v) {
+  if (!v) return "n/a";
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.3f", *v);
+  return buf;
+}
+
+// Assertion kinds whose measured value is in seconds: shown with a unit ("2.27 ms").
+std::string measured_text(const nlohmann::json& a) {
+  const auto kind = rf::str(a, "kind");
+  if (kind == "latency" || kind == "recovery_time")
+    if (auto m = rf::num(a, "measured")) return seconds_human(m);
+  return rf::display(a.value("measured", nlohmann::json()));
 }
 
 }  // namespace
@@ -87,13 +110,12 @@ std::string render_terminal_summary(const nlohmann::json& results) {
       const auto& lat = rf::obj(load, "latency_seconds");
       const auto& apdex = rf::obj(load, "apdex");
       const auto start = rf::num(p, "start_seconds"), end = rf::num(p, "end_seconds");
-      std::string span =
-          start && end ? rf::number(*start, 4) + "-" + rf::number(*end, 4) + " s" : "n/a";
+      std::string span = start && end ? time_s(*start) + "-" + time_s(*end) + " s" : "n/a";
       rows.push_back(
           {rf::str(p, "name"), span, p.value("fault", false) ? "yes" : "no",
            opt_number(rf::num(req, "total")), opt_number(rf::num(load, "error_ratio"), 100, " %"),
            opt_number(rf::num(load, "throughput_rps")), seconds_human(rf::num(lat, "p50")),
-           seconds_human(rf::num(lat, "p99")), opt_number(rf::num(apdex, "score"))});
+           seconds_human(rf::num(lat, "p99")), apdex_text(rf::num(apdex, "score"))});
     }
     print_table(out,
                 {"PHASE", "TIME", "FAULT", "REQUESTS", "ERRORS", "REQ/S", "P50", "P99", "APDEX"},
@@ -112,8 +134,7 @@ std::string render_terminal_summary(const nlohmann::json& results) {
       if (v == "fail") ++failed;
       if (v != "pass" && v != "fail") ++not_evaluated;
       rows.push_back({rf::str(a, "phase", "-"), rf::str(a, "name", rf::str(a, "kind")),
-                      rf::display(a.value("measured", nlohmann::json())),
-                      rf::display(a.value("bound", nlohmann::json())), shown});
+                      measured_text(a), rf::display(a.value("bound", nlohmann::json())), shown});
     }
     print_table(out, {"PHASE", "ASSERTION", "MEASURED", "BOUND", "VERDICT"}, rows,
                 {false, false, true, false, false});

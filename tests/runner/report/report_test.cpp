@@ -117,6 +117,20 @@ TEST(TerminalSummary, AlignedVerdictTableAndOverallVerdict) {
   for (const char* phase : {"baseline", "http-errors", "latency", "recovery"})
     EXPECT_NE(text.find(std::string("  ") + phase), std::string::npos) << phase;
   EXPECT_NE(text.find("124 ms"), std::string::npos) << text;
+  // Latency and recovery-time measurements are seconds and shown with a unit.
+  EXPECT_NE(text.find("recovery time                                 3 s  <= 2"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("0.999"), std::string::npos);  // Apdex with 3 decimals
+}
+
+TEST(TerminalSummary, PhaseTimesAreRounded) {
+  json r = {{"verdict", "pass"},
+            {"phases",
+             {{{"name", "baseline"}, {"start_seconds", 0.001125}, {"end_seconds", 10.0049}},
+              {{"name", "fault"}, {"start_seconds", 10.0049}, {"end_seconds", 20.126}}}}};
+  const auto text = runner::render_terminal_summary(r);
+  EXPECT_NE(text.find("baseline  0-10 s"), std::string::npos) << text;
+  EXPECT_NE(text.find("fault     10-20.13 s"), std::string::npos) << text;
 }
 
 TEST(TerminalSummary, PassAndError) {
