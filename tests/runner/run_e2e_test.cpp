@@ -119,13 +119,13 @@ TEST(RunE2E, TimelineOnTimeReportsWrittenNothingLeft) {
   EXPECT_EQ(r["verdict"], "pass");
   EXPECT_EQ(r["scenario"]["name"], "tiny");
   ASSERT_EQ(r["phases"].size(), 3u);
-  // Timeline timing on the monotonic clock: every action within 150 ms of its scheduled time.
+  // Timeline timing on the monotonic clock: every action within 250 ms of its scheduled time.
   const double scheduled[] = {2.0, 4.0};
   std::size_t actions = 0;
   for (const auto& t : r["timeline"]) {
     if (t["phase"] == "slow" || t["phase"] == "recovery") {
       ASSERT_LT(actions, 2u);
-      EXPECT_NEAR(t["at_seconds"].get<double>(), scheduled[actions], 0.15) << t.dump();
+      EXPECT_NEAR(t["at_seconds"].get<double>(), scheduled[actions], 0.25) << t.dump();
       ++actions;
     }
   }

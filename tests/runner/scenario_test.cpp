@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/support.hpp"
+
 using namespace faultline;
 using namespace faultline::runner;
 
@@ -173,4 +175,16 @@ TEST(Scenario, DurationScalesTheTimelineAndStages) {
   EXPECT_DOUBLE_EQ(s.timeline[1].at_seconds, 2);
   EXPECT_DOUBLE_EQ(s.timeline[2].at_seconds, 4);
   EXPECT_EQ(*s.load.stages, "3s:100,3s:200");
+}
+TEST(Scenario, ShippedScenariosParse) {
+  for (const char* f :
+       {"quickstart.json", "shard-outage.json", "solver-overload.json", "soak.json"}) {
+    const std::string path = test::source_dir() + "/scenarios/" + f;
+    try {
+      Scenario s = load_scenario(path, {}, std::nullopt);
+      EXPECT_FALSE(s.assertions.empty()) << f;
+    } catch (const ConfigError& e) {
+      ADD_FAILURE() << f << ": " << e.what();
+    }
+  }
 }

@@ -1,0 +1,95 @@
+// The shipped scenarios end to end with compressed timelines (--duration), real Redis shards and
+// real components: quickstart passes; shard-outage passes with the resilient target and fails with
+// the naive one, naming the stalled healthy shards; the soak's leak check catches the target's
+// deliberate leak.
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "common/config.hpp"
+#include "tests/support/support.hpp"
+
+using namespace faultline;
+using namespace faultline::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Outcome {
+  int code;
+  std::string stdout_text;
+  std::string stderr_text;
+  json results;
+};
+
+Outcome run_scenario(const TempDir& dir, const std::string& scenario,
+                     std::vector<std::string> extra) {
+  std::vector<std::string> args{"run", source_dir() + "/scenarios/" + scenario, "--out",
+                                dir.file("out")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto [code, text] = run_faultline(args, dir.file("stderr.log"), 120s);
+  std::ifstream err(dir.file("stderr.log"));
+  Outcome o{code, text, std::string(std::istreambuf_iterator<char>(err), {}), nullptr};
+  try {
+    o.results = load_json_file(dir.file("out") + "/results.json");
+  } catch (const ConfigError&) {
+  }
+  return o;
+}
+
+const json* assertion(const json& results, const std::string& name) {
+  if (!results.is_object()) return nullptr;
+  for (const auto& a : results["assertions"])
+    if (a["name"] == name) return &a;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(ScenariosE2E, QuickstartCompressedPasses) {
+  TempDir dir;
+  auto o = run_scenario(dir, "quickstart.json", {"--duration", "24s"});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  ASSERT_TRUE(o.results.is_object());
+  ASSERT_EQ(o.results["phases"].size(), 4u);
+  // The proxy's own counters saw the injected errors.
+  const json& errors_phase = o.results["phases"][1];
+  EXPECT_GT(errors_phase["faults"]["front"]["faults_injected"].get<double>(), 0);
+}
+
+TEST(ScenariosE2E, ShardOutageResilientPasses) {
+  TempDir dir;
+  auto o = run_scenario(dir, "shard-outage.json", {"--duration", "30s"});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  ASSERT_TRUE(o.results.is_object());
+  EXPECT_EQ(o.results["phases"][0]["shards"].size(), 3u);
+}
+
+TEST(ScenariosE2E, ShardOutageNaiveFailsBecauseHealthyShardsStall) {
+  TempDir dir;
+  auto o =
+      run_scenario(dir, "shard-outage.json", {"--duration", "30s", "--set", "target.mode=naive"});
+  EXPECT_EQ(o.code, 1) << o.stdout_text << o.stderr_text;
+  const json* iso = assertion(o.results, "healthy shards unaffected while shard 2 hangs");
+  ASSERT_NE(iso, nullptr) << o.stdout_text;
+  EXPECT_EQ((*iso)["verdict"], "fail");
+  EXPECT_NE((*iso)["message"].get<std::string>().find("healthy shards stalled"), std::string::npos)
+      << (*iso)["message"];
+  EXPECT_NE(o.stdout_text.find("healthy shards stalled"), std::string::npos) << o.stdout_text;
+}
+
+TEST(ScenariosE2E, SoakLeakCheckCatchesADeliberateLeak) {
+  TempDir dir;
+  auto o =
+      run_scenario(dir, "soak.json",
+                   {"--duration", "30s", "--set", "target.debug_leak_bytes_per_request=65536"});
+  EXPECT_EQ(o.code, 1) << o.stdout_text << o.stderr_text;
+  const json* mem = assertion(o.results, "target memory does not grow");
+  ASSERT_NE(mem, nullptr) << o.stdout_text;
+  EXPECT_EQ((*mem)["verdict"], "fail") << (*mem)["message"];
+  // ~150 requests/s × 64 KiB is ~35 GB/h; the bound is 32 MiB/h.
+  EXPECT_GT((*mem)["measured"].get<double>(), 1e9);
+  const json* load = assertion(o.results, "load generator memory is flat");
+  ASSERT_NE(load, nullptr);
+  EXPECT_EQ((*load)["verdict"], "pass") << (*load)["message"];
+}
