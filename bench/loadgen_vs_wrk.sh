@@ -12,7 +12,7 @@ wrk_rps=(); fl_rps=()
 out="$(mktemp)"
 for i in $(seq "$ROUNDS"); do
   w=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$URL" | awk '/Requests\/sec/ {print $2}')
-  "$FAULTLINE" load "$URL" -t "$THREADS" -c "$CONNECTIONS" --duration "$DURATION" -q --out "$out" 2>/dev/null
+  "$FAULTLINE" load "$URL" -t "$THREADS" -c "$CONNECTIONS" --duration "$DURATION" -q --out "$out" --threshold "error_ratio<0.001" 2>/dev/null || { echo "faultline load: errors (see --out)" >&2; exit 1; }
   f=$(python3 -c "import json,sys; print(round(json.load(open('$out'))['throughput_rps'],1))")
   echo "round $i: wrk $w req/s   faultline $f req/s"
   wrk_rps+=("$w"); fl_rps+=("$f")
