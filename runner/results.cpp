@@ -1,6 +1,8 @@
 // results.json assembly (see results.hpp).
 #include "runner/results.hpp"
 
+#include <algorithm>
+
 #include "common/version.hpp"
 
 namespace faultline::runner {
@@ -73,6 +75,36 @@ json phase_to_json(const PhaseStats& p) {
   return j;
 }
 
+std::vector<SeriesPoint> downsample(const std::vector<SeriesPoint>& series,
+                                    std::size_t max_points) {
+  if (series.size() <= max_points || max_points == 0) return series;
+  const std::size_t k = (series.size() + max_points - 1) / max_points;
+  std::vector<SeriesPoint> out;
+  for (std::size_t i = 0; i < series.size(); i += k) {
+    const std::size_t end = std::min(series.size(), i + k);
+    SeriesPoint p = series[end - 1];
+    auto mean = [&](std::optional<double> SeriesPoint::*m) -> std::optional<double> {
+      double sum = 0;
+      int n = 0;
+      for (std::size_t j = i; j < end; ++j)
+        if (series[j].*m) {
+          sum += *(series[j].*m);
+          ++n;
+        }
+      return n ? std::optional(sum / n) : std::nullopt;
+    };
+    p.throughput_rps = mean(&SeriesPoint::throughput_rps);
+    p.error_ratio = mean(&SeriesPoint::error_ratio);
+    p.p50_seconds = mean(&SeriesPoint::p50_seconds);
+    p.p99_seconds.reset();
+    for (std::size_t j = i; j < end; ++j)
+      if (series[j].p99_seconds)
+        p.p99_seconds = std::max(p.p99_seconds.value_or(0), *series[j].p99_seconds);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 std::string verdict_of(const std::vector<AssertionResult>& results) {
   for (const auto& r : results)
     if (!r.pass) return "fail";
@@ -94,7 +126,7 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
   for (const auto& p : m.phases)
     j["phases"].push_back(phase_to_json(p));
   j["series"] = json::array();
-  for (const auto& sp : m.series) {
+  for (const auto& sp : downsample(m.series)) {
     json p = {{"t", sp.t},
               {"phase", sp.phase},
               {"throughput_rps", opt(sp.throughput_rps)},

@@ -32,6 +32,12 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
                      const std::vector<TimelineRecord>& timeline,
                      const std::vector<AssertionResult>& assertions);
 
+// At most `max_points` points for the charts: consecutive groups are merged (mean throughput,
+// error ratio and p50; max p99; the last resource values; the group's last t and phase). Runs up
+// to `max_points` seconds are kept as they are. Assertions always use the full series.
+std::vector<SeriesPoint> downsample(const std::vector<SeriesPoint>& series,
+                                    std::size_t max_points = 3600);
+
 // "pass" when every assertion held, "fail" otherwise ("pass" with no assertions).
 std::string verdict_of(const std::vector<AssertionResult>& results);
 

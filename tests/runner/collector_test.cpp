@@ -7,6 +7,7 @@
 
 #include "common/histogram.hpp"
 #include "runner/prom_text.hpp"
+#include "runner/results.hpp"
 
 using namespace faultline;
 using namespace faultline::runner;
@@ -140,4 +141,29 @@ TEST(Collector, MissingDataStaysMissing) {
   EXPECT_FALSE(m.phases[0].load.error_ratio.has_value());
   EXPECT_FALSE(m.phases[0].load.latency.p99.has_value());
   EXPECT_TRUE(m.phases[0].faults.empty());
+}
+
+TEST(Results, LongSeriesAreDownsampledKeepingPeaks) {
+  std::vector<SeriesPoint> s;
+  for (int t = 1; t <= 7300; ++t) {
+    SeriesPoint p;
+    p.t = t;
+    p.phase = "steady";
+    p.throughput_rps = 100;
+    p.error_ratio = 0;
+    p.p50_seconds = 0.001;
+    p.p99_seconds = t == 5000 ? 2.0 : 0.004;
+    s.push_back(p);
+  }
+  auto d = downsample(s, 3600);
+  EXPECT_LE(d.size(), 3600u);
+  EXPECT_GE(d.size(), 1800u);
+  double peak = 0;
+  for (const auto& p : d) {
+    EXPECT_DOUBLE_EQ(*p.throughput_rps, 100);
+    peak = std::max(peak, *p.p99_seconds);
+  }
+  EXPECT_DOUBLE_EQ(peak, 2.0);  // a one-second stall survives downsampling
+  EXPECT_DOUBLE_EQ(d.back().t, 7300);
+  EXPECT_EQ(downsample(std::vector<SeriesPoint>(10), 3600).size(), 10u);
 }
