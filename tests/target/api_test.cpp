@@ -233,29 +233,32 @@ TEST(TargetApi, SolveAbandonedWhenClientDisconnects) {
 TEST(TargetApi, FullSolverQueueSheds) {
   HarnessOptions o = small_limits();
   o.service.max_prefix_hex = 16;
-  o.service.solve_timeout = 1500ms;
+  o.service.solve_timeout = 2s;
   o.solver_threads = 1;
   o.solver_queue = 1;
   Harness h(o);
-  std::vector<std::future<HttpClientResponse>> calls;
-  for (int i = 0; i < 4; ++i) {
-    calls.push_back(std::async(std::launch::async, [&h, i] {
-      return h.fetch(
-          "POST", "/solve",
-          json{{"content", "job" + std::to_string(i)}, {"prefix", "0123456789abcdef"}}.dump());
-    }));
+  const auto impossible = [&h](int i) {
+    return h.fetch(
+        "POST", "/solve",
+        json{{"content", "job" + std::to_string(i)}, {"prefix", "0123456789abcdef"}}.dump());
+  };
+  // One job runs, one waits in the queue...
+  auto running = std::async(std::launch::async, impossible, 0);
+  std::this_thread::sleep_for(100ms);
+  auto waiting = std::async(std::launch::async, impossible, 1);
+  for (int i = 0; i < 150 && h.solver->queued() < 1; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(h.solver->queued(), 1u);
+  // ...so the next ones are turned away at once.
+  for (int i = 2; i < 4; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto res = impossible(i);
+    expect_error(res, 503, "queue is full");
+    EXPECT_EQ(res.header("Retry-After").value_or(""), "1");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   }
-  int shed = 0;
-  for (auto& c : calls) {
-    auto res = c.get();
-    EXPECT_EQ(res.status, 503u) << res.body;  // shed, or timed out behind the others
-    if (res.body.find("queue is full") != std::string::npos) {
-      ++shed;
-      EXPECT_EQ(res.header("Retry-After").value_or(""), "1");
-    }
-  }
-  // One job runs, one waits; the other two are turned away at once.
-  EXPECT_EQ(shed, 2);
+  expect_error(running.get(), 503, "--solve-timeout");
+  expect_error(waiting.get(), 503, "--solve-timeout");
   EXPECT_EQ(
       metric_value(h.metrics->serialize(), R"(faultline_target_solves_total{outcome="rejected"})"),
       2.0);
