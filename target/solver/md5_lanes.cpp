@@ -3,6 +3,7 @@
 #include "target/solver/md5_lanes.hpp"
 
 #include <array>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -27,7 +28,24 @@ std::optional<Isa> parse_isa(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// FAULTLINE_SOLVER_MAX_ISA=scalar|avx2 makes wider lanes count as unsupported: the fallback paths
+// (and `--isa` errors) can be exercised on a CPU that has everything. Read once.
+int max_isa_from_env() {
+  static const int cap = [] {
+    const char* env = std::getenv("FAULTLINE_SOLVER_MAX_ISA");
+    if (env == nullptr) return static_cast<int>(Isa::avx512);
+    auto isa = parse_isa(env);
+    return static_cast<int>(isa ? *isa : Isa::avx512);
+  }();
+  return cap;
+}
+
+}  // namespace
+
 bool isa_supported(Isa isa) {
+  if (static_cast<int>(isa) > max_isa_from_env()) return false;
   // libgcc's checks include the OS side (XGETBV says the wide registers are saved).
   switch (isa) {
     case Isa::scalar:

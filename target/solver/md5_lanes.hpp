@@ -14,7 +14,9 @@ enum class Isa { scalar, avx2, avx512 };
 
 std::string_view isa_name(Isa isa);
 std::optional<Isa> parse_isa(std::string_view name);  // "scalar", "avx2", "avx512"
-bool isa_supported(Isa isa);  // CPU (and OS) support, __builtin_cpu_supports
+// CPU (and OS) support via __builtin_cpu_supports, capped by the environment variable
+// FAULTLINE_SOLVER_MAX_ISA (scalar|avx2|avx512) if set, for testing the fallbacks.
+bool isa_supported(Isa isa);
 Isa best_isa();               // avx512 > avx2 > scalar
 unsigned isa_lanes(Isa isa);  // 1, 8, 16
 

@@ -16,10 +16,10 @@ namespace {
 
 // Runs `faultline solve args...` with stdin from `input`; returns {exit code, stdout}.
 std::pair<int, std::string> run_solve(const test::TempDir& dir, const std::string& input,
-                                      const std::string& args) {
+                                      const std::string& args, const std::string& env = "") {
   std::string in = dir.file("in");
   std::ofstream(in, std::ios::binary) << input;
-  Subprocess p({"/bin/sh", "-c", test::faultline_bin() + " solve " + args + " < " + in},
+  Subprocess p({"/bin/sh", "-c", env + " " + test::faultline_bin() + " solve " + args + " < " + in},
                dir.file("stderr"));
   p.read_all(std::chrono::seconds(60));
   int code = p.wait(std::chrono::seconds(5));
@@ -82,4 +82,21 @@ TEST(SolveCli, BenchmarkPrintsOneJsonLine) {
               j.at("candidates_per_second").get<double>() /
                   j.at("openssl_md5_blocks_per_second").get<double>(),
               1e-6);
+}
+
+// On a CPU without AVX-512 (simulated: the cap is what isa_supported reports), auto falls back to
+// AVX2 and forcing avx512 is bad input.
+TEST(SolveCli, FallsBackWhenTheCpuLacksAnIsa) {
+  if (!md5::isa_supported(md5::Isa::avx2)) GTEST_SKIP() << "CPU lacks AVX2";
+  test::TempDir dir;
+  const std::string cap = "FAULTLINE_SOLVER_MAX_ISA=avx2";
+  auto [rc, out] = run_solve(dir, "", "--benchmark --seconds 0.1 --threads 1", cap);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out).at("isa"), "avx2");
+  auto [rc2, out2] = run_solve(dir, "", "--prefix ab --isa avx512", cap);
+  EXPECT_EQ(rc2, 2) << out2;
+  auto [rc3, out3] =
+      run_solve(dir, "abc", "--prefix abc --isa auto", "FAULTLINE_SOLVER_MAX_ISA=scalar");
+  ASSERT_EQ(rc3, 0) << out3;
+  EXPECT_EQ(nlohmann::json::parse(out3).at("id").get<std::string>().substr(0, 3), "abc");
 }
