@@ -187,6 +187,34 @@ TEST(TargetApi, HealthReadyAndHttpLimits) {
   EXPECT_NE(bad.find("400"), std::string::npos) << bad;
 }
 
+TEST(TargetApi, SlowClientsAreCutOffAndConnectionsCapped) {
+  HarnessOptions o = small_limits();
+  o.http.header_timeout = 300ms;
+  o.http.max_connections = 2;
+  Harness h(o);
+  asio::io_context ioc;
+  // A client that never finishes its request head is disconnected after --header-timeout.
+  tcp::socket slow(ioc);
+  slow.connect(tcp::endpoint(asio::ip::make_address(h.address.host), h.address.port));
+  asio::write(slow, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n")));
+  timeval tv{3, 0};
+  setsockopt(slow.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto t0 = std::chrono::steady_clock::now();
+  char buf[256];
+  error_code ec;
+  slow.read_some(asio::buffer(buf), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  // Above --max-connections a new connection is answered 503 and closed.
+  tcp::socket a(ioc), b(ioc);
+  a.connect(tcp::endpoint(asio::ip::make_address(h.address.host), h.address.port));
+  b.connect(tcp::endpoint(asio::ip::make_address(h.address.host), h.address.port));
+  std::this_thread::sleep_for(100ms);
+  const std::string third = raw_exchange(h.address, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(third.find("503"), std::string::npos) << third;
+  EXPECT_NE(third.find("Retry-After"), std::string::npos) << third;
+}
+
 TEST(TargetApi, SolveTimesOut) {
   HarnessOptions o = small_limits();
   o.service.max_prefix_hex = 16;
