@@ -937,8 +937,7 @@ json run_load(const EngineConfig& cfg) {
   // Timeline.
   double planned = cfg.duration_seconds;
   if (!cfg.replay && cfg.model != Model::max) planned = cfg.profile.end_seconds();
-  if (cfg.replay && cfg.replay_rate <= 0 && !cfg.replay->empty())
-    planned = std::min(planned, cfg.replay->back().at_seconds / cfg.replay_speed + 1e-3);
+  // A replay without --duration ends once its last request is answered (see the coordinator).
   engine.start = Clock::now() + std::chrono::milliseconds(20);
   engine.end = engine.start +
                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(planned));
