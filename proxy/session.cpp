@@ -2,12 +2,13 @@
 #include "proxy/session.hpp"
 
 #include "proxy/http_connection.hpp"
+#include "proxy/redis_connection.hpp"
 #include "proxy/tcp_connection.hpp"
 
 namespace faultline::proxy {
 
 bool protocol_supported(Protocol p) {
-  return p == Protocol::tcp || p == Protocol::http;
+  return p == Protocol::tcp || p == Protocol::http || p == Protocol::redis;
 }
 
 void start_session(std::shared_ptr<Proxy> proxy, tcp::socket client) {
@@ -20,7 +21,8 @@ void start_session(std::shared_ptr<Proxy> proxy, tcp::socket client) {
       start_http_connection(std::move(proxy), std::move(client));
       return;
     case Protocol::redis:
-      break;
+      start_redis_connection(std::move(proxy), std::move(client));
+      return;
   }
 }
 
