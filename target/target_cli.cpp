@@ -37,6 +37,7 @@ struct TargetFlags {
   std::string breaker_cooldown = "2s";
   std::string header_timeout = "10s";
   std::string idle_timeout = "60s";
+  std::string shutdown_grace = "5s";
   std::size_t leak_bytes = 0;
 };
 
@@ -107,6 +108,7 @@ int run_target(const TargetFlags& f) {
   HttpServerOptions ho;
   ho.header_timeout = duration_flag("--header-timeout", f.header_timeout, p);
   ho.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout, p);
+  const auto grace = duration_flag("--shutdown-grace", f.shutdown_grace, p, true);
   ho.body_limit = TargetService::body_limit(so);
   ho.server_header = "faultline-target";
   // Naive mode has no connection cap and an unbounded solver queue: that is the point of it.
@@ -165,12 +167,12 @@ int run_target(const TargetFlags& f) {
   spdlog::info("faultline target: signal {}, stopping", sig);
   server.stop();
   // Let requests in progress finish (bounded), then stop the loops.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const auto until = std::chrono::steady_clock::now() + grace;
   while (service.in_flight() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   pool.stop();
   pool.join();
-  if (!service.stop_workers(std::chrono::milliseconds(1000))) {
+  if (!service.stop_workers(std::min(grace, std::chrono::milliseconds(1000)))) {
     // A naive worker is stuck in a hung store forever; durable state is already on disk.
     store->close();
     spdlog::shutdown();
@@ -232,6 +234,9 @@ void register_target_command(CommandRegistry& registry) {
   app->add_option("--header-timeout", f.header_timeout, "deadline to receive a request head")
       ->capture_default_str();
   app->add_option("--idle-timeout", f.idle_timeout, "keep-alive idle timeout")
+      ->capture_default_str();
+  app->add_option("--shutdown-grace", f.shutdown_grace,
+                  "on SIGINT/SIGTERM: how long requests in progress may take to finish")
       ->capture_default_str();
   app->add_option("--debug-leak-bytes-per-request", f.leak_bytes,
                   "DEBUG: leak this many bytes per request (soak-test self-check)")

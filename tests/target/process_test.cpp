@@ -113,6 +113,36 @@ TEST(TargetProcess, FileStoreKeepsEveryAcknowledgedPasteAfterKill9) {
   EXPECT_EQ(again->process.terminate(5s), 0);
 }
 
+// Naive mode with its Redis SIGSTOPped: workers are stuck in blocking reads forever, yet SIGTERM
+// still ends the process (after --shutdown-grace) instead of hanging on them.
+TEST(TargetProcess, NaiveModeStopsEvenWithWorkersStuckInAHungStore) {
+  RedisServer redis;
+  auto t = start_faultline({"target", "--listen", "127.0.0.1:0", "--mode", "naive", "--store",
+                            redis.url(), "--workers", "2", "--threads", "1", "--solver-threads",
+                            "1", "--shutdown-grace", "300ms"});
+  ASSERT_TRUE(t);
+  auto [pec, pres] =
+      http_fetch_sync(t->address, {.method = "POST", .target = "/pastes", .body = "stuck"});
+  ASSERT_FALSE(pec);
+  ASSERT_EQ(pres.status, 201u);
+  redis.stop_signal();
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i)
+    clients.emplace_back([&] {
+      http_fetch_sync(t->address, {.target = "/p/" + target::md5_hex("stuck"), .timeout = 5s});
+    });
+  std::this_thread::sleep_for(300ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  t->process.signal(SIGTERM);
+  const int rc = t->process.wait(5s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  redis.continue_signal();
+  for (auto& c : clients)
+    c.join();
+  EXPECT_EQ(rc, 0);
+  EXPECT_LT(took, 3s);
+}
+
 TEST(TargetProcess, MetricsEndpointPassesPromtool) {
   auto t = start_faultline(
       {"target", "--listen", "127.0.0.1:0", "--threads", "1", "--solver-threads", "1"});
