@@ -658,6 +658,8 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
   Worker* w = c->w;
   Engine& e = *w->engine;
   asio::steady_timer timer(*w->ioc);
+  timer.expires_at(e.start);  // the clock of the run starts for everyone at once
+  co_await timer.async_wait(use_nothrow);
   while (!e.stopping.load(std::memory_order_relaxed)) {
     const TimePoint now = Clock::now();
     if (now >= e.end) break;
@@ -688,6 +690,11 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
 awaitable<void> max_loop(Conn* c) {
   Worker* w = c->w;
   Engine& e = *w->engine;
+  {
+    asio::steady_timer timer(*w->ioc);
+    timer.expires_at(e.start);
+    co_await timer.async_wait(use_nothrow);
+  }
   while (!e.stopping.load(std::memory_order_relaxed) && Clock::now() < e.end) {
     w->offered.fetch_add(1, std::memory_order_relaxed);
     co_await run_job(c, Job{Clock::now(), e.workload.pick(w->rng)});
@@ -898,6 +905,12 @@ json run_load(const EngineConfig& cfg) {
     engine.workers.push_back(std::move(w));
   }
 
+  std::ofstream intervals;
+  if (!cfg.intervals_out.empty()) {
+    intervals.open(cfg.intervals_out, std::ios::trunc);
+    if (!intervals) throw ConfigError("--intervals-out: cannot write " + cfg.intervals_out);
+  }
+
   // Control loop: signals and the metrics endpoint.
   IoPool control(1);
   std::unique_ptr<LoadMetrics> metrics;
@@ -927,12 +940,6 @@ json run_load(const EngineConfig& cfg) {
               << std::endl;
   }
   control.start();
-
-  std::ofstream intervals;
-  if (!cfg.intervals_out.empty()) {
-    intervals.open(cfg.intervals_out, std::ios::trunc);
-    if (!intervals) throw ConfigError("--intervals-out: cannot write " + cfg.intervals_out);
-  }
 
   // Timeline.
   double planned = cfg.duration_seconds;

@@ -27,10 +27,16 @@ bool skip_header(const std::string& name) {
          l == "keep-alive" || l == "upgrade" || l.empty() || l[0] == ':';
 }
 
-std::string name_for(const std::string& method, const std::string& target) {
-  // Method and first path segment: "GET /p", "POST /pastes".
+// Method and first path segment: "GET /p", "POST /pastes". Each name costs fixed histogram memory
+// per thread, so past kMaxNames distinct names the rest are counted under "OTHER".
+constexpr std::size_t kMaxNames = 64;
+std::size_t name_for(Workload& w, const std::string& method, const std::string& target) {
   auto end = target.find_first_of("/?", 1);
-  return method + " " + target.substr(0, end);
+  std::string name = method + " " + target.substr(0, end);
+  if (w.request_names.size() >= kMaxNames - 1 &&
+      std::find(w.request_names.begin(), w.request_names.end(), name) == w.request_names.end())
+    name = "OTHER";
+  return w.add_name(std::move(name));
 }
 
 std::string build(const std::string& method, const std::string& target,
@@ -94,7 +100,7 @@ std::vector<ReplayItem> load_recording(const std::string& file, const std::strin
     ReplayItem item;
     item.at_seconds = *ts;
     item.method = *method;
-    item.name_index = w.add_name(name_for(*method, *target));
+    item.name_index = name_for(w, *method, *target);
     item.bytes = build(*method, *target, headers, body, host_header);
     items.push_back(std::move(item));
   }
@@ -199,7 +205,7 @@ std::vector<ReplayItem> load_har(const std::string& file, const std::string& hos
     ReplayItem item;
     item.at_seconds = *t;
     item.method = *method;
-    item.name_index = w.add_name(name_for(*method, target));
+    item.name_index = name_for(w, *method, target);
     item.bytes = build(*method, target, headers, body, host_header);
     items.push_back(std::move(item));
   }
