@@ -173,8 +173,9 @@ int run_target(const TargetFlags& f) {
   pool.stop();
   pool.join();
   if (!service.stop_workers(std::min(grace, std::chrono::milliseconds(1000)))) {
-    // A naive worker is stuck in a hung store forever; durable state is already on disk.
-    store->close();
+    // A naive worker is stuck in a hung store forever (only Redis can hang like that): leave its
+    // connections alone, they are in use, and end the process without waiting for it.
+    if (spec->kind != StoreSpec::Kind::redis) store->close();
     spdlog::shutdown();
     std::cout.flush();
     std::_Exit(kExitOk);
