@@ -614,6 +614,10 @@ int Orchestrator::run() {
       if (now >= next_tick) {
         read_intervals();
         check_components();
+        if (load_ && !load_->running() && now + 2s < end)
+          throw RunError(fmt::format("load exited {:.1f}s before the end with status {} (see {})",
+                                     std::chrono::duration<double>(end - now).count(),
+                                     load_->wait(0ms), log_file("load")));
         next_tick += 1s;
       }
       auto wake = std::min(next_tick, end);
