@@ -262,6 +262,7 @@ awaitable<std::optional<Outcome>> ensure_connected(Conn* c) {
   }
   error_code ignored;
   c->sock.set_option(tcp::no_delay(true), ignored);
+  c->sock.non_blocking(true, ignored);  // read_some after async_wait must not block
   if (e.tls_ctx) {
     c->tls = std::make_unique<ssl::stream<tcp::socket&>>(c->sock, *e.tls_ctx);
     SSL_set_tlsext_host_name(c->tls->native_handle(), e.cfg.url.host.c_str());
@@ -332,12 +333,18 @@ awaitable<ExchangeOutcome> exchange_once(Conn* c, const std::string* bytes, bool
     if (c->end == c->buf.size()) co_return fail(Outcome::bad_response, false);
     error_code rec;
     std::size_t n = 0;
-    if (c->tls)
+    if (c->tls) {
       std::tie(rec, n) = co_await c->tls->async_read_some(
           asio::buffer(c->buf.data() + c->end, c->buf.size() - c->end), use_nothrow);
-    else
-      std::tie(rec, n) = co_await c->sock.async_read_some(
-          asio::buffer(c->buf.data() + c->end, c->buf.size() - c->end), use_nothrow);
+    } else {
+      // Wait for readability, then read: right after a request the answer is never there yet,
+      // so async_read_some's speculative read would cost one wasted EAGAIN syscall per request.
+      std::tie(rec) = co_await c->sock.async_wait(tcp::socket::wait_read, use_nothrow);
+      if (!rec) {
+        n = c->sock.read_some(asio::buffer(c->buf.data() + c->end, c->buf.size() - c->end), rec);
+        if (rec == asio::error::would_block || rec == asio::error::try_again) continue;
+      }
+    }
     if (rec) co_return fail(Outcome::reset, !received_any && c->end == c->begin);
     received_any = true;
     c->end += n;
