@@ -39,6 +39,17 @@ std::optional<double> num(const nlohmann::json& j, std::string_view key) {
   return d;
 }
 
+const nlohmann::json& any(const nlohmann::json& j, std::string_view key) {
+  static const nlohmann::json null_value;
+  const auto* v = find(j, key);
+  return v ? *v : null_value;
+}
+
+bool flag(const nlohmann::json& j, std::string_view key) {
+  const auto* v = find(j, key);
+  return v && v->is_boolean() && v->get<bool>();
+}
+
 const nlohmann::json& arr(const nlohmann::json& j, std::string_view key) {
   const auto* v = find(j, key);
   return v && v->is_array() ? *v : empty_array();

@@ -14,6 +14,10 @@ namespace faultline::runner::report_format {
 std::string str(const nlohmann::json& j, std::string_view key, std::string fallback = "");
 // j[key] as a number when it is one (null, missing or non-number: nullopt).
 std::optional<double> num(const nlohmann::json& j, std::string_view key);
+// j[key] whatever it is; null when j is not an object or has no such key.
+const nlohmann::json& any(const nlohmann::json& j, std::string_view key);
+// j[key] when it is the boolean true.
+bool flag(const nlohmann::json& j, std::string_view key);
 // j[key] when it is an array/object, else an empty one of that kind.
 const nlohmann::json& arr(const nlohmann::json& j, std::string_view key);
 const nlohmann::json& obj(const nlohmann::json& j, std::string_view key);

@@ -18,8 +18,8 @@ std::string attr(std::string_view s) {
 
 // "measured 1.04, bound <= 1.5: <message>" — the one-line failure message CI systems show.
 std::string assertion_summary(const nlohmann::json& a) {
-  std::string s = "measured " + rf::display(a.value("measured", nlohmann::json())) + ", bound " +
-                  rf::display(a.value("bound", nlohmann::json()));
+  std::string s = "measured " + rf::display(rf::any(a, "measured")) + ", bound " +
+                  rf::display(rf::any(a, "bound"));
   const auto msg = rf::str(a, "message");
   if (!msg.empty()) s += ": " + msg;
   return s;
@@ -78,8 +78,8 @@ std::string render_junit(const nlohmann::json& results) {
     const std::string msg = assertion_summary(a);
     std::string detail = "assertion: " + name + "\nkind: " + rf::str(a, "kind") +
                          "\nphase: " + phase +
-                         "\nmeasured: " + rf::display(a.value("measured", nlohmann::json())) +
-                         "\nbound: " + rf::display(a.value("bound", nlohmann::json())) +
+                         "\nmeasured: " + rf::display(rf::any(a, "measured")) +
+                         "\nbound: " + rf::display(rf::any(a, "bound")) +
                          "\nverdict: " + (v.empty() ? "missing" : v) + "\n";
     if (auto m = rf::str(a, "message"); !m.empty()) detail += m + "\n";
     const char* tag = v == "fail" ? "failure" : "error";

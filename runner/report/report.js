@@ -109,9 +109,11 @@
     return el('span', { class: 'badge ' + (v === 'pass' ? 'pass' : v === 'fail' ? 'fail' : 'error'), text: v.toUpperCase() });
   }
 
-  var phases = arr(R.phases);
-  var series = arr(R.series);
-  var assertions = arr(R.assertions);
+  // Elements of the wrong shape become empty objects: a damaged document still renders.
+  R = obj(R);
+  var phases = arr(R.phases).map(obj);
+  var series = arr(R.series).map(obj);
+  var assertions = arr(R.assertions).map(obj);
   var scenario = obj(R.scenario);
 
   // ---------- header ----------
@@ -371,7 +373,7 @@
       faultRows.push({ rowClass: p.fault ? 'row-fault' : '', cells: [p.name || '?', { text: proxy, cls: 'strong' }, fmtCount(f.requests), fmtCount(f.faults_injected), fmtPct(f.fault_ratio), kinds || '–'] });
     });
   });
-  var timelineRows = arr(R.timeline).map(function (t) {
+  var timelineRows = arr(R.timeline).map(obj).map(function (t) {
     return { cells: [isNum(t.at_seconds) ? fmtT(t.at_seconds) + ' s' : 'n/a', t.phase || '', { text: t.action || '', cls: 'mono' }] };
   });
   app.appendChild(section('Faults', 'faults', [

@@ -86,7 +86,7 @@ std::string measured_text(const nlohmann::json& a) {
   const auto kind = rf::str(a, "kind");
   if (kind == "latency" || kind == "recovery_time")
     if (auto m = rf::num(a, "measured")) return seconds_human(m);
-  return rf::display(a.value("measured", nlohmann::json()));
+  return rf::display(rf::any(a, "measured"));
 }
 
 }  // namespace
@@ -112,7 +112,7 @@ std::string render_terminal_summary(const nlohmann::json& results) {
       const auto start = rf::num(p, "start_seconds"), end = rf::num(p, "end_seconds");
       std::string span = start && end ? time_s(*start) + "-" + time_s(*end) + " s" : "n/a";
       rows.push_back(
-          {rf::str(p, "name"), span, p.value("fault", false) ? "yes" : "no",
+          {rf::str(p, "name"), span, rf::flag(p, "fault") ? "yes" : "no",
            opt_number(rf::num(req, "total")), opt_number(rf::num(load, "error_ratio"), 100, " %"),
            opt_number(rf::num(load, "throughput_rps")), seconds_human(rf::num(lat, "p50")),
            seconds_human(rf::num(lat, "p99")), apdex_text(rf::num(apdex, "score"))});
@@ -134,7 +134,7 @@ std::string render_terminal_summary(const nlohmann::json& results) {
       if (v == "fail") ++failed;
       if (v != "pass" && v != "fail") ++not_evaluated;
       rows.push_back({rf::str(a, "phase", "-"), rf::str(a, "name", rf::str(a, "kind")),
-                      measured_text(a), rf::display(a.value("bound", nlohmann::json())), shown});
+                      measured_text(a), rf::display(rf::any(a, "bound")), shown});
     }
     print_table(out, {"PHASE", "ASSERTION", "MEASURED", "BOUND", "VERDICT"}, rows,
                 {false, false, true, false, false});

@@ -133,3 +133,22 @@ TEST(HtmlReportChromium, EmptyDocumentRendersWithoutErrors) {
   EXPECT_EQ(attr(dom, "body", "data-charts-rendered"), "0");
   EXPECT_NE(dom.find("the run ended in error: target did not start"), std::string::npos);
 }
+
+TEST(HtmlReportChromium, DamagedDocumentRendersWithoutErrors) {
+  if (!find_program("chromium")) GTEST_SKIP() << "chromium not installed";
+  test::TempDir dir;
+  const auto html = dir.file("report.html");
+  // Every container holds elements of the wrong shape; the page must still render what it can.
+  json damaged = {{"verdict", 7},
+                  {"scenario", "not an object"},
+                  {"phases", {nullptr, 5, {{"name", {1, 2}}, {"load", json::array()}}}},
+                  {"series", {nullptr, {{"t", "a"}, {"throughput_rps", "x"}}, {{"t", 1.0}}}},
+                  {"assertions", {nullptr, "x", {{"measured", {{"a", 1}}}, {"verdict", "pass"}}}},
+                  {"timeline", "not an array"}};
+  runner::write_html_report(damaged, html);
+  const auto dom = dump_dom(html, dir);
+  ASSERT_FALSE(dom.empty());
+  EXPECT_EQ(attr(dom, "html", "data-script-errors"), "0")
+      << attr(dom, "html", "data-script-error-messages");
+  EXPECT_EQ(attr(dom, "body", "data-report-ready"), "1");
+}
