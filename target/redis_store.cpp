@@ -270,21 +270,21 @@ class RedisStore final : public Store {
     const void* loop = &asio::query(ex, asio::execution::context);
     auto& idle = idle_list(shard, loop);
     std::unique_ptr<Connection> conn;
+    bool reused = false;
     if (!idle.empty()) {
       conn = std::move(idle.back());
       idle.pop_back();
+      reused = true;
     } else {
-      conn = std::make_unique<Connection>(ex);
-      conn->stream.expires_after(options_.redis_timeout);
-      auto [cec] = co_await conn->stream.async_connect(shard.endpoint, use_nothrow);
-      if (cec) {
-        r.error = cec == beast::error::timeout ? StoreError::timeout : StoreError::connect;
-        r.message = "redis shard " + std::to_string(s) + " (" + shard.name() +
-                    "): connect: " + (cec == beast::error::timeout ? "timed out" : cec.message());
-        conn.reset();
-      }
+      conn = co_await connect(ex, &shard, &r);
     }
-    if (conn) r = co_await exchange(*conn, std::move(command), s, shard.name());
+    if (conn) r = co_await exchange(conn.get(), command, s, shard.name());
+    if (reused && r.code == StoreCode::failed && r.error == StoreError::io) {
+      // An idle connection the server closed meanwhile (restart, idle timeout) is not a sign of
+      // a failing shard: retry once on a fresh connection before counting a failure.
+      conn = co_await connect(ex, &shard, &r);
+      if (conn) r = co_await exchange(conn.get(), std::move(command), s, shard.name());
+    }
     shard.in_flight.fetch_sub(1);
     if (r.code == StoreCode::ok) {
       record(shard, true);
@@ -296,11 +296,26 @@ class RedisStore final : public Store {
     co_return r;
   }
 
-  awaitable<CommandResult> exchange(Connection& c, std::string command, std::size_t s,
+  // A new connection to `shard` (connect deadline: --redis-timeout); null with `r` filled in on
+  // failure.
+  awaitable<std::unique_ptr<Connection>> connect(asio::any_io_executor ex, Shard* shard,
+                                                 CommandResult* r) {
+    auto conn = std::make_unique<Connection>(ex);
+    conn->stream.expires_after(options_.redis_timeout);
+    auto [cec] = co_await conn->stream.async_connect(shard->endpoint, use_nothrow);
+    if (!cec) co_return conn;
+    r->code = StoreCode::failed;
+    r->error = cec == beast::error::timeout ? StoreError::timeout : StoreError::connect;
+    r->message = "redis shard " + std::to_string(shard->index) + " (" + shard->name() +
+                 "): connect: " + (cec == beast::error::timeout ? "timed out" : cec.message());
+    co_return nullptr;
+  }
+
+  awaitable<CommandResult> exchange(Connection* c, std::string command, std::size_t s,
                                     std::string name) {
     CommandResult r;
-    c.stream.expires_after(options_.redis_timeout);  // one deadline for the whole command
-    auto [wec, wn] = co_await asio::async_write(c.stream, asio::buffer(command), use_nothrow);
+    c->stream.expires_after(options_.redis_timeout);  // one deadline for the whole command
+    auto [wec, wn] = co_await asio::async_write(c->stream, asio::buffer(command), use_nothrow);
     if (wec) {
       r = io_failure(wec, "write", s, name);
       co_return r;
@@ -308,10 +323,10 @@ class RedisStore final : public Store {
     char buf[16384];
     for (;;) {
       void* reply = nullptr;
-      if (redisReaderGetReply(c.reader.get(), &reply) != REDIS_OK) {
+      if (redisReaderGetReply(c->reader.get(), &reply) != REDIS_OK) {
         r.code = StoreCode::failed;
         r.error = StoreError::protocol;
-        r.message = "redis shard " + std::to_string(s) + ": protocol error: " + c.reader->errstr;
+        r.message = "redis shard " + std::to_string(s) + ": protocol error: " + c->reader->errstr;
         co_return r;
       }
       if (reply) {
@@ -323,15 +338,15 @@ class RedisStore final : public Store {
           co_return r;
         }
         r.code = StoreCode::ok;
-        c.stream.expires_never();
+        c->stream.expires_never();
         co_return r;
       }
-      auto [rec, n] = co_await c.stream.async_read_some(asio::buffer(buf), use_nothrow);
+      auto [rec, n] = co_await c->stream.async_read_some(asio::buffer(buf), use_nothrow);
       if (rec) {
         r = io_failure(rec, "read", s, name);
         co_return r;
       }
-      if (redisReaderFeed(c.reader.get(), buf, n) != REDIS_OK) {
+      if (redisReaderFeed(c->reader.get(), buf, n) != REDIS_OK) {
         r.code = StoreCode::failed;
         r.error = StoreError::protocol;
         r.message = "redis shard " + std::to_string(s) + ": protocol error";

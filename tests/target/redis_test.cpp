@@ -70,6 +70,25 @@ TEST(RedisStore, PutGetAcrossShards) {
   EXPECT_EQ(metric_value(m, R"(faultline_target_store_operations_total{op="put",shard="1"})"), 6.0);
 }
 
+TEST(RedisStore, StaleIdleConnectionsAreReplacedNotCountedAsFailures) {
+  faultline::test::RedisServer a;
+  HarnessOptions o;
+  o.store.kind = StoreSpec::Kind::redis;
+  o.store.redis = {{"127.0.0.1", a.port()}};
+  o.io_threads = 1;
+  o.store_options.breaker_failures = 1;  // a single counted failure would open the breaker
+  Harness h(o);
+  ASSERT_EQ(h.fetch("POST", "/pastes", "stale").status, 201u);
+  // The server drops every client connection, including the idle one in our pool.
+  faultline::Subprocess kill(
+      {"redis-cli", "-p", std::to_string(a.port()), "CLIENT", "KILL", "TYPE", "normal"});
+  ASSERT_EQ(kill.wait(std::chrono::milliseconds(5000)), 0);
+  auto got = h.fetch("GET", "/p/" + md5_hex("stale"));
+  EXPECT_EQ(got.status, 200u) << got.body;
+  EXPECT_EQ(metric_value(h.metrics->serialize(), R"(faultline_target_breaker_state{shard="0"})"),
+            0.0);
+}
+
 TEST(RedisStore, BinaryAndLargeValues) {
   faultline::test::RedisServer a;
   HarnessOptions o;
