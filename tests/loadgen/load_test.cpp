@@ -264,6 +264,15 @@ TEST(Load, ClosedModelHonoursUsersAndThinkTime) {
   // 3 users × (1 s / ~100 ms per iteration) ≈ 30, never more than 33.
   EXPECT_GE(r["requests"]["total"].get<int>(), 12);
   EXPECT_LE(r["requests"]["total"].get<int>(), 33);
+  // Users per stage: 2 then 4 users, each ~10 iterations per second.
+  auto [code2, out2] = run_faultline({"load", server.url(), "--users", "1", "--stages", "1s:2,1s:4",
+                                      "--think-time", "100ms", "-q", "--out", dir.file("s.json")});
+  ASSERT_EQ(code2, 0);
+  json s = read_json(dir.file("s.json"));
+  ASSERT_EQ(s["stages"].size(), 2u);
+  EXPECT_NEAR(s["stages"][0]["requests"]["total"].get<double>(), 20, 6);
+  EXPECT_NEAR(s["stages"][1]["requests"]["total"].get<double>(), 40, 10);
+  EXPECT_DOUBLE_EQ(s["stages"][1]["target"]["to"].get<double>(), 4);
 }
 
 TEST(Load, ClassifiesErrors) {
