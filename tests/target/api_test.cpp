@@ -320,3 +320,23 @@ TEST(TargetApi, MetricsPassPromtool) {
   EXPECT_TRUE(metric_value(m, "process_open_fds").has_value());
   EXPECT_TRUE(metric_value(m, "process_cpu_seconds_total").has_value());
 }
+
+TEST(TargetApi, NaiveModeServesTheSameApiOnItsWorkerPool) {
+  faultline::test::TempDir dir;
+  HarnessOptions o = small_limits();
+  o.service.mode = Mode::naive;
+  o.service.naive_workers = 2;
+  o.store.kind = StoreSpec::Kind::file;
+  o.store.dir = dir.file("store");
+  Harness h(o);
+  auto res = h.fetch("POST", "/pastes?prefix=ab", "naive");
+  ASSERT_EQ(res.status, 201u) << res.body;
+  const std::string id = json::parse(res.body)["id"];
+  EXPECT_EQ(id.substr(0, 2), "ab");
+  auto got = h.fetch("GET", "/p/" + id);
+  EXPECT_EQ(got.status, 200u);
+  EXPECT_EQ(md5_hex(got.body), id);
+  EXPECT_EQ(h.fetch("GET", "/p/" + std::string(32, 'e')).status, 404u);
+  EXPECT_EQ(h.fetch("GET", "/readyz").status, 200u);
+  EXPECT_EQ(h.fetch("POST", "/solve", R"({"content": "n", "prefix": "f"})").status, 200u);
+}
