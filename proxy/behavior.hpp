@@ -101,6 +101,7 @@ struct RequestFault {
     hang,            // read the request, never answer (until the client leaves)
   };
   Kind kind = Kind::none;
+  std::string label;  // metric `kind` when not the toxic's type (a weighted choice's type)
   bool after_response = false;  // delay: before the response instead of before the request
   Clock::duration delay{};
   unsigned status = 0;
@@ -123,6 +124,8 @@ class BehaviorConfig {
   virtual json attributes() const = 0;
   // TCP: a stage for a new connection direction, or nullptr when the behavior has none.
   virtual std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point now) const;
+  // Metric `kind` labels this behavior may report besides its own type (pre-created).
+  virtual std::vector<std::string> extra_kinds() const { return {}; }
   // HTTP/Redis: whether the request is one this behavior applies to (matching rules).
   virtual bool matches(const RequestInfo& /*req*/) const { return true; }
   // HTTP/Redis: the fault for one request (toxicity already drawn and hit); `stream` is the

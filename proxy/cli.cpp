@@ -15,6 +15,8 @@
 #include "common/io_pool.hpp"
 #include "common/metrics.hpp"
 #include "proxy/behaviors/builtin.hpp"
+#include "proxy/ctl.hpp"
+#include "proxy/one_liner.hpp"
 #include "proxy/server.hpp"
 
 namespace faultline::proxy {
@@ -73,19 +75,17 @@ int run_proxy(const ProxyOptions& o) {
     }
   }
   if (one_liner) {
-    if (!o.behavior.empty()) {
-      std::cerr << "faultline proxy: --behavior is not implemented yet\n";
+    ConfigErrors errors;
+    auto p = one_liner_proxy(o.listen, o.upstream, o.protocol, o.behavior, errors);
+    if (!p) {
+      std::cerr << "faultline proxy: " << errors.to_string() << "\n";
       return kExitUsage;
     }
-    json p{{"name", "proxy"},
-           {"listen", o.listen},
-           {"upstream", o.upstream},
-           {"protocol", o.protocol}};
     if (!initial.is_array()) {
       std::cerr << "faultline proxy: " << o.config << ": must be a JSON array of proxies\n";
       return kExitUsage;
     }
-    initial.push_back(p);
+    initial.push_back(*p);
   }
 
   const unsigned threads =
@@ -113,6 +113,10 @@ int run_proxy(const ProxyOptions& o) {
     std::cerr << "faultline proxy: cannot listen: " << e.what() << "\n";
     return kExitUsage;
   }
+
+  for (const auto& p : initial)
+    if (p.is_object() && p.contains("name"))
+      spdlog::info("proxy {} created from the command line/config", p["name"].get<std::string>());
 
   HttpServerOptions api_options;
   api_options.server_header = "faultline-proxy";
@@ -181,6 +185,7 @@ void register_commands(CommandRegistry& registry) {
         opts->seed_set = true;
       },
       "seed of the fault draws (default: random)");
+  register_ctl_command(registry);
 }
 
 }  // namespace faultline::proxy

@@ -117,7 +117,7 @@ void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFau
         f.status = static_cast<unsigned>(*status);
         f.body = json{{"error", "injected by faultline (x-faultline-abort)"}, {"status", *status}}
                      .dump();
-        proxy_->env().metrics.faults(proxy_->settings().name, "http_error")->Increment();
+        proxy_->env().metrics.faults(proxy_->name(), "http_error")->Increment();
         faults.push_back(PickedFault{std::move(f), std::move(*slot), "http_error"});
       }
     }
@@ -128,7 +128,7 @@ void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFau
         RequestFault f;
         f.kind = RequestFault::Kind::delay;
         f.delay = std::chrono::milliseconds(*ms);
-        proxy_->env().metrics.faults(proxy_->settings().name, "http_delay")->Increment();
+        proxy_->env().metrics.faults(proxy_->name(), "http_delay")->Increment();
         faults.push_back(PickedFault{std::move(f), std::move(*slot), "http_delay"});
       }
     }
@@ -194,7 +194,7 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
                        return it->value();
                      }};
     auto faults = picker.pick(info);
-    if (proxy.settings().header_faults) {
+    if (proxy.header_faults()) {
       self->header_faults(req, faults, picker.rng());
       for (const char* h : {"x-faultline-abort", "x-faultline-abort-percentage",
                             "x-faultline-delay-ms", "x-faultline-delay-ms-percentage"})
@@ -244,8 +244,8 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
           co_await self->sleep(plan.delay_response);
           if (self->closing_) co_return;
         }
+        self->record(req, f.status, started);  // before the write: readers see it on reply
         if (!co_await write_client(self, std::move(res))) co_return;
-        self->record(req, f.status, started);
         if (!keep_alive) {
           self->close(CloseReason::client_closed);
           co_return;
@@ -282,8 +282,8 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
     if (!sent) {
       auto res = json_error(http::status::bad_gateway, "upstream unreachable", req.version());
       res.keep_alive(keep_alive);
-      if (!co_await write_client(self, std::move(res))) co_return;
       self->record(req, 502, started);
+      if (!co_await write_client(self, std::move(res))) co_return;
       if (!keep_alive) {
         self->close(CloseReason::client_closed);
         co_return;
@@ -305,8 +305,8 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
       auto res = json_error(http::status::bad_gateway,
                             "upstream closed or failed before a complete response", req.version());
       res.keep_alive(false);
-      co_await write_client(self, std::move(res));
       self->record(req, 502, started);
+      co_await write_client(self, std::move(res));
       self->close(CloseReason::upstream_closed);
       co_return;
     }
@@ -322,8 +322,8 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
     const bool keep = keep_alive && res.keep_alive();
     res.keep_alive(keep);
     const unsigned status = res.result_int();
-    if (!co_await write_client(self, std::move(res))) co_return;
     self->record(req, status, started);
+    if (!co_await write_client(self, std::move(res))) co_return;
     if (!keep) {
       error_code ig;
       self->client_.socket().shutdown(tcp::socket::shutdown_send, ig);

@@ -132,6 +132,8 @@ awaitable<void> accept_loop(std::shared_ptr<Proxy> proxy, std::shared_ptr<tcp::a
 Proxy::Proxy(ProxyEnv& env, ProxySettings settings)
     : env_(env),
       settings_(std::move(settings)),
+      name_(settings_.name),
+      header_faults_(settings_.header_faults),
       counters_(env.metrics.proxy(settings_.name)),
       upstream_(settings_.upstream) {
   if (settings_.max_active_faults) max_active_faults_ = *settings_.max_active_faults;
@@ -194,6 +196,7 @@ void Proxy::update(ProxySettings next) {
   const bool restart = next.listen != settings_.listen || next.upstream != settings_.upstream ||
                        next.protocol != settings_.protocol || next.enabled != settings_.enabled ||
                        next.record != settings_.record;
+  header_faults_ = next.header_faults;
   if (!restart) {
     settings_ = std::move(next);
     max_active_faults_ = settings_.max_active_faults ? *settings_.max_active_faults : -1;
@@ -249,6 +252,8 @@ void Proxy::publish(ToxicList next) {
 
 bool Proxy::add_toxic(Toxic toxic) {
   if (find_toxic(toxic.name)) return false;
+  for (const auto& k : toxic.config->extra_kinds())
+    env_.metrics.faults(settings_.name, k);
   ToxicList next = *toxics();
   auto pt = std::make_shared<ProxyToxic>();
   pt->faults = env_.metrics.faults(settings_.name, toxic.type);
@@ -262,6 +267,8 @@ bool Proxy::replace_toxic(Toxic toxic) {
   ToxicList next = *toxics();
   for (auto& t : next) {
     if (t->toxic.name != toxic.name) continue;
+    for (const auto& k : toxic.config->extra_kinds())
+      env_.metrics.faults(settings_.name, k);
     auto pt = std::make_shared<ProxyToxic>();
     pt->faults = env_.metrics.faults(settings_.name, toxic.type);
     pt->toxic = std::move(toxic);

@@ -120,6 +120,8 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
   std::shared_ptr<const ProxyToxic> find_toxic(const std::string& name) const;
 
   // --- any thread ---
+  const std::string& name() const noexcept { return name_; }
+  bool header_faults() const noexcept { return header_faults_.load(std::memory_order_relaxed); }
   std::shared_ptr<const ToxicList> toxics() const;
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   ProxyEnv& env() noexcept { return env_; }
@@ -136,7 +138,9 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
   void publish(ToxicList next);
   void close_connections(CloseReason reason);
   ProxyEnv& env_;
-  ProxySettings settings_;
+  ProxySettings settings_;  // control loop only
+  const std::string name_;
+  std::atomic<bool> header_faults_{false};
   ProxyCounters counters_;
   std::shared_ptr<tcp::acceptor> acceptor_;
   std::shared_ptr<std::atomic<std::int64_t>> active_faults_ =

@@ -22,8 +22,12 @@ std::vector<PickedFault> RequestFaultPicker::pick(const RequestInfo& req) {
     if (f.kind == RequestFault::Kind::none) continue;
     auto slot = proxy_.acquire_fault();
     if (!slot) continue;
-    t->faults->Increment();
-    out.push_back(PickedFault{std::move(f), std::move(*slot), t->toxic.type});
+    std::string kind = f.label.empty() ? t->toxic.type : f.label;
+    if (f.label.empty())
+      t->faults->Increment();
+    else
+      proxy_.env().metrics.faults(proxy_.name(), f.label)->Increment();
+    out.push_back(PickedFault{std::move(f), std::move(*slot), std::move(kind)});
   }
   // Forget draws of toxics that were removed.
   for (auto it = connection_draws_.begin(); it != connection_draws_.end();) {

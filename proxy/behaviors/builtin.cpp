@@ -18,6 +18,7 @@
 #include "proxy/behaviors/slow_close.hpp"
 #include "proxy/behaviors/timeout.hpp"
 #include "proxy/behaviors/transient.hpp"
+#include "proxy/behaviors/weighted.hpp"
 
 namespace faultline::proxy {
 
@@ -42,8 +43,9 @@ void register_builtin_behaviors(Registry& registry) {
   // Redis command faults.
   register_redis_error(registry);
   register_redis_delay(registry);
-  // Last: it wraps any of the above.
+  // Last: they wrap any of the above.
   register_transient(registry);
+  register_weighted(registry);
 }
 
 }  // namespace faultline::proxy

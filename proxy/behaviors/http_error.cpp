@@ -13,7 +13,7 @@ namespace {
 
 class HttpErrorConfig : public BehaviorConfig {
  public:
-  HttpErrorConfig(unsigned status, std::string body,
+  HttpErrorConfig(unsigned status, std::optional<std::string> body,
                   std::vector<std::pair<std::string, std::string>> headers, RequestMatch match)
       : status_(status),
         body_(std::move(body)),
@@ -23,7 +23,8 @@ class HttpErrorConfig : public BehaviorConfig {
     json h = json::object();
     for (const auto& [k, v] : headers_)
       h[k] = v;
-    json a{{"status", status_}, {"body", body_}, {"headers", h}};
+    json a{{"status", status_}, {"headers", h}};
+    if (body_) a["body"] = *body_;  // absent: a JSON error naming the status
     match_.add_to(a);
     return a;
   }
@@ -32,14 +33,14 @@ class HttpErrorConfig : public BehaviorConfig {
     RequestFault f;
     f.kind = RequestFault::Kind::error;
     f.status = status_;
-    f.body = body_;
+    f.body = body_ ? *body_ : json{{"error", "injected by faultline"}, {"status", status_}}.dump();
     f.headers = headers_;
     return f;
   }
 
  private:
   unsigned status_;
-  std::string body_;
+  std::optional<std::string> body_;
   std::vector<std::pair<std::string, std::string>> headers_;
   RequestMatch match_;
 };
@@ -57,9 +58,7 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
     else
       status = static_cast<unsigned>(*s);
   }
-  std::string body =
-      get_string(attrs, path, "body", errors)
-          .value_or(json{{"error", "injected by faultline"}, {"status", status}}.dump());
+  std::optional<std::string> body = get_string(attrs, path, "body", errors);
   std::vector<std::pair<std::string, std::string>> headers;
   if (auto it = attrs.find("headers"); it != attrs.end() && !it->is_null()) {
     if (!it->is_object()) {

@@ -1,0 +1,18 @@
+// Vaurien-style one-liner: `--listen A --upstream B --protocol P --behavior 20:delay,10:error`
+// becomes one proxy (named "proxy") with one `weighted` toxic.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/config.hpp"
+
+namespace faultline::proxy {
+
+// Builds the proxy JSON (as POST /proxies takes it, with a `toxics` member). Errors (syntax,
+// totals over 100, a behavior the protocol lacks) are recorded with the flag as their path.
+std::optional<json> one_liner_proxy(const std::string& listen, const std::string& upstream,
+                                    const std::string& protocol, const std::string& behavior,
+                                    ConfigErrors& errors);
+
+}  // namespace faultline::proxy
