@@ -7,6 +7,7 @@
 #include "target/solver/solver.hpp"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <array>
@@ -357,6 +358,7 @@ std::size_t SolverPool::queued() const {
 }
 
 void SolverPool::worker_loop() {
+  pthread_setname_np(pthread_self(), "solver");  // visible in top -H, perf and gdb
   std::uint64_t last_job = 0;
   std::unique_lock lk(mu_);
   for (;;) {
