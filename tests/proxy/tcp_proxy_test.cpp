@@ -383,3 +383,52 @@ TEST(TcpProxy, DisableClosesConnectionsAndReenableReusesThePortAtOnce) {
   d.send_all("b");
   EXPECT_EQ(d.read_n(1), "b");
 }
+
+TEST(TcpProxy, VaurienBehaviorsOnTcp) {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.create("p", echo.address());
+  auto with = [&](const std::string& type, json attrs, const std::string& stream) {
+    for (const auto& t : h.call("GET", "/proxies/p/toxics").body)
+      h.call("DELETE", "/proxies/p/toxics/" + t["name"].get<std::string>());
+    return h.call("POST", "/proxies/p/toxics", toxic(type, stream, attrs)).status;
+  };
+  const std::string data(1000, 'a');
+  {
+    ASSERT_EQ(with("corrupt", {{"bytes", 3}}, "downstream"), 200);
+    Client c(port);
+    c.send_all(data);
+    const std::string got = c.read_n(data.size());
+    EXPECT_EQ(got.size(), data.size());  // replace mode keeps the length...
+    EXPECT_NE(got, data);                // ...but the bytes differ
+  }
+  {
+    ASSERT_EQ(with("corrupt", {{"bytes", 2}, {"mode", "inject"}}, "downstream"), 200);
+    Client c(port, 300ms);
+    c.send_all("xyz");
+    EXPECT_EQ(c.read_to_end().size(), 5u);
+  }
+  {
+    ASSERT_EQ(with("blackout", json::object(), "downstream"), 200);
+    Client c(port);
+    std::string how;
+    EXPECT_EQ(c.read_to_end(&how), "");
+    EXPECT_EQ(how, "eof");
+  }
+  {
+    ASSERT_EQ(with("abort", json::object(), "upstream"), 200);
+    Client c(port);
+    c.send_all("first");
+    std::string how;
+    c.read_to_end(&how);
+    EXPECT_NE(how, "timeout");  // forwarded, then cut
+  }
+  {
+    ASSERT_EQ(with("hang", json::object(), "upstream"), 200);
+    Client c(port, 300ms);
+    c.send_all("anyone?");
+    std::string how;
+    EXPECT_EQ(c.read_to_end(&how), "");
+    EXPECT_EQ(how, "timeout");  // read, never answered, still open
+  }
+}
