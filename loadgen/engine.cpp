@@ -146,7 +146,14 @@ struct Conn {
   bool stopped = false;
   std::uint64_t used = 0;  // requests completed on the current TCP connection
   std::optional<Job> job;
-  std::vector<char> buf = std::vector<char>(64 * 1024);
+  // Starts small (a closed model may hold 10^4..10^5 connections) and grows up to the 64 KiB
+  // response-head limit when a head or chunk line needs it.
+  std::vector<char> buf = std::vector<char>(4096);
+  bool grow() {
+    if (buf.size() >= 64 * 1024) return false;
+    buf.resize(buf.size() * 2);
+    return true;
+  }
   std::size_t begin = 0, end = 0;
 
   explicit Conn(Worker* worker, asio::io_context& ioc)
@@ -330,7 +337,7 @@ awaitable<ExchangeOutcome> exchange_once(Conn* c, const std::string* bytes, bool
       c->end -= c->begin;
       c->begin = 0;
     }
-    if (c->end == c->buf.size()) co_return fail(Outcome::bad_response, false);
+    if (c->end == c->buf.size() && !c->grow()) co_return fail(Outcome::bad_response, false);
     error_code rec;
     std::size_t n = 0;
     if (c->tls) {
@@ -371,7 +378,7 @@ awaitable<ExchangeOutcome> exchange_once(Conn* c, const std::string* bytes, bool
           c->end -= c->begin;
           c->begin = 0;
         }
-        if (c->end == c->buf.size()) co_return fail(Outcome::bad_response, false);
+        if (c->end == c->buf.size() && !c->grow()) co_return fail(Outcome::bad_response, false);
         error_code rec;
         std::size_t n = 0;
         if (c->tls)
