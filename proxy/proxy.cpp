@@ -23,7 +23,7 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     return std::nullopt;
   }
   reject_unknown_keys(body, path,
-                      {"name", "listen", "upstream", "enabled", "toxics", "protocol", "scope",
+                      {"name", "listen", "upstream", "enabled", "toxics", "protocol",
                        "max_active_faults", "record", "header_faults"},
                       errors);
   ProxySettings s = base ? *base : ProxySettings{};
