@@ -16,7 +16,7 @@ namespace faultline::runner {
 
 struct PhaseWindow {
   std::string name;
-  double start = 0;  // scheduled start; the actual one is set with set_actual_start
+  double start = 0;  // scheduled start; replaced by the actual one from set_boundary
   bool fault = false;
 };
 
