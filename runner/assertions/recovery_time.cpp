@@ -56,7 +56,10 @@ class RecoveryTime final : public Assertion {
         run = ok ? run + 1 : 0;
         if (run >= p_.stable_seconds) {
           const SeriesPoint& first = *pts[i + 1 - static_cast<std::size_t>(run)];
-          recovered = std::max(0.0, (first.t - 1.0) - occ->start_seconds);
+          // 1-second resolution: rounded to 10 ms so a phase starting a few microseconds before an
+          // interval boundary does not report "5 us".
+          recovered =
+              std::round(std::max(0.0, (first.t - 1.0) - occ->start_seconds) * 100.0) / 100.0;
           break;
         }
       }
