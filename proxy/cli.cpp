@@ -3,12 +3,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <csignal>
+#include <future>
 #include <iostream>
 #include <random>
 #include <thread>
 
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 
 #include "common/co_spawn.hpp"
 #include "common/http_server.hpp"
@@ -90,6 +94,14 @@ int run_proxy(const ProxyOptions& o) {
 
   const unsigned threads =
       o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  // Block the stop signals before any thread starts so that every thread inherits the mask and
+  // only sigwait() below receives them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
   // Metrics outlive the loops: connection handlers still queued at exit reference them.
   Metrics metrics;
   ProxyMetrics proxy_metrics(metrics);
@@ -131,20 +143,23 @@ int run_proxy(const ProxyOptions& o) {
     return kExitUsage;
   }
 
-  asio::signal_set signals(control.context(0), SIGINT, SIGTERM);
-  signals.async_wait([&](const error_code& ec, int) {
-    if (ec) return;
-    spdlog::info("proxy: shutting down");
-    api_server.stop();
-    server.stop_all();
-    workers.stop();
-    control.stop();
-  });
-
   workers.start();
   control.start();
   std::cout << "listening on " << HostPort{bound.address().to_string(), bound.port()}.to_string()
             << std::endl;
+
+  // SIGINT/SIGTERM are blocked in every thread (see above) and taken here, as the target does.
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("faultline proxy: signal {}, stopping", sig);
+  std::promise<void> stopped;
+  asio::post(control.context(0), [&] {
+    api_server.stop();
+    server.stop_all();
+    stopped.set_value();
+  });
+  stopped.get_future().wait_for(std::chrono::seconds(5));
+  control.stop();
   control.join();
   workers.stop();
   workers.join();

@@ -314,6 +314,8 @@ TEST(ProxyCli, ConfigFileTokenAndBadInput) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body["toxics"].size(), 1u);
 
+  EXPECT_EQ(p->process.terminate(), 0);  // SIGTERM: a clean stop, exit code 0
+
   auto [rc, out] = test::run_faultline({"proxy", "--api", "nonsense"}, dir.file("err1"));
   EXPECT_EQ(rc, 2);
   std::ofstream(dir.file("bad.json"))
