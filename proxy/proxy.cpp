@@ -88,7 +88,8 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
   if (auto it = body.find("toxics"); it != body.end() && !it->is_null()) {
     const std::string tpath = path_join(path, "toxics");
     if (!toxics) {
-      errors.add(tpath, "toxics are managed through /proxies/{name}/toxics");
+      // An update: Toxiproxy's clients post the whole proxy object back (Go's Proxy.Save()
+      // includes "toxics"); as Toxiproxy does, toxics are left to the toxics endpoints.
     } else if (!it->is_array()) {
       errors.add(tpath, "must be an array");
     } else {

@@ -131,6 +131,9 @@ TEST_F(ProxyApi, CreateListGetUpdateDeleteProxy) {
     EXPECT_EQ(c.read_n(1), "y");
   }
   EXPECT_EQ(call(api, "POST", "/proxies/redis", {{"upstream", "nohostport"}}).status, 400);
+  // Toxiproxy's Go client posts the whole proxy back on Save(), toxics included: accepted.
+  auto whole = call(api, "GET", "/proxies/redis").body;
+  EXPECT_EQ(call(api, "POST", "/proxies/redis", whole).status, 200);
 
   EXPECT_EQ(call(api, "DELETE", "/proxies/redis").status, 204);
   EXPECT_EQ(call(api, "DELETE", "/proxies/redis").status, 404);
