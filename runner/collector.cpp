@@ -108,7 +108,8 @@ Collector::~Collector() = default;
 
 std::size_t Collector::phase_of(double t) const {
   // An interval belongs to the phase its midpoint falls in (intervals are whole seconds since the
-  // load started; phases start at their actual times once known, else the scheduled ones).
+  // load started; phases start at their scheduled times, or their actual ones when those were
+  // late by more than 250 ms).
   std::size_t k = 0;
   for (std::size_t i = 0; i < phases_.size(); ++i)
     if (t >= phases_[i].start) k = i;
@@ -174,9 +175,11 @@ void Collector::set_boundary(std::size_t k, double actual_seconds, const std::st
   v.resize(phases_.size() + 1);
   v[k] = snapshot;
   actual_[k] = actual_seconds;
-  // From now on intervals are assigned with the phase's actual start (an action can be late under
-  // CPU contention); intervals that arrived earlier used the scheduled one.
-  if (k < phases_.size()) phases_[k].start = actual_seconds;
+  // An action that ran late (CPU contention) moves the phase's start for the interval assignment;
+  // a few milliseconds of API latency do not, so an interval that straddles a boundary exactly in
+  // its middle goes to the later phase (the fault starts there) deterministically.
+  if (k < phases_.size() && actual_seconds - phases_[k].start > 0.25)
+    phases_[k].start = actual_seconds;
 }
 
 void Collector::add_resources(double t, std::map<std::string, double> values) {

@@ -167,3 +167,19 @@ TEST(Results, LongSeriesAreDownsampledKeepingPeaks) {
   EXPECT_DOUBLE_EQ(d.back().t, 7300);
   EXPECT_EQ(downsample(std::vector<SeriesPoint>(10), 3600).size(), 10u);
 }
+
+TEST(Collector, StraddlingIntervalGoesToTheLaterPhaseUnlessTheActionWasLate) {
+  auto one = [](double t) {
+    return json{{"t", t}, {"requests", {{"total", 10}, {"ok", 10}, {"failed", 0}}}};
+  };
+  // The fault starts at 1.5 s (3 ms of API latency): the interval 1-2 s is half in each phase.
+  Collector on_time({{"baseline", 0, false}, {"fault", 1.5, true}}, 3, 0.1, {});
+  on_time.set_boundary(1, 1.503, "target", PromSnapshot{});
+  on_time.add_interval(one(2));
+  EXPECT_EQ(on_time.finish().phases[1].load.total, 10u);
+  // The action ran 400 ms late: the fault really started at 1.9 s, so 1-2 s was mostly baseline.
+  Collector late({{"baseline", 0, false}, {"fault", 1.5, true}}, 3, 0.1, {});
+  late.set_boundary(1, 1.9, "target", PromSnapshot{});
+  late.add_interval(one(2));
+  EXPECT_EQ(late.finish().phases[0].load.total, 10u);
+}
