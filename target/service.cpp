@@ -271,21 +271,7 @@ awaitable<HttpResponse> TargetService::create_paste(HttpRequest* req, std::strin
   std::optional<std::uint64_t> attempts;
   if (prefix) {
     SolveWait w = co_await run_solve(content, *prefix, ctx);
-    if (w.rejected) {
-      auto res =
-          json_error(http::status::service_unavailable, "solver queue is full; retry later", v);
-      res.set(http::field::retry_after, "1");
-      co_return res;
-    }
-    if (w.abandoned) {
-      HttpResponse res = json_error(static_cast<http::status>(499), "client went away", v);
-      res.keep_alive(false);
-      co_return res;
-    }
-    if (w.result.status != SolveResult::Status::found)
-      co_return json_error(
-          http::status::service_unavailable,
-          "no suffix found within --solve-timeout " + format_duration(options_.solve_timeout), v);
+    if (auto failed = solve_failure(w, v)) co_return std::move(*failed);
     content += w.result.suffix;
     attempts = w.result.attempts;
   }
@@ -357,27 +343,34 @@ awaitable<HttpResponse> TargetService::solve(HttpRequest* req, RequestContext* c
   if (!err.empty()) co_return json_error(http::status::bad_request, "$.prefix: " + err, v);
 
   SolveWait w = co_await run_solve(std::move(*content), prefix, ctx);
-  if (w.rejected) {
-    auto res =
-        json_error(http::status::service_unavailable, "solver queue is full; retry later", v);
-    res.set(http::field::retry_after, "1");
-    co_return res;
-  }
-  if (w.abandoned) {
-    HttpResponse res = json_error(static_cast<http::status>(499), "client went away", v);
-    res.keep_alive(false);
-    co_return res;
-  }
-  if (w.result.status != SolveResult::Status::found)
-    co_return json_error(
-        http::status::service_unavailable,
-        "no suffix found within --solve-timeout " + format_duration(options_.solve_timeout), v);
+  if (auto failed = solve_failure(w, v)) co_return std::move(*failed);
   co_return json_response(http::status::ok,
                           {{"suffix", w.result.suffix},
                            {"id", w.result.id},
                            {"attempts", w.result.attempts},
                            {"seconds", w.result.seconds}},
                           v);
+}
+
+// The answer for a solve that did not produce a suffix (shed, abandoned, timed out); nullopt when
+// it did. Shared by vanity pastes and POST /solve.
+std::optional<HttpResponse> TargetService::solve_failure(const SolveWait& w, unsigned v) const {
+  if (w.rejected) {
+    auto res =
+        json_error(http::status::service_unavailable, "solver queue is full; retry later", v);
+    res.set(http::field::retry_after, "1");
+    return res;
+  }
+  if (w.abandoned) {
+    HttpResponse res = json_error(static_cast<http::status>(499), "client went away", v);
+    res.keep_alive(false);
+    return res;
+  }
+  if (w.result.status != SolveResult::Status::found)
+    return json_error(
+        http::status::service_unavailable,
+        "no suffix found within --solve-timeout " + format_duration(options_.solve_timeout), v);
+  return std::nullopt;
 }
 
 awaitable<TargetService::SolveWait> TargetService::run_solve(std::string content,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/thread_pool.hpp>
@@ -65,6 +66,7 @@ class TargetService {
     SolveResult result;
   };
   awaitable<SolveWait> run_solve(std::string content, std::string prefix, RequestContext* ctx);
+  std::optional<HttpResponse> solve_failure(const SolveWait& w, unsigned version) const;
 
   awaitable<PutOutcome> store_put(std::string id, std::string content);
   awaitable<GetOutcome> store_get(std::string id);
