@@ -89,6 +89,38 @@ std::int64_t attr_nonneg_int(const json& attrs, const std::string& path, const c
   return *v;
 }
 
+bool available_on(const BehaviorType& bt, Protocol protocol) {
+  switch (protocol) {
+    case Protocol::tcp:
+      return bt.tcp;
+    case Protocol::http:
+      return bt.http;
+    case Protocol::redis:
+      return bt.redis;
+  }
+  return false;
+}
+
+namespace {
+
+// Rejects a protocol-foreign behavior at any depth inside wrappers (e.g. an http_error inside
+// `transient` on a redis proxy), naming the inner `type` field's JSON path.
+void check_nested_protocol(const BehaviorConfig& config, const std::string& attrs_path,
+                           Protocol protocol, const Registry& registry, ConfigErrors& errors) {
+  for (const auto& n : config.nested()) {
+    const std::string npath = attrs_path + n.path;
+    const BehaviorType* bt = registry.find(n.type);
+    if (bt && !available_on(*bt, protocol))
+      errors.add(path_join(npath, "type"),
+                 fmt::format("behavior type \"{}\" is not available on a {} proxy", n.type,
+                             to_string(protocol)));
+    if (n.config)
+      check_nested_protocol(*n.config, path_join(npath, "attributes"), protocol, registry, errors);
+  }
+}
+
+}  // namespace
+
 std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Protocol protocol,
                                  const Registry& registry, ConfigErrors& errors) {
   const std::size_t before = errors.list().size();
@@ -110,9 +142,7 @@ std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Prot
         known += (known.empty() ? "" : ", ") + n;
       errors.add(path_join(path, "type"),
                  fmt::format("unknown toxic type \"{}\" (known: {})", *type, known));
-    } else if ((protocol == Protocol::tcp && !bt->tcp) ||
-               (protocol == Protocol::http && !bt->http) ||
-               (protocol == Protocol::redis && !bt->redis)) {
+    } else if (!available_on(*bt, protocol)) {
       errors.add(path_join(path, "type"), fmt::format("toxic type \"{}\" is not available on a {} "
                                                       "proxy",
                                                       *type, to_string(protocol)));
@@ -165,6 +195,8 @@ std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Prot
       attrs = *it;
   }
   if (bt) t.config = bt->parse(attrs, path_join(path, "attributes"), errors);
+  if (t.config)
+    check_nested_protocol(*t.config, path_join(path, "attributes"), protocol, registry, errors);
   if (errors.list().size() != before || !t.config) return std::nullopt;
   return t;
 }

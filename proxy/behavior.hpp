@@ -117,6 +117,16 @@ struct RequestInfo {
 };
 
 // One behavior type's parsed attributes.
+class BehaviorConfig;
+
+// A behavior wrapped inside another one (`transient`'s `behavior`, a `weighted` choice): its JSON
+// path relative to the wrapper's attributes object (".behavior", ".choices[0]"), type and config.
+struct NestedBehavior {
+  std::string path;
+  std::string type;
+  std::shared_ptr<const BehaviorConfig> config;
+};
+
 class BehaviorConfig {
  public:
   virtual ~BehaviorConfig() = default;
@@ -126,6 +136,9 @@ class BehaviorConfig {
   virtual std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point now) const;
   // Metric `kind` labels this behavior may report besides its own type (pre-created).
   virtual std::vector<std::string> extra_kinds() const { return {}; }
+  // Wrappers: the behaviors they wrap, so `parse_toxic` can check each against the proxy's
+  // protocol (a wrapper's own parser does not know the protocol).
+  virtual std::vector<NestedBehavior> nested() const { return {}; }
   // HTTP/Redis: whether the request is one this behavior applies to (matching rules).
   virtual bool matches(const RequestInfo& /*req*/) const { return true; }
   // HTTP/Redis: the fault for one request (toxicity already drawn and hit); `stream` is the
@@ -146,6 +159,9 @@ struct BehaviorType {
   bool http = true;  // usable on `protocol: http` proxies
   bool redis = true;
 };
+
+// Whether a behavior type may be used on a proxy of `protocol`.
+bool available_on(const BehaviorType& bt, Protocol protocol);
 
 class Registry {
  public:

@@ -80,7 +80,7 @@ int run_proxy(const ProxyOptions& o) {
   }
   if (one_liner) {
     ConfigErrors errors;
-    auto p = one_liner_proxy(o.listen, o.upstream, o.protocol, o.behavior, errors);
+    auto p = one_liner_proxy(o.listen, o.upstream, o.protocol, o.behavior, registry, errors);
     if (!p) {
       std::cerr << "faultline proxy: " << errors.to_string() << "\n";
       return kExitUsage;

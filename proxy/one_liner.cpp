@@ -11,7 +11,8 @@ namespace faultline::proxy {
 
 namespace {
 
-json choice_for(const std::string& name, const std::string& protocol, ConfigErrors& errors) {
+json choice_for(const std::string& name, const std::string& protocol, const Registry& registry,
+                ConfigErrors& errors) {
   if (name == "delay") {
     if (protocol == "http") return {{"type", "http_delay"}, {"attributes", {{"delay", 1000}}}};
     if (protocol == "redis") return {{"type", "redis_delay"}, {"attributes", {{"delay", 1000}}}};
@@ -23,6 +24,20 @@ json choice_for(const std::string& name, const std::string& protocol, ConfigErro
     errors.add("--behavior", "\"error\" needs --protocol http or redis");
     return nullptr;
   }
+  const BehaviorType* bt = registry.find(name);
+  if (!bt || name == "weighted" || name == "transient") {
+    std::string known = "delay, error";
+    for (const auto& n : registry.names())
+      if (n != "weighted" && n != "transient") known += ", " + n;
+    errors.add("--behavior", fmt::format("unknown behavior \"{}\" (known: {})", name, known));
+    return nullptr;
+  }
+  const auto proto = parse_protocol(protocol);
+  if (proto && !available_on(*bt, *proto)) {
+    errors.add("--behavior",
+               fmt::format("behavior \"{}\" is not available with --protocol {}", name, protocol));
+    return nullptr;
+  }
   return {{"type", name}, {"attributes", json::object()}};
 }
 
@@ -30,7 +45,7 @@ json choice_for(const std::string& name, const std::string& protocol, ConfigErro
 
 std::optional<json> one_liner_proxy(const std::string& listen, const std::string& upstream,
                                     const std::string& protocol, const std::string& behavior,
-                                    ConfigErrors& errors) {
+                                    const Registry& registry, ConfigErrors& errors) {
   json proxy{{"name", "proxy"}, {"listen", listen}, {"upstream", upstream}, {"protocol", protocol}};
   if (behavior.empty()) return proxy;
   json choices = json::array();
@@ -53,7 +68,7 @@ std::optional<json> one_liner_proxy(const std::string& listen, const std::string
       continue;
     }
     total += pct;
-    json c = choice_for(item.substr(colon + 1), protocol, errors);
+    json c = choice_for(item.substr(colon + 1), protocol, registry, errors);
     if (c.is_null()) continue;
     c["percent"] = pct;
     choices.push_back(std::move(c));

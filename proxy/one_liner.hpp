@@ -6,13 +6,15 @@
 #include <string>
 
 #include "common/config.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 
 // Builds the proxy JSON (as POST /proxies takes it, with a `toxics` member). Errors (syntax,
-// totals over 100, a behavior the protocol lacks) are recorded with the flag as their path.
+// totals over 100, an unknown behavior, a behavior the protocol lacks) are recorded with the flag
+// as their path; `registry` tells which behaviors exist and on which protocols.
 std::optional<json> one_liner_proxy(const std::string& listen, const std::string& upstream,
                                     const std::string& protocol, const std::string& behavior,
-                                    ConfigErrors& errors);
+                                    const Registry& registry, ConfigErrors& errors);
 
 }  // namespace faultline::proxy

@@ -23,6 +23,9 @@ class TransientConfig : public BehaviorConfig {
     if (used_.fetch_add(1) >= count_) return nullptr;
     return inner_->make_stream_stage(rng, now);
   }
+  std::vector<NestedBehavior> nested() const override {
+    return {NestedBehavior{".behavior", type_, inner_}};
+  }
   bool matches(const RequestInfo& req) const override { return inner_->matches(req); }
   RequestFault request_fault(Rng& rng, Stream stream) const override {
     if (used_.fetch_add(1) >= count_) return {};

@@ -17,6 +17,7 @@ struct Choice {
   std::uint64_t basis_points;
   std::string type;
   std::shared_ptr<const BehaviorConfig> config;
+  std::size_t index;  // position in the JSON `choices` array (for error paths)
 };
 
 class WeightedConfig : public BehaviorConfig {
@@ -34,6 +35,12 @@ class WeightedConfig : public BehaviorConfig {
     std::vector<std::string> out;
     for (const auto& c : choices_)
       out.push_back(c.type);
+    return out;
+  }
+  std::vector<NestedBehavior> nested() const override {
+    std::vector<NestedBehavior> out;
+    for (const auto& c : choices_)
+      out.push_back({fmt::format(".choices[{}]", c.index), c.type, c.config});
     return out;
   }
   std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point now) const override {
@@ -100,7 +107,7 @@ void register_weighted(Registry& registry) {
       if (!inner) continue;
       const auto bp = static_cast<std::uint64_t>(std::llround(*pct * 100));
       total += bp;
-      choices.push_back(Choice{bp, *type, std::move(inner)});
+      choices.push_back(Choice{bp, *type, std::move(inner), i});
     }
     if (total > 10000)
       errors.add(cpath, fmt::format("percents add up to {} (more than 100)",

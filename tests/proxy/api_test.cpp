@@ -176,6 +176,16 @@ TEST_F(ProxyApi, ToxicEndpoints) {
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.raw.find("$.attributes.latncy"), std::string::npos);
   EXPECT_EQ(call(api, "POST", "/proxies/missing/toxics", {{"type", "latency"}}).status, 404);
+  // A wrapper around a behavior of another protocol (http_error on this tcp proxy): 400 at once.
+  r = call(api, "POST", "/proxies/p/toxics",
+           {{"type", "transient"}, {"attributes", {{"behavior", {{"type", "http_error"}}}}}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.raw.find("$.attributes.behavior.type"), std::string::npos) << r.raw;
+  r = call(api, "POST", "/proxies/p/toxics",
+           {{"type", "weighted"},
+            {"attributes", {{"choices", {{{"percent", 5}, {"type", "redis_error"}}}}}}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.raw.find("$.attributes.choices[0].type"), std::string::npos) << r.raw;
 
   r = call(api, "POST", "/proxies/p/toxics",
            {{"type", "bandwidth"},
@@ -334,4 +344,23 @@ TEST(ProxyCli, ConfigFileTokenAndBadInput) {
   std::ifstream err(dir.file("err2"));
   std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("$[0].toxics[0].attributes.latency"), std::string::npos) << text;
+
+  // --config with a redis proxy whose transient wraps an http_error: exit 2 naming the path.
+  std::ofstream(dir.file("foreign.json"))
+      << json::array(
+             {{{"name", "r"},
+               {"listen", "127.0.0.1:0"},
+               {"upstream", "h:1"},
+               {"protocol", "redis"},
+               {"toxics",
+                json::array({{{"type", "transient"},
+                              {"attributes", {{"behavior", {{"type", "http_error"}}}}}}})}}})
+             .dump();
+  auto [rc3, out3] = test::run_faultline(
+      {"proxy", "--api", "127.0.0.1:0", "--config", dir.file("foreign.json")}, dir.file("err3"));
+  EXPECT_EQ(rc3, 2);
+  std::ifstream err3(dir.file("err3"));
+  text.assign((std::istreambuf_iterator<char>(err3)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("$[0].toxics[0].attributes.behavior.type"), std::string::npos) << text;
+  EXPECT_NE(text.find("not available on a redis proxy"), std::string::npos) << text;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "common/http_client.hpp"
 #include "common/http_server.hpp"
@@ -77,6 +78,10 @@ TEST(ProxyOneLiner, BadBehaviorsExitWithUsageErrors) {
       {"--behavior", "20:error", "--protocol", "tcp"},            // error needs http/redis
       {"--behavior", "delay", "--protocol", "http"},              // no percent
       {"--behavior", "10:teleport", "--protocol", "http"},        // unknown behavior
+      {"--behavior", "10:http_error", "--protocol", "redis"},     // foreign to the protocol
+      {"--behavior", "10:redis_delay", "--protocol", "http"},
+      {"--behavior", "10:http_abort", "--protocol", "tcp"},
+      {"--behavior", "10:slicer", "--protocol", "redis"},
   };
   for (const auto& extra : bad) {
     std::vector<std::string> args{"proxy",       "--api",      "127.0.0.1:0", "--listen",
@@ -84,6 +89,9 @@ TEST(ProxyOneLiner, BadBehaviorsExitWithUsageErrors) {
     args.insert(args.end(), extra.begin(), extra.end());
     auto [rc, out] = test::run_faultline(args, dir.file("err"));
     EXPECT_EQ(rc, 2) << extra[1];
+    std::ifstream err(dir.file("err"));
+    const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("--behavior"), std::string::npos) << extra[1] << ": " << text;
   }
   auto [rc, out] = test::run_faultline({"proxy", "--listen", "127.0.0.1:0"}, dir.file("err"));
   EXPECT_EQ(rc, 2);  // --listen without --upstream
