@@ -962,6 +962,14 @@ json run_load(const EngineConfig& cfg) {
   engine.start = Clock::now() + std::chrono::milliseconds(20);
   engine.end = engine.start +
                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(planned));
+  if (cfg.metrics_listen) {
+    // For a supervisor (faultline run) that aligns its own timeline with our intervals: the Unix
+    // time at which second 0 of --intervals-out begins.
+    const auto wall = std::chrono::system_clock::now() + (engine.start - Clock::now());
+    std::cout << fmt::format("started at {:.6f}",
+                             std::chrono::duration<double>(wall.time_since_epoch()).count())
+              << std::endl;
+  }
 
   // Drivers.
   const std::size_t senders = threads * cfg.shards;

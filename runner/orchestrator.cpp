@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -100,6 +101,32 @@ std::string seconds_arg(double s) {
 }
 
 // Waits for a child's "listening on HOST:PORT" line; throws RunError naming the component.
+// `faultline load --metrics-listen` prints "started at UNIX_SECONDS" once its clock is set: the
+// instant its first interval begins. Converted to this process's steady clock (same machine, so
+// the wall clocks agree; the conversion error is microseconds).
+std::optional<Clock::time_point> wait_load_start(Subprocess& p, const std::string& log) {
+  const auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline) {
+    check_stop();
+    if (auto line = p.wait_for_line("started at ", 200ms)) {
+      const double unix_seconds =
+          std::strtod(line->c_str() + line->find("started at ") + 11, nullptr);
+      if (!(unix_seconds > 0)) break;
+      const auto wall_now = std::chrono::system_clock::now();
+      const auto steady_now = Clock::now();
+      const auto ahead = std::chrono::duration<double>(unix_seconds) - wall_now.time_since_epoch();
+      return steady_now + std::chrono::duration_cast<Clock::duration>(ahead);
+    }
+    if (!p.running())
+      throw RunError(
+          fmt::format("load exited during start-up with status {} (see {})", p.wait(0ms), log));
+  }
+  spdlog::warn(
+      "run: the load generator did not report its start time; phase boundaries may be "
+      "off by the start-up delay");
+  return std::nullopt;
+}
+
 HostPort wait_listening(Subprocess& p, const std::string& component, const std::string& log,
                         std::chrono::milliseconds timeout = 20s) {
   const auto deadline = Clock::now() + timeout;
@@ -233,6 +260,9 @@ class Orchestrator {
   std::vector<unsigned short> redis_ports_;
   std::optional<Subprocess> proxy_, target_, load_;
   std::optional<HostPort> proxy_api_, target_addr_, load_metrics_;
+  // When second 0 of the load generator's intervals began: the timeline counts from there, so a
+  // phase boundary at a whole second falls exactly between two interval lines.
+  std::optional<Clock::time_point> load_t0_;
   std::map<std::string, HostPort> proxy_listen_;
   std::string intervals_path_, load_out_;
   std::unique_ptr<Collector> collector_;
@@ -430,6 +460,7 @@ void Orchestrator::start_load() {
   const std::string log = log_file("load");
   load_.emplace(argv, log);
   load_metrics_ = wait_listening(*load_, "load", log);
+  load_t0_ = wait_load_start(*load_, log);
   tail_ = std::make_unique<LineTail>(intervals_path_);
   spdlog::info("run: load -> http://{} (metrics on {})", dest.to_string(),
                load_metrics_->to_string());
@@ -585,7 +616,7 @@ int Orchestrator::run() {
 
     // The timeline's clock starts when the load does (the interval lines count from there too).
     start_load();
-    clock_.t0 = Clock::now();
+    clock_.t0 = load_t0_.value_or(Clock::now());
     if (load_metrics_) info.endpoints["load"] = load_metrics_->to_string();
     write_prometheus_sd();
     scraper_ = std::jthread([this](std::stop_token st) { scraper_loop(st); });

@@ -137,6 +137,9 @@ TEST(RunE2E, TimelineOnTimeReportsWrittenNothingLeft) {
   EXPECT_TRUE(r["phases"][1]["fault"].get<bool>());
   EXPECT_GE(r["phases"][1]["load"]["latency_seconds"]["p50"].get<double>(), 0.045);
   EXPECT_LT(r["phases"][0]["load"]["latency_seconds"]["p50"].get<double>(), 0.045);
+  // The timeline counts from the load generator's own second 0, so no request that met the
+  // latency toxic is counted in the baseline.
+  EXPECT_LT(r["phases"][0]["load"]["latency_seconds"]["p99"].get<double>(), 0.045);
   EXPECT_GT(r["phases"][0]["load"]["requests"]["total"].get<int>(), 100);
   EXPECT_GT(r["phases"][1]["faults"]["front"]["requests"].get<double>(), 0);
   EXPECT_GE(r["series"].size(), 5u);
@@ -151,6 +154,27 @@ TEST(RunE2E, TimelineOnTimeReportsWrittenNothingLeft) {
   for (const auto& t : targets)
     EXPECT_EQ(t["targets"].size(), 1u);
   expect_nothing_left(r, out);
+}
+
+// The contract the timeline alignment rests on: with --metrics-listen, `faultline load` prints
+// "started at UNIX_SECONDS" (when second 0 of its intervals begins) after its "listening on" line.
+TEST(RunE2E, LoadReportsWhenItsIntervalsStart) {
+  TempDir dir;
+  const double before =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto [code, out] =
+      run_faultline({"load", "http://127.0.0.1:1/", "--rate", "5", "--duration", "1s",
+                     "--metrics-listen", "127.0.0.1:0", "--intervals-out", dir.file("i.jsonl")},
+                    dir.file("stderr.log"), 30s);
+  (void)code;  // every request fails (nothing listens on port 1); the exit code is not the point
+  const auto listening = out.find("listening on ");
+  const auto started = out.find("started at ");
+  ASSERT_NE(listening, std::string::npos) << out;
+  ASSERT_NE(started, std::string::npos) << out;
+  EXPECT_LT(listening, started);
+  const double at = std::strtod(out.c_str() + started + 11, nullptr);
+  EXPECT_GT(at, before);
+  EXPECT_LT(at, before + 20);
 }
 
 TEST(RunE2E, FailedAssertionExits1AndNamesIt) {

@@ -55,6 +55,10 @@ TEST(ScenariosE2E, QuickstartCompressedPasses) {
   // The proxy's own counters saw the injected errors.
   const json& errors_phase = o.results["phases"][1];
   EXPECT_GT(errors_phase["faults"]["front"]["faults_injected"].get<double>(), 0);
+  // Phase boundaries fall between the load generator's interval lines: no injected error leaks
+  // into the baseline.
+  EXPECT_EQ(o.results["phases"][0]["load"]["requests"]["failed"].get<int>(), 0)
+      << o.results["phases"][0].dump();
 }
 
 TEST(ScenariosE2E, ShardOutageResilientPasses) {
