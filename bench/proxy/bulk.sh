@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Bulk-transfer throughput through a toxic-free `faultline proxy`, to decide whether splice(2) is
+# worth having: curl downloads a SIZE_MIB file from nginx (sendfile) directly, through HAProxy in
+# TCP mode copying in user space, through HAProxy with `option splice-auto` (kernel splice(2)
+# between the sockets: the same proxy with and without splice), through bench/proxy/relay.py in
+# its `copy` and `splice` modes (one minimal relay loop, the two methods side by side), and through
+# faultline (user-space copy). ROUNDS rounds, each target in turn; prints each transfer's MiB/s and
+# the median per target.
+# usage: bench/proxy/bulk.sh FAULTLINE_BIN [SIZE_MIB=1024] [ROUNDS=3] [PROXY_THREADS=2]
+set -euo pipefail
+BIN=${1:?usage: bulk.sh FAULTLINE_BIN [SIZE_MIB] [ROUNDS] [PROXY_THREADS]}
+SIZE=${2:-1024}
+ROUNDS=${3:-3}
+PROXY_THREADS=${4:-2}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+NGINX_PORT=$(free_port); HA_PORT=$(free_port); HAS_PORT=$(free_port)
+RC_PORT=$(free_port); RS_PORT=$(free_port)
+mkdir -p "$WORK/nginx" "$WORK/www"
+# Random bytes (not a sparse file) so that nothing along the path can shortcut zero pages.
+head -c "$((SIZE * 1024 * 1024))" /dev/urandom > "$WORK/www/blob"
+chmod -R a+rX "$WORK"  # nginx's workers run as an unprivileged user
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1000; }
+http {
+  access_log off;
+  sendfile on;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; }
+}
+CONF
+nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+
+ha_config() {  # port, extra backend/defaults option
+  cat <<CONF
+global
+  maxconn 1000
+  nbthread $PROXY_THREADS
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+  $2
+frontend fe
+  bind 127.0.0.1:$1
+  default_backend be
+backend be
+  server nginx 127.0.0.1:$NGINX_PORT
+CONF
+}
+ha_config "$HA_PORT" "" > "$WORK/ha.cfg"
+ha_config "$HAS_PORT" "option splice-auto" > "$WORK/ha-splice.cfg"
+haproxy -f "$WORK/ha.cfg" -db & PIDS+=($!)
+haproxy -f "$WORK/ha-splice.cfg" -db & PIDS+=($!)
+HERE=$(cd "$(dirname "$0")" && pwd)
+python3 "$HERE/relay.py" copy "$RC_PORT" "$NGINX_PORT" > "$WORK/rc.out" & PIDS+=($!)
+python3 "$HERE/relay.py" splice "$RS_PORT" "$NGINX_PORT" > "$WORK/rs.out" & PIDS+=($!)
+
+"$BIN" --log-level warn proxy --api 127.0.0.1:0 --threads "$PROXY_THREADS" > "$WORK/proxy.out" &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$WORK/proxy.out" && break; sleep 0.05; done
+API=$(sed -n 's/^listening on //p' "$WORK/proxy.out")
+FL=$(curl -s -XPOST "http://$API/proxies" \
+  -d "{\"name\":\"bulk\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$NGINX_PORT\"}" |
+  python3 -c 'import json,sys;print(json.load(sys.stdin)["listen"])')
+sleep 0.5
+# Warm the page cache.
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/blob")
+[ "$code" = 200 ] || { echo "nginx answered $code" >&2; exit 1; }
+
+TARGETS=("127.0.0.1:$NGINX_PORT" "127.0.0.1:$HA_PORT" "127.0.0.1:$HAS_PORT" "127.0.0.1:$RC_PORT"
+  "127.0.0.1:$RS_PORT" "$FL")
+NAMES=(nginx-direct haproxy-copy haproxy-splice relay.py-copy relay.py-splice faultline-copy)
+: > "$WORK/results"
+echo "curl of a $SIZE MiB file, $ROUNDS rounds, proxies with $PROXY_THREADS threads, $(nproc) CPUs"
+for r in $(seq "$ROUNDS"); do
+  for i in 0 1 2 3 4 5; do
+    bps=$(curl -s -o /dev/null -w '%{speed_download}' "http://${TARGETS[$i]}/blob")
+    mibs=$(python3 -c "print(f'{$bps/2**20:.0f}')")
+    echo "round $r ${NAMES[$i]}: $mibs MiB/s"
+    echo "${NAMES[$i]} $mibs" >> "$WORK/results"
+  done
+done
+python3 - "$WORK/results" <<'PY'
+import sys, statistics as st
+rows = {}
+for line in open(sys.argv[1]):
+    name, v = line.split()
+    rows.setdefault(name, []).append(float(v))
+for name, vs in rows.items():
+    print(f"median {name:16s} {st.median(vs):8.0f} MiB/s")
+PY
