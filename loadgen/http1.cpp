@@ -1,6 +1,7 @@
 #include "loadgen/http1.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace faultline::loadgen {
 namespace {
@@ -32,6 +33,19 @@ bool icontains_token(std::string_view value, std::string_view token) {
   return false;
 }
 
+// Case-insensitive comparison with a lowercase literal: cheaper than iequals because only the
+// letters of `lower` need folding.
+bool iequals_lower(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char l = lower[i];
+    char x = a[i];
+    if (l >= 'a' && l <= 'z') x = static_cast<char>(x | 0x20);
+    if (x != l) return false;
+  }
+  return true;
+}
+
 std::string_view trim(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
     v.remove_prefix(1);
@@ -42,55 +56,85 @@ std::string_view trim(std::string_view v) {
 
 }  // namespace
 
+// One pass over the bytes: memchr finds each line end, and only header names of the three
+// framing lengths are compared at all (this runs once per response on the load hot path). A
+// malformed status line or header is `bad` as soon as its line is complete.
 Parse parse_response_head(std::string_view data, ResponseHead& out, std::size_t limit) {
-  const auto end = data.find("\r\n\r\n");
-  if (end == std::string_view::npos) return data.size() > limit ? Parse::bad : Parse::incomplete;
-  if (end + 4 > limit) return Parse::bad;
   out = ResponseHead{};
-  out.head_bytes = end + 4;
-  std::string_view head = data.substr(0, end + 2);
-  const auto eol = head.find("\r\n");
-  std::string_view line = head.substr(0, eol);
-  // "HTTP/1.1 200 OK"
-  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[8] != ' ') return Parse::bad;
-  const char minor = line[7];
-  if (minor != '0' && minor != '1') return Parse::bad;
-  out.keep_alive = minor == '1';
-  unsigned status = 0;
-  for (std::size_t i = 9; i < 12; ++i) {
-    if (line[i] < '0' || line[i] > '9') return Parse::bad;
-    status = status * 10 + static_cast<unsigned>(line[i] - '0');
-  }
-  if (line.size() > 12 && line[12] != ' ') return Parse::bad;
-  if (status < 100) return Parse::bad;
-  out.status = status;
-  head.remove_prefix(eol + 2);
-  while (!head.empty()) {
-    const auto e = head.find("\r\n");
-    std::string_view field = head.substr(0, e);
-    head.remove_prefix(e + 2);
-    const auto colon = field.find(':');
+  const char* const base = data.data();
+  const std::size_t size = data.size();
+  std::size_t line_start = 0, scan = 0;
+  bool have_status = false;
+  for (;;) {
+    const void* hit = scan < size ? std::memchr(base + scan, '\n', size - scan) : nullptr;
+    if (hit == nullptr) return size > limit ? Parse::bad : Parse::incomplete;
+    const auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
+    scan = nl + 1;
+    if (nl == line_start || base[nl - 1] != '\r') continue;  // a bare LF is part of the line
+    const std::string_view line(base + line_start, nl - 1 - line_start);
+    line_start = scan;
+    if (!have_status) {
+      // "HTTP/1.1 200 OK"
+      if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[8] != ' ') return Parse::bad;
+      const char minor = line[7];
+      if (minor != '0' && minor != '1') return Parse::bad;
+      out.keep_alive = minor == '1';
+      unsigned status = 0;
+      for (std::size_t i = 9; i < 12; ++i) {
+        if (line[i] < '0' || line[i] > '9') return Parse::bad;
+        status = status * 10 + static_cast<unsigned>(line[i] - '0');
+      }
+      if (line.size() > 12 && line[12] != ' ') return Parse::bad;
+      if (status < 100) return Parse::bad;
+      out.status = status;
+      have_status = true;
+      continue;
+    }
+    if (line.empty()) {  // the blank line ends the head
+      if (scan > limit) return Parse::bad;
+      out.head_bytes = scan;
+      if (out.chunked) out.content_length.reset();  // RFC 9112: chunked wins
+      return Parse::done;
+    }
+    const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return Parse::bad;
-    std::string_view name = field.substr(0, colon);
-    std::string_view value = trim(field.substr(colon + 1));
-    if (iequals(name, "content-length")) {
-      std::uint64_t n = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || p != value.data() + value.size() || value.empty()) return Parse::bad;
-      if (out.content_length && *out.content_length != n) return Parse::bad;
-      out.content_length = n;
-    } else if (iequals(name, "transfer-encoding")) {
-      if (icontains_token(value, "chunked"))
-        out.chunked = true;
-      else if (!iequals(value, "identity"))
-        return Parse::bad;
-    } else if (iequals(name, "connection")) {
-      if (icontains_token(value, "close")) out.keep_alive = false;
-      if (icontains_token(value, "keep-alive")) out.keep_alive = true;
+    const std::string_view name = line.substr(0, colon);
+    switch (name.size()) {
+      case 14:
+        if (iequals_lower(name, "content-length")) {
+          const std::string_view value = trim(line.substr(colon + 1));
+          std::uint64_t n = 0;
+          auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+          if (ec != std::errc{} || p != value.data() + value.size() || value.empty())
+            return Parse::bad;
+          if (out.content_length && *out.content_length != n) return Parse::bad;
+          out.content_length = n;
+        }
+        break;
+      case 17:
+        if (iequals_lower(name, "transfer-encoding")) {
+          const std::string_view value = trim(line.substr(colon + 1));
+          if (icontains_token(value, "chunked"))
+            out.chunked = true;
+          else if (!iequals(value, "identity"))
+            return Parse::bad;
+        }
+        break;
+      case 10:
+        if (iequals_lower(name, "connection")) {
+          const std::string_view value = trim(line.substr(colon + 1));
+          if (value == "keep-alive") {  // what nearly every server sends
+            out.keep_alive = true;
+            break;
+          }
+          if (icontains_token(value, "close")) out.keep_alive = false;
+          if (icontains_token(value, "keep-alive")) out.keep_alive = true;
+        }
+        break;
+      default:
+        break;
     }
   }
-  if (out.chunked) out.content_length.reset();  // RFC 9112: chunked wins
-  return Parse::done;
 }
 
 std::optional<std::string_view> find_header(std::string_view head, std::string_view name) {

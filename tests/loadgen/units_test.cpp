@@ -167,6 +167,109 @@ TEST(Http1, ParsesHeadsAndFraming) {
   EXPECT_EQ(parse_response_head(std::string(70000, 'x'), h), Parse::bad);
 }
 
+TEST(Http1, HeadSplitAtEveryByteBoundary) {
+  // A head followed by its body and a second (pipelined) response: every prefix shorter than the
+  // head is incomplete, every longer one parses to the same head, and the leftovers start exactly
+  // at the second response.
+  const std::string first =
+      "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello";
+  const std::string second = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+  const std::string wire = first + second;
+  const std::size_t head_len = first.size() - 5;
+  for (std::size_t k = 0; k <= wire.size(); ++k) {
+    ResponseHead h;
+    const auto p = parse_response_head(std::string_view(wire).substr(0, k), h);
+    if (k < head_len) {
+      EXPECT_EQ(p, Parse::incomplete) << k;
+      continue;
+    }
+    ASSERT_EQ(p, Parse::done) << k;
+    EXPECT_EQ(h.status, 200u);
+    EXPECT_EQ(h.head_bytes, head_len);
+    EXPECT_EQ(*h.content_length, 5u);
+    EXPECT_TRUE(h.keep_alive);
+  }
+  ResponseHead h;
+  ASSERT_EQ(parse_response_head(std::string_view(wire).substr(first.size()), h), Parse::done);
+  EXPECT_EQ(h.status, 404u);
+  EXPECT_EQ(*h.content_length, 0u);
+  EXPECT_EQ(h.head_bytes, second.size());
+}
+
+TEST(Http1, HeadFieldsCaseWhitespaceAndFraming) {
+  ResponseHead h;
+  // Names are case-insensitive, values trimmed of spaces and tabs.
+  ASSERT_EQ(parse_response_head("HTTP/1.1 200 OK\r\nCONTENT-length:\t 7 \t\r\n\r\n", h),
+            Parse::done);
+  EXPECT_EQ(*h.content_length, 7u);
+  // Connection tokens: lists, any case; HTTP/1.0 keeps alive only when asked.
+  ASSERT_EQ(parse_response_head("HTTP/1.1 200 OK\r\nconnection: Upgrade, CLOSE\r\n\r\n", h),
+            Parse::done);
+  EXPECT_FALSE(h.keep_alive);
+  ASSERT_EQ(parse_response_head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n", h),
+            Parse::done);
+  EXPECT_TRUE(h.keep_alive);
+  ASSERT_EQ(parse_response_head("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n", h),
+            Parse::done);
+  EXPECT_TRUE(h.keep_alive);
+  // Chunked wins over Content-Length; a coding list ending in chunked is chunked.
+  ASSERT_EQ(
+      parse_response_head(
+          "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n", h),
+      Parse::done);
+  EXPECT_TRUE(h.chunked);
+  EXPECT_FALSE(h.content_length.has_value());
+  // No framing header: the body runs to EOF (content_length empty, not chunked).
+  ASSERT_EQ(parse_response_head("HTTP/1.1 200 OK\r\n\r\n", h), Parse::done);
+  EXPECT_FALSE(h.content_length.has_value());
+  EXPECT_FALSE(h.chunked);
+  // Names that merely resemble framing headers are ignored.
+  ASSERT_EQ(
+      parse_response_head(
+          "HTTP/1.1 200 OK\r\nContent-Lengtz: x\r\nX-Content-Length: y\r\nConnectio: close\r\n"
+          "Content-Lengthy: z\r\n\r\n",
+          h),
+      Parse::done);
+  EXPECT_FALSE(h.content_length.has_value());
+  EXPECT_TRUE(h.keep_alive);
+  // A bare LF inside a field does not end the line (only CRLF does).
+  ASSERT_EQ(parse_response_head("HTTP/1.1 200 OK\r\nX: a\nb\r\nContent-Length: 3\r\n\r\n", h),
+            Parse::done);
+  EXPECT_EQ(*h.content_length, 3u);
+  // Interim responses parse like any head (the engine skips them).
+  ASSERT_EQ(parse_response_head("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", h),
+            Parse::done);
+  EXPECT_EQ(h.status, 100u);
+  EXPECT_EQ(h.head_bytes, 25u);
+  // Equal duplicate Content-Length values are allowed.
+  ASSERT_EQ(
+      parse_response_head("HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\n", h),
+      Parse::done);
+  EXPECT_EQ(*h.content_length, 2u);
+}
+
+TEST(Http1, BadHeadsAndLimit) {
+  ResponseHead h;
+  for (const char* bad :
+       {"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 200 OK\r\n: v\r\n\r\n",
+        "HTTP/1.2 200 OK\r\n\r\n", "HTTP/1.1 099 Low\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n",
+        "HTTP/1.1 20\r\n\r\n", "\r\n\r\n"})
+    EXPECT_EQ(parse_response_head(bad, h), Parse::bad) << bad;
+  // A garbage status line is bad as soon as it is complete, before the rest of the head arrives.
+  EXPECT_EQ(parse_response_head("SSH-2.0-OpenSSH\r\nmore", h), Parse::bad);
+  // The limit applies to the whole head, blank line included.
+  const std::string head = "HTTP/1.1 200 OK\r\nX: " + std::string(100, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse_response_head(head, h, head.size()), Parse::done);
+  EXPECT_EQ(parse_response_head(head, h, head.size() - 1), Parse::bad);
+  EXPECT_EQ(parse_response_head(head.substr(0, 60), h, 50), Parse::bad);  // no end in sight
+  EXPECT_EQ(parse_response_head(head.substr(0, 40), h, 50), Parse::incomplete);
+}
+
 TEST(Http1, DecodesChunkedIncrementally) {
   const std::string wire = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
   // Feed byte by byte: the decoder must cope with any split.
