@@ -340,3 +340,33 @@ TEST(TargetApi, NaiveModeServesTheSameApiOnItsWorkerPool) {
   EXPECT_EQ(h.fetch("GET", "/readyz").status, 200u);
   EXPECT_EQ(h.fetch("POST", "/solve", R"({"content": "n", "prefix": "f"})").status, 200u);
 }
+
+// GET /p/<id> on one keep-alive connection, pipelined, for pastes of very different sizes: each
+// answer carries its own paste (the server reuses its buffers between requests).
+TEST(TargetApi, PipelinedGetsOfMixedSizes) {
+  Harness h{HarnessOptions{}};
+  const std::vector<std::string> pastes = {"a", std::string(1024, 'b'), std::string(300000, 'c'),
+                                           std::string(7, 'd')};
+  std::vector<std::string> ids;
+  for (const auto& p : pastes) {
+    auto res = h.fetch("POST", "/pastes", p);
+    ASSERT_EQ(res.status, 201u) << res.body;
+    ids.push_back(json::parse(res.body)["id"]);
+  }
+  std::string req;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    req += "GET /p/" + ids[i] + " HTTP/1.1\r\nHost: x\r\n" +
+           (i + 1 == ids.size() ? "Connection: close\r\n" : "") + "\r\n";
+  const std::string out = raw_exchange(h.address, req);
+  std::size_t pos = 0;
+  for (const auto& p : pastes) {
+    const std::size_t head = out.find("HTTP/1.1 200 OK\r\n", pos);
+    ASSERT_NE(head, std::string::npos) << out.substr(pos, 300);
+    const std::size_t body = out.find("\r\n\r\n", head) + 4;
+    EXPECT_NE(out.find("Content-Length: " + std::to_string(p.size()) + "\r\n", head),
+              std::string::npos);
+    EXPECT_EQ(out.compare(body, p.size(), p), 0);
+    pos = body + p.size();
+  }
+  EXPECT_EQ(pos, out.size());
+}
