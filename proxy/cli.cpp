@@ -40,6 +40,7 @@ struct ProxyOptions {
   unsigned threads = 0;
   std::uint64_t seed = 0;
   bool seed_set = false;
+  bool no_splice = false;
 };
 
 awaitable<HttpResponse> ready(HttpResponse res) {
@@ -113,7 +114,8 @@ int run_proxy(const ProxyOptions& o) {
                .registry = registry,
                .seed = o.seed_set ? o.seed : std::random_device{}() * 0x100000001ULL,
                .idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*idle),
-               .connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*connect)};
+               .connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*connect),
+               .splice = !o.no_splice};
   ProxyServer server(env,
                      o.api_token.empty() ? std::nullopt : std::optional<std::string>(o.api_token));
   try {
@@ -193,6 +195,9 @@ void register_commands(CommandRegistry& registry) {
   app->add_option("--connect-timeout", opts->connect_timeout, "upstream connect timeout")
       ->capture_default_str();
   app->add_option("--threads", opts->threads, "worker threads (default: one per CPU)");
+  app->add_flag("--no-splice", opts->no_splice,
+                "tcp: always copy through user space (default: bulk transfers on toxic-free "
+                "connections use splice(2))");
   app->add_option_function<std::uint64_t>(
       "--seed",
       [opts](std::uint64_t s) {

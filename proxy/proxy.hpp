@@ -33,6 +33,8 @@ struct ProxyEnv {
   std::uint64_t seed = 1;
   std::chrono::milliseconds idle_timeout{3600 * 1000};
   std::chrono::milliseconds connect_timeout{5000};
+  // tcp: move bulk data of a toxic-free direction with splice(2) (see tcp_connection.cpp).
+  bool splice = true;
 };
 
 // A proxy as the API shows it.

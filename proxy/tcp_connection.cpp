@@ -3,8 +3,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
+#include <csignal>
 #include <deque>
+#include <mutex>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -25,6 +31,14 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 // One read buffer per worker thread: a connection only borrows it between a readiness wait and
 // the copy/send that follows, so idle connections hold no buffer at all.
 thread_local std::array<char, kReadBuffer> tls_buffer;
+
+// splice(2) for toxic-free bulk transfer. A direction starts splicing after a read filled the whole
+// buffer (bulk data; request/response traffic in small messages keeps the copy path and never pays
+// for a pipe), through its own pipe, socket → pipe → socket. The pipe is drained completely
+// before the next read, so at every read the reader can choose again: a toxic added to a live
+// connection (Toxiproxy applies new toxics to open connections) takes the next chunk through the
+// user-space path and the toxic's stages, and removing it lets splicing resume.
+constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 
 struct Item {
   enum class Kind { data, eof, close, reset };
@@ -52,6 +66,11 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
     proxy_->counters().active->Increment();
   }
   ~TcpConnection() override {
+    for (auto& dir : dirs_)
+      if (dir.pipe_r >= 0) {
+        ::close(dir.pipe_r);
+        ::close(dir.pipe_w);
+      }
     proxy_->remove_connection(this);
     proxy_->counters().active->Decrement();
     proxy_->counters().closed[static_cast<std::size_t>(reason_)]->Increment();
@@ -82,9 +101,13 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
     asio::steady_timer data_ready;   // cancelled to wake the writer
     asio::steady_timer space_ready;  // cancelled to wake the reader
     asio::steady_timer due;          // the writer's wait for the next piece's due time
+    int pipe_r = -1, pipe_w = -1;    // splice pipe (created on the first full-buffer read)
+    bool no_pipe = false;            // creating a pipe failed (e.g. EMFILE): keep copying
   };
 
   static awaitable<void> reader(std::shared_ptr<TcpConnection> self, int d);
+  // Moves one chunk src → pipe → dst with splice(2); false when the connection ended.
+  static awaitable<bool> splice_chunk(std::shared_ptr<TcpConnection> self, int d);
   static awaitable<void> writer(std::shared_ptr<TcpConnection> self, int d);
   static awaitable<void> watcher(std::shared_ptr<TcpConnection> self);
 
@@ -203,6 +226,11 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
       self->abort(side_reason(src_is_client));
       co_return;
     }
+    self->refresh_links();
+    if (dir.pipe_w >= 0 && !self->any_active(d) && dir.queue.empty() && !dir.writer_busy) {
+      if (!co_await splice_chunk(self, d)) co_return;
+      continue;
+    }
     error_code ec;
     const std::size_t n = src.read_some(asio::buffer(tls_buffer), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
@@ -221,9 +249,17 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
       co_return;
     }
     bytes->Increment(static_cast<double>(n));
-    self->refresh_links();
 
     if (!self->any_active(d) && dir.queue.empty() && !dir.writer_busy) {
+      if (n == kReadBuffer && dir.pipe_w < 0 && !dir.no_pipe && self->proxy_->env().splice) {
+        int fds[2];
+        if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+          dir.pipe_r = fds[0];
+          dir.pipe_w = fds[1];
+        } else {
+          dir.no_pipe = true;
+        }
+      }
       // Fast path: no toxic on this direction and nothing queued: send now.
       std::size_t sent = dst.send(asio::buffer(tls_buffer.data(), n), 0, ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -268,6 +304,54 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
     }
     if (self->closing_) co_return;
   }
+}
+
+awaitable<bool> TcpConnection::splice_chunk(std::shared_ptr<TcpConnection> self, int d) {
+  Dir& dir = self->dirs_[d];
+  tcp::socket& src = self->src(d);
+  tcp::socket& dst = self->dst(d);
+  const bool src_is_client = d == 0;
+  const ssize_t n =
+      ::splice(src.native_handle(), nullptr, dir.pipe_w, nullptr, kReadBuffer, kSpliceFlags);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) co_return true;  // spurious readiness
+    self->abort(side_reason(src_is_client));
+    co_return false;
+  }
+  const auto now = Clock::now();
+  self->last_activity_ = now;
+  if (n == 0) {
+    // EOF with no toxic and nothing queued: the writer passes it on at once.
+    self->push(d, Item{now, Item::Kind::eof, {}});
+    co_return false;
+  }
+  (d == 0 ? self->proxy_->counters().bytes_upstream : self->proxy_->counters().bytes_downstream)
+      ->Increment(static_cast<double>(n));
+  auto left = static_cast<std::size_t>(n);
+  while (left > 0) {
+    const ssize_t m =
+        ::splice(dir.pipe_r, nullptr, dst.native_handle(), nullptr, left, kSpliceFlags);
+    if (m > 0) {
+      left -= static_cast<std::size_t>(m);
+      continue;
+    }
+    if (m < 0 && (errno == EAGAIN || errno == EINTR)) {
+      // The destination is full: wait for room (the idle watcher bounds this wait).
+      dir.writer_busy = true;
+      auto [wec] = co_await dst.async_wait(tcp::socket::wait_write, use_nothrow);
+      dir.writer_busy = false;
+      if (self->closing_) co_return false;
+      if (wec) {
+        self->abort(side_reason(!src_is_client));
+        co_return false;
+      }
+      continue;
+    }
+    self->abort(side_reason(!src_is_client));
+    co_return false;
+  }
+  self->last_activity_ = Clock::now();
+  co_return true;
 }
 
 awaitable<void> TcpConnection::writer(std::shared_ptr<TcpConnection> self, int d) {
@@ -406,6 +490,10 @@ awaitable<std::pair<error_code, tcp::socket>> connect_upstream(std::string upstr
 }
 
 void start_tcp_connection(std::shared_ptr<Proxy> proxy, tcp::socket client) {
+  // splice(2) into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL); the
+  // error is handled as EPIPE instead.
+  static std::once_flag sigpipe_once;
+  if (proxy->env().splice) std::call_once(sigpipe_once, [] { std::signal(SIGPIPE, SIG_IGN); });
   error_code ec;
   client.set_option(tcp::no_delay(true), ec);
   auto ex = client.get_executor();

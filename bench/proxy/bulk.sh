@@ -4,7 +4,7 @@
 # TCP mode copying in user space, through HAProxy with `option splice-auto` (kernel splice(2)
 # between the sockets: the same proxy with and without splice), through bench/proxy/relay.py in
 # its `copy` and `splice` modes (one minimal relay loop, the two methods side by side), and through
-# faultline (user-space copy). ROUNDS rounds, each target in turn; prints each transfer's MiB/s and
+# faultline with splice(2) (its default) and with --no-splice (user-space copy). ROUNDS rounds, each target in turn; prints each transfer's MiB/s and
 # the median per target.
 # usage: bench/proxy/bulk.sh FAULTLINE_BIN [SIZE_MIB=1024] [ROUNDS=3] [PROXY_THREADS=2]
 set -euo pipefail
@@ -72,18 +72,27 @@ API=$(sed -n 's/^listening on //p' "$WORK/proxy.out")
 FL=$(curl -s -XPOST "http://$API/proxies" \
   -d "{\"name\":\"bulk\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$NGINX_PORT\"}" |
   python3 -c 'import json,sys;print(json.load(sys.stdin)["listen"])')
+"$BIN" --log-level warn proxy --api 127.0.0.1:0 --threads "$PROXY_THREADS" --no-splice \
+  > "$WORK/proxy-copy.out" &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$WORK/proxy-copy.out" && break; sleep 0.05; done
+API2=$(sed -n 's/^listening on //p' "$WORK/proxy-copy.out")
+FLC=$(curl -s -XPOST "http://$API2/proxies" \
+  -d "{\"name\":\"bulk\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$NGINX_PORT\"}" |
+  python3 -c 'import json,sys;print(json.load(sys.stdin)["listen"])')
 sleep 0.5
 # Warm the page cache.
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/blob")
 [ "$code" = 200 ] || { echo "nginx answered $code" >&2; exit 1; }
 
 TARGETS=("127.0.0.1:$NGINX_PORT" "127.0.0.1:$HA_PORT" "127.0.0.1:$HAS_PORT" "127.0.0.1:$RC_PORT"
-  "127.0.0.1:$RS_PORT" "$FL")
-NAMES=(nginx-direct haproxy-copy haproxy-splice relay.py-copy relay.py-splice faultline-copy)
+  "127.0.0.1:$RS_PORT" "$FLC" "$FL")
+NAMES=(nginx-direct haproxy-copy haproxy-splice relay.py-copy relay.py-splice faultline-copy
+  faultline-splice)
 : > "$WORK/results"
 echo "curl of a $SIZE MiB file, $ROUNDS rounds, proxies with $PROXY_THREADS threads, $(nproc) CPUs"
 for r in $(seq "$ROUNDS"); do
-  for i in 0 1 2 3 4 5; do
+  for i in 0 1 2 3 4 5 6; do
     bps=$(curl -s -o /dev/null -w '%{speed_download}' "http://${TARGETS[$i]}/blob")
     mibs=$(python3 -c "print(f'{$bps/2**20:.0f}')")
     echo "round $r ${NAMES[$i]}: $mibs MiB/s"

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include "common/metrics.hpp"
@@ -438,4 +439,87 @@ TEST(TcpProxy, VaurienBehaviorsOnTcp) {
     EXPECT_EQ(c.read_to_end(&how), "");
     EXPECT_EQ(how, "timeout");  // read, never answered, still open
   }
+}
+
+namespace {
+
+// Pipes this process holds (the splice path's pipes are the only ones the proxy creates).
+int open_pipes() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(e.path(), ec);
+    if (!ec && target.string().rfind("pipe:", 0) == 0) ++n;
+  }
+  return n;
+}
+
+// Streams `bytes` of seeded data through the echo proxy on `c` and checks they come back intact.
+bool echo_stream(Client& c, std::size_t bytes, std::uint64_t seed) {
+  constexpr std::size_t kBlock = 256 * 1024;
+  std::thread writer([&] {
+    std::string block(kBlock, '\0');
+    for (std::size_t i = 0; i * kBlock < bytes; ++i) {
+      fill_block(seed, i, block.data(), kBlock);
+      if (!c.send_all(block)) return;
+    }
+  });
+  std::string expected(kBlock, '\0');
+  bool identical = true;
+  for (std::size_t i = 0; i * kBlock < bytes; ++i) {
+    fill_block(seed, i, expected.data(), kBlock);
+    if (c.read_n(kBlock) != expected) {
+      identical = false;
+      break;
+    }
+  }
+  writer.join();
+  return identical;
+}
+
+}  // namespace
+
+// Toxic-free bulk data goes through splice(2); a toxic added to the live connection applies to
+// the next chunk (the user-space path), and removing it lets splicing resume; bytes stay exact.
+TEST(TcpProxy, SplicedBulkSwitchesToToxicsOnALiveConnectionAndBack) {
+  EchoServer echo;
+  Harness h;
+  const auto port = h.create("p", echo.address());
+  ASSERT_NE(port, 0);
+  const int pipes_before = open_pipes();
+  Client c(port, 10000ms);
+  ASSERT_TRUE(c.connected());
+  constexpr std::size_t kBulk = 32ull << 20;
+  EXPECT_TRUE(echo_stream(c, kBulk, 1));
+  EXPECT_EQ(open_pipes(), pipes_before + 4);  // one pipe per direction: both were spliced
+
+  // A latency toxic added now delays the next message on this same connection.
+  ASSERT_EQ(h.call("POST", "/proxies/p/toxics",
+                   toxic("latency", "downstream", {{"latency", 200}}, 1.0, "lat"))
+                .status,
+            200);
+  std::this_thread::sleep_for(50ms);  // the change is published to the connection's loop
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send_all("ping"));
+  EXPECT_EQ(c.read_n(4), "ping");
+  EXPECT_GE(seconds_since(t0), 0.2);
+  // Bulk data under the toxic (user-space path) is still exact.
+  EXPECT_TRUE(echo_stream(c, 4ull << 20, 2));
+
+  ASSERT_EQ(h.call("DELETE", "/proxies/p/toxics/lat").status, 204);
+  std::this_thread::sleep_for(50ms);
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send_all("pong"));
+  EXPECT_EQ(c.read_n(4), "pong");
+  EXPECT_LT(seconds_since(t0), 0.1);
+  EXPECT_TRUE(echo_stream(c, kBulk, 3));  // splicing again
+  c.shutdown_write();
+  std::string how;
+  EXPECT_EQ(c.read_to_end(&how), "");
+  EXPECT_EQ(how, "eof");
+  const double total = 2.0 * kBulk + (4ull << 20) + 8;
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(h.metric("faultline_proxy_bytes_total", "direction=\"upstream\""), total);
+  EXPECT_EQ(h.metric("faultline_proxy_bytes_total", "direction=\"downstream\""), total);
+  EXPECT_EQ(open_pipes(), pipes_before);  // closed with the connection
 }
