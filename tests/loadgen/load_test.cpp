@@ -1,11 +1,13 @@
 // `faultline load` end to end over loopback: coordinated-omission correction against a server that
 // stalls at a known time, exact stage accounting, closed model, error classification against
 // servers that refuse / reset / hang / send garbage / answer 4xx-5xx, flows and generators against
-// `faultline target`, intervals + Prometheus endpoint + SIGTERM, replay timing (recording and
+// `faultline target`, awkward framing (heads split anywhere, 1xx, chunked, pipelined leftovers),
+// intervals + Prometheus endpoint + SIGTERM, replay timing (recording and
 // HAR), shards + `report merge`, thresholds and exit codes.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -167,6 +169,90 @@ class RawServer {
   std::thread thread_;
 };
 
+// ---- A raw server that answers with awkward but valid framing, cycling through: a
+// Content-Length response written one byte per send; a 100 Continue then a chunked response,
+// byte by byte; two responses in one send (the second one answers the next request, which the
+// server then leaves unanswered) — so the client must parse heads split anywhere and keep
+// pipelined leftovers for the next request.
+class AwkwardServer {
+ public:
+  AwkwardServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~AwkwardServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  int answered() const { return answered_.load(); }
+
+ private:
+  static void send_bytewise(int c, const std::string& s) {
+    for (char ch : s)
+      if (::send(c, &ch, 1, MSG_NOSIGNAL) != 1) return;
+  }
+  void loop() {
+    std::uint64_t n = 0;  // requests seen, over all connections
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      int one = 1;
+      ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      std::string in;
+      while (!stop_) {
+        pollfd pc{c, POLLIN, 0};
+        if (::poll(&pc, 1, 50) <= 0) continue;
+        char buf[4096];
+        const auto got = ::read(c, buf, sizeof buf);
+        if (got <= 0) break;
+        in.append(buf, static_cast<std::size_t>(got));
+        for (auto end = in.find("\r\n\r\n"); end != std::string::npos; end = in.find("\r\n\r\n")) {
+          in.erase(0, end + 4);
+          switch (n++ % 4) {
+            case 0:
+              send_bytewise(c,
+                            "HTTP/1.1 200 OK\r\nServer: awkward\r\nContent-Length: 5\r\n\r\nhello");
+              break;
+            case 1:
+              send_bytewise(c,
+                            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                            "chunked\r\n\r\n5;x=y\r\nhello\r\n1\r\n!\r\n0\r\nT: v\r\n\r\n");
+              break;
+            case 2: {
+              const std::string two =
+                  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                  "HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n";
+              (void)::send(c, two.data(), two.size(), MSG_NOSIGNAL);
+              break;
+            }
+            default:
+              break;  // answered by the second half of case 2
+          }
+          ++answered_;
+        }
+      }
+      ::close(c);
+    }
+  }
+  int fd_ = -1;
+  unsigned short port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> answered_{0};
+  std::thread thread_;
+};
+
 json read_json(const std::string& file) {
   std::ifstream in(file);
   return json::parse(in);
@@ -318,6 +404,18 @@ TEST(Load, ClassifiesErrors) {
   EXPECT_EQ(by["fine"]["requests"]["ok"], by["fine"]["requests"]["total"]);
   EXPECT_GT(by["gone"]["requests"]["total"].get<int>(), 10);
   EXPECT_EQ(r["requests"]["total"], 150);
+}
+
+TEST(Load, ParsesSplitInterimChunkedAndPipelinedResponses) {
+  AwkwardServer server;
+  TempDir dir;
+  auto [code, out] = run_faultline({"load", server.url(), "--duration", "700ms", "-c", "1", "-t",
+                                    "1", "--timeout", "2s", "-q", "--out", dir.file("r.json")});
+  ASSERT_EQ(code, 0) << out;
+  json r = read_json(dir.file("r.json"));
+  EXPECT_EQ(r["requests"]["failed"], 0) << r["errors"].dump();
+  EXPECT_EQ(r["requests"]["ok"], r["requests"]["total"]);
+  EXPECT_GE(r["requests"]["total"].get<int>(), 8);  // two full cycles at least
 }
 
 TEST(Load, ClassifiesConnectTimeout) {
