@@ -45,11 +45,10 @@ id=$(curl -sS --data-binary @"$work/paste" "http://$taddr/pastes" | sed -n 's/.*
 mkdir -p "$work/www/p"
 cp "$work/paste" "$work/www/p/$id"
 chmod -R a+rX "$work"  # nginx workers may run as another user (nobody when started as root)
-nport=""
-for p in $(shuf -i 20000-60000 -n 50); do
-  if ! (exec 3<> "/dev/tcp/127.0.0.1/$p") 2> /dev/null; then nport=$p; break; fi
-done
-cat > "$work/nginx.conf" <<CONF
+# A free port can be taken between the probe and nginx's bind (other benchmarks start servers
+# too): try a few ports until nginx answers.
+start_nginx() {  # PORT: writes the config, starts nginx, waits until it serves the paste
+  cat > "$work/nginx.conf" <<CONF
 worker_processes $SERVER_THREADS;
 daemon off;
 pid $work/nginx.pid;
@@ -60,15 +59,29 @@ http {
   keepalive_requests 100000000;
   keepalive_timeout 60s;
   default_type application/octet-stream;
-  server { listen 127.0.0.1:$nport; root $work/www; }
+  server { listen 127.0.0.1:$1; root $work/www; }
 }
 CONF
-nginx -c "$work/nginx.conf" -p "$work" &
-pids+=($!)
-for _ in $(seq 1 50); do
-  curl -s -o /dev/null "http://127.0.0.1:$nport/p/$id" && break
-  sleep 0.1
+  nginx -c "$work/nginx.conf" -p "$work" 2> "$work/nginx.start.err" &
+  npid=$!
+  for _ in $(seq 1 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/p/$id" && return 0
+    kill -0 "$npid" 2> /dev/null || return 1  # exited: bind failed
+    sleep 0.1
+  done
+  kill -TERM "$npid" 2> /dev/null || true
+  return 1
+}
+nport=""
+for p in $(shuf -i 20000-60000 -n 50); do
+  if (exec 3<> "/dev/tcp/127.0.0.1/$p") 2> /dev/null; then continue; fi
+  if start_nginx "$p"; then
+    nport=$p
+    pids+=("$npid")
+    break
+  fi
 done
+[[ -n "$nport" ]] || { echo "nginx did not start" >&2; cat "$work/nginx.start.err" >&2; exit 1; }
 cmp -s <(curl -s "http://127.0.0.1:$nport/p/$id") <(curl -s "http://$taddr/p/$id") ||
   { echo "nginx and the target do not serve the same bytes" >&2; exit 1; }
 
