@@ -159,6 +159,27 @@ struct Conn {
   }
   std::size_t begin = 0, end = 0;
 
+  // Moves the unread bytes [begin, end) to the front and, when the buffer is still full, grows it;
+  // false when it is full at the 64 KiB limit.
+  bool make_room() {
+    if (begin > 0) {
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    return end < buf.size() || grow();
+  }
+  // Reads what has arrived into the free space after `end` (TLS or plain). Not a coroutine itself,
+  // so the hot path allocates no extra frame; plain async_read_some, not async_wait + read_some:
+  // Asio's epoll reactor skips the speculative read after a short read (until epoll reports the
+  // socket readable again), so this costs no wasted EAGAIN, while async_wait re-arms the
+  // descriptor with one epoll_ctl(EPOLL_CTL_MOD) per call.
+  awaitable<std::tuple<error_code, std::size_t>> read_some() {
+    const auto space = asio::buffer(buf.data() + end, buf.size() - end);
+    if (tls) return tls->async_read_some(space, use_nothrow);
+    return sock.async_read_some(space, use_nothrow);
+  }
+
   explicit Conn(Worker* worker, asio::io_context& ioc)
       : w(worker), sock(ioc), watchdog(ioc), wake(ioc) {}
   void close() {
@@ -351,21 +372,8 @@ awaitable<std::optional<Outcome>> read_chunked_body(Conn* c, std::string* body) 
     c->begin += used;
     if (p == Parse::bad) co_return Outcome::bad_response;
     if (p == Parse::done) break;
-    if (c->begin == c->end) c->begin = c->end = 0;
-    if (c->begin > 0) {
-      std::memmove(c->buf.data(), c->buf.data() + c->begin, c->end - c->begin);
-      c->end -= c->begin;
-      c->begin = 0;
-    }
-    if (c->end == c->buf.size() && !c->grow()) co_return Outcome::bad_response;
-    error_code rec;
-    std::size_t n = 0;
-    if (c->tls)
-      std::tie(rec, n) = co_await c->tls->async_read_some(
-          asio::buffer(c->buf.data() + c->end, c->buf.size() - c->end), use_nothrow);
-    else
-      std::tie(rec, n) = co_await c->sock.async_read_some(
-          asio::buffer(c->buf.data() + c->end, c->buf.size() - c->end), use_nothrow);
+    if (!c->make_room()) co_return Outcome::bad_response;
+    const auto [rec, n] = co_await c->read_some();
     if (rec) co_return Outcome::reset;
     c->end += n;
   }
@@ -389,14 +397,7 @@ awaitable<std::optional<Outcome>> read_sized_body(Conn* c, std::string* body, bo
       if (remaining == 0) break;
     }
     c->begin = c->end = 0;
-    error_code rec;
-    std::size_t n = 0;
-    if (c->tls)
-      std::tie(rec, n) =
-          co_await c->tls->async_read_some(asio::buffer(c->buf.data(), c->buf.size()), use_nothrow);
-    else
-      std::tie(rec, n) =
-          co_await c->sock.async_read_some(asio::buffer(c->buf.data(), c->buf.size()), use_nothrow);
+    const auto [rec, n] = co_await c->read_some();
     if (rec) {
       if (until_eof && (rec == asio::error::eof || rec == ssl::error::stream_truncated) &&
           !c->timed_out)
@@ -473,24 +474,8 @@ awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method,
         }
         break;
       }
-      if (c->begin > 0) {  // compact
-        std::memmove(c->buf.data(), c->buf.data() + c->begin, c->end - c->begin);
-        c->end -= c->begin;
-        c->begin = 0;
-      }
-      if (c->end == c->buf.size() && !c->grow()) co_return fail(Outcome::bad_response, false);
-      error_code rec;
-      std::size_t n = 0;
-      // Plain async_read_some, not async_wait + read_some: Asio's epoll reactor skips the
-      // speculative read after a short read (until epoll reports the socket readable again), so
-      // this costs no wasted EAGAIN; async_wait instead re-arms the descriptor with one
-      // epoll_ctl(EPOLL_CTL_MOD) per call.
-      if (c->tls)
-        std::tie(rec, n) = co_await c->tls->async_read_some(
-            asio::buffer(c->buf.data() + c->end, c->buf.size() - c->end), use_nothrow);
-      else
-        std::tie(rec, n) = co_await c->sock.async_read_some(
-            asio::buffer(c->buf.data() + c->end, c->buf.size() - c->end), use_nothrow);
+      if (!c->make_room()) co_return fail(Outcome::bad_response, false);
+      const auto [rec, n] = co_await c->read_some();
       if (rec) {
         read_failed = fail(Outcome::reset, !received_any && c->end == c->begin);
         break;
