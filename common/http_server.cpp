@@ -96,7 +96,11 @@ class Watchdog : public std::enable_shared_from_this<Watchdog> {
       for (Entry* e = self->head_; e != nullptr; e = e->next) {
         if (!e->fired && e->deadline <= now) {
           e->fired = true;
+          // Shut down, not only cancel: a composed write (async_write, Beast's chunked writer)
+          // may be between two write_some steps, where a cancel stops nothing and the next step
+          // would then wait without a deadline. After shutdown every later step fails at once.
           error_code ignored;
+          e->socket->shutdown(tcp::socket::shutdown_both, ignored);
           e->socket->cancel(ignored);
         }
       }
@@ -196,9 +200,17 @@ void serialize_head(const HttpResponse& res, std::string& out) {
 }
 
 // Sends a response: head and body in one gather write (no copy of the body). `head` is scratch
-// space reused across responses. Chunked responses go through Beast's serializer.
+// space reused across responses. Chunked responses go through Beast's serializer. The answer to a
+// HEAD request is the head alone (its Content-Length still says what a GET would get), or the
+// client would read the body as the start of the next response.
 awaitable<error_code> write_response(tcp::socket* socket, const HttpResponse* res,
-                                     std::string* head) {
+                                     std::string* head, bool head_only = false) {
+  if (head_only) {
+    head->clear();
+    serialize_head(*res, *head);
+    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(*head), use_nothrow);
+    co_return ec;
+  }
   if (res->chunked()) {
     auto [ec, n] = co_await http::async_write(*socket, *res, use_nothrow);
     co_return ec;
@@ -323,7 +335,8 @@ awaitable<void> session(std::shared_ptr<HttpServer::State> state, std::shared_pt
       res.set(http::field::server, opt.server_header);
     if (res.find(http::field::content_length) == res.end() && !res.chunked()) res.prepare_payload();
     deadline.arm(opt.write_timeout);
-    const error_code wec = co_await write_response(&socket, &res, &head);
+    const error_code wec =
+        co_await write_response(&socket, &res, &head, req.method() == http::verb::head);
     if (wec || deadline.fired()) co_return;
     if (!keep) {
       socket.shutdown(tcp::socket::shutdown_send, ec);
