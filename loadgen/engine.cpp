@@ -306,7 +306,12 @@ awaitable<void> watchdog_loop(Conn* c) {
     if (Clock::now() >= c->deadline) {
       c->timed_out = true;
       c->deadline = TimePoint::max();
+      // Shut down, not only cancel: a composed operation (async_write, a TLS read or write)
+      // between two of its steps has nothing pending to cancel, and its next step would wait
+      // without a deadline. After shutdown every later step fails at once (the connection is
+      // closed by the request's failure path).
       error_code ec;
+      c->sock.shutdown(tcp::socket::shutdown_both, ec);
       c->sock.cancel(ec);
     }
   }
@@ -437,8 +442,12 @@ awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method,
     };
     {
       error_code wec;
+      // Bytes of this request the kernel (or TLS) accepted: after a write error the request is
+      // retried only when this is 0, so a server that answered early (e.g. 413 before reading a
+      // large body) and reset the connection is never sent the request twice.
+      std::size_t sent = 0;
       if (c->tls) {
-        std::tie(wec, std::ignore) =
+        std::tie(wec, sent) =
             co_await asio::async_write(*c->tls, asio::buffer(*bytes), use_nothrow);
       } else {
         // A request fits the socket buffer almost always: write it directly (one send syscall,
@@ -449,12 +458,16 @@ awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method,
           wec = {};
           written = 0;
         }
-        if (!wec && written < bytes->size())
-          std::tie(wec, std::ignore) =
+        sent = written;
+        if (!wec && written < bytes->size()) {
+          std::size_t more = 0;
+          std::tie(wec, more) =
               co_await asio::async_write(c->sock, asio::buffer(*bytes) + written, use_nothrow);
+          sent += more;
+        }
       }
       if (wec) {
-        const Outcome o = fail(Outcome::reset, true);
+        const Outcome o = fail(Outcome::reset, sent == 0);
         if (retry) continue;
         co_return o;
       }

@@ -253,6 +253,74 @@ class AwkwardServer {
   std::thread thread_;
 };
 
+// ---- A raw server that answers GETs (keep-alive) and refuses every POST at its head: 413 with
+// Connection: close, then a close with RST (SO_LINGER 0) without reading the body, as servers with
+// a body limit do. Counts the POST heads it saw.
+class EarlyRefusalServer {
+ public:
+  EarlyRefusalServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~EarlyRefusalServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int posts() const { return posts_.load(); }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      std::string in;
+      bool open = true;
+      while (open && !stop_) {
+        pollfd pc{c, POLLIN, 0};
+        if (::poll(&pc, 1, 50) <= 0) continue;
+        char buf[4096];
+        const auto got = ::read(c, buf, sizeof buf);
+        if (got <= 0) break;
+        in.append(buf, static_cast<std::size_t>(got));
+        for (auto end = in.find("\r\n\r\n"); open && end != std::string::npos;
+             end = in.find("\r\n\r\n")) {
+          if (in.rfind("POST", 0) == 0) {
+            ++posts_;
+            const std::string refuse =
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            (void)::send(c, refuse.data(), refuse.size(), MSG_NOSIGNAL);
+            linger l{1, 0};
+            ::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            open = false;
+          } else {
+            in.erase(0, end + 4);
+            const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            (void)::send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
+          }
+        }
+      }
+      ::close(c);
+    }
+  }
+  int fd_ = -1;
+  unsigned short port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> posts_{0};
+  std::thread thread_;
+};
+
 json read_json(const std::string& file) {
   std::ifstream in(file);
   return json::parse(in);
@@ -416,6 +484,31 @@ TEST(Load, ParsesSplitInterimChunkedAndPipelinedResponses) {
   EXPECT_EQ(r["requests"]["failed"], 0) << r["errors"].dump();
   EXPECT_EQ(r["requests"]["ok"], r["requests"]["total"]);
   EXPECT_GE(r["requests"]["total"].get<int>(), 8);  // two full cycles at least
+}
+
+// A request whose write failed after the server had it (here: refused at its head, the body
+// still being sent) is never sent again: only a request of which no byte left is retried on a
+// fresh connection.
+TEST(Load, NeverResendsARequestTheServerAlreadyAnswered) {
+  EarlyRefusalServer server;
+  TempDir dir;
+  const json workload = {{"mix",
+                          {{{"name", "f"},
+                            {"flow",
+                             {{{"name", "get"}, {"method", "GET"}, {"url", "/a"}},
+                              {{"name", "post"},
+                               {"method", "POST"},
+                               {"url", "/b"},
+                               {"body", std::string(std::size_t{8} << 20, 'x')}}}}}}}};
+  write_file(dir.file("w.json"), workload.dump());
+  auto [code, out] = run_faultline({"load", server.url(), "--workload", dir.file("w.json"),
+                                    "--users", "1", "--duration", "1s", "-t", "1", "--timeout",
+                                    "2s", "-q", "--out", dir.file("r.json")});
+  (void)code;  // every POST fails (413 or reset): the threshold-free exit code is not the point
+  json r = read_json(dir.file("r.json"));
+  const int posts = r["requests_by_name"]["f.post"]["requests"]["total"].get<int>();
+  EXPECT_GE(posts, 1);
+  EXPECT_EQ(server.posts(), posts) << r["errors"].dump();
 }
 
 TEST(Load, ClassifiesConnectTimeout) {
