@@ -111,89 +111,115 @@ class TestServer {
   unsigned short port_ = 0;
 };
 
-// ---- Raw TCP servers that misbehave on purpose.
-enum class Misbehave { reset, silent, garbage };
-
-class RawServer {
+// ---- Raw loopback servers (no HTTP library, so they can misbehave exactly as a test needs): a
+// listening socket and a thread that hands each accepted connection to `serve`.
+class RawListener {
  public:
-  explicit RawServer(Misbehave mode, int backlog = 64) : mode_(mode) {
+  explicit RawListener(int backlog = 16) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
     EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     EXPECT_EQ(::listen(fd_, backlog), 0);
     socklen_t len = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { loop(); });
   }
-  ~RawServer() {
-    stop_ = true;
-    thread_.join();
-    for (int c : held_)
-      ::close(c);
-    ::close(fd_);
-  }
+  virtual ~RawListener() { ::close(fd_); }
+  RawListener(const RawListener&) = delete;
+  RawListener& operator=(const RawListener&) = delete;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
 
- private:
-  void loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      char buf[4096];
-      pollfd pc{c, POLLIN, 0};
-      if (::poll(&pc, 1, 1000) > 0) (void)::read(c, buf, sizeof buf);
-      if (mode_ == Misbehave::reset) {
-        linger l{1, 0};  // close with RST
-        ::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-        ::close(c);
-      } else if (mode_ == Misbehave::garbage) {
-        const char junk[] = "this is not http\r\n\r\n";
-        (void)::write(c, junk, sizeof junk - 1);
-        ::close(c);
-      } else {
-        held_.push_back(c);  // never answer
+ protected:
+  virtual void serve(int c) = 0;  // owns c: closes it (or keeps it, then closes it later)
+  // The last statement of a derived constructor (serve must not run before the object is whole).
+  void start() {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c >= 0) serve(c);
       }
-    }
+    });
   }
-  Misbehave mode_;
+  // The first statement of a derived destructor.
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::atomic<bool> stop_{false};
+
+ private:
   int fd_ = -1;
   unsigned short port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::vector<int> held_;
   std::thread thread_;
 };
 
-// ---- A raw server that answers with awkward but valid framing, cycling through: a
-// Content-Length response written one byte per send; a 100 Continue then a chunked response,
-// byte by byte; two responses in one send (the second one answers the next request, which the
-// server then leaves unanswered) — so the client must parse heads split anywhere and keep
-// pipelined leftovers for the next request.
-class AwkwardServer {
+enum class Misbehave { reset, silent, garbage };
+
+// Reads the request, then resets, answers garbage, or never answers.
+class RawServer final : public RawListener {
  public:
-  AwkwardServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { loop(); });
+  explicit RawServer(Misbehave mode, int backlog = 64) : RawListener(backlog), mode_(mode) {
+    start();
   }
-  ~AwkwardServer() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
+  ~RawServer() override {
+    stop();
+    for (int c : held_)
+      ::close(c);
   }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+ private:
+  void serve(int c) override {
+    char buf[4096];
+    pollfd pc{c, POLLIN, 0};
+    if (::poll(&pc, 1, 1000) > 0) (void)::read(c, buf, sizeof buf);
+    if (mode_ == Misbehave::reset) {
+      linger l{1, 0};  // close with RST
+      ::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      ::close(c);
+    } else if (mode_ == Misbehave::garbage) {
+      const char junk[] = "this is not http\r\n\r\n";
+      (void)::write(c, junk, sizeof junk - 1);
+      ::close(c);
+    } else {
+      held_.push_back(c);  // never answer
+    }
+  }
+  Misbehave mode_;
+  std::vector<int> held_;
+};
+
+// Calls `on_head(c, head)` for every request head that arrives on a connection until the client
+// closes it or on_head returns false (then the connection is closed).
+template <typename OnHead>
+void for_each_request_head(int c, const std::atomic<bool>& stop, OnHead on_head) {
+  std::string in;
+  while (!stop) {
+    pollfd pc{c, POLLIN, 0};
+    if (::poll(&pc, 1, 50) <= 0) continue;
+    char buf[4096];
+    const auto got = ::read(c, buf, sizeof buf);
+    if (got <= 0) break;
+    in.append(buf, static_cast<std::size_t>(got));
+    for (auto end = in.find("\r\n\r\n"); end != std::string::npos; end = in.find("\r\n\r\n")) {
+      const std::string head = in.substr(0, end + 4);
+      in.erase(0, end + 4);
+      if (!on_head(c, head)) return;
+    }
+  }
+}
+
+// Answers with awkward but valid framing, cycling through: a Content-Length response written one
+// byte per send; a 100 Continue then a chunked response, byte by byte; two responses in one send
+// (the second one answers the next request, which the server then leaves unanswered) — so the
+// client must parse heads split anywhere and keep pipelined leftovers for the next request.
+class AwkwardServer final : public RawListener {
+ public:
+  AwkwardServer() { start(); }
+  ~AwkwardServer() override { stop(); }
   int answered() const { return answered_.load(); }
 
  private:
@@ -201,124 +227,66 @@ class AwkwardServer {
     for (char ch : s)
       if (::send(c, &ch, 1, MSG_NOSIGNAL) != 1) return;
   }
-  void loop() {
-    std::uint64_t n = 0;  // requests seen, over all connections
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      int one = 1;
-      ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      std::string in;
-      while (!stop_) {
-        pollfd pc{c, POLLIN, 0};
-        if (::poll(&pc, 1, 50) <= 0) continue;
-        char buf[4096];
-        const auto got = ::read(c, buf, sizeof buf);
-        if (got <= 0) break;
-        in.append(buf, static_cast<std::size_t>(got));
-        for (auto end = in.find("\r\n\r\n"); end != std::string::npos; end = in.find("\r\n\r\n")) {
-          in.erase(0, end + 4);
-          switch (n++ % 4) {
-            case 0:
-              send_bytewise(c,
-                            "HTTP/1.1 200 OK\r\nServer: awkward\r\nContent-Length: 5\r\n\r\nhello");
-              break;
-            case 1:
-              send_bytewise(c,
-                            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: "
-                            "chunked\r\n\r\n5;x=y\r\nhello\r\n1\r\n!\r\n0\r\nT: v\r\n\r\n");
-              break;
-            case 2: {
-              const std::string two =
-                  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-                  "HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n";
-              (void)::send(c, two.data(), two.size(), MSG_NOSIGNAL);
-              break;
-            }
-            default:
-              break;  // answered by the second half of case 2
-          }
-          ++answered_;
+  void serve(int c) override {
+    int one = 1;
+    ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for_each_request_head(c, stop_, [this](int fd, const std::string&) {
+      switch (seen_++ % 4) {
+        case 0:
+          send_bytewise(fd, "HTTP/1.1 200 OK\r\nServer: awkward\r\nContent-Length: 5\r\n\r\nhello");
+          break;
+        case 1:
+          send_bytewise(fd,
+                        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                        "chunked\r\n\r\n5;x=y\r\nhello\r\n1\r\n!\r\n0\r\nT: v\r\n\r\n");
+          break;
+        case 2: {
+          const std::string two =
+              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+              "HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n";
+          (void)::send(fd, two.data(), two.size(), MSG_NOSIGNAL);
+          break;
         }
+        default:
+          break;  // answered by the second half of case 2
       }
-      ::close(c);
-    }
+      ++answered_;
+      return true;
+    });
+    ::close(c);
   }
-  int fd_ = -1;
-  unsigned short port_ = 0;
-  std::atomic<bool> stop_{false};
+  std::uint64_t seen_ = 0;  // requests seen, over all connections
   std::atomic<int> answered_{0};
-  std::thread thread_;
 };
 
-// ---- A raw server that answers GETs (keep-alive) and refuses every POST at its head: 413 with
-// Connection: close, then a close with RST (SO_LINGER 0) without reading the body, as servers with
-// a body limit do. Counts the POST heads it saw.
-class EarlyRefusalServer {
+// Answers GETs (keep-alive) and refuses every POST at its head: 413 with Connection: close, then a
+// close with RST (SO_LINGER 0) without reading the body, as servers with a body limit do. Counts
+// the POST heads it saw.
+class EarlyRefusalServer final : public RawListener {
  public:
-  EarlyRefusalServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~EarlyRefusalServer() {
-    stop_ = true;
-    thread_.join();
-    ::close(fd_);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  EarlyRefusalServer() { start(); }
+  ~EarlyRefusalServer() override { stop(); }
   int posts() const { return posts_.load(); }
 
  private:
-  void loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      std::string in;
-      bool open = true;
-      while (open && !stop_) {
-        pollfd pc{c, POLLIN, 0};
-        if (::poll(&pc, 1, 50) <= 0) continue;
-        char buf[4096];
-        const auto got = ::read(c, buf, sizeof buf);
-        if (got <= 0) break;
-        in.append(buf, static_cast<std::size_t>(got));
-        for (auto end = in.find("\r\n\r\n"); open && end != std::string::npos;
-             end = in.find("\r\n\r\n")) {
-          if (in.rfind("POST", 0) == 0) {
-            ++posts_;
-            const std::string refuse =
-                "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-            (void)::send(c, refuse.data(), refuse.size(), MSG_NOSIGNAL);
-            linger l{1, 0};
-            ::setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-            open = false;
-          } else {
-            in.erase(0, end + 4);
-            const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-            (void)::send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
-          }
-        }
+  void serve(int c) override {
+    for_each_request_head(c, stop_, [this](int fd, const std::string& head) {
+      if (head.rfind("POST", 0) == 0) {
+        ++posts_;
+        const std::string refuse =
+            "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)::send(fd, refuse.data(), refuse.size(), MSG_NOSIGNAL);
+        linger l{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        return false;
       }
-      ::close(c);
-    }
+      const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      (void)::send(fd, ok.data(), ok.size(), MSG_NOSIGNAL);
+      return true;
+    });
+    ::close(c);
   }
-  int fd_ = -1;
-  unsigned short port_ = 0;
-  std::atomic<bool> stop_{false};
   std::atomic<int> posts_{0};
-  std::thread thread_;
 };
 
 json read_json(const std::string& file) {
