@@ -12,12 +12,8 @@ BIN=${1:?usage: bulk.sh FAULTLINE_BIN [SIZE_MIB] [ROUNDS] [PROXY_THREADS]}
 SIZE=${2:-1024}
 ROUNDS=${3:-3}
 PROXY_THREADS=${4:-2}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# shellcheck source=bench/proxy/common.sh
+source "$(dirname "$0")/common.sh"
 NGINX_PORT=$(free_port); HA_PORT=$(free_port); HAS_PORT=$(free_port)
 RC_PORT=$(free_port); RS_PORT=$(free_port)
 mkdir -p "$WORK/nginx" "$WORK/www"
@@ -39,47 +35,17 @@ http {
 CONF
 nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 
-ha_config() {  # port, extra backend/defaults option
-  cat <<CONF
-global
-  maxconn 1000
-  nbthread $PROXY_THREADS
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-  $2
-frontend fe
-  bind 127.0.0.1:$1
-  default_backend be
-backend be
-  server nginx 127.0.0.1:$NGINX_PORT
-CONF
-}
-ha_config "$HA_PORT" "" > "$WORK/ha.cfg"
-ha_config "$HAS_PORT" "option splice-auto" > "$WORK/ha-splice.cfg"
+haproxy_tcp_config "$HA_PORT" 1000 > "$WORK/ha.cfg"
+haproxy_tcp_config "$HAS_PORT" 1000 "option splice-auto" > "$WORK/ha-splice.cfg"
 haproxy -f "$WORK/ha.cfg" -db & PIDS+=($!)
 haproxy -f "$WORK/ha-splice.cfg" -db & PIDS+=($!)
 HERE=$(cd "$(dirname "$0")" && pwd)
 python3 "$HERE/relay.py" copy "$RC_PORT" "$NGINX_PORT" > "$WORK/rc.out" & PIDS+=($!)
 python3 "$HERE/relay.py" splice "$RS_PORT" "$NGINX_PORT" > "$WORK/rs.out" & PIDS+=($!)
 
-"$BIN" --log-level warn proxy --api 127.0.0.1:0 --threads "$PROXY_THREADS" > "$WORK/proxy.out" &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$WORK/proxy.out" && break; sleep 0.05; done
-API=$(sed -n 's/^listening on //p' "$WORK/proxy.out")
-FL=$(curl -s -XPOST "http://$API/proxies" \
-  -d "{\"name\":\"bulk\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$NGINX_PORT\"}" |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["listen"])')
-"$BIN" --log-level warn proxy --api 127.0.0.1:0 --threads "$PROXY_THREADS" --no-splice \
-  > "$WORK/proxy-copy.out" &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$WORK/proxy-copy.out" && break; sleep 0.05; done
-API2=$(sed -n 's/^listening on //p' "$WORK/proxy-copy.out")
-FLC=$(curl -s -XPOST "http://$API2/proxies" \
-  -d "{\"name\":\"bulk\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$NGINX_PORT\"}" |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["listen"])')
+start_faultline_proxy bulk "$WORK/proxy-copy.out" --no-splice
+FLC=$FL
+start_faultline_proxy bulk "$WORK/proxy.out"
 sleep 0.5
 # Warm the page cache.
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/blob")

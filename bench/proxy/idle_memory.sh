@@ -19,12 +19,8 @@ if ! ulimit -n "$NOFILE" 2>/dev/null; then
     "no CAP_SYS_RESOURCE); the proxy can hold about $(( ($(ulimit -n) - 30) / 2 )) connections" >&2
 fi
 NOFILE=$(ulimit -n)
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# shellcheck source=bench/proxy/common.sh
+source "$(dirname "$0")/common.sh"
 NGINX_PORT=$(free_port)
 mkdir -p "$WORK/nginx"
 cat > "$WORK/nginx.conf" <<CONF
@@ -44,14 +40,7 @@ http {
 CONF
 nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 
-"$BIN" --log-level warn proxy --api 127.0.0.1:0 --threads "$PROXY_THREADS" > "$WORK/proxy.out" &
-PROXY_PID=$!
-PIDS+=($PROXY_PID)
-for _ in $(seq 100); do grep -q "listening on" "$WORK/proxy.out" && break; sleep 0.05; done
-API=$(sed -n 's/^listening on //p' "$WORK/proxy.out")
-FL=$(curl -s -XPOST "http://$API/proxies" \
-  -d "{\"name\":\"idle\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$NGINX_PORT\"}" |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["listen"])')
+start_faultline_proxy idle "$WORK/proxy.out"
 # One request through the proxy first, so per-thread buffers and lazily created state exist
 # before the baseline and are not charged to the idle connections.
 curl -s -o /dev/null "http://$FL/"

@@ -17,12 +17,8 @@ WRK_THREADS=${4:-2}
 PROXY_THREADS=${5:-2}
 ROUNDS=${6:-5}
 C1_DURATION=${7:-5s}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# shellcheck source=bench/proxy/common.sh
+source "$(dirname "$0")/common.sh"
 NGINX_PORT=$(free_port); HA_PORT=$(free_port)
 
 mkdir -p "$WORK/nginx"
@@ -41,30 +37,10 @@ http {
 CONF
 nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
 
-cat > "$WORK/haproxy.cfg" <<CONF
-global
-  maxconn 9500
-  nbthread $PROXY_THREADS
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-frontend fe
-  bind 127.0.0.1:$HA_PORT
-  default_backend be
-backend be
-  server nginx 127.0.0.1:$NGINX_PORT
-CONF
+haproxy_tcp_config "$HA_PORT" 9500 > "$WORK/haproxy.cfg"
 haproxy -f "$WORK/haproxy.cfg" -db & PIDS+=($!)
 
-"$BIN" --log-level warn proxy --api 127.0.0.1:0 --threads "$PROXY_THREADS" > "$WORK/proxy.out" &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$WORK/proxy.out" && break; sleep 0.05; done
-API=$(sed -n 's/^listening on //p' "$WORK/proxy.out")
-FL=$(curl -s -XPOST "http://$API/proxies" \
-  -d "{\"name\":\"bench\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:$NGINX_PORT\"}" |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["listen"])')
+start_faultline_proxy bench "$WORK/proxy.out"
 sleep 0.5
 
 # Runs wrk (threads, connections, duration, address); prints "<requests/s> <p50 in µs>".
