@@ -100,26 +100,35 @@ std::string seconds_arg(double s) {
       std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(s * 1e9))));
 }
 
-// Waits for a child's "listening on HOST:PORT" line; throws RunError naming the component.
+// Waits up to `timeout` for a line of the child's stdout that contains `needle` (nullopt when none
+// came); throws RunError naming the component if the child exits first or the run is stopped.
+std::optional<std::string> wait_child_line(Subprocess& p, const std::string& needle,
+                                           const std::string& component, const std::string& log,
+                                           std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    check_stop();
+    if (auto line = p.wait_for_line(needle, 200ms)) return line;
+    if (!p.running())
+      throw RunError(fmt::format("{} exited during start-up with status {} (see {})", component,
+                                 p.wait(0ms), log));
+  }
+  return std::nullopt;
+}
+
 // `faultline load --metrics-listen` prints "started at UNIX_SECONDS" once its clock is set: the
 // instant its first interval begins. Converted to this process's steady clock (same machine, so
 // the wall clocks agree; the conversion error is microseconds).
 std::optional<Clock::time_point> wait_load_start(Subprocess& p, const std::string& log) {
-  const auto deadline = Clock::now() + 20s;
-  while (Clock::now() < deadline) {
-    check_stop();
-    if (auto line = p.wait_for_line("started at ", 200ms)) {
-      const double unix_seconds =
-          std::strtod(line->c_str() + line->find("started at ") + 11, nullptr);
-      if (!(unix_seconds > 0)) break;
-      const auto wall_now = std::chrono::system_clock::now();
-      const auto steady_now = Clock::now();
-      const auto ahead = std::chrono::duration<double>(unix_seconds) - wall_now.time_since_epoch();
-      return steady_now + std::chrono::duration_cast<Clock::duration>(ahead);
+  const std::string needle = "started at ";
+  if (auto line = wait_child_line(p, needle, "load", log, 20s)) {
+    const double unix_seconds =
+        std::strtod(line->c_str() + line->find(needle) + needle.size(), nullptr);
+    if (unix_seconds > 0) {
+      const auto ahead = std::chrono::duration<double>(unix_seconds) -
+                         std::chrono::system_clock::now().time_since_epoch();
+      return Clock::now() + std::chrono::duration_cast<Clock::duration>(ahead);
     }
-    if (!p.running())
-      throw RunError(
-          fmt::format("load exited during start-up with status {} (see {})", p.wait(0ms), log));
   }
   spdlog::warn(
       "run: the load generator did not report its start time; phase boundaries may be "
@@ -127,22 +136,16 @@ std::optional<Clock::time_point> wait_load_start(Subprocess& p, const std::strin
   return std::nullopt;
 }
 
+// Waits for a child's "listening on HOST:PORT" line; throws RunError naming the component.
 HostPort wait_listening(Subprocess& p, const std::string& component, const std::string& log,
                         std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    check_stop();
-    if (auto line = p.wait_for_line("listening on ", 200ms)) {
-      auto pos = line->find("listening on ");
-      std::string addr = line->substr(pos + 13);
-      while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.back())))
-        addr.pop_back();
-      if (auto hp = parse_host_port(addr)) return *hp;
-      throw RunError(fmt::format("{}: cannot parse its address from \"{}\"", component, *line));
-    }
-    if (!p.running())
-      throw RunError(fmt::format("{} exited during start-up with status {} (see {})", component,
-                                 p.wait(0ms), log));
+  const std::string needle = "listening on ";
+  if (auto line = wait_child_line(p, needle, component, log, timeout)) {
+    std::string addr = line->substr(line->find(needle) + needle.size());
+    while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.back())))
+      addr.pop_back();
+    if (auto hp = parse_host_port(addr)) return *hp;
+    throw RunError(fmt::format("{}: cannot parse its address from \"{}\"", component, *line));
   }
   throw RunError(fmt::format("{} did not report \"listening on\" within {}s (see {})", component,
                              std::chrono::duration_cast<std::chrono::seconds>(timeout).count(),
