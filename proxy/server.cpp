@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
 #include <fmt/format.h>
 
 #include "common/version.hpp"
@@ -57,7 +59,11 @@ HttpResponse method_not_allowed() {
 }  // namespace
 
 ProxyServer::ProxyServer(ProxyEnv& env, std::optional<std::string> api_token)
-    : env_(env), api_token_(std::move(api_token)) {}
+    : env_(env), api_token_(std::move(api_token)) {
+  // splice(2) into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL); the tcp
+  // connections handle that as EPIPE instead. Process-wide, so set once here, not per connection.
+  if (env_.splice) std::signal(SIGPIPE, SIG_IGN);
+}
 
 ProxyServer::~ProxyServer() {
   stop_all();

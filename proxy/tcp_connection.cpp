@@ -8,9 +8,7 @@
 
 #include <array>
 #include <cerrno>
-#include <csignal>
 #include <deque>
-#include <mutex>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -64,6 +62,8 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
         dirs_{Dir(client_.get_executor()), Dir(client_.get_executor())},
         rng_(0) {
     proxy_->counters().active->Increment();
+    for (auto& dir : dirs_)
+      dir.no_pipe = !proxy_->env().splice;  // --no-splice: always copy
   }
   ~TcpConnection() override {
     for (auto& dir : dirs_)
@@ -102,7 +102,7 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
     asio::steady_timer space_ready;  // cancelled to wake the reader
     asio::steady_timer due;          // the writer's wait for the next piece's due time
     int pipe_r = -1, pipe_w = -1;    // splice pipe (created on the first full-buffer read)
-    bool no_pipe = false;            // creating a pipe failed (e.g. EMFILE): keep copying
+    bool no_pipe = false;  // --no-splice, or creating a pipe failed (e.g. EMFILE): keep copying
   };
 
   static awaitable<void> reader(std::shared_ptr<TcpConnection> self, int d);
@@ -251,7 +251,7 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
     bytes->Increment(static_cast<double>(n));
 
     if (!self->any_active(d) && dir.queue.empty() && !dir.writer_busy) {
-      if (n == kReadBuffer && dir.pipe_w < 0 && !dir.no_pipe && self->proxy_->env().splice) {
+      if (n == kReadBuffer && dir.pipe_w < 0 && !dir.no_pipe) {
         int fds[2];
         if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
           dir.pipe_r = fds[0];
@@ -490,10 +490,6 @@ awaitable<std::pair<error_code, tcp::socket>> connect_upstream(std::string upstr
 }
 
 void start_tcp_connection(std::shared_ptr<Proxy> proxy, tcp::socket client) {
-  // splice(2) into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL); the
-  // error is handled as EPIPE instead.
-  static std::once_flag sigpipe_once;
-  if (proxy->env().splice) std::call_once(sigpipe_once, [] { std::signal(SIGPIPE, SIG_IGN); });
   error_code ec;
   client.set_option(tcp::no_delay(true), ec);
   auto ex = client.get_executor();
