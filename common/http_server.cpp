@@ -80,10 +80,6 @@ class Watchdog : public std::enable_shared_from_this<Watchdog> {
     if (head_ == e) head_ = e->next;
     e->prev = e->next = nullptr;
   }
-  static void arm(Entry* e, std::chrono::milliseconds timeout) {
-    e->deadline = Clock::now() + timeout;
-  }
-  static void disarm(Entry* e) { e->deadline = Clock::time_point::max(); }
 
  private:
   // Runs while any connection is registered (an idle server has no timer ticking).
@@ -125,8 +121,8 @@ class Deadline {
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
 
-  void arm(std::chrono::milliseconds timeout) { Watchdog::arm(&entry_, timeout); }
-  void disarm() { Watchdog::disarm(&entry_); }
+  void arm(std::chrono::milliseconds timeout) { entry_.deadline = Clock::now() + timeout; }
+  void disarm() { entry_.deadline = Clock::time_point::max(); }
   bool fired() const { return entry_.fired; }
 
  private:
@@ -205,19 +201,14 @@ void serialize_head(const HttpResponse& res, std::string& out) {
 // client would read the body as the start of the next response.
 awaitable<error_code> write_response(tcp::socket* socket, const HttpResponse* res,
                                      std::string* head, bool head_only = false) {
-  if (head_only) {
-    head->clear();
-    serialize_head(*res, *head);
-    auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(*head), use_nothrow);
-    co_return ec;
-  }
-  if (res->chunked()) {
+  if (res->chunked() && !head_only) {
     auto [ec, n] = co_await http::async_write(*socket, *res, use_nothrow);
     co_return ec;
   }
   head->clear();
   serialize_head(*res, *head);
-  const std::array<asio::const_buffer, 2> bufs = {asio::buffer(*head), asio::buffer(res->body())};
+  const std::array<asio::const_buffer, 2> bufs = {
+      asio::buffer(*head), head_only ? asio::const_buffer() : asio::buffer(res->body())};
   auto [ec, n] = co_await asio::async_write(*socket, bufs, use_nothrow);
   co_return ec;
 }
