@@ -453,16 +453,15 @@ awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method,
         // A request fits the socket buffer almost always: write it directly (one send syscall,
         // no reactor operation and no trip through the scheduler) and fall back to async_write
         // only for what did not fit.
-        std::size_t written = c->sock.write_some(asio::buffer(*bytes), wec);
+        sent = c->sock.write_some(asio::buffer(*bytes), wec);
         if (wec == asio::error::would_block || wec == asio::error::try_again) {
           wec = {};
-          written = 0;
+          sent = 0;
         }
-        sent = written;
-        if (!wec && written < bytes->size()) {
+        if (!wec && sent < bytes->size()) {
           std::size_t more = 0;
           std::tie(wec, more) =
-              co_await asio::async_write(c->sock, asio::buffer(*bytes) + written, use_nothrow);
+              co_await asio::async_write(c->sock, asio::buffer(*bytes) + sent, use_nothrow);
           sent += more;
         }
       }

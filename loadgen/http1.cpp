@@ -33,19 +33,6 @@ bool icontains_token(std::string_view value, std::string_view token) {
   return false;
 }
 
-// Case-insensitive comparison with a lowercase literal: cheaper than iequals because only the
-// letters of `lower` need folding.
-bool iequals_lower(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char l = lower[i];
-    char x = a[i];
-    if (l >= 'a' && l <= 'z') x = static_cast<char>(x | 0x20);
-    if (x != l) return false;
-  }
-  return true;
-}
-
 std::string_view trim(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
     v.remove_prefix(1);
@@ -101,7 +88,7 @@ Parse parse_response_head(std::string_view data, ResponseHead& out, std::size_t 
     const std::string_view name = line.substr(0, colon);
     switch (name.size()) {
       case 14:
-        if (iequals_lower(name, "content-length")) {
+        if (iequals(name, "content-length")) {
           const std::string_view value = trim(line.substr(colon + 1));
           std::uint64_t n = 0;
           auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -112,7 +99,7 @@ Parse parse_response_head(std::string_view data, ResponseHead& out, std::size_t 
         }
         break;
       case 17:
-        if (iequals_lower(name, "transfer-encoding")) {
+        if (iequals(name, "transfer-encoding")) {
           const std::string_view value = trim(line.substr(colon + 1));
           if (icontains_token(value, "chunked"))
             out.chunked = true;
@@ -121,12 +108,8 @@ Parse parse_response_head(std::string_view data, ResponseHead& out, std::size_t 
         }
         break;
       case 10:
-        if (iequals_lower(name, "connection")) {
+        if (iequals(name, "connection")) {
           const std::string_view value = trim(line.substr(colon + 1));
-          if (value == "keep-alive") {  // what nearly every server sends
-            out.keep_alive = true;
-            break;
-          }
           if (icontains_token(value, "close")) out.keep_alive = false;
           if (icontains_token(value, "keep-alive")) out.keep_alive = true;
         }
