@@ -238,8 +238,9 @@ struct Engine {
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> tls_warned{false};
   // Per workload entry: its only step when the entry is one fixed request without captures (not
-  // replaying), else null. Drivers send such a job with send_request directly, which is exactly
-  // what run_job would do, minus one coroutine frame per request.
+  // replaying), else null. The open and max drivers send such a job themselves (begin_request,
+  // exchange, end_request: what run_job → send_request would do, minus two coroutine frames per
+  // request); the closed model always goes through run_job.
   std::vector<const StepSpec*> simple;
   std::vector<bool> simple_head;  // that step is a HEAD request
   // A job's entry indexes the replay items, not the workload, when replaying.
