@@ -47,7 +47,7 @@ awaitable<void> echo_accept(tcp::acceptor* a) {
 
 }  // namespace
 
-Harness::Harness(std::uint64_t seed, unsigned workers, std::chrono::milliseconds idle)
+Harness::Harness(std::uint64_t seed, unsigned workers, std::chrono::milliseconds idle, bool splice)
     : workers_(workers) {
   register_builtin_behaviors(registry_);
   env_ = std::make_unique<ProxyEnv>(ProxyEnv{.control = control_.context(0),
@@ -56,7 +56,8 @@ Harness::Harness(std::uint64_t seed, unsigned workers, std::chrono::milliseconds
                                              .registry = registry_,
                                              .seed = seed,
                                              .idle_timeout = idle,
-                                             .connect_timeout = std::chrono::milliseconds(2000)});
+                                             .connect_timeout = std::chrono::milliseconds(2000),
+                                             .splice = splice});
   server_ = std::make_unique<ProxyServer>(*env_, std::nullopt);
   ProxyServer* s = server_.get();
   http_ = std::make_unique<HttpServer>(

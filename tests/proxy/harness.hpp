@@ -24,7 +24,8 @@ namespace faultline::proxy::test {
 class Harness {
  public:
   explicit Harness(std::uint64_t seed = 42, unsigned workers = 2,
-                   std::chrono::milliseconds idle = std::chrono::milliseconds(60000));
+                   std::chrono::milliseconds idle = std::chrono::milliseconds(60000),
+                   bool splice = true);
   ~Harness();
   struct Reply {
     unsigned status = 0;

@@ -523,3 +523,21 @@ TEST(TcpProxy, SplicedBulkSwitchesToToxicsOnALiveConnectionAndBack) {
   EXPECT_EQ(h.metric("faultline_proxy_bytes_total", "direction=\"downstream\""), total);
   EXPECT_EQ(open_pipes(), pipes_before);  // closed with the connection
 }
+
+// --no-splice (ProxyEnv::splice = false): bulk data takes the user-space path, byte-exact, and no
+// pipe is ever created.
+TEST(TcpProxy, NoSpliceCopiesBulkWithoutPipes) {
+  EchoServer echo;
+  Harness h(42, 2, std::chrono::milliseconds(60000), false);
+  const auto port = h.create("p", echo.address());
+  ASSERT_NE(port, 0);
+  const int pipes_before = open_pipes();
+  Client c(port, 10000ms);
+  ASSERT_TRUE(c.connected());
+  EXPECT_TRUE(echo_stream(c, kStreamBytes / 4, 4));
+  EXPECT_EQ(open_pipes(), pipes_before);
+  c.shutdown_write();
+  std::string how;
+  EXPECT_EQ(c.read_to_end(&how), "");
+  EXPECT_EQ(how, "eof");
+}
