@@ -19,9 +19,16 @@ endif()
 
 # faultline_add_test(NAME SOURCES... LIBS ...): one GoogleTest executable, discovered per test case.
 function(faultline_add_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} faultline_test_support GTest::gtest_main
                                         faultline_warnings)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+  # SERIAL: tests whose verdicts rest on latency measured on this machine (scenario runs) run
+  # alone, so other tests running in parallel on 2 cores do not become part of what they measure.
+  set(serial FALSE)
+  if(ARG_SERIAL)
+    set(serial TRUE)
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}"
+                       RUN_SERIAL ${serial})
 endfunction()
