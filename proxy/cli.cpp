@@ -163,6 +163,11 @@ int run_proxy(const ProxyOptions& o) {
   stopped.get_future().wait_for(std::chrono::seconds(5));
   control.stop();
   control.join();
+  // The accepts aborted by stop_all complete only now: run those handlers while the worker
+  // contexts, which own the accepted sockets, still exist (destroying them unrun later, after
+  // `workers`, read freed memory: seen under AddressSanitizer).
+  control.context(0).restart();
+  control.context(0).poll();
   workers.stop();
   workers.join();
   return kExitOk;
