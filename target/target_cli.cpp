@@ -1,8 +1,5 @@
 #include "target/target_cli.hpp"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -10,6 +7,8 @@
 
 #include "common/http_server.hpp"
 #include "common/io_pool.hpp"
+#include "common/ready_line.hpp"
+#include "common/signals.hpp"
 #include "target/service.hpp"
 #include "target/store.hpp"
 
@@ -121,12 +120,8 @@ int run_target(const TargetFlags& f) {
     return kExitUsage;
   }
 
-  // Signals are taken synchronously by this thread; every other thread inherits the block.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // Before any thread starts: every thread inherits the block; this one takes the signal.
+  StopSignals stop_signals;
 
   const unsigned io_threads = f.threads ? f.threads : default_threads();
   const unsigned solver_threads = f.solver_threads ? f.solver_threads : default_threads();
@@ -159,11 +154,9 @@ int run_target(const TargetFlags& f) {
   spdlog::info("faultline target: mode {}, store {}, {} event loops, {} solver threads{}", f.mode,
                f.store, io_threads, solver_threads,
                so.mode == Mode::naive ? ", " + std::to_string(f.workers) + " naive workers" : "");
-  std::cout << "listening on " << HostPort{bound.address().to_string(), bound.port()}.to_string()
-            << std::endl;
+  ready_line::print_listening(bound);
 
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  const int sig = stop_signals.wait();
   spdlog::info("faultline target: signal {}, stopping", sig);
   server.stop();
   // Let requests in progress finish (bounded), then stop the loops.

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/http_client.hpp"
+#include "common/ready_line.hpp"
 
 namespace faultline::test {
 
@@ -41,13 +42,13 @@ std::optional<RunningFaultline> start_faultline(const std::vector<std::string>& 
   std::vector<std::string> argv{faultline_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   Subprocess p(argv);
-  auto line = p.wait_for_line("listening on ", timeout);
+  auto line = p.wait_for_line(std::string(ready_line::kListening), timeout);
   if (!line) {
     ADD_FAILURE() << "faultline did not report 'listening on' within " << timeout.count()
                   << " ms; stdout: " << p.output();
     return std::nullopt;
   }
-  auto hp = parse_host_port(line->substr(line->find("listening on ") + 13));
+  auto hp = ready_line::parse_listening(*line);
   if (!hp) {
     ADD_FAILURE() << "cannot parse address from: " << *line;
     return std::nullopt;
