@@ -185,7 +185,7 @@ std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Prot
     else
       t.name = *n;
   }
-  if (t.name.empty() && type) t.name = t.type + "_" + std::string(to_string(t.stream));
+  if (t.name.empty() && type) t.name = default_toxic_name(t.type, t.stream);
 
   json attrs = json::object();
   if (auto it = body.find("attributes"); it != body.end() && !it->is_null()) {
@@ -199,6 +199,36 @@ std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Prot
     check_nested_protocol(*t.config, path_join(path, "attributes"), protocol, registry, errors);
   if (errors.list().size() != before || !t.config) return std::nullopt;
   return t;
+}
+
+std::string default_toxic_name(std::string_view type, Stream stream) {
+  return std::string(type) + "_" + std::string(to_string(stream));
+}
+
+std::optional<Toxic> update_toxic(const Toxic& current, const json& update, const std::string& path,
+                                  Protocol protocol, const Registry& registry,
+                                  ConfigErrors& errors) {
+  if (!update.is_object()) {
+    errors.add(path, "must be a JSON object");
+    return std::nullopt;
+  }
+  const auto before = errors.list().size();
+  json merged = current.to_json();
+  for (const auto& [k, v] : update.items()) {
+    if (k == "attributes" && v.is_object()) {
+      for (const auto& [ak, av] : v.items())
+        merged["attributes"][ak] = av;
+    } else {
+      merged[k] = v;
+    }
+  }
+  if (merged["name"] != current.name)
+    errors.add(path_join(path, "name"), "a toxic cannot be renamed");
+  if (merged["type"] != current.type)
+    errors.add(path_join(path, "type"), "a toxic's type cannot change");
+  auto toxic = parse_toxic(merged, path, protocol, registry, errors);
+  if (errors.list().size() != before) return std::nullopt;
+  return toxic;
 }
 
 }  // namespace faultline::proxy

@@ -186,11 +186,21 @@ struct Toxic {
   json to_json() const;
 };
 
+// The name a toxic gets when its object has none (Toxiproxy's rule): `<type>_<stream>`.
+std::string default_toxic_name(std::string_view type, Stream stream);
+
 // Parses a toxic object (`{"name", "type", "stream", "toxicity", "scope", "attributes"}`) for a
-// proxy of `protocol`. Defaults: name `<type>_<stream>`, stream downstream, toxicity 1, scope
+// proxy of `protocol`. Defaults: name `default_toxic_name`, stream downstream, toxicity 1, scope
 // `connection` for tcp and `request` for http/redis. Returns nullopt after recording errors.
 std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Protocol protocol,
                                  const Registry& registry, ConfigErrors& errors);
+
+// A partial update of the toxic `current` (`POST /proxies/P/toxics/NAME`): absent fields and
+// absent attributes keep their current values; the name and type cannot change. Returns the
+// updated toxic, or nullopt after recording errors (paths under `path`).
+std::optional<Toxic> update_toxic(const Toxic& current, const json& update, const std::string& path,
+                                  Protocol protocol, const Registry& registry,
+                                  ConfigErrors& errors);
 
 // Attribute readers for behavior parsers: a non-negative integer (Toxiproxy's attribute type),
 // recording "<path>.<key>: must be >= 0" style errors; `fallback` when absent.

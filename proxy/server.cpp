@@ -293,24 +293,9 @@ HttpResponse ProxyServer::update_toxic(Proxy& p, const std::string& name, const 
   auto current = p.find_toxic(name);
   if (!current) return json_error(status::not_found, "toxic not found");
   ConfigErrors errors;
-  if (!body.is_object()) {
-    errors.add("$", "must be a JSON object");
-    return bad_request(errors);
-  }
-  // A partial update: absent fields (and absent attributes) keep their current values.
-  json merged = current->toxic.to_json();
-  for (const auto& [k, v] : body.items()) {
-    if (k == "attributes" && v.is_object()) {
-      for (const auto& [ak, av] : v.items())
-        merged["attributes"][ak] = av;
-    } else {
-      merged[k] = v;
-    }
-  }
-  if (merged["name"] != name) errors.add("$.name", "a toxic cannot be renamed");
-  if (merged["type"] != current->toxic.type) errors.add("$.type", "a toxic's type cannot change");
-  auto toxic = parse_toxic(merged, "$", p.settings().protocol, env_.registry, errors);
-  if (!errors.empty() || !toxic) return bad_request(errors);
+  auto toxic =
+      proxy::update_toxic(current->toxic, body, "$", p.settings().protocol, env_.registry, errors);
+  if (!toxic) return bad_request(errors);
   json out = toxic->to_json();
   p.replace_toxic(std::move(*toxic));
   return json_response(status::ok, out);
