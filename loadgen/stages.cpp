@@ -86,6 +86,20 @@ std::optional<std::vector<Stage>> parse_stages(std::string_view spec, std::strin
   return out;
 }
 
+std::optional<std::string> scale_stages(std::string_view spec, double factor, std::string& error) {
+  if (!parse_stages(spec, error)) return std::nullopt;
+  std::string out;
+  for (auto item : split(spec, ',')) {
+    const auto colon = item.find(':');  // present: parse_stages checked every item
+    const auto dur = parse_duration(trim(item.substr(0, colon)));
+    const double seconds = std::chrono::duration<double>(*dur).count() * factor;
+    if (!out.empty()) out += ',';
+    out += format_duration(std::chrono::nanoseconds(std::llround(seconds * 1e9)));
+    out += item.substr(colon);
+  }
+  return out;
+}
+
 Profile::Profile(std::vector<Stage> stages, double total_seconds) {
   double t = 0;
   for (auto& s : stages) {

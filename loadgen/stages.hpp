@@ -24,6 +24,11 @@ struct Stage {
 // Returns nullopt and sets `error` on malformed input.
 std::optional<std::vector<Stage>> parse_stages(std::string_view spec, std::string& error);
 
+// The same stages with every duration multiplied by `factor` (> 0), levels unchanged, in the
+// grammar above (for `faultline run --duration`). Nullopt and `error` set when `spec` does not
+// parse.
+std::optional<std::string> scale_stages(std::string_view spec, double factor, std::string& error);
+
 class Profile {
  public:
   // Stages cut or extended to `total_seconds` when it is set (> 0): cut stages end early; when

@@ -386,3 +386,21 @@ TEST(Merge, AddsHistogramsInsteadOfAveragingPercentiles) {
   other["model"] = "closed";
   EXPECT_THROW(merge_results({doc(a, 1), other}, {"a", "b"}), ConfigError);
 }
+
+namespace faultline::loadgen {
+namespace {
+
+TEST(Stages, ScaleMultipliesDurationsAndKeepsLevels) {
+  std::string err;
+  auto s = scale_stages("30s:100,2m:100>1000, 10s:1|2|3", 0.5, err);
+  ASSERT_TRUE(s) << err;
+  EXPECT_EQ(*s, "15s:100,1m:100>1000,5s:1|2|3");
+  auto parsed = parse_stages(*s, err);
+  ASSERT_TRUE(parsed) << err;
+  EXPECT_DOUBLE_EQ((*parsed)[1].duration_seconds, 60);
+  EXPECT_FALSE(scale_stages("30s:abc", 2, err));
+  EXPECT_NE(err.find("abc"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace faultline::loadgen
