@@ -86,6 +86,11 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& 
     ::dup2(pipefd[1], STDOUT_FILENO);
     if (err_fd >= 0) ::dup2(err_fd, STDERR_FILENO);
     ::setpgid(0, 0);  // own process group: Ctrl-C on the terminal reaches only the parent
+    // A blocked mask survives exec: the parent blocks SIGINT/SIGTERM (StopSignals), and a child
+    // that kept the block could not be stopped with them.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execv(program->c_str(), args.data());
     ::_exit(127);
   }
