@@ -56,7 +56,7 @@ TEST(JUnit, OneTestCasePerAssertionWithFailures) {
 
 TEST(JUnit, IsWellFormedXml) {
   auto xmllint = find_program("xmllint");
-  if (!xmllint) GTEST_SKIP() << "xmllint (libxml2-utils) not installed";
+  ASSERT_TRUE(xmllint) << "xmllint is not installed (scripts/install-deps installs libxml2-utils)";
   test::TempDir dir;
   auto results = fixture();
   results["assertions"][0]["message"] = std::string("control \x01\x02 chars ]]> & \t tab");
