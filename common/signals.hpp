@@ -17,7 +17,7 @@ class StopSignals {
  public:
   // Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it starts later).
   StopSignals();
-  // Restores the calling thread's previous signal mask.
+  // Takes (absorbs) stop signals still pending, then restores the calling thread's previous mask.
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;

@@ -53,5 +53,17 @@ TEST(StopSignals, RestoresTheMask) {
   EXPECT_FALSE(blocked_here(SIGTERM));
 }
 
+TEST(StopSignals, ARepeatedSignalDuringShutdownIsAbsorbed) {
+  {
+    StopSignals s;
+    ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+    EXPECT_EQ(s.wait(), SIGTERM);
+    // A second one arrives while shutting down; it must not kill the process when the mask is
+    // restored (this test would end with "Terminated").
+    ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+  }
+  SUCCEED();
+}
+
 }  // namespace
 }  // namespace faultline
