@@ -95,6 +95,33 @@ void set_timeline(Engine& engine) {
   }
 }
 
+// Ends a run: stops sending, lets in-flight requests finish (each bounded by --timeout), takes
+// the last tick, stops the workers and folds what they recorded since. Sets `run.unsent`; true
+// when a stop signal arrived meanwhile.
+bool wind_down(Engine& engine, IoPool& pool, Coordinator& coordinator, StopSignals& stop,
+               RunSummary& run) {
+  engine.stopping = true;
+  // Wake parked connections.
+  for (auto& w : engine.workers)
+    asio::post(*w->ioc, [wp = w.get()] { release_idle(wp); });
+  const bool interrupted = coordinator.drain(stop);
+  run.unsent = stop_connections(engine);
+  coordinator.tick(Clock::now(), true);
+  coordinator.finish();
+  pool.stop();
+  pool.join();
+  // Responses that arrived after the final tick (in-flight past the grace period) still count in
+  // the totals, as they always did.
+  for (auto& w : engine.workers)
+    fold_pending(*w, nullptr, nullptr);
+  // Sockets and timers go before their io_contexts do.
+  for (auto& w : engine.workers) {
+    w->idle.clear();
+    w->conns.clear();
+  }
+  return interrupted;
+}
+
 }  // namespace
 
 json run_load(const EngineConfig& cfg) {
@@ -120,26 +147,7 @@ json run_load(const EngineConfig& cfg) {
   RunSummary run;
   run.interrupted = coordinator.run(stop);
   const TimePoint stopped_at = std::min(Clock::now(), engine.end);
-
-  // Wake parked connections and let in-flight requests finish (each bounded by --timeout).
-  engine.stopping = true;
-  for (auto& w : engine.workers)
-    asio::post(*w->ioc, [wp = w.get()] { release_idle(wp); });
-  if (coordinator.drain(stop)) run.interrupted = true;
-  run.unsent = stop_connections(engine);
-  coordinator.tick(Clock::now(), true);
-  coordinator.finish();
-  pool.stop();
-  pool.join();
-  // Responses that arrived after the final tick (in-flight past the grace period) still count in
-  // the totals, as they always did.
-  for (auto& w : engine.workers)
-    fold_pending(*w, nullptr, nullptr);
-  // Sockets and timers go before their io_contexts do.
-  for (auto& w : engine.workers) {
-    w->idle.clear();
-    w->conns.clear();
-  }
+  if (wind_down(engine, pool, coordinator, stop, run)) run.interrupted = true;
   if (endpoint) endpoint->stop();
 
   run.duration_seconds = std::max(1e-9, engine.elapsed(stopped_at));
