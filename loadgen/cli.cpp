@@ -234,6 +234,10 @@ int run_load_command(const LoadArgs& a) {
     if (!out) return usage_error("--out: cannot write " + a.out);
   }
 
+  // Before the engine starts any thread; alive until the results are written, so a stop signal
+  // ends the run early and never the process.
+  StopSignals stop_signals;
+  cfg.stop_signals = &stop_signals;
   json results;
   try {
     results = run_load(cfg);

@@ -2,7 +2,7 @@
 // per-worker stats mutex taken once per response), keep-alive HTTP/1.1 connections over TCP or
 // TLS, the three models (open with coordinated-omission correction, closed with think time,
 // max-throughput), replay, and the once-a-second coordinator (intervals file, progress line,
-// Prometheus gauges). Produces the results JSON.
+// Prometheus gauges). Produces the results JSON. Where each part lives: see engine.cpp.
 #pragma once
 
 #include <atomic>
@@ -13,19 +13,12 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/signals.hpp"
 #include "loadgen/stages.hpp"
+#include "loadgen/url.hpp"
 #include "loadgen/workload.hpp"
 
 namespace faultline::loadgen {
-
-struct TargetUrl {
-  bool tls = false;
-  std::string host;
-  std::uint16_t port = 0;
-  std::string target = "/";  // origin-form path and query
-  std::string host_header;   // "host[:port]" as sent
-};
-std::optional<TargetUrl> parse_url(std::string_view url, std::string& error);
 
 enum class Model { open, closed, max };
 const char* model_name(Model m) noexcept;
@@ -61,6 +54,9 @@ struct EngineConfig {
   std::optional<HostPort> metrics_listen;
   bool progress = true;
   std::size_t backlog_limit = 1'000'000;  // per thread; beyond it arrivals are counted dropped
+  // Where SIGINT/SIGTERM are taken (they end the run early; results are still returned). Create
+  // it before any thread starts; null: run_load creates its own.
+  StopSignals* stop_signals = nullptr;
 };
 
 // Runs the load to completion or until SIGINT/SIGTERM; returns the results document. Throws

@@ -1,3 +1,4 @@
+// The load generator's HTTP/1.1 response-head parser and chunked decoder (see http1.hpp).
 #include "loadgen/http1.hpp"
 
 #include <charconv>

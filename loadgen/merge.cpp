@@ -1,3 +1,4 @@
+// `faultline report merge`: lossless merge of shard results (see merge.hpp).
 #include "loadgen/merge.hpp"
 
 #include <algorithm>

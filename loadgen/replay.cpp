@@ -1,3 +1,5 @@
+// Replay inputs: proxy recordings and HAR files turned into ready-to-send requests (see
+// replay.hpp).
 #include "loadgen/replay.hpp"
 
 #include <algorithm>

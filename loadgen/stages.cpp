@@ -1,3 +1,4 @@
+// The --stages grammar, load profiles and the open model's arrival schedule (see stages.hpp).
 #include "loadgen/stages.hpp"
 
 #include <algorithm>

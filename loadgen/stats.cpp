@@ -1,3 +1,4 @@
+// Counters and latency histograms of one scope, and their JSON (see stats.hpp).
 #include "loadgen/stats.hpp"
 
 namespace faultline::loadgen {

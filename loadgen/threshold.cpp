@@ -1,3 +1,4 @@
+// --threshold expressions: parsing and evaluation on the results JSON (see threshold.hpp).
 #include "loadgen/threshold.hpp"
 
 #include <array>

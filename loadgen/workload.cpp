@@ -1,9 +1,12 @@
+// Workload files: templates, the weighted pick, and parse_workload (requests, flows and generator
+// entries, every error with its JSON path); see workload.hpp.
 #include "loadgen/workload.hpp"
 
 #include <algorithm>
 #include <charconv>
 
 #include "loadgen/exchange.hpp"
+#include "loadgen/generator.hpp"
 
 namespace faultline::loadgen {
 
@@ -233,6 +236,21 @@ void parse_step(const json& obj, const std::string& path, StepSpec& step,
 }  // namespace
 
 Workload parse_workload(const json& doc, ConfigErrors& errors) {
+  return parse_workload(doc, builtin_generators(), errors);
+}
+
+Workload load_workload_file(const std::string& file, ConfigErrors& errors) {
+  json doc;
+  try {
+    doc = load_json_file(file);
+  } catch (const ConfigError& e) {
+    errors.add("$", e.what());
+    return Workload{};
+  }
+  return parse_workload(doc, errors);
+}
+
+Workload parse_workload(const json& doc, const GeneratorRegistry& registry, ConfigErrors& errors) {
   Workload w;
   if (!doc.is_object()) {
     errors.add("$", "a workload must be a JSON object with a \"mix\" array");
@@ -274,19 +292,16 @@ Workload parse_workload(const json& doc, ConfigErrors& errors) {
     if (is_gen) {
       auto kind = get_string(e, path, "generator", errors, true);
       if (!kind) continue;
-      if (*kind == "paste")
-        entry.generator = make_paste_generator(e, path, *name, w, errors);
-      else if (*kind == "solve")
-        entry.generator = make_solve_generator(e, path, *name, w, errors);
-      else if (*kind == "vanity")
-        entry.generator = make_vanity_generator(e, path, *name, w, errors);
-      else if (*kind == "story")
-        entry.generator = make_story_generator(e, path, *name, w, errors);
-      else {
+      const GeneratorType* type = registry.find(*kind);
+      if (!type) {
+        std::string known;
+        for (const auto& n : registry.names())
+          known += (known.empty() ? "" : ", ") + n;
         errors.add(path_join(path, "generator"),
-                   "unknown generator \"" + *kind + "\" (paste, solve, vanity, story)");
+                   "unknown generator \"" + *kind + "\"; known generators: " + known);
         continue;
       }
+      entry.generator = type->make(e, path, *name, w, errors);
     } else if (is_flow) {
       reject_unknown_keys(e, path, {"name", "weight", "flow"}, errors);
       const json& flow = e["flow"];

@@ -61,7 +61,7 @@ struct StepSpec {
 
 class Exchanger;  // the engine's side: sends one request on the current connection
 
-// A built-in workload generator; one file per kind under loadgen/generators/.
+// A built-in workload generator; one file per kind under loadgen/generators/ (see generator.hpp).
 class Generator {
  public:
   virtual ~Generator() = default;
@@ -86,9 +86,17 @@ struct Workload {
   void finish();  // computes cumulative weights
 };
 
+class GeneratorRegistry;  // loadgen/generator.hpp
+
 // Parses a workload document; errors are added with JSON paths ("$.mix[2].flow[0].url: ...").
-// `host_header` goes into every request.
+// `request_names` of the result are the names stats are kept under (what thresholds and the
+// runner's assertions may reference). Generator entries use the built-in generators, or those of
+// `registry`. The Host header is added later, by prerender() and render_request().
 Workload parse_workload(const json& doc, ConfigErrors& errors);
+Workload parse_workload(const json& doc, const GeneratorRegistry& registry, ConfigErrors& errors);
+// Reads and parses a workload file (`--workload FILE`); a file that cannot be read or is not JSON
+// is one error at "$".
+Workload load_workload_file(const std::string& file, ConfigErrors& errors);
 // One GET (or METHOD) of `target`, named "default".
 Workload single_request_workload(const std::string& method, const std::string& target,
                                  const std::string& body);
@@ -96,20 +104,5 @@ Workload single_request_workload(const std::string& method, const std::string& t
 void render_request(std::string& out, const StepSpec& step, const std::string& host_header,
                     const Vars& vars, Rng& rng, std::uint64_t seq);
 void prerender(Workload& w, const std::string& host_header);
-
-// Built-in generators (loadgen/generators/*.cpp). Each reads its own JSON members (errors at
-// `path`) and registers the request names it records under.
-std::unique_ptr<Generator> make_paste_generator(const json& spec, std::string_view path,
-                                                const std::string& name, Workload& w,
-                                                ConfigErrors& errors);
-std::unique_ptr<Generator> make_solve_generator(const json& spec, std::string_view path,
-                                                const std::string& name, Workload& w,
-                                                ConfigErrors& errors);
-std::unique_ptr<Generator> make_vanity_generator(const json& spec, std::string_view path,
-                                                 const std::string& name, Workload& w,
-                                                 ConfigErrors& errors);
-std::unique_ptr<Generator> make_story_generator(const json& spec, std::string_view path,
-                                                const std::string& name, Workload& w,
-                                                ConfigErrors& errors);
 
 }  // namespace faultline::loadgen

@@ -1,6 +1,6 @@
 // Generator "paste": POST /pastes with a random text body whose size follows a distribution, and
 // optionally reads it back (GET of the returned url). Stats: NAME.create, NAME.read.
-#include "loadgen/exchange.hpp"
+#include "loadgen/generator.hpp"
 #include "loadgen/generators/size_dist.hpp"
 
 namespace faultline::loadgen {
@@ -31,11 +31,8 @@ class PasteGenerator final : public Generator {
   }
 };
 
-}  // namespace
-
-std::unique_ptr<Generator> make_paste_generator(const json& spec, std::string_view path,
-                                                const std::string& name, Workload& w,
-                                                ConfigErrors& errors) {
+std::unique_ptr<Generator> make_paste(const json& spec, std::string_view path,
+                                      const std::string& name, Workload& w, ConfigErrors& errors) {
   reject_unknown_keys(spec, path, {"name", "weight", "generator", "size", "read_back"}, errors);
   auto g = std::make_unique<PasteGenerator>();
   g->size = parse_size_dist(spec, path, "size", 1024, errors);
@@ -43,6 +40,15 @@ std::unique_ptr<Generator> make_paste_generator(const json& spec, std::string_vi
   g->create = w.add_name(name + ".create");
   if (g->read_back) g->read = w.add_name(name + ".read");
   return g;
+}
+
+}  // namespace
+
+void register_paste(GeneratorRegistry& registry) {
+  registry.add({"paste",
+                "POST /pastes with a random text body (size distribution), optionally GET it back; "
+                "stats NAME.create, NAME.read",
+                make_paste});
 }
 
 }  // namespace faultline::loadgen

@@ -1,6 +1,6 @@
 // Generator "solve": POST /solve {"content": random text, "prefix": random hex of `difficulty`
 // digits} — CPU-heavy requests on the target. Stats: NAME.
-#include "loadgen/exchange.hpp"
+#include "loadgen/generator.hpp"
 #include "loadgen/generators/size_dist.hpp"
 
 namespace faultline::loadgen {
@@ -25,17 +25,23 @@ class SolveGenerator final : public Generator {
   }
 };
 
-}  // namespace
-
-std::unique_ptr<Generator> make_solve_generator(const json& spec, std::string_view path,
-                                                const std::string& name, Workload& w,
-                                                ConfigErrors& errors) {
+std::unique_ptr<Generator> make_solve(const json& spec, std::string_view path,
+                                      const std::string& name, Workload& w, ConfigErrors& errors) {
   reject_unknown_keys(spec, path, {"name", "weight", "generator", "difficulty", "size"}, errors);
   auto g = std::make_unique<SolveGenerator>();
   g->difficulty = parse_difficulty(spec, path, errors);
   g->size = parse_size_dist(spec, path, "size", 64, errors);
   g->name = w.add_name(name);
   return g;
+}
+
+}  // namespace
+
+void register_solve(GeneratorRegistry& registry) {
+  registry.add({"solve",
+                "POST /solve with random content and a hex prefix of `difficulty` digits "
+                "(CPU-heavy); stats NAME",
+                make_solve});
 }
 
 }  // namespace faultline::loadgen

@@ -2,7 +2,7 @@
 // so a page can only link to a page that already exists), each containing the url of the next;
 // then the reader follows the chain from the first page, extracting each next url from the body.
 // Stats: NAME.create (one per page written), NAME.read (one per page followed).
-#include "loadgen/exchange.hpp"
+#include "loadgen/generator.hpp"
 #include "loadgen/generators/size_dist.hpp"
 
 namespace faultline::loadgen {
@@ -53,11 +53,8 @@ class StoryGenerator final : public Generator {
   }
 };
 
-}  // namespace
-
-std::unique_ptr<Generator> make_story_generator(const json& spec, std::string_view path,
-                                                const std::string& name, Workload& w,
-                                                ConfigErrors& errors) {
+std::unique_ptr<Generator> make_story(const json& spec, std::string_view path,
+                                      const std::string& name, Workload& w, ConfigErrors& errors) {
   reject_unknown_keys(spec, path, {"name", "weight", "generator", "pages", "size"}, errors);
   auto g = std::make_unique<StoryGenerator>();
   if (auto p = get_integer(spec, path, "pages", errors)) {
@@ -70,6 +67,15 @@ std::unique_ptr<Generator> make_story_generator(const json& spec, std::string_vi
   g->create = w.add_name(name + ".create");
   g->read = w.add_name(name + ".read");
   return g;
+}
+
+}  // namespace
+
+void register_story(GeneratorRegistry& registry) {
+  registry.add({"story",
+                "a chain of `pages` linked pastes written in reverse, then read by following the "
+                "links; stats NAME.create, NAME.read",
+                make_story});
 }
 
 }  // namespace faultline::loadgen

@@ -1,6 +1,6 @@
 // Generator "vanity": POST /pastes?prefix=HEX (the target pads the body until its id starts with
 // the prefix) with a random body. Stats: NAME.
-#include "loadgen/exchange.hpp"
+#include "loadgen/generator.hpp"
 #include "loadgen/generators/size_dist.hpp"
 
 namespace faultline::loadgen {
@@ -23,17 +23,23 @@ class VanityGenerator final : public Generator {
   }
 };
 
-}  // namespace
-
-std::unique_ptr<Generator> make_vanity_generator(const json& spec, std::string_view path,
-                                                 const std::string& name, Workload& w,
-                                                 ConfigErrors& errors) {
+std::unique_ptr<Generator> make_vanity(const json& spec, std::string_view path,
+                                       const std::string& name, Workload& w, ConfigErrors& errors) {
   reject_unknown_keys(spec, path, {"name", "weight", "generator", "difficulty", "size"}, errors);
   auto g = std::make_unique<VanityGenerator>();
   g->difficulty = parse_difficulty(spec, path, errors);
   g->size = parse_size_dist(spec, path, "size", 256, errors);
   g->name = w.add_name(name);
   return g;
+}
+
+}  // namespace
+
+void register_vanity(GeneratorRegistry& registry) {
+  registry.add({"vanity",
+                "POST /pastes?prefix=HEX with a random body (the target pads until the id "
+                "matches); stats NAME",
+                make_vanity});
 }
 
 }  // namespace faultline::loadgen

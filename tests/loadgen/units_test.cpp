@@ -1,9 +1,13 @@
 // Pure parts of the load generator: the --stages grammar and arrival schedule, thresholds, the
-// HTTP/1.1 response parser, workload validation (errors carry JSON paths), results merging.
+// HTTP/1.1 response parser, workload validation (errors carry JSON paths) and the generator
+// registry, results merging.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <stdexcept>
 
+#include "loadgen/generator.hpp"
 #include "loadgen/http1.hpp"
 #include "loadgen/merge.hpp"
 #include "loadgen/stages.hpp"
@@ -352,6 +356,55 @@ TEST(Workload, RejectsBadFilesWithJsonPaths) {
     EXPECT_NE(errors.to_string().find(c.path), std::string::npos)
         << c.doc << " -> " << errors.to_string();
   }
+}
+
+TEST(Workload, UnknownGeneratorListsTheRegisteredOnes) {
+  ConfigErrors errors;
+  parse_workload(json::parse(R"({"mix": [{"name": "a", "generator": "nope"}]})"), errors);
+  ASSERT_EQ(errors.list().size(), 1u) << errors.to_string();
+  // The list is the registry's names, sorted (so adding a generator needs no change here).
+  std::string known;
+  for (const auto& n : builtin_generators().names())
+    known += (known.empty() ? "" : ", ") + n;
+  EXPECT_EQ(errors.list()[0],
+            "$.mix[0].generator: unknown generator \"nope\"; known generators: " + known);
+  // A registry of one knows only that one.
+  GeneratorRegistry only_solve;
+  only_solve.add(*builtin_generators().find("solve"));
+  ConfigErrors narrow;
+  parse_workload(json::parse(R"({"mix": [{"name": "a", "generator": "paste"}]})"), only_solve,
+                 narrow);
+  ASSERT_EQ(narrow.list().size(), 1u) << narrow.to_string();
+  EXPECT_EQ(narrow.list()[0],
+            "$.mix[0].generator: unknown generator \"paste\"; known generators: solve");
+}
+
+TEST(GeneratorRegistry, EveryBuiltinHasADescriptionAndANameOnlyOnce) {
+  const GeneratorRegistry& r = builtin_generators();
+  for (const char* name : {"paste", "solve", "story", "vanity"})
+    EXPECT_NE(r.find(name), nullptr) << name;
+  for (const auto& name : r.names()) {
+    ASSERT_NE(r.find(name), nullptr) << name;
+    EXPECT_FALSE(r.find(name)->description.empty()) << name;
+  }
+  EXPECT_EQ(r.find("nope"), nullptr);
+  GeneratorRegistry twice;
+  twice.add(*r.find("paste"));
+  EXPECT_THROW(twice.add(*r.find("paste")), std::logic_error);
+}
+
+TEST(Workload, LoadsAWorkloadFileOrSaysWhyNot) {
+  const std::string file = ::testing::TempDir() + "loadgen_units_workload.json";
+  std::ofstream(file) << R"({"mix": [{"name": "home", "url": "/"},
+                                   {"name": "p", "generator": "paste", "read_back": true}]})";
+  ConfigErrors errors;
+  Workload w = load_workload_file(file, errors);
+  EXPECT_TRUE(errors.empty()) << errors.to_string();
+  EXPECT_EQ(w.request_names, (std::vector<std::string>{"home", "p.create", "p.read"}));
+  ConfigErrors missing;
+  load_workload_file(file + ".missing", missing);
+  ASSERT_EQ(missing.list().size(), 1u);
+  EXPECT_EQ(missing.list()[0].rfind("$: ", 0), 0u) << missing.list()[0];
 }
 
 TEST(Merge, AddsHistogramsInsteadOfAveragingPercentiles) {

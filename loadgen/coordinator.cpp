@@ -1,0 +1,183 @@
+// The per-second coordinator: tick (intervals line, metrics, progress, CPU watch), the wait for
+// the end of the run and the drain after it (see detail/coordinator.hpp).
+#include "loadgen/detail/coordinator.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "loadgen/detail/results.hpp"
+
+namespace faultline::loadgen::detail {
+namespace {
+
+// CPU time (user + system) this process used so far.
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval) {
+  WorkerStats& st = w.stats;
+  for (std::size_t s = 0; s < st.pending.size(); ++s) {
+    Stats& p = st.pending[s];
+    if (p.total == 0) continue;
+    st.total.merge(p);
+    if (s < st.stages.size()) st.stages[s].merge(p);
+    if (interval) interval->merge(p);
+    p.reset();
+  }
+  if (st.names_interval.size() > 1) {
+    for (std::size_t n = 0; n < st.names_interval.size(); ++n) {
+      Stats& p = st.names_interval[n];
+      if (p.total == 0) continue;
+      st.names_total[n].merge(p);
+      if (names_interval) (*names_interval)[n].merge(p);
+      p.reset();
+    }
+  }
+}
+
+Coordinator::Coordinator(Engine& e) : e_(e), names_interval_(e.workload.request_names.size()) {
+  if (!e.cfg.intervals_out.empty()) {
+    intervals_.open(e.cfg.intervals_out, std::ios::trunc);
+    if (!intervals_) throw ConfigError("--intervals-out: cannot write " + e.cfg.intervals_out);
+  }
+}
+
+bool Coordinator::replay_answered() const {
+  for (const auto& w : e_.workers)
+    if (!(w->schedule_done.load() && w->jobs_done.load() + w->dropped.load() == w->offered.load()))
+      return false;
+  return true;
+}
+
+bool Coordinator::run(StopSignals& stop) {
+  last_cpu_ = process_cpu_seconds();
+  last_tick_ = e_.start;
+  TimePoint next = e_.start + std::chrono::seconds(1);
+  for (;;) {
+    bool all_done = e_.drivers_done();
+    TimePoint wake = std::min(next, e_.end);
+    if (e_.cfg.replay) {
+      // A replay is over once every request was sent and answered.
+      all_done = all_done || replay_answered();
+      wake = std::min(wake, Clock::now() + std::chrono::milliseconds(20));
+    }
+    const TimePoint until = all_done ? Clock::now() : wake;
+    if (stop.wait_for(until - Clock::now())) return true;
+    const TimePoint now = Clock::now();
+    if (now >= next) {
+      tick(now, false);
+      next += std::chrono::seconds(1);
+    }
+    if (now >= e_.end || all_done) return false;
+  }
+}
+
+bool Coordinator::drain(StopSignals& stop) {
+  bool interrupted = false;
+  const TimePoint grace = Clock::now() + e_.cfg.timeout + std::chrono::seconds(1);
+  while (!e_.drivers_done() && Clock::now() < grace) {
+    // A stop signal is latched: once taken, wait_for returns at once, so sleep instead.
+    if (interrupted)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    else
+      interrupted = stop.wait_for(std::chrono::milliseconds(10)).has_value();
+  }
+  return interrupted;
+}
+
+void Coordinator::watch_cpu(double seconds) {
+  // Generator CPU: saturated when the process used ≥ 90 % of its threads' cores.
+  const std::size_t threads = e_.workers.size();
+  const double cpu_now = process_cpu_seconds();
+  const double cpu_share = seconds > 0 ? (cpu_now - last_cpu_) / seconds : 0;
+  last_cpu_ = cpu_now;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (cpu_share >= 0.9 * static_cast<double>(std::min<std::size_t>(threads, cores))) {
+    ++saturated_seconds_;
+    if (!warned_saturated_) {
+      warned_saturated_ = true;
+      spdlog::warn(
+          "the load generator itself is CPU-saturated ({:.0f}% of {} thread(s)); "
+          "latencies include its own queueing — use more --threads or machines",
+          cpu_share * 100, threads);
+    }
+  }
+}
+
+void Coordinator::tick(TimePoint now, bool final_tick) {
+  const EngineConfig& cfg = e_.cfg;
+  interval_sum_.reset();
+  for (auto& s : names_interval_)
+    s.reset();
+  std::int64_t in_flight = 0;
+  std::uint64_t backlog = 0, late = 0, dropped = 0;
+  for (auto& w : e_.workers) {
+    {
+      std::lock_guard lock(w->mu);
+      fold_pending(*w, &interval_sum_, &names_interval_);
+    }
+    in_flight += w->in_flight.load(std::memory_order_relaxed);
+    backlog += w->backlog_size.load(std::memory_order_relaxed);
+    late += w->late.load(std::memory_order_relaxed);
+    dropped += w->dropped.load(std::memory_order_relaxed);
+    max_lag_ns_ = std::max(max_lag_ns_, w->max_lag_ns.exchange(0));
+  }
+  // One name: its stats are the interval's.
+  if (names_interval_.size() == 1) names_interval_[0] = interval_sum_;
+  const double seconds = std::chrono::duration<double>(now - last_tick_).count();
+  const double t = e_.elapsed(now);
+  if (final_tick && interval_sum_.total == 0) return;
+  const double level = e_.level_at(now);
+  const double offered_rate = cfg.model == Model::open ? level * e_.users_scale() : 0.0;
+  watch_cpu(seconds);
+  const std::size_t stage = cfg.replay ? 0 : cfg.profile.stage_at(t);
+  if (intervals_.is_open()) {
+    intervals_ << interval_line(t, seconds, interval_sum_, names_interval_,
+                                e_.workload.request_names, in_flight, backlog, offered_rate, stage)
+                      .dump()
+               << '\n'
+               << std::flush;
+  }
+  if (metrics_) {
+    metrics_->observe(interval_sum_);
+    metrics_->in_flight->Set(static_cast<double>(in_flight));
+    metrics_->backlog->Set(static_cast<double>(backlog));
+    metrics_->offered_rate->Set(offered_rate);
+    metrics_->users->Set(cfg.model == Model::closed ? e_.own_users(level) : 0.0);
+    metrics_->late->Increment(static_cast<double>(late - last_late_));
+    metrics_->dropped->Increment(static_cast<double>(dropped - last_dropped_));
+  }
+  last_late_ = late;
+  last_dropped_ = dropped;
+  if (cfg.progress) {
+    ProgressSample sample{t, seconds, &interval_sum_, {}, in_flight, backlog};
+    char b[64];
+    if (cfg.model == Model::open && !cfg.replay) {
+      std::snprintf(b, sizeof b, " (offered %.0f/s)", level * e_.users_scale());
+      sample.offered = b;
+    } else if (cfg.model == Model::closed) {
+      std::snprintf(b, sizeof b, " (%.0f users)", e_.own_users(level));
+      sample.offered = b;
+    }
+    progress_.print(sample);
+  }
+  last_tick_ = now;
+}
+
+void Coordinator::finish() const {
+  if (e_.cfg.progress) progress_.finish();
+}
+
+}  // namespace faultline::loadgen::detail

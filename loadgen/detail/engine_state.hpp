@@ -1,0 +1,214 @@
+// The load engine's shared state (internal to loadgen/). Shape (wrk-like): one io_context per
+// thread, each Worker owns its connections and stats; a Conn is one keep-alive connection driven
+// by exactly one coroutine at a time; the Engine holds the run's configuration, endpoints and
+// timeline. Timeouts use one watchdog timer per connection (re-armed lazily) instead of racing a
+// timer per read, which keeps the hot path to one read and one write per request.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include "common/co_spawn.hpp"
+#include "common/net.hpp"
+#include "loadgen/engine.hpp"
+#include "loadgen/stats.hpp"
+#include "loadgen/workload.hpp"
+
+namespace faultline::loadgen::detail {
+
+namespace ssl = asio::ssl;
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+struct Engine;
+struct Worker;
+
+struct Job {
+  TimePoint intended;
+  std::size_t entry = 0;  // workload entry, or replay item when replaying
+};
+
+// Everything one worker measured; guarded by Worker::mu. A response is recorded into one Stats
+// only (`pending` of its stage; plus `names_interval` when the workload has several names); the
+// coordinator folds `pending` into the interval, the total and the stages once a second, which
+// keeps the per-request cost at two histogram records instead of ten.
+struct WorkerStats {
+  Stats total;
+  std::vector<Stats> stages;
+  std::vector<Stats> pending;  // per stage, plus one last slot for "no stage"
+  std::vector<Stats> names_total;
+  std::vector<Stats> names_interval;  // used only with more than one name
+};
+
+struct Conn {
+  Worker* w;
+  tcp::socket sock;
+  std::unique_ptr<ssl::stream<tcp::socket&>> tls;
+  asio::steady_timer watchdog;
+  asio::steady_timer wake;  // open model: parked while idle, cancelled to hand over a job
+  TimePoint deadline = TimePoint::max();
+  bool timed_out = false;
+  bool open = false;
+  bool stopped = false;
+  std::uint64_t used = 0;  // requests completed on the current TCP connection
+  std::optional<Job> job;
+  // Starts small (a closed model may hold 10^4..10^5 connections) and grows up to the 64 KiB
+  // response-head limit when a head or chunk line needs it.
+  std::vector<char> buf = std::vector<char>(4096);
+  bool grow() {
+    if (buf.size() >= 64 * 1024) return false;
+    buf.resize(buf.size() * 2);
+    return true;
+  }
+  std::size_t begin = 0, end = 0;
+
+  // Moves the unread bytes [begin, end) to the front and, when the buffer is still full, grows it;
+  // false when it is full at the 64 KiB limit.
+  bool make_room() {
+    if (begin > 0) {
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    return end < buf.size() || grow();
+  }
+  // Reads what has arrived into the free space after `end` (TLS or plain). Not a coroutine itself,
+  // so the hot path allocates no extra frame; plain async_read_some, not async_wait + read_some:
+  // Asio's epoll reactor skips the speculative read after a short read (until epoll reports the
+  // socket readable again), so this costs no wasted EAGAIN, while async_wait re-arms the
+  // descriptor with one epoll_ctl(EPOLL_CTL_MOD) per call.
+  awaitable<std::tuple<error_code, std::size_t>> read_some() {
+    const auto space = asio::buffer(buf.data() + end, buf.size() - end);
+    if (tls) return tls->async_read_some(space, use_nothrow);
+    return sock.async_read_some(space, use_nothrow);
+  }
+
+  explicit Conn(Worker* worker, asio::io_context& ioc)
+      : w(worker), sock(ioc), watchdog(ioc), wake(ioc) {}
+  void close() {
+    error_code ec;
+    tls.reset();
+    sock.close(ec);
+    open = false;
+    used = 0;
+    begin = end = 0;
+  }
+};
+
+struct Worker {
+  Engine* engine = nullptr;
+  std::size_t index = 0;
+  asio::io_context* ioc = nullptr;
+  Rng rng;
+  std::uint64_t seq = 0;
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::vector<Conn*> idle;
+  std::deque<Job> backlog;
+  std::mutex mu;
+  WorkerStats stats;
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::uint64_t> offered{0}, late{0}, dropped{0}, backlog_size{0};
+  std::atomic<std::int64_t> max_lag_ns{0};
+  std::atomic<int> drivers{0};                    // live driver coroutines
+  asio::steady_timer* scheduler_timer = nullptr;  // open model, to cut its wait short at stop
+  std::atomic<bool> schedule_done{false};         // open model: no more arrivals
+  std::atomic<std::uint64_t> jobs_done{0};        // iterations finished (any outcome)
+
+  inline void record(std::size_t name, TimePoint intended, TimePoint sent, TimePoint done,
+                     Outcome outcome);
+  // Around one request: counts it in flight and returns its send time; then records it.
+  // Only this worker's thread writes in_flight (the coordinator reads it): no atomic RMW needed.
+  TimePoint begin_request() {
+    in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return Clock::now();
+  }
+  void end_request(std::size_t name, TimePoint intended, TimePoint sent, Outcome outcome) {
+    const TimePoint done = Clock::now();
+    in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    record(name, intended, sent, done, outcome);
+  }
+};
+
+struct Engine {
+  const EngineConfig& cfg;
+  Workload& workload;
+  std::vector<tcp::endpoint> endpoints;
+  std::unique_ptr<ssl::context> tls_ctx;
+  TimePoint start;
+  TimePoint end;
+  std::atomic<bool> stopping{false};
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::atomic<bool> tls_warned{false};
+  // Per workload entry: its only step when the entry is one fixed request without captures (not
+  // replaying), else null. The open and max drivers send such a job themselves (begin_request,
+  // exchange, end_request: what run_job → send_request would do, minus two coroutine frames per
+  // request); the closed model always goes through run_job.
+  std::vector<const StepSpec*> simple;
+  std::vector<bool> simple_head;  // that step is a HEAD request
+  // A job's entry indexes the replay items, not the workload, when replaying.
+  const StepSpec* simple_step(std::size_t entry) const {
+    return cfg.replay ? nullptr : simple[entry];
+  }
+
+  Engine(const EngineConfig& c, Workload& w) : cfg(c), workload(w) {
+    for (const Entry& entry : w.entries) {
+      const bool one = !c.replay && !entry.generator && entry.steps.size() == 1 &&
+                       !entry.steps[0].prerendered.empty() && entry.steps[0].captures.empty();
+      simple.push_back(one ? &entry.steps[0] : nullptr);
+      simple_head.push_back(one && entry.steps[0].method == "HEAD");
+    }
+  }
+  double elapsed(TimePoint t) const { return std::chrono::duration<double>(t - start).count(); }
+  std::size_t stage_of(TimePoint t) const {
+    return cfg.replay ? 0 : cfg.profile.stage_at(elapsed(t));
+  }
+  // Whether every driver coroutine has ended.
+  bool drivers_done() const {
+    for (const auto& w : workers)
+      if (w->drivers.load() != 0) return false;
+    return true;
+  }
+  // The profile's level (rate or users) at `t`; 0 in the max model and when replaying.
+  double level_at(TimePoint t) const {
+    if (cfg.replay || cfg.model == Model::max) return 0.0;
+    return cfg.profile.level_at(elapsed(t));
+  }
+  // This process's share of a level: shards split rates evenly.
+  double users_scale() const { return 1.0 / static_cast<double>(cfg.shards); }
+  // Closed model: users u < level with u % shards == shard belong to this process.
+  double own_users(double level) const {
+    const auto all = static_cast<std::size_t>(std::floor(level + 1e-9));
+    return all > cfg.shard ? static_cast<double>((all - cfg.shard + cfg.shards - 1) / cfg.shards)
+                           : 0.0;
+  }
+};
+
+inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent, TimePoint done,
+                           Outcome outcome) {
+  const auto corrected = std::chrono::duration_cast<std::chrono::nanoseconds>(done - intended);
+  const auto actual = std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent);
+  const std::size_t stage = std::min(engine->stage_of(intended), stats.stages.size());
+  std::lock_guard lock(mu);
+  stats.pending[stage].record(outcome, corrected, actual);
+  if (stats.names_interval.size() > 1 && name < stats.names_interval.size())
+    stats.names_interval[name].record(outcome, corrected, actual);
+}
+
+// Folds what `w` recorded since the last call into its totals and stages (and, when given, into
+// the interval sums). Caller holds w.mu or the workers are stopped.
+void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval);
+
+}  // namespace faultline::loadgen::detail

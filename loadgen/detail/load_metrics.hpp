@@ -1,0 +1,64 @@
+// The load generator's Prometheus endpoint (--metrics-listen): the faultline_load_* families,
+// fed once a second by the coordinator from the interval's stats, and the small HTTP server on its
+// own event loop that serves them at GET /metrics.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include "common/config.hpp"
+#include "common/http_server.hpp"
+#include "common/io_pool.hpp"
+#include "common/metrics.hpp"
+#include "loadgen/stats.hpp"
+
+namespace faultline::loadgen::detail {
+
+struct LoadMetrics {
+  Metrics metrics{true};
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
+  prometheus::Family<prometheus::Counter>* errors = nullptr;
+  std::vector<prometheus::Counter*> by_outcome;
+  std::vector<prometheus::Counter*> by_kind;
+  prometheus::Histogram* duration = nullptr;
+  prometheus::Histogram::BucketBoundaries bounds;
+  prometheus::Gauge* in_flight = nullptr;
+  prometheus::Gauge* offered_rate = nullptr;
+  prometheus::Gauge* backlog = nullptr;
+  prometheus::Gauge* users = nullptr;
+  prometheus::Counter* late = nullptr;
+  prometheus::Counter* dropped = nullptr;
+  LoadMetrics();
+  // Adds one interval's requests, errors and latencies.
+  void observe(const Stats& interval);
+};
+
+// Owns the metrics and the server that exposes them; one per run.
+class MetricsEndpoint {
+ public:
+  // Binds `where` (throws ConfigError naming --metrics-listen) and prints the "listening on" line.
+  explicit MetricsEndpoint(const HostPort& where);
+  ~MetricsEndpoint();
+  MetricsEndpoint(const MetricsEndpoint&) = delete;
+  MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
+
+  LoadMetrics& metrics() { return metrics_; }
+  // Starts serving (its own thread).
+  void start();
+  // Stops the server and its thread (idempotent).
+  void stop();
+
+ private:
+  awaitable<HttpResponse> handle(HttpRequest& req, RequestContext& ctx);
+
+  IoPool control_{1};
+  LoadMetrics metrics_;
+  std::unique_ptr<HttpServer> server_;
+  bool stopped_ = false;
+};
+
+}  // namespace faultline::loadgen::detail

@@ -1,0 +1,127 @@
+// The faultline_load_* Prometheus families and the --metrics-listen endpoint (see
+// detail/load_metrics.hpp).
+#include "loadgen/detail/load_metrics.hpp"
+
+#include <algorithm>
+
+#include "common/ready_line.hpp"
+
+namespace faultline::loadgen::detail {
+
+LoadMetrics::LoadMetrics() {
+  auto& reg = metrics.registry();
+  requests = &prometheus::BuildCounter()
+                  .Name("faultline_load_requests_total")
+                  .Help("Completed requests by outcome (ok or an error kind)")
+                  .Register(reg);
+  by_outcome.push_back(&requests->Add({{"outcome", "ok"}}));
+  for (std::size_t k = 0; k < kErrorKinds; ++k)
+    by_outcome.push_back(&requests->Add({{"outcome", error_kind_name(k)}}));
+  errors = &prometheus::BuildCounter()
+                .Name("faultline_load_errors_total")
+                .Help("Failed requests by error kind")
+                .Register(reg);
+  for (std::size_t k = 0; k < kErrorKinds; ++k)
+    by_kind.push_back(&errors->Add({{"kind", error_kind_name(k)}}));
+  bounds = latency_buckets_seconds();
+  duration = &prometheus::BuildHistogram()
+                  .Name("faultline_load_request_duration_seconds")
+                  .Help(
+                      "Request latency from the intended send time (coordinated-omission "
+                      "corrected), requests that got a response")
+                  .Register(reg)
+                  .Add({}, bounds);
+  in_flight = &prometheus::BuildGauge()
+                   .Name("faultline_load_in_flight_requests")
+                   .Help("Requests sent and not yet answered")
+                   .Register(reg)
+                   .Add({});
+  offered_rate = &prometheus::BuildGauge()
+                      .Name("faultline_load_offered_rate_rps")
+                      .Help("Arrival rate the open model is offering now (0 in other models)")
+                      .Register(reg)
+                      .Add({});
+  backlog = &prometheus::BuildGauge()
+                 .Name("faultline_load_backlog_requests")
+                 .Help("Open model: arrivals waiting for a free connection")
+                 .Register(reg)
+                 .Add({});
+  users = &prometheus::BuildGauge()
+               .Name("faultline_load_users")
+               .Help("Closed model: active virtual users (0 in other models)")
+               .Register(reg)
+               .Add({});
+  late = &prometheus::BuildCounter()
+              .Name("faultline_load_late_requests_total")
+              .Help("Open model: arrivals that had to wait for a free connection")
+              .Register(reg)
+              .Add({});
+  dropped = &prometheus::BuildCounter()
+                 .Name("faultline_load_dropped_requests_total")
+                 .Help("Open model: arrivals not sent because the backlog was full")
+                 .Register(reg)
+                 .Add({});
+}
+
+void LoadMetrics::observe(const Stats& interval) {
+  by_outcome[0]->Increment(static_cast<double>(interval.ok));
+  for (std::size_t k = 0; k < kErrorKinds; ++k) {
+    by_outcome[k + 1]->Increment(static_cast<double>(interval.errors[k]));
+    by_kind[k]->Increment(static_cast<double>(interval.errors[k]));
+  }
+  if (interval.latency.empty()) return;
+  // Re-bucket the interval's HDR histogram into the Prometheus buckets.
+  std::vector<double> increments(bounds.size() + 1, 0.0);
+  const json j = interval.latency.to_json();
+  const auto& b = j["buckets"];
+  for (std::size_t i = 0; i + 1 < b.size(); i += 2) {
+    const auto idx = b[i].get<std::size_t>();
+    const double v = static_cast<double>(Histogram::lowest_equivalent(idx)) / 1e9;
+    const auto pos = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                              bounds.begin());
+    increments[pos] += b[i + 1].get<double>();
+  }
+  duration->ObserveMultiple(
+      increments, interval.latency.mean_seconds() * static_cast<double>(interval.latency.count()));
+}
+
+MetricsEndpoint::MetricsEndpoint(const HostPort& where) {
+  server_ = std::make_unique<HttpServer>(
+      control_, [this](HttpRequest& req, RequestContext& ctx) { return handle(req, ctx); },
+      HttpServerOptions{});
+  tcp::endpoint bound;
+  try {
+    bound = server_->listen(where);
+  } catch (const std::exception& ex) {
+    throw ConfigError("--metrics-listen " + where.to_string() + ": " + ex.what());
+  }
+  ready_line::print_listening(bound);
+}
+
+MetricsEndpoint::~MetricsEndpoint() {
+  stop();
+}
+
+void MetricsEndpoint::start() {
+  control_.start();
+}
+
+void MetricsEndpoint::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  server_->stop();
+  control_.stop();
+  control_.join();
+}
+
+awaitable<HttpResponse> MetricsEndpoint::handle(HttpRequest& req, RequestContext&) {
+  if (req.target() != "/metrics")
+    co_return json_error(http::status::not_found, "only GET /metrics here", req.version());
+  HttpResponse res{http::status::ok, req.version()};
+  res.set(http::field::content_type, kPrometheusContentType);
+  res.body() = metrics_.metrics.serialize();
+  res.prepare_payload();
+  co_return res;
+}
+
+}  // namespace faultline::loadgen::detail

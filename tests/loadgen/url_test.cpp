@@ -1,0 +1,67 @@
+// parse_url: the target URL of `faultline load` split into host, port, TLS, Host header and
+// origin-form target; every malformed form rejected with a message saying what is wrong.
+#include <gtest/gtest.h>
+
+#include "loadgen/url.hpp"
+
+using namespace faultline::loadgen;
+
+TEST(Url, SplitsSchemeHostPortAndTarget) {
+  std::string error;
+  auto u = parse_url("http://example.com", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->host, "example.com");
+  EXPECT_EQ(u->port, 80);
+  EXPECT_EQ(u->target, "/");
+  EXPECT_EQ(u->host_header, "example.com");
+
+  u = parse_url("https://example.com:8443/a/b?c=1", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->port, 8443);
+  EXPECT_EQ(u->target, "/a/b?c=1");
+  EXPECT_EQ(u->host_header, "example.com:8443");
+
+  u = parse_url("https://example.com", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->port, 443);
+
+  u = parse_url("http://h?x=1", error);  // a query without a path gets "/"
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->target, "/?x=1");
+}
+
+TEST(Url, TakesBracketedIpv6Hosts) {
+  std::string error;
+  auto u = parse_url("http://[::1]:8080/p", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, 8080);
+  EXPECT_EQ(u->host_header, "[::1]:8080");
+  u = parse_url("https://[::1]", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->port, 443);
+}
+
+TEST(Url, RejectsMalformedUrlsSayingWhy) {
+  struct Case {
+    const char* url;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"ftp://x/", "must start with http:// or https://"},
+      {"example.com", "must start with http:// or https://"},
+      {"http:///path", "has no host"},
+      {"http://h:0/", "bad port"},
+      {"http://h:99999/", "bad port"},
+      {"http://h:x/", "bad port"},
+      {"http://[::1/", "unterminated IPv6"},
+      {"http://[::1]x/", "bad URL authority"},
+  };
+  for (const auto& c : cases) {
+    std::string error;
+    EXPECT_FALSE(parse_url(c.url, error)) << c.url;
+    EXPECT_NE(error.find(c.message), std::string::npos) << c.url << " -> " << error;
+  }
+}
