@@ -202,9 +202,9 @@ TEST(DashboardsPrometheus, EveryPanelQueryParsesAndReturnsData) {
                  {"listen", "127.0.0.1:0"},
                  {"upstream", target->address.to_string()},
                  {"protocol", "http"}};
-  auto [status, body] = http(proxy->address, "POST", "/proxies", create.dump());
-  ASSERT_TRUE(status == 200 || status == 201) << status << " " << body;
-  const auto listen = json::parse(body).value("listen", std::string());
+  auto [cs, cb] = http(proxy->address, "POST", "/proxies", create.dump());
+  ASSERT_TRUE(cs == 200 || cs == 201) << cs << " " << cb;
+  const auto listen = json::parse(cb).value("listen", std::string());
   load_url = "http://" + listen + "/pastes";
   json toxic = {{"name", "slow"},
                 {"type", "latency"},
