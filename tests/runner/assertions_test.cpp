@@ -251,3 +251,33 @@ TEST(Assertions, BadConfigsNameTheirPath) {
     EXPECT_NE(e.to_string().find("$.assertions[3]."), std::string::npos) << e.to_string();
   }
 }
+
+TEST(Assertions, RegistryHoldsEveryBuiltinKind) {
+  EXPECT_EQ(
+      builtin_assertions().kinds(),
+      (std::vector<std::string>{"error_amplification", "error_ratio", "isolation", "latency",
+                                "latency_drift", "recovery_time", "resource_slope", "throughput"}));
+}
+
+TEST(Assertions, UnknownKindListsTheRegistrysNames) {
+  ConfigErrors e;
+  auto a = parse_assertion(json::parse(R"({"name":"a","kind":"vibes","phase":"x"})"),
+                           "$.assertions[0]", builtin_assertions(), e);
+  EXPECT_EQ(a, nullptr);
+  EXPECT_NE(e.to_string().find("$.assertions[0].kind: unknown kind \"vibes\" (error_amplification, "
+                               "error_ratio, isolation, latency, latency_drift, recovery_time, "
+                               "resource_slope, throughput)"),
+            std::string::npos)
+      << e.to_string();
+
+  // A registry of its own lists only its kinds.
+  AssertionRegistry mine;
+  mine.add("always",
+           [](const json&, const std::string&, AssertionCommon,
+              ConfigErrors&) -> std::unique_ptr<Assertion> { return nullptr; });
+  ConfigErrors e2;
+  parse_assertion(json::parse(R"({"name":"a","kind":"vibes","phase":"x"})"), "$.assertions[0]",
+                  mine, e2);
+  EXPECT_NE(e2.to_string().find("unknown kind \"vibes\" (always)"), std::string::npos)
+      << e2.to_string();
+}
