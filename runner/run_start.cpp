@@ -1,7 +1,8 @@
 // `faultline run`, step 1: start what the scenario names and wait until each is ready (see
 // run_steps.hpp). Children report readiness with common/ready_line.hpp's lines.
+#include <cmath>
+#include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -229,6 +229,16 @@ TEST(Scenario, UnknownRequestNameListsTheWorkloadsNames) {
       << text;
 }
 
+TEST(Scenario, RequestNameWithoutLoadIsAnError) {
+  json doc = valid();
+  doc.erase("load");
+  const std::string text = errors_of(doc);
+  EXPECT_NE(text.find("$.assertions[0].request: no request named \"paste.read\": the scenario has "
+                      "no load"),
+            std::string::npos)
+      << text;
+}
+
 TEST(Scenario, WorkloadFileErrorsNameTheFileAndThePathInIt) {
   test::TempDir dir;
   std::ofstream(dir.file("w.json")) << R"({"mix": [{"name": "a", "url": 5}]})";
