@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <condition_variable>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -102,6 +104,8 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
 // Per-second process metrics of every component, on its own thread so a slow /metrics never
 // delays a timeline action.
 void Orchestrator::scraper_loop(std::stop_token st) {
+  std::mutex wake_mutex;
+  std::condition_variable_any wake;
   auto next = Clock::now();
   while (!st.stop_requested()) {
     next += 1s;
@@ -119,8 +123,9 @@ void Orchestrator::scraper_loop(std::stop_token st) {
       std::lock_guard lock(collector_mutex_);
       collector_->add_resources(t, std::move(values));
     }
-    while (!st.stop_requested() && Clock::now() < next)
-      std::this_thread::sleep_for(50ms);
+    // Sleeps until the next second; teardown's request_stop() wakes it at once.
+    std::unique_lock lock(wake_mutex);
+    wake.wait_until(lock, st, next, [] { return false; });
   }
 }
 
