@@ -127,6 +127,8 @@ TEST(Scenario, RejectsEachBadInputWithItsPath) {
       {"services.proxies.1.toxics.0.attributes.latency=-5",
        "$.services.proxies[1].toxics[0].attributes.latency"},
       {"services.proxies.1.toxics.0.type=nope", "$.services.proxies[1].toxics[0].type"},
+      {"services.proxies.1.toxics=[{\"type\":\"latency\"},{\"type\":\"latency\"}]",
+       "$.services.proxies[1].toxics[1]"},
       {"timeline.2.actions.2.attributes.latency=\"slow\"",
        "$.timeline[2].actions[2].attributes.latency"},
       {"timeline.2.actions.2.type=http_error", "$.timeline[2].actions[2].type"},
