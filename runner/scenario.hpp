@@ -1,7 +1,9 @@
 // The scenario model of `faultline run`: what to start (target, Redis shards, proxies, load), the
 // timeline of fault actions that marks named phases, and the assertions. Parsed and validated once
-// from JSON; every error carries its JSON path. `--set key.path=value` overrides are applied to the
-// JSON before validation, `--duration` rescales the timeline afterwards.
+// from JSON, before anything starts; every error carries its JSON path. Toxics, load stages and the
+// workload are validated with the proxy's and the load generator's own code. `--set key.path=value`
+// overrides are applied to the JSON before validation, `--duration` rescales the timeline
+// afterwards.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,7 @@ struct ProxySpec {
   Upstream upstream_kind = Upstream::address;
   int shard = -1;               // for redis_shard
   std::string address;          // for address ("host:port")
-  std::vector<json> toxics;     // created with the proxy, verbatim Toxiproxy toxic objects
+  std::vector<json> toxics;     // created with the proxy, verbatim (checked by proxy::parse_toxic)
   json extra = json::object();  // other proxy members passed through (max_active_faults, record)
 };
 
@@ -48,14 +50,18 @@ struct LoadSpec {
   std::uint64_t seed = 1;
   double apdex_t_seconds = 0.1;
   std::vector<std::string> args;
+  // The names the workload records stats under (loadgen::parse_workload); nullopt when it did not
+  // parse (its errors were reported).
+  std::optional<std::vector<std::string>> request_names;
 };
 
 struct Action {
   enum class Kind { add_toxic, update_toxic, remove_toxic, disable_proxy, enable_proxy };
   Kind kind = Kind::add_toxic;
   std::string proxy;
-  std::string toxic;             // toxic name (add: from the body or "<type>_<stream>")
-  json body;                     // add: the toxic object; update: the partial object
+  std::string toxic;  // toxic name (add: from the body or proxy::default_toxic_name)
+  json body;          // add: the toxic object; update: the partial object (the action's members
+                      // other than action/proxy/toxic), merged by proxy::update_toxic
   std::string describe() const;  // "add toxic http_error on target_http"
 };
 
@@ -63,6 +69,9 @@ struct TimelineEntry {
   double at_seconds = 0;
   std::string phase;
   std::vector<Action> actions;
+  // Whether any toxic is active or any proxy disabled once `actions` ran (from the toxic state
+  // simulated at parse time).
+  bool fault_active = false;
 };
 
 struct Scenario {
@@ -94,8 +103,9 @@ void apply_override(json& doc, const std::string& assignment, ConfigErrors& erro
 Scenario parse_scenario(const json& doc, const std::string& base_dir,
                         const AssertionRegistry& registry = builtin_assertions());
 
-// Multiplies every timeline time and the total duration so it becomes `new_duration_seconds`
-// (load stages, when given as "D:V,..." are scaled too).
+// Multiplies every timeline time and the total duration so it becomes `new_duration_seconds`;
+// load stages are scaled with the load generator's grammar (loadgen::scale_stages). Throws
+// ConfigError when the stages do not parse (parse_scenario has rejected such stages already).
 void scale_duration(Scenario& s, double new_duration_seconds);
 
 // Loads FILE, applies overrides, parses, applies `--duration`. Throws ConfigError.

@@ -1,6 +1,8 @@
-// Assertions: one kind per file in runner/assertions/, registered explicitly by
-// register_builtin_assertions(). A kind parses its JSON (recording every error with its path) into
-// an Assertion that later evaluates the run's measurements into a verdict with the measured value.
+// Assertions: kind NAME is one file runner/assertions/NAME.cpp defining
+// `void register_NAME(AssertionRegistry&)`, listed once in FAULTLINE_ASSERTIONS (assertion.cpp),
+// which register_builtin_assertions() expands. A kind parses its JSON (recording every error with
+// its path) into an Assertion that later evaluates the run's measurements into a verdict with the
+// measured value.
 #pragma once
 
 #include <functional>
@@ -43,6 +45,8 @@ class Assertion {
   virtual std::vector<std::string> referenced_phases() const { return {common_.phase}; }
   // Proxy names it reads (checked against the scenario's proxies).
   virtual std::vector<std::string> referenced_proxies() const { return {}; }
+  // Workload request names it reads (checked against the workload's request names).
+  virtual std::vector<std::string> referenced_requests() const { return {}; }
   virtual AssertionResult evaluate(const RunMeasurements& m) const = 0;
 
  protected:
@@ -65,8 +69,7 @@ class AssertionRegistry {
   std::map<std::string, AssertionFactory> factories_;
 };
 
-// One line per built-in kind (error_ratio, latency, throughput, error_amplification,
-// recovery_time, isolation, resource_slope, latency_drift).
+// Registers every kind of the FAULTLINE_ASSERTIONS list in runner/assertions/assertion.cpp.
 void register_builtin_assertions(AssertionRegistry& registry);
 const AssertionRegistry& builtin_assertions();
 

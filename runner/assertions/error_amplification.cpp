@@ -4,7 +4,7 @@
 // (retries, fallbacks).
 #include <fmt/format.h>
 
-#include "runner/assertions/kinds.hpp"
+#include "runner/assertions/assertion.hpp"
 
 namespace faultline::runner {
 

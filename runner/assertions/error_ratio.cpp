@@ -3,7 +3,7 @@
 // target's per-shard counters).
 #include <fmt/format.h>
 
-#include "runner/assertions/kinds.hpp"
+#include "runner/assertions/assertion.hpp"
 
 namespace faultline::runner {
 
@@ -16,6 +16,11 @@ class ErrorRatio final : public Assertion {
         max_(max),
         request_(std::move(request)),
         shard_(std::move(shard)) {}
+
+  std::vector<std::string> referenced_requests() const override {
+    if (request_.empty()) return {};
+    return {request_};
+  }
 
   AssertionResult evaluate(const RunMeasurements& m) const override {
     AssertionResult r = result();

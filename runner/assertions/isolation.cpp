@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "runner/assertions/kinds.hpp"
+#include "runner/assertions/assertion.hpp"
 
 namespace faultline::runner {
 

@@ -2,7 +2,7 @@
 // at or below `max` — overall or for one request name.
 #include <fmt/format.h>
 
-#include "runner/assertions/kinds.hpp"
+#include "runner/assertions/assertion.hpp"
 
 namespace faultline::runner {
 
@@ -12,6 +12,11 @@ class Latency final : public Assertion {
  public:
   Latency(AssertionCommon c, std::string pct, double max, std::string request)
       : Assertion(std::move(c)), pct_(std::move(pct)), max_(max), request_(std::move(request)) {}
+
+  std::vector<std::string> referenced_requests() const override {
+    if (request_.empty()) return {};
+    return {request_};
+  }
 
   AssertionResult evaluate(const RunMeasurements& m) const override {
     AssertionResult r = result();

@@ -2,7 +2,7 @@
 // generator) stays within [min, max].
 #include <fmt/format.h>
 
-#include "runner/assertions/kinds.hpp"
+#include "runner/assertions/assertion.hpp"
 
 namespace faultline::runner {
 

@@ -1,4 +1,6 @@
 // Every assertion kind on synthetic measurements: pass, fail, and missing data (never a pass).
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "runner/assertions/assertion.hpp"
@@ -250,4 +252,38 @@ TEST(Assertions, BadConfigsNameTheirPath) {
     EXPECT_EQ(a, nullptr) << text;
     EXPECT_NE(e.to_string().find("$.assertions[3]."), std::string::npos) << e.to_string();
   }
+}
+
+// Every kind of the FAULTLINE_ASSERTIONS list is registered (a new kind adds itself; this list
+// pins the built-ins).
+TEST(Assertions, RegistryHoldsEveryBuiltinKind) {
+  const auto kinds = builtin_assertions().kinds();
+  for (const char* k : {"error_amplification", "error_ratio", "isolation", "latency",
+                        "latency_drift", "recovery_time", "resource_slope", "throughput"})
+    EXPECT_NE(std::find(kinds.begin(), kinds.end(), k), kinds.end()) << k;
+}
+
+TEST(Assertions, UnknownKindListsTheRegistrysNames) {
+  ConfigErrors e;
+  auto a = parse_assertion(json::parse(R"({"name":"a","kind":"vibes","phase":"x"})"),
+                           "$.assertions[0]", builtin_assertions(), e);
+  EXPECT_EQ(a, nullptr);
+  std::string known;
+  for (const auto& k : builtin_assertions().kinds())
+    known += (known.empty() ? "" : ", ") + k;
+  EXPECT_NE(known.find("error_amplification, error_ratio, isolation, latency"), std::string::npos);
+  EXPECT_NE(e.to_string().find("$.assertions[0].kind: unknown kind \"vibes\" (" + known + ")"),
+            std::string::npos)
+      << e.to_string();
+
+  // A registry of its own lists only its kinds.
+  AssertionRegistry mine;
+  mine.add("always",
+           [](const json&, const std::string&, AssertionCommon,
+              ConfigErrors&) -> std::unique_ptr<Assertion> { return nullptr; });
+  ConfigErrors e2;
+  parse_assertion(json::parse(R"({"name":"a","kind":"vibes","phase":"x"})"), "$.assertions[0]",
+                  mine, e2);
+  EXPECT_NE(e2.to_string().find("unknown kind \"vibes\" (always)"), std::string::npos)
+      << e2.to_string();
 }

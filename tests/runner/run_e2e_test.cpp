@@ -221,6 +221,35 @@ TEST(RunE2E, BadScenariosExit2WithTheJsonPath) {
   EXPECT_NE(slurp(dir.file("err5")).find("--duration"), std::string::npos);
 }
 
+// The proxy's toxic rules, the load generator's stages grammar and the workload's request names
+// reject a scenario before anything starts: exit 2 at once, every JSON path on stderr, no output
+// directory (nothing was started, no timeline waited for).
+TEST(RunE2E, ComponentRulesRejectTheScenarioBeforeAnythingStarts) {
+  TempDir dir;
+  json s = tiny_scenario();
+  s["timeline"][1]["actions"][0]["toxic"]["type"] = "no_such_toxic";
+  s["timeline"][2]["actions"][0] = json::parse(
+      R"({"action": "update_toxic", "proxy": "front", "toxic": "lat",
+          "attributes": {"latency": -1}})");
+  s["services"]["proxies"][0]["toxics"] = json::parse(R"([{"type": "latency", "name": "lat"}])");
+  s["load"]["stages"] = "30s";
+  s["assertions"][0]["request"] = "paste.write";
+  const std::string out = dir.file("out");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto [code, text] =
+      run_faultline({"run", write_json(dir, "bad.json", s), "--out", out}, dir.file("err"), 20s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(code, 2) << text;
+  EXPECT_LT(took, 5s);
+  const std::string err = slurp(dir.file("err"));
+  for (const char* path :
+       {"$.timeline[1].actions[0].toxic.type: unknown toxic type \"no_such_toxic\"",
+        "$.timeline[2].actions[0].attributes.latency", "$.load.stages",
+        "$.assertions[0].request: no request named \"paste.write\""})
+    EXPECT_NE(err.find(path), std::string::npos) << path << " in:\n" << err;
+  EXPECT_FALSE(std::filesystem::exists(out)) << "something was started";
+}
+
 TEST(RunE2E, ComponentThatFailsToStartExits2NamingIt) {
   TempDir dir;
   json s = tiny_scenario();

@@ -2,6 +2,8 @@
 // its JSON path; --set overrides and --duration scaling.
 #include "runner/scenario.hpp"
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/support.hpp"
@@ -23,7 +25,9 @@ json valid() {
          "toxics": [{"type": "latency", "attributes": {"latency": 5}}]}
       ]
     },
-    "load": {"via": "front", "workload": {"requests": []}, "rate": "2k", "seed": 7},
+    "load": {"via": "front", "rate": "2k", "seed": 7,
+             "workload": {"mix": [{"name": "home", "url": "/"},
+                                  {"name": "paste", "flow": [{"name": "read", "url": "/p/1"}]}]}},
     "timeline": [
       {"at": "0s", "phase": "baseline"},
       {"at": "20s", "phase": "fault", "actions": [
@@ -37,7 +41,8 @@ json valid() {
          "attributes": {"latency": 1}}]}
     ],
     "assertions": [
-      {"name": "errors", "kind": "error_ratio", "phase": "baseline", "max": 0.01},
+      {"name": "errors", "kind": "error_ratio", "phase": "baseline", "max": 0.01,
+       "request": "paste.read"},
       {"name": "amp", "kind": "error_amplification", "phase": "fault", "proxy": "front", "max": 1.5},
       {"name": "rec", "kind": "recovery_time", "phase": "recovery", "baseline": "baseline",
        "max": "10s"},
@@ -114,6 +119,28 @@ TEST(Scenario, RejectsEachBadInputWithItsPath) {
       {"assertions.3.name=errors", "$.assertions[3].name"},
       {"assertions.0.extra=1", "$.assertions[0].extra"},
       {"surprise=1", "$.surprise"},
+      // Checked with the proxy's own toxic parser (proxy::parse_toxic / update_toxic).
+      {"timeline.1.actions.0.toxic.type=no_such_toxic", "$.timeline[1].actions[0].toxic.type"},
+      {"timeline.1.actions.0.toxic.attributes={\"status\":99}",
+       "$.timeline[1].actions[0].toxic.attributes.status"},
+      {"timeline.1.actions.0.toxic.type=slicer", "$.timeline[1].actions[0].toxic.type"},
+      {"services.proxies.1.toxics.0.attributes.latency=-5",
+       "$.services.proxies[1].toxics[0].attributes.latency"},
+      {"services.proxies.1.toxics.0.type=nope", "$.services.proxies[1].toxics[0].type"},
+      {"services.proxies.1.toxics=[{\"type\":\"latency\"},{\"type\":\"latency\"}]",
+       "$.services.proxies[1].toxics[1]"},
+      {"timeline.2.actions.2.attributes.latency=\"slow\"",
+       "$.timeline[2].actions[2].attributes.latency"},
+      {"timeline.2.actions.2.type=http_error", "$.timeline[2].actions[2].type"},
+      {"timeline.2.actions.2.toxicity=3", "$.timeline[2].actions[2].toxicity"},
+      {"timeline.2.actions.2.colour=red", "$.timeline[2].actions[2].colour"},
+      // The load generator's grammar and workload parser.
+      {"load.stages=\"30s\"", "$.load.stages"},
+      {"load.stages=\"fast:100\"", "$.load.stages"},
+      {"load.workload.mix.0.url=5", "$.load.workload.mix[0].url"},
+      {"load.workload.mix.1.flow.0.method=7", "$.load.workload.mix[1].flow[0].method"},
+      {"load.workload.extra=1", "$.load.workload.extra"},
+      {"assertions.0.request=paste.write", "$.assertions[0].request"},
   };
   for (const auto& c : cases) {
     json doc = valid();
@@ -136,6 +163,111 @@ TEST(Scenario, ReportsAllErrorsAtOnce) {
   EXPECT_NE(text.find("$.services.target.mode"), std::string::npos) << text;
   EXPECT_NE(text.find("$.load.rate"), std::string::npos) << text;
   EXPECT_NE(text.find("$.assertions[0].max"), std::string::npos) << text;
+}
+
+TEST(Scenario, ToxicErrorsAreTheProxysAndNameTheirField) {
+  struct Case {
+    const char* set;
+    const char* path;
+    const char* says;  // part of the proxy's message
+  };
+  const Case cases[] = {
+      {"timeline.1.actions.0.toxic.type=no_such_toxic", "$.timeline[1].actions[0].toxic.type",
+       "unknown toxic type \"no_such_toxic\" (known: "},
+      {"timeline.1.actions.0.toxic.type=slicer", "$.timeline[1].actions[0].toxic.type",
+       "toxic type \"slicer\" is not available on a http proxy"},
+      {"timeline.2.actions.2.type=http_error", "$.timeline[2].actions[2].type",
+       "a toxic's type cannot change"},
+  };
+  for (const auto& c : cases) {
+    json doc = valid();
+    ConfigErrors oe;
+    apply_override(doc, c.set, oe);
+    ASSERT_TRUE(oe.empty()) << oe.to_string();
+    const std::string text = errors_of(doc);
+    EXPECT_NE(text.find(std::string(c.path) + ": " + c.says), std::string::npos)
+        << "--set " << c.set << ", got:\n"
+        << text;
+  }
+}
+
+TEST(Scenario, UpdateToxicIsCheckedAgainstTheToxicActiveThen) {
+  // The update merges into the toxic as it is at that point: an attribute the latency toxic
+  // has is accepted, and the fault state after each entry is what the orchestrator uses.
+  Scenario s = parse_scenario(valid(), "/tmp");
+  ASSERT_EQ(s.timeline.size(), 3u);
+  EXPECT_TRUE(s.timeline[0].fault_active);  // shard2 starts with a latency toxic
+  EXPECT_TRUE(s.timeline[1].fault_active);
+  EXPECT_TRUE(s.timeline[2].fault_active);  // latency_downstream is still on shard2
+  const Action& upd = s.timeline[2].actions[2];
+  EXPECT_EQ(upd.kind, Action::Kind::update_toxic);
+  EXPECT_EQ(upd.body, json::parse(R"({"attributes": {"latency": 1}})"));
+
+  json doc = valid();
+  doc["services"]["proxies"][1].erase("toxics");
+  doc["timeline"][2]["actions"].erase(2);
+  Scenario quiet = parse_scenario(doc, "/tmp");
+  EXPECT_FALSE(quiet.timeline[0].fault_active);
+  EXPECT_TRUE(quiet.timeline[1].fault_active);
+  EXPECT_FALSE(quiet.timeline[2].fault_active);
+}
+
+TEST(Scenario, AnInvalidToxicIsReportedOnceNotAgainWhereItIsRemoved) {
+  json doc = valid();
+  doc["timeline"][1]["actions"][0]["toxic"]["attributes"] = {{"status", 99}};
+  const std::string text = errors_of(doc);
+  EXPECT_NE(text.find("$.timeline[1].actions[0].toxic.attributes.status"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("$.timeline[2].actions[0]"), std::string::npos) << text;
+}
+
+TEST(Scenario, UnknownRequestNameListsTheWorkloadsNames) {
+  json doc = valid();
+  doc["assertions"][0]["request"] = "paste.write";
+  const std::string text = errors_of(doc);
+  EXPECT_NE(text.find("$.assertions[0].request: no request named \"paste.write\" in the workload "
+                      "(known: home, paste.read)"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Scenario, RequestNameWithoutLoadIsAnError) {
+  json doc = valid();
+  doc.erase("load");
+  const std::string text = errors_of(doc);
+  EXPECT_NE(text.find("$.assertions[0].request: no request named \"paste.read\": the scenario has "
+                      "no load"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Scenario, WorkloadFileErrorsNameTheFileAndThePathInIt) {
+  test::TempDir dir;
+  std::ofstream(dir.file("w.json")) << R"({"mix": [{"name": "a", "url": 5}]})";
+  json doc = valid();
+  doc["load"]["workload"] = "w.json";
+  doc["assertions"][0].erase("request");
+  std::string text;
+  try {
+    parse_scenario(doc, dir.path().string());
+  } catch (const ConfigError& e) {
+    text = e.what();
+  }
+  EXPECT_NE(text.find("$.load.workload: " + dir.file("w.json") + " $.mix[0].url"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Scenario, AllNewErrorsAreReportedAtOnce) {
+  json doc = valid();
+  doc["timeline"][1]["actions"][0]["toxic"]["type"] = "no_such_toxic";
+  doc["load"]["stages"] = "30s";
+  doc["assertions"][0]["request"] = "nope";
+  doc["timeline"][2]["actions"][2]["attributes"]["latency"] = -1;
+  const std::string text = errors_of(doc);
+  for (const char* p : {"$.timeline[1].actions[0].toxic.type", "$.load.stages",
+                        "$.assertions[0].request", "$.timeline[2].actions[2].attributes.latency"})
+    EXPECT_NE(text.find(p), std::string::npos) << p << " in:\n" << text;
 }
 
 TEST(Scenario, OverridesSetValuesByPath) {
@@ -176,6 +308,17 @@ TEST(Scenario, DurationScalesTheTimelineAndStages) {
   EXPECT_DOUBLE_EQ(s.timeline[2].at_seconds, 4);
   EXPECT_EQ(*s.load.stages, "3s:100,3s:200");
 }
+
+TEST(Scenario, DurationScalesStagesWithTheLoadGeneratorsGrammar) {
+  // Ramps, ramps from the previous level and cycles: every duration scaled, levels kept.
+  json doc = valid();
+  doc["load"]["stages"] = "20s:0>1k,20s:>200,10s:5|10";
+  Scenario s = parse_scenario(doc, "/tmp");
+  scale_duration(s, 30);
+  EXPECT_EQ(*s.load.stages, "10s:0>1k,10s:>200,5s:5|10");
+  EXPECT_DOUBLE_EQ(s.timeline[1].at_seconds, 10);
+}
+
 TEST(Scenario, ShippedScenariosParse) {
   for (const char* f :
        {"quickstart.json", "shard-outage.json", "solver-overload.json", "soak.json"}) {

@@ -1,0 +1,136 @@
+// Internal to the orchestrator (orchestrator.hpp): `Orchestrator::run` is four steps, each in its
+// own file — start (run_start.cpp: children up and ready), timeline (run_timeline.cpp: actions on
+// the clock, boundary and per-second scrapes), drain and write-outputs (orchestrator.cpp: the load
+// generator's last second, teardown, verdict, results files).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/net.hpp"
+#include "common/signals.hpp"
+#include "common/subprocess.hpp"
+#include "runner/collector.hpp"
+#include "runner/orchestrator.hpp"
+#include "runner/prom_text.hpp"
+#include "runner/results.hpp"
+
+namespace faultline::runner::run_detail {
+
+using Clock = std::chrono::steady_clock;
+
+// A setup or run failure that makes the verdict "error" (exit 2); the message names the component.
+struct RunError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// SIGINT/SIGTERM arrived (exit 130).
+struct Interrupted {};
+
+// Offsets in seconds from the run's second 0 (when the load generator's intervals begin).
+struct TimelineClock {
+  Clock::time_point t0;
+  double offset(Clock::time_point t) const { return std::chrono::duration<double>(t - t0).count(); }
+  Clock::time_point at(double seconds) const {
+    return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+};
+
+struct Fetched {
+  bool ok = false;
+  unsigned status = 0;
+  std::string body;
+  std::string error;
+};
+Fetched fetch(const HostPort& hp, const std::string& method, const std::string& target,
+              const std::string& body = "",
+              std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// Reads complete lines appended to a file since the last call.
+class LineTail {
+ public:
+  explicit LineTail(std::string path) : path_(std::move(path)) {}
+  ~LineTail();
+  LineTail(const LineTail&) = delete;
+  LineTail& operator=(const LineTail&) = delete;
+  std::vector<std::string> read();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string pending_;
+};
+
+class Orchestrator {
+ public:
+  Orchestrator(const Scenario& s, const RunOptions& o, StopSignals& signals)
+      : s_(s), o_(o), signals_(signals) {}
+  ~Orchestrator() { teardown(); }
+  Orchestrator(const Orchestrator&) = delete;
+  Orchestrator& operator=(const Orchestrator&) = delete;
+
+  int run();
+
+ private:
+  // The steps of run(), in order.
+  void start(RunInfo& info);         // run_start.cpp
+  void run_timeline();               // run_timeline.cpp
+  void drain();                      // orchestrator.cpp
+  int write_outputs(RunInfo& info);  // orchestrator.cpp
+
+  // Start (run_start.cpp).
+  void start_redis();
+  void start_proxy_process();
+  void create_proxy(const ProxySpec& p, const std::string& upstream);
+  void start_target();
+  void start_load();
+  void write_prometheus_sd();
+  HostPort wait_listening(Subprocess& p, const std::string& component, const std::string& log);
+  std::optional<Clock::time_point> wait_load_start(Subprocess& p, const std::string& log);
+  std::optional<std::string> wait_child_line(Subprocess& p, std::string_view marker,
+                                             const std::string& component, const std::string& log,
+                                             std::chrono::milliseconds timeout);
+
+  // Timeline (run_timeline.cpp).
+  void execute(const Action& a);
+  void scrape_boundary(std::size_t k, double at);
+  void scraper_loop(std::stop_token st);
+  void read_intervals();
+  void check_components();
+
+  // Stop signals: throw Interrupted once one has arrived; sleep until `t` unless one arrives.
+  void check_stop();
+  void sleep_until(Clock::time_point t);
+  void teardown();
+  std::vector<PhaseWindow> windows() const;
+  std::string log_file(const std::string& name) const;
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  StopSignals& signals_;
+  std::vector<Subprocess> redis_;
+  std::vector<unsigned short> redis_ports_;
+  std::optional<Subprocess> proxy_, target_, load_;
+  std::optional<HostPort> proxy_api_, target_addr_, load_metrics_;
+  // When second 0 of the load generator's intervals began: the timeline counts from there, so a
+  // phase boundary at a whole second falls exactly between two interval lines.
+  std::optional<Clock::time_point> load_t0_;
+  std::map<std::string, HostPort> proxy_listen_;
+  std::string intervals_path_, load_out_;
+  std::unique_ptr<Collector> collector_;
+  std::mutex collector_mutex_;  // the scraper thread adds resources while the main thread reads
+  std::unique_ptr<LineTail> tail_;
+  TimelineClock clock_{};
+  std::vector<TimelineRecord> timeline_log_;
+  std::size_t boundaries_done_ = 0;
+  std::jthread scraper_;
+  bool torn_down_ = false;
+};
+
+}  // namespace faultline::runner::run_detail

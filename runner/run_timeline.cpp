@@ -1,0 +1,194 @@
+// `faultline run`, step 2: the timeline (see run_steps.hpp). Actions run at their times on the
+// steady clock counted from the load generator's second 0; every phase boundary is scraped, and a
+// thread scrapes the components' process metrics every second.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <condition_variable>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/http_client.hpp"
+#include "runner/run_steps.hpp"
+
+namespace faultline::runner::run_detail {
+
+using namespace std::chrono_literals;
+
+Fetched fetch(const HostPort& hp, const std::string& method, const std::string& target,
+              const std::string& body, std::chrono::milliseconds timeout) {
+  HttpClientRequest req;
+  req.method = method;
+  req.target = target;
+  req.body = body;
+  req.timeout = timeout;
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  auto [ec, res] = http_fetch_sync(hp, std::move(req));
+  Fetched f;
+  if (ec) {
+    f.error = ec.message();
+    return f;
+  }
+  f.status = res.status;
+  f.body = std::move(res.body);
+  f.ok = res.status >= 200 && res.status < 300;
+  if (!f.ok) f.error = fmt::format("HTTP {}: {}", res.status, f.body);
+  return f;
+}
+
+namespace {
+
+std::optional<PromSnapshot> scrape(const std::optional<HostPort>& hp,
+                                   std::chrono::milliseconds timeout = 1500ms) {
+  if (!hp) return std::nullopt;
+  Fetched f = fetch(*hp, "GET", "/metrics", "", timeout);
+  if (!f.ok) return std::nullopt;
+  return PromSnapshot::parse(f.body);
+}
+
+}  // namespace
+
+LineTail::~LineTail() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<std::string> LineTail::read() {
+  std::vector<std::string> out;
+  if (fd_ < 0) fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) return out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    pending_.append(buf, static_cast<std::size_t>(n));
+  }
+  std::size_t start = 0, nl;
+  while ((nl = pending_.find('\n', start)) != std::string::npos) {
+    out.push_back(pending_.substr(start, nl - start));
+    start = nl + 1;
+  }
+  pending_.erase(0, start);
+  return out;
+}
+
+void Orchestrator::execute(const Action& a) {
+  Fetched f;
+  const std::string base = "/proxies/" + a.proxy;
+  switch (a.kind) {
+    case Action::Kind::add_toxic:
+      f = fetch(*proxy_api_, "POST", base + "/toxics", a.body.dump());
+      break;
+    case Action::Kind::update_toxic:
+      f = fetch(*proxy_api_, "POST", base + "/toxics/" + a.toxic, a.body.dump());
+      break;
+    case Action::Kind::remove_toxic:
+      f = fetch(*proxy_api_, "DELETE", base + "/toxics/" + a.toxic);
+      break;
+    case Action::Kind::disable_proxy:
+      f = fetch(*proxy_api_, "POST", base, R"({"enabled": false})");
+      break;
+    case Action::Kind::enable_proxy:
+      f = fetch(*proxy_api_, "POST", base, R"({"enabled": true})");
+      break;
+  }
+  if (!f.ok) throw RunError(fmt::format("proxy: \"{}\" failed: {}", a.describe(), f.error));
+}
+
+void Orchestrator::scrape_boundary(std::size_t k, double at) {
+  if (auto t = scrape(target_addr_)) collector_->set_boundary(k, at, "target", *t);
+  if (auto p = scrape(proxy_api_)) collector_->set_boundary(k, at, "proxy", *p);
+  if (auto l = scrape(load_metrics_)) collector_->set_boundary(k, at, "load", *l);
+}
+
+// Per-second process metrics of every component, on its own thread so a slow /metrics never
+// delays a timeline action.
+void Orchestrator::scraper_loop(std::stop_token st) {
+  std::mutex wake_mutex;
+  std::condition_variable_any wake;
+  auto next = Clock::now();
+  while (!st.stop_requested()) {
+    next += 1s;
+    std::map<std::string, double> values;
+    for (auto [name, hp] : {std::pair{"target", target_addr_}, std::pair{"proxy", proxy_api_},
+                            std::pair{"load", load_metrics_}}) {
+      auto snap = scrape(hp, 900ms);
+      if (!snap) continue;
+      if (auto v = snap->sum("process_resident_memory_bytes"))
+        values[std::string(name) + "_rss_bytes"] = *v;
+      if (auto v = snap->sum("process_open_fds")) values[std::string(name) + "_open_fds"] = *v;
+    }
+    const double t = clock_.offset(Clock::now());
+    {
+      std::lock_guard lock(collector_mutex_);
+      collector_->add_resources(t, std::move(values));
+    }
+    // Sleeps until the next second; teardown's request_stop() wakes it at once.
+    std::unique_lock lock(wake_mutex);
+    wake.wait_until(lock, st, next, [] { return false; });
+  }
+}
+
+void Orchestrator::read_intervals() {
+  if (!tail_) return;
+  for (const auto& line : tail_->read()) {
+    json j = json::parse(line, nullptr, false);
+    std::lock_guard lock(collector_mutex_);
+    collector_->add_interval(j);
+  }
+}
+
+void Orchestrator::check_components() {
+  for (std::size_t i = 0; i < redis_.size(); ++i)
+    if (!redis_[i].running())
+      throw RunError(fmt::format("redis shard {} exited during the run", i));
+  if (proxy_ && !proxy_->running())
+    throw RunError(fmt::format("proxy exited during the run with status {} (see {})",
+                               proxy_->wait(0ms), log_file("proxy")));
+  if (target_ && !target_->running())
+    throw RunError(fmt::format("target exited during the run with status {} (see {})",
+                               target_->wait(0ms), log_file("target")));
+}
+
+void Orchestrator::run_timeline() {
+  scraper_ = std::jthread([this](std::stop_token st) { scraper_loop(st); });
+  const auto end = clock_.at(s_.duration_seconds);
+  auto next_tick = clock_.t0 + 1s;
+  std::size_t next = 0;
+  while (true) {
+    check_stop();
+    const auto now = Clock::now();
+    if (next < s_.timeline.size() && now >= clock_.at(s_.timeline[next].at_seconds)) {
+      const auto& e = s_.timeline[next];
+      for (const auto& a : e.actions) {
+        execute(a);
+        timeline_log_.push_back({clock_.offset(Clock::now()), e.phase, a.describe()});
+      }
+      const double at = clock_.offset(Clock::now());
+      if (e.actions.empty()) timeline_log_.push_back({at, e.phase, "phase starts"});
+      scrape_boundary(next, at);
+      boundaries_done_ = next + 1;
+      spdlog::info("run: {:.2f}s phase {}", at, e.phase);
+      ++next;
+      continue;
+    }
+    if (next >= s_.timeline.size() && now >= end) break;
+    if (now >= next_tick) {
+      read_intervals();
+      check_components();
+      if (load_ && !load_->running() && now + 2s < end)
+        throw RunError(fmt::format("load exited {:.1f}s before the end with status {} (see {})",
+                                   std::chrono::duration<double>(end - now).count(),
+                                   load_->wait(0ms), log_file("load")));
+      next_tick += 1s;
+    }
+    auto wake = std::min(next_tick, end);
+    if (next < s_.timeline.size()) wake = std::min(wake, clock_.at(s_.timeline[next].at_seconds));
+    sleep_until(wake);
+  }
+  scrape_boundary(s_.timeline.size(), clock_.offset(Clock::now()));
+  boundaries_done_ = s_.timeline.size() + 1;
+  timeline_log_.push_back({clock_.offset(Clock::now()), "", "end of run"});
+}
+
+}  // namespace faultline::runner::run_detail

@@ -1,0 +1,202 @@
+// Scenario parsing, services: the target, and the proxies with their initial toxics (checked by
+// the proxy's own toxic parser for each proxy's protocol).
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "proxy/behaviors/builtin.hpp"
+#include "runner/scenario_parse.hpp"
+
+namespace faultline::runner::scenario_detail {
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+std::vector<std::string> get_string_list(const json& obj, const std::string& path, const char* key,
+                                         ConfigErrors& errors) {
+  std::vector<std::string> out;
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return out;
+  if (!it->is_array()) {
+    errors.add(path_join(path, key), "must be an array of strings");
+    return out;
+  }
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    if (!(*it)[i].is_string())
+      errors.add(path_index(path_join(path, key), i), "must be a string");
+    else
+      out.push_back((*it)[i].get<std::string>());
+  }
+  return out;
+}
+
+const json* get_object(const json& obj, const std::string& path, const char* key,
+                       ConfigErrors& errors, bool required) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) {
+    if (required) errors.add(path_join(path, key), "required field is missing");
+    return nullptr;
+  }
+  if (!it->is_object()) {
+    errors.add(path_join(path, key), fmt::format("must be an object, got {}", it->type_name()));
+    return nullptr;
+  }
+  return &*it;
+}
+
+const proxy::Registry& behavior_registry() {
+  static const proxy::Registry registry = [] {
+    proxy::Registry r;
+    proxy::register_builtin_behaviors(r);
+    return r;
+  }();
+  return registry;
+}
+
+std::optional<ParsedToxic> parse_scenario_toxic(const json& body, const std::string& path,
+                                                const ProxyState& state, ConfigErrors& errors) {
+  if (state.protocol) {
+    if (auto t = proxy::parse_toxic(body, path, *state.protocol, behavior_registry(), errors))
+      return ParsedToxic{t->name, std::move(t)};
+  } else if (!body.is_object()) {
+    errors.add(path, "must be a toxic object {\"type\": ..., \"attributes\": {...}}");
+  }
+  // Invalid (reported above, or the proxy's protocol is): keep its name when it can be told.
+  if (!body.is_object()) return std::nullopt;
+  if (auto n = body.find("name"); n != body.end() && n->is_string() && !n->empty())
+    return ParsedToxic{n->get<std::string>(), std::nullopt};
+  auto type = body.find("type");
+  if (type == body.end() || !type->is_string()) return std::nullopt;
+  const auto stream = body.value("stream", std::string()) == "upstream" ? proxy::Stream::upstream
+                                                                        : proxy::Stream::downstream;
+  return ParsedToxic{proxy::default_toxic_name(type->get<std::string>(), stream), std::nullopt};
+}
+
+void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErrors& errors) {
+  s.target.enabled = true;
+  reject_unknown_keys(t, path,
+                      {"mode", "store", "threads", "solver_threads", "solver_queue",
+                       "debug_leak_bytes_per_request", "args"},
+                      errors);
+  if (auto m = get_string(t, path, "mode", errors)) {
+    if (*m != "resilient" && *m != "naive")
+      errors.add(path_join(path, "mode"),
+                 fmt::format("must be \"resilient\" or \"naive\", got \"{}\"", *m));
+    s.target.mode = *m;
+  }
+  if (auto st = get_string(t, path, "store", errors)) {
+    if (*st != "memory" && *st != "file" && *st != "redis")
+      errors.add(path_join(path, "store"),
+                 fmt::format("must be \"memory\", \"file\" or \"redis\", got \"{}\"", *st));
+    s.target.store = *st;
+  }
+  auto positive = [&](const char* key, std::optional<std::int64_t>& out) {
+    if (auto v = get_integer(t, path, key, errors)) {
+      if (*v < 1)
+        errors.add(path_join(path, key), fmt::format("must be >= 1, got {}", *v));
+      else
+        out = v;
+    }
+  };
+  positive("threads", s.target.threads);
+  positive("solver_threads", s.target.solver_threads);
+  positive("solver_queue", s.target.solver_queue);
+  if (auto v = get_integer(t, path, "debug_leak_bytes_per_request", errors)) {
+    if (*v < 0)
+      errors.add(path_join(path, "debug_leak_bytes_per_request"), "must be >= 0");
+    else
+      s.target.debug_leak_bytes_per_request = *v;
+  }
+  s.target.args = get_string_list(t, path, "args", errors);
+}
+
+void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyStates& states,
+                   ConfigErrors& errors) {
+  if (!arr.is_array()) {
+    errors.add(path, "must be an array of proxies");
+    return;
+  }
+  std::set<std::string> names;
+  std::set<int> fronted_shards;
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string p = path_index(path, i);
+    const json& o = arr[i];
+    if (!o.is_object()) {
+      errors.add(p, "must be an object");
+      continue;
+    }
+    reject_unknown_keys(
+        o, p, {"name", "protocol", "upstream", "toxics", "max_active_faults", "record"}, errors);
+    ProxySpec px;
+    if (auto n = get_string(o, p, "name", errors, true)) {
+      if (!valid_name(*n))
+        errors.add(path_join(p, "name"), "must be 1-64 characters of [A-Za-z0-9_.-]");
+      else if (!names.insert(*n).second)
+        errors.add(path_join(p, "name"), fmt::format("duplicate proxy name \"{}\"", *n));
+      px.name = *n;
+    }
+    if (auto pr = get_string(o, p, "protocol", errors)) {
+      if (!proxy::parse_protocol(*pr))
+        errors.add(path_join(p, "protocol"),
+                   fmt::format("must be \"tcp\", \"http\" or \"redis\", got \"{}\"", *pr));
+      px.protocol = *pr;
+    }
+    ProxyState& state = states[px.name];
+    state.protocol = proxy::parse_protocol(px.protocol);
+    if (auto up = get_string(o, p, "upstream", errors, true)) {
+      const std::string up_path = path_join(p, "upstream");
+      if (*up == "target") {
+        px.upstream_kind = ProxySpec::Upstream::target;
+        if (!s.target.enabled) errors.add(up_path, "\"target\" but services.target is not set");
+      } else if (up->rfind("redis:", 0) == 0) {
+        px.upstream_kind = ProxySpec::Upstream::redis_shard;
+        const std::string idx = up->substr(6);
+        int n = -1;
+        if (!idx.empty() && idx.size() < 4 &&
+            std::all_of(idx.begin(), idx.end(), [](unsigned char c) { return std::isdigit(c); }))
+          n = std::stoi(idx);
+        if (n < 0 || n >= s.redis_shards)
+          errors.add(up_path,
+                     fmt::format("\"{}\": shard index must be 0..{} (services.redis.shards "
+                                 "is {})",
+                                 *up, s.redis_shards - 1, s.redis_shards));
+        else if (!fronted_shards.insert(n).second)
+          errors.add(up_path, fmt::format("another proxy already fronts redis shard {}", n));
+        px.shard = n;
+      } else if (parse_host_port(*up)) {
+        px.upstream_kind = ProxySpec::Upstream::address;
+        px.address = *up;
+      } else {
+        errors.add(up_path, fmt::format("must be \"target\", \"redis:N\" or \"host:port\", got "
+                                        "\"{}\"",
+                                        *up));
+      }
+    }
+    if (auto it = o.find("toxics"); it != o.end()) {
+      if (!it->is_array()) {
+        errors.add(path_join(p, "toxics"), "must be an array");
+      } else {
+        for (std::size_t k = 0; k < it->size(); ++k) {
+          const std::string tp = path_index(path_join(p, "toxics"), k);
+          auto parsed = parse_scenario_toxic((*it)[k], tp, state, errors);
+          if (!parsed) continue;
+          if (!state.toxics.emplace(parsed->name, parsed->toxic).second)
+            errors.add(tp, fmt::format("duplicate toxic name \"{}\" on proxy \"{}\"", parsed->name,
+                                       px.name));
+          else if (parsed->toxic)
+            px.toxics.push_back((*it)[k]);
+        }
+      }
+    }
+    for (const char* key : {"max_active_faults", "record"})
+      if (auto it = o.find(key); it != o.end()) px.extra[key] = *it;
+    s.proxies.push_back(std::move(px));
+  }
+}
+
+}  // namespace faultline::runner::scenario_detail

@@ -1,0 +1,150 @@
+// Scenario parsing, timeline: phases and their fault actions. The toxics on each proxy are
+// simulated once, as proxy::Toxic objects, so every add_toxic and update_toxic is checked by the
+// proxy's own parser against the toxic active at that point; the orchestrator reads the result
+// (TimelineEntry::fault_active) instead of simulating again.
+#include <fmt/format.h>
+
+#include "runner/scenario_parse.hpp"
+
+namespace faultline::runner::scenario_detail {
+
+namespace {
+
+std::optional<Action> parse_action(const json& a, const std::string& p, const Scenario& s,
+                                   ProxyStates& states, ConfigErrors& errors) {
+  if (!a.is_object()) {
+    errors.add(p, "must be an object with \"action\"");
+    return std::nullopt;
+  }
+  Action act;
+  auto kind = get_string(a, p, "action", errors, true);
+  auto proxy_name = get_string(a, p, "proxy", errors, true);
+  if (!kind || !proxy_name) return std::nullopt;
+  act.proxy = *proxy_name;
+  if (!s.proxy(*proxy_name)) {
+    errors.add(path_join(p, "proxy"), fmt::format("no proxy named \"{}\"", *proxy_name));
+    return std::nullopt;
+  }
+  ProxyState& state = states[*proxy_name];
+  if (*kind == "add_toxic") {
+    act.kind = Action::Kind::add_toxic;
+    reject_unknown_keys(a, p, {"action", "proxy", "toxic"}, errors);
+    auto it = a.find("toxic");
+    if (it == a.end()) {
+      errors.add(path_join(p, "toxic"), "required field is missing");
+      return std::nullopt;
+    }
+    auto parsed = parse_scenario_toxic(*it, path_join(p, "toxic"), state, errors);
+    if (!parsed) return std::nullopt;
+    act.body = *it;
+    act.toxic = parsed->name;
+    if (!state.toxics.emplace(parsed->name, parsed->toxic).second)
+      errors.add(path_join(p, "toxic"),
+                 fmt::format("toxic \"{}\" is already active on proxy \"{}\" at this point",
+                             act.toxic, *proxy_name));
+    if (!parsed->toxic) return std::nullopt;
+  } else if (*kind == "update_toxic" || *kind == "remove_toxic") {
+    const bool update = *kind == "update_toxic";
+    act.kind = update ? Action::Kind::update_toxic : Action::Kind::remove_toxic;
+    if (!update) reject_unknown_keys(a, p, {"action", "proxy", "toxic"}, errors);
+    auto name = get_string(a, p, "toxic", errors, true);
+    if (!name) return std::nullopt;
+    act.toxic = *name;
+    auto current = state.toxics.find(*name);
+    if (current == state.toxics.end())
+      errors.add(path_join(p, "toxic"),
+                 fmt::format("no toxic \"{}\" is active on proxy \"{}\" at this point", *name,
+                             *proxy_name));
+    if (!update) {
+      if (current != state.toxics.end()) state.toxics.erase(current);
+      return act;
+    }
+    // The update is the action's other members, merged by the proxy's own rule (absent fields
+    // keep their values; name and type cannot change), against the toxic active at this point.
+    act.body = json::object();
+    for (const auto& [k, v] : a.items())
+      if (k != "action" && k != "proxy" && k != "toxic") act.body[k] = v;
+    if (act.body.empty()) errors.add(p, "update_toxic needs \"toxicity\" and/or \"attributes\"");
+    if (current != state.toxics.end() && current->second && state.protocol) {
+      if (auto updated = proxy::update_toxic(*current->second, act.body, p, *state.protocol,
+                                             behavior_registry(), errors))
+        current->second = std::move(*updated);
+    } else {
+      // Its current state is unknown (already reported): check the members' names only.
+      reject_unknown_keys(
+          a, p,
+          {"action", "proxy", "toxic", "name", "type", "stream", "toxicity", "scope", "attributes"},
+          errors);
+    }
+  } else if (*kind == "disable_proxy" || *kind == "enable_proxy") {
+    act.kind = *kind == "disable_proxy" ? Action::Kind::disable_proxy : Action::Kind::enable_proxy;
+    reject_unknown_keys(a, p, {"action", "proxy"}, errors);
+    state.disabled = act.kind == Action::Kind::disable_proxy;
+  } else {
+    errors.add(path_join(p, "action"),
+               fmt::format("unknown action \"{}\" (add_toxic, update_toxic, remove_toxic, "
+                           "disable_proxy, enable_proxy)",
+                           *kind));
+    return std::nullopt;
+  }
+  return act;
+}
+
+bool any_fault(const ProxyStates& states) {
+  for (const auto& [_, st] : states)
+    if (st.disabled || !st.toxics.empty()) return true;
+  return false;
+}
+
+}  // namespace
+
+void parse_timeline(const json& arr, const std::string& path, Scenario& s, ProxyStates& states,
+                    ConfigErrors& errors) {
+  if (!arr.is_array() || arr.empty()) {
+    errors.add(path, "must be a non-empty array of {\"at\", \"phase\", \"actions\"}");
+    return;
+  }
+  double prev = -1;
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string p = path_index(path, i);
+    const json& e = arr[i];
+    if (!e.is_object()) {
+      errors.add(p, "must be an object");
+      continue;
+    }
+    reject_unknown_keys(e, p, {"at", "phase", "actions"}, errors);
+    TimelineEntry entry;
+    if (auto at = get_duration(e, p, "at", errors, true)) {
+      entry.at_seconds = static_cast<double>(at->count()) / 1e9;
+      if (i == 0 && entry.at_seconds != 0)
+        errors.add(path_join(p, "at"), "the first timeline entry must be at \"0s\"");
+      else if (i > 0 && entry.at_seconds <= prev)
+        errors.add(path_join(p, "at"), "times must increase strictly");
+      else if (s.duration_seconds > 0 && entry.at_seconds >= s.duration_seconds)
+        errors.add(path_join(p, "at"),
+                   fmt::format("{} is not before the end of the run ({})", format_duration(*at),
+                               format_duration(std::chrono::nanoseconds(
+                                   static_cast<std::int64_t>(s.duration_seconds * 1e9)))));
+      prev = entry.at_seconds;
+    }
+    if (auto ph = get_string(e, p, "phase", errors, true)) {
+      if (!valid_name(*ph))
+        errors.add(path_join(p, "phase"), "must be 1-64 characters of [A-Za-z0-9_.-]");
+      entry.phase = *ph;
+    }
+    if (auto it = e.find("actions"); it != e.end()) {
+      if (!it->is_array()) {
+        errors.add(path_join(p, "actions"), "must be an array");
+      } else {
+        for (std::size_t k = 0; k < it->size(); ++k)
+          if (auto a =
+                  parse_action((*it)[k], path_index(path_join(p, "actions"), k), s, states, errors))
+            entry.actions.push_back(std::move(*a));
+      }
+    }
+    entry.fault_active = any_fault(states);
+    s.timeline.push_back(std::move(entry));
+  }
+}
+
+}  // namespace faultline::runner::scenario_detail
