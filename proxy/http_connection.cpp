@@ -49,6 +49,23 @@ struct Incoming {
   std::size_t bytes = 0;
 };
 
+// The response of an `error` fault: its status, headers and body (typed JSON when it looks like
+// JSON and the fault set no content-type).
+HttpResponse error_response(const RequestFault& f, unsigned version, bool keep_alive) {
+  HttpResponse res{static_cast<http::status>(f.status), version};
+  bool has_type = false;
+  for (const auto& [k, v] : f.headers) {
+    res.set(k, v);
+    has_type = has_type || beast::iequals(k, "content-type");
+  }
+  if (!has_type && !f.body.empty() && f.body.front() == '{')
+    res.set(http::field::content_type, "application/json");
+  res.body() = f.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
 class HttpConnection : public ProxiedConnection,
                        public std::enable_shared_from_this<HttpConnection> {
  public:
@@ -284,19 +301,12 @@ awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> s
   }
   // An error response made here.
   const bool keep_alive = req.keep_alive();
-  HttpResponse res{static_cast<http::status>(fault.status), req.version()};
-  bool has_type = false;
-  for (const auto& [k, v] : fault.headers) {
-    res.set(k, v);
-    has_type = has_type || beast::iequals(k, "content-type");
-  }
-  if (!has_type && !fault.body.empty() && fault.body.front() == '{')
-    res.set(http::field::content_type, "application/json");
-  res.body() = fault.body;
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
+  HttpResponse res = error_response(fault, req.version(), keep_alive);
   if (!co_await self->inject_delay(delay_response)) co_return Next::stop;
   self->record(req, fault.status, started);  // before the write: readers see it on reply
+  // The write and its keep-alive tail stay inline here and in forward(): a shared helper
+  // coroutine taking the response by value and passing it on to write_client crashed in the
+  // message's move (GCC 12 build; cause not isolated).
   if (!co_await write_client(self, std::move(res))) co_return Next::stop;
   if (!keep_alive) {
     self->close(CloseReason::client_closed);
