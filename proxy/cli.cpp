@@ -3,10 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <pthread.h>
-#include <signal.h>
-
-#include <csignal>
 #include <future>
 #include <iostream>
 #include <random>
@@ -18,6 +14,8 @@
 #include "common/http_server.hpp"
 #include "common/io_pool.hpp"
 #include "common/metrics.hpp"
+#include "common/ready_line.hpp"
+#include "common/signals.hpp"
 #include "proxy/behaviors/builtin.hpp"
 #include "proxy/ctl.hpp"
 #include "proxy/one_liner.hpp"
@@ -95,13 +93,9 @@ int run_proxy(const ProxyOptions& o) {
 
   const unsigned threads =
       o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  // Block the stop signals before any thread starts so that every thread inherits the mask and
-  // only sigwait() below receives them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // Before any thread starts, so that every thread inherits the block and only wait() below
+  // takes the stop signals.
+  StopSignals stop_signals;
 
   // Metrics outlive the loops: connection handlers still queued at exit reference them.
   Metrics metrics;
@@ -147,12 +141,9 @@ int run_proxy(const ProxyOptions& o) {
 
   workers.start();
   control.start();
-  std::cout << "listening on " << HostPort{bound.address().to_string(), bound.port()}.to_string()
-            << std::endl;
+  ready_line::print_listening(bound);
 
-  // SIGINT/SIGTERM are blocked in every thread (see above) and taken here, as the target does.
-  int sig = 0;
-  sigwait(&sigs, &sig);
+  const int sig = stop_signals.wait();
   spdlog::info("faultline proxy: signal {}, stopping", sig);
   std::promise<void> stopped;
   asio::post(control.context(0), [&] {

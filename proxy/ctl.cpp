@@ -10,10 +10,21 @@
 
 #include "common/config.hpp"
 #include "common/http_client.hpp"
+#include "proxy/behaviors/builtin.hpp"
 
 namespace faultline::proxy {
 
 namespace {
+
+// The built-in toxic types for --help, from the Registry the proxy itself uses (one list).
+std::string builtin_type_names() {
+  Registry registry;
+  register_builtin_behaviors(registry);
+  std::string out;
+  for (const auto& name : registry.names())
+    out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
 
 struct CtlOptions {
   std::string host;
@@ -208,7 +219,7 @@ void register_ctl_command(CommandRegistry& registry) {
   toxic->require_subcommand(1);
   auto* add = registry.add(toxic, "add", "Add a toxic", [o] { return cmd_toxic_add(*o); });
   add->add_option("name", o->name, "proxy name")->required();
-  add->add_option("--type,-t", o->type, "toxic type (latency, http_error, ...)")->required();
+  add->add_option("--type,-t", o->type, "toxic type: " + builtin_type_names())->required();
   add->add_option("--toxic-name,-n", o->toxic_name, "toxic name (default <type>_<stream>)");
   add->add_option("--stream,-s", o->stream, "upstream or downstream (default downstream)");
   add->add_option("--toxicity", o->toxicity, "probability 0..1 (default 1)");

@@ -17,8 +17,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "common/co_spawn.hpp"
 #include "common/http_server.hpp"
+#include "proxy/proxied_connection.hpp"
 #include "proxy/recorder.hpp"
 #include "proxy/request_faults.hpp"
 #include "proxy/tcp_connection.hpp"
@@ -40,26 +40,69 @@ std::optional<std::int64_t> header_int(const HttpRequest& req, std::string_view 
   return out;
 }
 
-class HttpConnection : public Connection, public std::enable_shared_from_this<HttpConnection> {
+// What to do after one exchange: read the client's next request, or stop (connection closed).
+enum class Next { next_request, stop };
+
+// One request as read from the client, with the bytes it took on the wire.
+struct Incoming {
+  HttpRequest req;
+  std::size_t bytes = 0;
+};
+
+// The response of an `error` fault: its status, headers and body (typed JSON when it looks like
+// JSON and the fault set no content-type).
+HttpResponse error_response(const RequestFault& f, unsigned version, bool keep_alive) {
+  HttpResponse res{static_cast<http::status>(f.status), version};
+  bool has_type = false;
+  for (const auto& [k, v] : f.headers) {
+    res.set(k, v);
+    has_type = has_type || beast::iequals(k, "content-type");
+  }
+  if (!has_type && !f.body.empty() && f.body.front() == '{')
+    res.set(http::field::content_type, "application/json");
+  res.body() = f.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+class HttpConnection : public ProxiedConnection,
+                       public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
-      : proxy_(std::move(proxy)), client_(std::move(client)), timer_(client_.get_executor()) {
-    proxy_->counters().active->Increment();
-  }
-  ~HttpConnection() override {
-    proxy_->remove_connection(this);
-    proxy_->counters().active->Decrement();
-    proxy_->counters().closed[static_cast<std::size_t>(reason_)]->Increment();
-  }
+      : ProxiedConnection(std::move(proxy)),
+        client_(std::move(client)),
+        timer_(client_.get_executor()) {}
   void close_async(CloseReason reason) override {
     asio::post(client_.get_executor(),
                [self = shared_from_this(), reason] { self->close(reason); });
   }
   void toxics_changed_async() override {}  // toxics are read per request
 
+  // The exchanges of one client connection, in order: read a request, pick its faults, then
+  // answer it locally or forward it.
   static awaitable<void> run(std::shared_ptr<HttpConnection> self, std::uint64_t seed);
 
  private:
+  // Reads the next request (answering "Expect: 100-continue"); nullopt once the connection is
+  // closed (by the client, the idle timeout, or close()).
+  static awaitable<std::optional<Incoming>> read_request(std::shared_ptr<HttpConnection> self);
+  // The faults for `req`: its toxics' draws plus, when the proxy enables them, the header faults
+  // (whose headers are then removed from `req`).
+  std::vector<PickedFault> pick_faults(HttpRequest& req, RequestFaultPicker& picker);
+  // A terminal fault that never reaches the upstream: abort, hang, or a local error response
+  // (after `delay_response`).
+  static awaitable<Next> answer_locally(std::shared_ptr<HttpConnection> self, HttpRequest req,
+                                        RequestFault fault, Clock::duration delay_response,
+                                        Clock::time_point started);
+  // Forwards `req` and relays the response (after `delay_response`); `abort_after_forward` cuts
+  // the connection instead of answering (abort_upstream).
+  static awaitable<Next> forward(std::shared_ptr<HttpConnection> self, HttpRequest req,
+                                 Clock::duration delay_response, bool abort_after_forward,
+                                 Clock::time_point started);
+  // Sends `req` upstream, dialling (once more, if a kept-alive connection went stale) as needed;
+  // false when the upstream cannot be reached or the connection was closed meanwhile.
+  static awaitable<bool> send_upstream(std::shared_ptr<HttpConnection> self, HttpRequest& req);
   void close(CloseReason reason) {
     if (closing_) return;
     closing_ = true;
@@ -72,6 +115,13 @@ class HttpConnection : public Connection, public std::enable_shared_from_this<Ht
   awaitable<void> sleep(Clock::duration d) {
     timer_.expires_after(d);
     co_await timer_.async_wait(use_nothrow);
+  }
+  // Sleeps `d` (counted as injected delay); false when the connection closed meanwhile.
+  awaitable<bool> inject_delay(Clock::duration d) {
+    if (d.count() <= 0) co_return true;
+    count_injected_delay(*proxy_, d);
+    co_await sleep(d);
+    co_return !closing_;
   }
   // Header-triggered faults (x-faultline-abort / x-faultline-delay-ms, each with a -percentage).
   void header_faults(const HttpRequest& req, std::vector<PickedFault>& faults, Rng& rng);
@@ -91,12 +141,12 @@ class HttpConnection : public Connection, public std::enable_shared_from_this<Ht
     rec->record(e);
   }
 
-  std::shared_ptr<Proxy> proxy_;
   beast::tcp_stream client_;
   std::optional<beast::tcp_stream> upstream_;
+  beast::flat_buffer cbuf_;  // client bytes read ahead (pipelined requests)
+  beast::flat_buffer ubuf_;  // upstream bytes read ahead
   asio::steady_timer timer_;
   bool closing_ = false;
-  CloseReason reason_ = CloseReason::client_closed;
 };
 
 void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFault>& faults,
@@ -148,189 +198,202 @@ awaitable<bool> HttpConnection::write_client(std::shared_ptr<HttpConnection> sel
   co_return true;
 }
 
-awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::uint64_t seed) {
-  Proxy& proxy = *self->proxy_;
-  const auto idle = proxy.env().idle_timeout;
-  RequestFaultPicker picker(proxy, seed);
-  beast::flat_buffer cbuf;
-  beast::flat_buffer ubuf;
-  for (;;) {
-    http::request_parser<http::string_body> rp;
-    rp.header_limit(kHeaderLimit);
-    rp.body_limit(kBodyLimit);
-    self->client_.expires_after(idle);
-    auto [hec, hn] = co_await http::async_read_header(self->client_, cbuf, rp, use_nothrow);
-    if (self->closing_) co_return;
-    if (hec) {
-      self->close(hec == beast::error::timeout ? CloseReason::idle_timeout
-                                               : CloseReason::client_closed);
-      co_return;
-    }
-    if (rp.get()[http::field::expect] == "100-continue") {
-      http::response<http::empty_body> cont{http::status::continue_, rp.get().version()};
-      auto [cec, cn] = co_await http::async_write(self->client_, cont, use_nothrow);
-      if (cec) {
-        self->close(CloseReason::client_closed);
-        co_return;
-      }
-    }
-    auto [bec, bn] = co_await http::async_read(self->client_, cbuf, rp, use_nothrow);
-    self->client_.expires_never();
-    if (self->closing_) co_return;
-    if (bec) {
+awaitable<std::optional<Incoming>> HttpConnection::read_request(
+    std::shared_ptr<HttpConnection> self) {
+  http::request_parser<http::string_body> rp;
+  rp.header_limit(kHeaderLimit);
+  rp.body_limit(kBodyLimit);
+  self->client_.expires_after(self->proxy_->env().idle_timeout);
+  auto [hec, hn] = co_await http::async_read_header(self->client_, self->cbuf_, rp, use_nothrow);
+  if (self->closing_) co_return std::nullopt;
+  if (hec) {
+    self->close(hec == beast::error::timeout ? CloseReason::idle_timeout
+                                             : CloseReason::client_closed);
+    co_return std::nullopt;
+  }
+  if (rp.get()[http::field::expect] == "100-continue") {
+    http::response<http::empty_body> cont{http::status::continue_, rp.get().version()};
+    auto [cec, cn] = co_await http::async_write(self->client_, cont, use_nothrow);
+    if (cec) {
       self->close(CloseReason::client_closed);
-      co_return;
-    }
-    HttpRequest req = rp.release();
-    req.erase(http::field::expect);
-    const auto started = Clock::now();
-    proxy.counters().requests->Increment();
-    proxy.counters().bytes_upstream->Increment(static_cast<double>(hn + bn));
-
-    RequestInfo info{req.method_string(), req.target(),
-                     [&req](std::string_view name) -> std::optional<std::string_view> {
-                       auto it = req.find(name);
-                       if (it == req.end()) return std::nullopt;
-                       return it->value();
-                     }};
-    auto faults = picker.pick(info);
-    if (proxy.header_faults()) {
-      self->header_faults(req, faults, picker.rng());
-      for (const char* h : {"x-faultline-abort", "x-faultline-abort-percentage",
-                            "x-faultline-delay-ms", "x-faultline-delay-ms-percentage"})
-        req.erase(h);
-    }
-    const RequestPlan plan = plan_of(faults);
-    if (plan.delay_request.count() > 0) {
-      proxy.counters().injected_delay->Increment(
-          std::chrono::duration<double>(plan.delay_request).count());
-      co_await self->sleep(plan.delay_request);
-      if (self->closing_) co_return;
-    }
-    const bool keep_alive = req.keep_alive();
-    if (plan.terminal) {
-      const RequestFault& f = *plan.terminal;
-      if (f.kind == RequestFault::Kind::abort) {
-        self->close(CloseReason::fault);
-        co_return;
-      }
-      if (f.kind == RequestFault::Kind::hang) {
-        // Read and discard until the client leaves (or the idle timeout passes).
-        for (;;) {
-          self->client_.expires_after(idle);
-          auto [rec, rn] = co_await self->client_.async_read_some(cbuf.prepare(4096), use_nothrow);
-          if (self->closing_) co_return;
-          if (rec) break;
-          cbuf.consume(cbuf.size());
-        }
-        self->close(CloseReason::fault);
-        co_return;
-      }
-      if (f.kind == RequestFault::Kind::error) {
-        HttpResponse res{static_cast<http::status>(f.status), req.version()};
-        bool has_type = false;
-        for (const auto& [k, v] : f.headers) {
-          res.set(k, v);
-          has_type = has_type || beast::iequals(k, "content-type");
-        }
-        if (!has_type && !f.body.empty() && f.body.front() == '{')
-          res.set(http::field::content_type, "application/json");
-        res.body() = f.body;
-        res.keep_alive(keep_alive);
-        res.prepare_payload();
-        if (plan.delay_response.count() > 0) {
-          proxy.counters().injected_delay->Increment(
-              std::chrono::duration<double>(plan.delay_response).count());
-          co_await self->sleep(plan.delay_response);
-          if (self->closing_) co_return;
-        }
-        self->record(req, f.status, started);  // before the write: readers see it on reply
-        if (!co_await write_client(self, std::move(res))) co_return;
-        if (!keep_alive) {
-          self->close(CloseReason::client_closed);
-          co_return;
-        }
-        continue;
-      }
-    }
-
-    // Forward. A kept-alive upstream connection may have been closed by the server meanwhile:
-    // one fresh connection is tried before giving up with 502.
-    bool sent = false;
-    for (int attempt = 0; attempt < 2 && !sent; ++attempt) {
-      if (!self->upstream_) {
-        auto [cec, sock] = co_await connect_upstream(proxy.upstream(), proxy.env().connect_timeout);
-        if (self->closing_) co_return;
-        if (cec) {
-          proxy.counters().connect_errors->Increment();
-          break;
-        }
-        self->upstream_.emplace(std::move(sock));
-        error_code ig;
-        self->upstream_->socket().set_option(tcp::no_delay(true), ig);
-        ubuf.clear();
-      }
-      self->upstream_->expires_after(idle);
-      auto [wec, wn] = co_await http::async_write(*self->upstream_, req, use_nothrow);
-      if (self->closing_) co_return;
-      if (!wec) {
-        sent = true;
-      } else {
-        self->upstream_.reset();
-      }
-    }
-    if (!sent) {
-      auto res = json_error(http::status::bad_gateway, "upstream unreachable", req.version());
-      res.keep_alive(keep_alive);
-      self->record(req, 502, started);
-      if (!co_await write_client(self, std::move(res))) co_return;
-      if (!keep_alive) {
-        self->close(CloseReason::client_closed);
-        co_return;
-      }
-      continue;
-    }
-    if (plan.terminal && plan.terminal->kind == RequestFault::Kind::abort_upstream) {
-      self->close(CloseReason::fault);
-      co_return;
-    }
-    http::response_parser<http::string_body> resp;
-    resp.header_limit(kHeaderLimit);
-    resp.body_limit(kBodyLimit);
-    if (req.method() == http::verb::head) resp.skip(true);
-    auto [rec, rn] = co_await http::async_read(*self->upstream_, ubuf, resp, use_nothrow);
-    if (self->closing_) co_return;
-    if (rec) {
-      self->upstream_.reset();
-      auto res = json_error(http::status::bad_gateway,
-                            "upstream closed or failed before a complete response", req.version());
-      res.keep_alive(false);
-      self->record(req, 502, started);
-      co_await write_client(self, std::move(res));
-      self->close(CloseReason::upstream_closed);
-      co_return;
-    }
-    self->upstream_->expires_never();
-    HttpResponse res = resp.release();
-    if (!res.keep_alive()) self->upstream_.reset();
-    if (plan.delay_response.count() > 0) {
-      proxy.counters().injected_delay->Increment(
-          std::chrono::duration<double>(plan.delay_response).count());
-      co_await self->sleep(plan.delay_response);
-      if (self->closing_) co_return;
-    }
-    const bool keep = keep_alive && res.keep_alive();
-    res.keep_alive(keep);
-    const unsigned status = res.result_int();
-    self->record(req, status, started);
-    if (!co_await write_client(self, std::move(res))) co_return;
-    if (!keep) {
-      error_code ig;
-      self->client_.socket().shutdown(tcp::socket::shutdown_send, ig);
-      self->close(CloseReason::client_closed);
-      co_return;
+      co_return std::nullopt;
     }
   }
+  auto [bec, bn] = co_await http::async_read(self->client_, self->cbuf_, rp, use_nothrow);
+  self->client_.expires_never();
+  if (self->closing_) co_return std::nullopt;
+  if (bec) {
+    self->close(CloseReason::client_closed);
+    co_return std::nullopt;
+  }
+  Incoming in{rp.release(), hn + bn};
+  in.req.erase(http::field::expect);
+  co_return std::optional<Incoming>(std::move(in));
+}
+
+std::vector<PickedFault> HttpConnection::pick_faults(HttpRequest& req, RequestFaultPicker& picker) {
+  RequestInfo info{req.method_string(), req.target(),
+                   [&req](std::string_view name) -> std::optional<std::string_view> {
+                     auto it = req.find(name);
+                     if (it == req.end()) return std::nullopt;
+                     return it->value();
+                   }};
+  auto faults = picker.pick(info);
+  if (proxy_->header_faults()) {
+    header_faults(req, faults, picker.rng());
+    for (const char* h : {"x-faultline-abort", "x-faultline-abort-percentage",
+                          "x-faultline-delay-ms", "x-faultline-delay-ms-percentage"})
+      req.erase(h);
+  }
+  return faults;
+}
+
+awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::uint64_t seed) {
+  Proxy& proxy = *self->proxy_;
+  RequestFaultPicker picker(proxy, seed);
+  for (;;) {
+    auto in = co_await read_request(self);
+    if (!in) co_return;
+    const auto started = Clock::now();
+    proxy.counters().requests->Increment();
+    proxy.counters().bytes_upstream->Increment(static_cast<double>(in->bytes));
+
+    // Held until the exchange is over: each picked fault keeps its max_active_faults slot.
+    const std::vector<PickedFault> faults = self->pick_faults(in->req, picker);
+    const RequestPlan plan = plan_of(faults);
+    if (!co_await self->inject_delay(plan.delay_request)) co_return;
+    using K = RequestFault::Kind;
+    const RequestFault* terminal = plan.terminal;
+    Next next = Next::stop;
+    if (terminal &&
+        (terminal->kind == K::abort || terminal->kind == K::hang || terminal->kind == K::error)) {
+      next = co_await answer_locally(self, std::move(in->req), *terminal, plan.delay_response,
+                                     started);
+    } else {
+      const bool abort_after_forward = terminal && terminal->kind == K::abort_upstream;
+      next = co_await forward(self, std::move(in->req), plan.delay_response, abort_after_forward,
+                              started);
+    }
+    if (next == Next::stop) co_return;
+  }
+}
+
+awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> self,
+                                               HttpRequest req, RequestFault fault,
+                                               Clock::duration delay_response,
+                                               Clock::time_point started) {
+  if (fault.kind == RequestFault::Kind::abort) {
+    self->close(CloseReason::fault);
+    co_return Next::stop;
+  }
+  if (fault.kind == RequestFault::Kind::hang) {
+    // Read and discard until the client leaves (or the idle timeout passes).
+    for (;;) {
+      self->client_.expires_after(self->proxy_->env().idle_timeout);
+      auto [rec, rn] =
+          co_await self->client_.async_read_some(self->cbuf_.prepare(4096), use_nothrow);
+      if (self->closing_) co_return Next::stop;
+      if (rec) break;
+      self->cbuf_.consume(self->cbuf_.size());
+    }
+    self->close(CloseReason::fault);
+    co_return Next::stop;
+  }
+  // An error response made here.
+  const bool keep_alive = req.keep_alive();
+  HttpResponse res = error_response(fault, req.version(), keep_alive);
+  if (!co_await self->inject_delay(delay_response)) co_return Next::stop;
+  self->record(req, fault.status, started);  // before the write: readers see it on reply
+  // The write and its keep-alive tail stay inline here and in forward(): a shared helper
+  // coroutine taking the response by value and passing it on to write_client crashed in the
+  // message's move (GCC 12 build; cause not isolated).
+  if (!co_await write_client(self, std::move(res))) co_return Next::stop;
+  if (!keep_alive) {
+    self->close(CloseReason::client_closed);
+    co_return Next::stop;
+  }
+  co_return Next::next_request;
+}
+
+awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> self,
+                                              HttpRequest& req) {
+  // A kept-alive upstream connection may have been closed by the server meanwhile: one fresh
+  // connection is tried before giving up.
+  Proxy& proxy = *self->proxy_;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!self->upstream_) {
+      auto [cec, sock] = co_await connect_upstream(proxy.upstream(), proxy.env().connect_timeout);
+      if (self->closing_) co_return false;
+      if (cec) {
+        proxy.counters().connect_errors->Increment();
+        co_return false;
+      }
+      self->upstream_.emplace(std::move(sock));
+      error_code ig;
+      self->upstream_->socket().set_option(tcp::no_delay(true), ig);
+      self->ubuf_.clear();
+    }
+    self->upstream_->expires_after(proxy.env().idle_timeout);
+    auto [wec, wn] = co_await http::async_write(*self->upstream_, req, use_nothrow);
+    if (self->closing_) co_return false;
+    if (!wec) co_return true;
+    self->upstream_.reset();
+  }
+  co_return false;
+}
+
+awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, HttpRequest req,
+                                        Clock::duration delay_response, bool abort_after_forward,
+                                        Clock::time_point started) {
+  const bool keep_alive = req.keep_alive();
+  if (!co_await send_upstream(self, req)) {
+    if (self->closing_) co_return Next::stop;
+    auto res = json_error(http::status::bad_gateway, "upstream unreachable", req.version());
+    res.keep_alive(keep_alive);
+    self->record(req, 502, started);
+    if (!co_await write_client(self, std::move(res))) co_return Next::stop;
+    if (!keep_alive) {
+      self->close(CloseReason::client_closed);
+      co_return Next::stop;
+    }
+    co_return Next::next_request;
+  }
+  if (abort_after_forward) {
+    self->close(CloseReason::fault);
+    co_return Next::stop;
+  }
+  http::response_parser<http::string_body> resp;
+  resp.header_limit(kHeaderLimit);
+  resp.body_limit(kBodyLimit);
+  if (req.method() == http::verb::head) resp.skip(true);
+  auto [rec, rn] = co_await http::async_read(*self->upstream_, self->ubuf_, resp, use_nothrow);
+  if (self->closing_) co_return Next::stop;
+  if (rec) {
+    self->upstream_.reset();
+    auto res = json_error(http::status::bad_gateway,
+                          "upstream closed or failed before a complete response", req.version());
+    res.keep_alive(false);
+    self->record(req, 502, started);
+    co_await write_client(self, std::move(res));
+    self->close(CloseReason::upstream_closed);
+    co_return Next::stop;
+  }
+  self->upstream_->expires_never();
+  HttpResponse res = resp.release();
+  if (!res.keep_alive()) self->upstream_.reset();
+  if (!co_await self->inject_delay(delay_response)) co_return Next::stop;
+  const bool keep = keep_alive && res.keep_alive();
+  res.keep_alive(keep);
+  const unsigned status = res.result_int();
+  self->record(req, status, started);
+  if (!co_await write_client(self, std::move(res))) co_return Next::stop;
+  if (!keep) {
+    error_code ig;
+    self->client_.socket().shutdown(tcp::socket::shutdown_send, ig);
+    self->close(CloseReason::client_closed);
+    co_return Next::stop;
+  }
+  co_return Next::next_request;
 }
 
 std::atomic<std::uint64_t> g_http_connections{0};
@@ -338,13 +401,9 @@ std::atomic<std::uint64_t> g_http_connections{0};
 }  // namespace
 
 void start_http_connection(std::shared_ptr<Proxy> proxy, tcp::socket client) {
-  error_code ec;
-  client.set_option(tcp::no_delay(true), ec);
-  auto ex = client.get_executor();
-  const std::uint64_t seed = proxy->env().seed ^ (0xd1b54a32d192ed03ULL * ++g_http_connections);
-  auto conn = std::make_shared<HttpConnection>(proxy, std::move(client));
-  proxy->add_connection(conn);
-  asio::co_spawn(ex, HttpConnection::run(conn, seed), log_exception("proxy http connection"));
+  const std::uint64_t seed = connection_seed(*proxy, 0xd1b54a32d192ed03ULL, g_http_connections);
+  spawn_connection<HttpConnection>(std::move(proxy), std::move(client), seed,
+                                   "proxy http connection");
 }
 
 }  // namespace faultline::proxy

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/co_spawn.hpp"
+#include "proxy/proxied_connection.hpp"
 #include "proxy/request_faults.hpp"
 #include "proxy/tcp_connection.hpp"
 
@@ -79,24 +80,18 @@ struct Slot {
   std::string reply;
 };
 
-class RedisConnection : public Connection, public std::enable_shared_from_this<RedisConnection> {
+class RedisConnection : public ProxiedConnection,
+                        public std::enable_shared_from_this<RedisConnection> {
  public:
   RedisConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
-      : proxy_(std::move(proxy)),
+      : ProxiedConnection(std::move(proxy)),
         client_(std::move(client)),
         upstream_(client_.get_executor()),
         wake_(client_.get_executor()),
         delay_(client_.get_executor()),
         idle_(client_.get_executor()),
         creader_(redisReaderCreate()),
-        ureader_(redisReaderCreate()) {
-    proxy_->counters().active->Increment();
-  }
-  ~RedisConnection() override {
-    proxy_->remove_connection(this);
-    proxy_->counters().active->Decrement();
-    proxy_->counters().closed[static_cast<std::size_t>(reason_)]->Increment();
-  }
+        ureader_(redisReaderCreate()) {}
   void close_async(CloseReason reason) override {
     asio::post(client_.get_executor(),
                [self = shared_from_this(), reason] { self->close(reason); });
@@ -123,7 +118,6 @@ class RedisConnection : public Connection, public std::enable_shared_from_this<R
     idle_.cancel();
   }
 
-  std::shared_ptr<Proxy> proxy_;
   tcp::socket client_;
   tcp::socket upstream_;
   asio::steady_timer wake_;   // wakes the client writer
@@ -135,7 +129,6 @@ class RedisConnection : public Connection, public std::enable_shared_from_this<R
   Clock::time_point last_activity_ = Clock::now();
   bool closing_ = false;
   bool close_after_flush_ = false;
-  CloseReason reason_ = CloseReason::client_closed;
 };
 
 awaitable<void> RedisConnection::client_reader(std::shared_ptr<RedisConnection> self,
@@ -196,9 +189,7 @@ awaitable<void> RedisConnection::client_reader(std::shared_ptr<RedisConnection> 
       const RequestPlan plan = plan_of(faults);
       Slot slot;
       slot.delay = plan.delay_request + plan.delay_response;
-      if (slot.delay.count() > 0)
-        proxy.counters().injected_delay->Increment(
-            std::chrono::duration<double>(slot.delay).count());
+      if (slot.delay.count() > 0) count_injected_delay(proxy, slot.delay);
       if (plan.terminal) {
         using K = RequestFault::Kind;
         const auto kind = plan.terminal->kind;
@@ -359,13 +350,9 @@ std::atomic<std::uint64_t> g_redis_connections{0};
 }  // namespace
 
 void start_redis_connection(std::shared_ptr<Proxy> proxy, tcp::socket client) {
-  error_code ec;
-  client.set_option(tcp::no_delay(true), ec);
-  auto ex = client.get_executor();
-  const std::uint64_t seed = proxy->env().seed ^ (0xa0761d6478bd642fULL * ++g_redis_connections);
-  auto conn = std::make_shared<RedisConnection>(proxy, std::move(client));
-  proxy->add_connection(conn);
-  asio::co_spawn(ex, RedisConnection::run(conn, seed), log_exception("proxy redis connection"));
+  const std::uint64_t seed = connection_seed(*proxy, 0xa0761d6478bd642fULL, g_redis_connections);
+  spawn_connection<RedisConnection>(std::move(proxy), std::move(client), seed,
+                                    "proxy redis connection");
 }
 
 }  // namespace faultline::proxy

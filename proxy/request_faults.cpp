@@ -52,4 +52,8 @@ RequestPlan plan_of(const std::vector<PickedFault>& faults) {
   return plan;
 }
 
+void count_injected_delay(Proxy& proxy, Clock::duration d) {
+  proxy.counters().injected_delay->Increment(std::chrono::duration<double>(d).count());
+}
+
 }  // namespace faultline::proxy

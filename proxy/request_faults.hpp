@@ -38,4 +38,7 @@ struct RequestPlan {
 };
 RequestPlan plan_of(const std::vector<PickedFault>& faults);
 
+// Adds an injected delay `d` to the proxy's injected-delay counter (seconds).
+void count_injected_delay(Proxy& proxy, Clock::duration d);
+
 }  // namespace faultline::proxy

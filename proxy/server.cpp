@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "common/version.hpp"
-#include "proxy/session.hpp"
 
 namespace faultline::proxy {
 
@@ -206,9 +205,6 @@ HttpResponse ProxyServer::create_proxy(const json& body) {
   ConfigErrors errors;
   std::vector<Toxic> toxics;
   auto settings = parse_proxy(body, "$", nullptr, env_.registry, &toxics, errors);
-  if (settings && !protocol_supported(settings->protocol))
-    errors.add("$.protocol", fmt::format("protocol \"{}\" is not supported by this build",
-                                         to_string(settings->protocol)));
   if (!errors.empty()) return bad_request(errors);
   if (proxies_.count(settings->name)) return json_error(status::conflict, "proxy already exists");
   auto p = std::make_shared<Proxy>(env_, std::move(*settings));
@@ -233,10 +229,6 @@ json ProxyServer::populate(const json& body, const std::string& path) {
     std::vector<Toxic> toxics;
     const std::string ipath = path_index(path, i);
     if (auto s = parse_proxy(list[i], ipath, nullptr, env_.registry, &toxics, errors)) {
-      if (!protocol_supported(s->protocol))
-        errors.add(
-            path_join(ipath, "protocol"),
-            fmt::format("protocol \"{}\" is not supported by this build", to_string(s->protocol)));
       for (const auto& [other, _] : parsed)
         if (other.name == s->name)
           errors.add(path_join(ipath, "name"), fmt::format("duplicate proxy \"{}\"", s->name));
@@ -269,9 +261,6 @@ json ProxyServer::populate(const json& body, const std::string& path) {
 HttpResponse ProxyServer::update_proxy(Proxy& p, const json& body) {
   ConfigErrors errors;
   auto settings = parse_proxy(body, "$", &p.settings(), env_.registry, nullptr, errors);
-  if (settings && !protocol_supported(settings->protocol))
-    errors.add("$.protocol", fmt::format("protocol \"{}\" is not supported by this build",
-                                         to_string(settings->protocol)));
   if (settings && settings->protocol != p.settings().protocol && !p.toxics()->empty())
     errors.add("$.protocol", "remove the toxics before changing the protocol");
   if (!errors.empty()) return bad_request(errors);

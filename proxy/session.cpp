@@ -7,10 +7,6 @@
 
 namespace faultline::proxy {
 
-bool protocol_supported(Protocol p) {
-  return p == Protocol::tcp || p == Protocol::http || p == Protocol::redis;
-}
-
 void start_session(std::shared_ptr<Proxy> proxy, tcp::socket client) {
   switch (proxy->settings().protocol) {
     case Protocol::tcp:

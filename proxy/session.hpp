@@ -10,7 +10,4 @@ namespace faultline::proxy {
 
 void start_session(std::shared_ptr<Proxy> proxy, tcp::socket client);
 
-// Protocols this build can proxy (parse_proxy rejects the others).
-bool protocol_supported(Protocol p);
-
 }  // namespace faultline::proxy

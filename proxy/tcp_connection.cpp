@@ -16,6 +16,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "common/co_spawn.hpp"
+#include "proxy/proxied_connection.hpp"
 
 namespace faultline::proxy {
 
@@ -52,16 +53,15 @@ struct Link {
   std::unique_ptr<StreamStage> stage;
 };
 
-class TcpConnection : public Connection, public std::enable_shared_from_this<TcpConnection> {
+class TcpConnection : public ProxiedConnection, public std::enable_shared_from_this<TcpConnection> {
  public:
   TcpConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
-      : proxy_(std::move(proxy)),
+      : ProxiedConnection(std::move(proxy)),
         client_(std::move(client)),
         upstream_(client_.get_executor()),
         watch_(client_.get_executor()),
         dirs_{Dir(client_.get_executor()), Dir(client_.get_executor())},
         rng_(0) {
-    proxy_->counters().active->Increment();
     for (auto& dir : dirs_)
       dir.no_pipe = !proxy_->env().splice;  // --no-splice: always copy
   }
@@ -71,9 +71,6 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
         ::close(dir.pipe_r);
         ::close(dir.pipe_w);
       }
-    proxy_->remove_connection(this);
-    proxy_->counters().active->Decrement();
-    proxy_->counters().closed[static_cast<std::size_t>(reason_)]->Increment();
   }
 
   void close_async(CloseReason reason) override {
@@ -132,7 +129,6 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   void abort(CloseReason reason, bool rst = false);
   void direction_done(int d, CloseReason why);
 
-  std::shared_ptr<Proxy> proxy_;
   tcp::socket client_;
   tcp::socket upstream_;
   asio::steady_timer watch_;
@@ -142,7 +138,6 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   Clock::time_point last_activity_ = Clock::now();
   bool closing_ = false;
   bool first_close_recorded_ = false;
-  CloseReason reason_ = CloseReason::client_closed;
 };
 
 void TcpConnection::refresh_links() {
@@ -490,13 +485,9 @@ awaitable<std::pair<error_code, tcp::socket>> connect_upstream(std::string upstr
 }
 
 void start_tcp_connection(std::shared_ptr<Proxy> proxy, tcp::socket client) {
-  error_code ec;
-  client.set_option(tcp::no_delay(true), ec);
-  auto ex = client.get_executor();
-  const std::uint64_t seed = proxy->env().seed ^ (0x9e3779b97f4a7c15ULL * ++g_connection_counter);
-  auto conn = std::make_shared<TcpConnection>(proxy, std::move(client));
-  proxy->add_connection(conn);
-  asio::co_spawn(ex, TcpConnection::run(conn, seed), log_exception("proxy tcp connection"));
+  const std::uint64_t seed = connection_seed(*proxy, 0x9e3779b97f4a7c15ULL, g_connection_counter);
+  spawn_connection<TcpConnection>(std::move(proxy), std::move(client), seed,
+                                  "proxy tcp connection");
 }
 
 }  // namespace faultline::proxy

@@ -1,7 +1,7 @@
 // `abort` (Vaurien): forwards the request, then cuts the connection instead of answering. tcp: the
 // first chunk in the toxic's direction is delivered, then both sides are closed; http/redis: the
 // request reaches the upstream and the client gets no response.
-#include "proxy/behaviors/abort.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 

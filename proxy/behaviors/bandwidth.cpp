@@ -1,6 +1,6 @@
 // `bandwidth`: limits a direction to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). Chunks are cut
 // into pieces of at most 100 ms worth of bytes so the flow is smooth; rate 0 means unlimited.
-#include "proxy/behaviors/bandwidth.hpp"
+#include "proxy/behavior.hpp"
 
 #include <algorithm>
 

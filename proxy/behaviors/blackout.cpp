@@ -1,7 +1,7 @@
 // `blackout` (Vaurien): closes the client connection at once. tcp: as soon as the connection is
 // linked to the toxic (on accept, or when the toxic is added); http/redis: when a request arrives,
 // without forwarding it.
-#include "proxy/behaviors/blackout.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 

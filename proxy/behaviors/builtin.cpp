@@ -1,51 +1,40 @@
-// One line per built-in behavior.
+// The list of built-in behaviors: one `X(name)` line per behavior, each defined by
+// `void register_<name>(Registry&)` in proxy/behaviors/<name>.cpp (CMake globs that folder). The
+// list both declares the register functions and calls them, in this order.
 #include "proxy/behaviors/builtin.hpp"
 
-#include "proxy/behaviors/abort.hpp"
-#include "proxy/behaviors/bandwidth.hpp"
-#include "proxy/behaviors/blackout.hpp"
-#include "proxy/behaviors/corrupt.hpp"
-#include "proxy/behaviors/hang.hpp"
-#include "proxy/behaviors/http_abort.hpp"
-#include "proxy/behaviors/http_delay.hpp"
-#include "proxy/behaviors/http_error.hpp"
-#include "proxy/behaviors/latency.hpp"
-#include "proxy/behaviors/limit_data.hpp"
-#include "proxy/behaviors/redis_delay.hpp"
-#include "proxy/behaviors/redis_error.hpp"
-#include "proxy/behaviors/reset_peer.hpp"
-#include "proxy/behaviors/slicer.hpp"
-#include "proxy/behaviors/slow_close.hpp"
-#include "proxy/behaviors/timeout.hpp"
-#include "proxy/behaviors/transient.hpp"
-#include "proxy/behaviors/weighted.hpp"
+// Toxiproxy's set (same names, attributes and units), Vaurien's set, HTTP request faults
+// (Envoy-style), Redis command faults; last the wrappers, which wrap any of the above.
+#define FAULTLINE_PROXY_BEHAVIORS(X) \
+  X(latency)                         \
+  X(bandwidth)                       \
+  X(slow_close)                      \
+  X(timeout)                         \
+  X(reset_peer)                      \
+  X(slicer)                          \
+  X(limit_data)                      \
+  X(hang)                            \
+  X(blackout)                        \
+  X(abort)                           \
+  X(corrupt)                         \
+  X(http_error)                      \
+  X(http_delay)                      \
+  X(http_abort)                      \
+  X(redis_error)                     \
+  X(redis_delay)                     \
+  X(transient)                       \
+  X(weighted)
 
 namespace faultline::proxy {
 
+#define FAULTLINE_DECLARE_BEHAVIOR(name) void register_##name(Registry& registry);
+FAULTLINE_PROXY_BEHAVIORS(FAULTLINE_DECLARE_BEHAVIOR)
+#undef FAULTLINE_DECLARE_BEHAVIOR
+
 void register_builtin_behaviors(Registry& registry) {
-  // Toxiproxy's set (same names, attributes and units).
-  register_latency(registry);
-  register_bandwidth(registry);
-  register_slow_close(registry);
-  register_timeout(registry);
-  register_reset_peer(registry);
-  register_slicer(registry);
-  register_limit_data(registry);
-  // Vaurien's set.
-  register_hang(registry);
-  register_blackout(registry);
-  register_abort(registry);
-  register_corrupt(registry);
-  // HTTP request faults (Envoy-style).
-  register_http_error(registry);
-  register_http_delay(registry);
-  register_http_abort(registry);
-  // Redis command faults.
-  register_redis_error(registry);
-  register_redis_delay(registry);
-  // Last: they wrap any of the above.
-  register_transient(registry);
-  register_weighted(registry);
+#define FAULTLINE_REGISTER_BEHAVIOR(name) register_##name(registry);
+  FAULTLINE_PROXY_BEHAVIORS(FAULTLINE_REGISTER_BEHAVIOR)
+#undef FAULTLINE_REGISTER_BEHAVIOR
 }
 
 }  // namespace faultline::proxy

@@ -1,7 +1,7 @@
 // `corrupt` (Vaurien; protocol tcp): damages every chunk of the direction: `mode` "replace"
 // (default) overwrites `bytes` random positions with random bytes, "inject" inserts `bytes` random
 // bytes at random positions.
-#include "proxy/behaviors/corrupt.hpp"
+#include "proxy/behavior.hpp"
 
 #include <fmt/format.h>
 

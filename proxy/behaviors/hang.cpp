@@ -1,7 +1,7 @@
 // `hang` (Vaurien): reads what the client sends and never answers. tcp: the direction's data is
 // swallowed and the connection stays open; http/redis: the request is read and never answered
 // (the connection is held until the client leaves or the idle timeout passes).
-#include "proxy/behaviors/hang.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 

@@ -1,7 +1,7 @@
 // `http_abort` (protocol http): closes the client connection mid-exchange for matching requests:
 // `when` "request" (default) closes without forwarding; "response" forwards the request, then
 // closes instead of returning the response.
-#include "proxy/behaviors/http_abort.hpp"
+#include "proxy/behavior.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // `http_delay` (protocol http): delays matching requests by `delay` ms, before forwarding them
 // (`when`: "request", the default) or before returning the response (`when`: "response").
-#include "proxy/behaviors/http_delay.hpp"
+#include "proxy/behavior.hpp"
 
 #include <fmt/format.h>
 

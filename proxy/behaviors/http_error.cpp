@@ -1,7 +1,7 @@
 // `http_error` (protocol http): answers matching requests locally with `status` (default 503),
 // `body` (default a faultline JSON error) and extra `headers`, without contacting the upstream.
 // Keep-alive is preserved. Matching: method, path_prefix, path_regex, header_name/header_value.
-#include "proxy/behaviors/http_error.hpp"
+#include "proxy/behavior.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // `latency`: delays every chunk by `latency` ms ± a uniform `jitter` ms (Toxiproxy semantics:
 // each chunk is held until its arrival time plus the delay, so throughput is kept). On HTTP/Redis
 // proxies it delays the request (stream upstream) or the response (stream downstream).
-#include "proxy/behaviors/latency.hpp"
+#include "proxy/behavior.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
 // `limit_data`: closes the connection once `bytes` bytes have passed in the direction (the bytes
 // beyond the limit are not delivered).
-#include "proxy/behaviors/limit_data.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 

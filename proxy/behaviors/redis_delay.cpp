@@ -1,6 +1,6 @@
 // `redis_delay` (protocol redis): delays the reply to matching commands by `delay` ms. Replies are
 // delivered in order, so a delayed reply also holds back the pipelined replies after it.
-#include "proxy/behaviors/redis_delay.hpp"
+#include "proxy/behavior.hpp"
 
 #include "proxy/behaviors/match.hpp"
 

@@ -1,7 +1,7 @@
 // `redis_error` (protocol redis): answers matching commands with a RESP error, `-ERR injected by
 // faultline` by default or `-<message>`; the command is not forwarded. Pipelined replies stay in
 // order. Matching: `command` (case-insensitive name).
-#include "proxy/behaviors/redis_error.hpp"
+#include "proxy/behavior.hpp"
 
 #include "proxy/behaviors/match.hpp"
 

@@ -1,7 +1,7 @@
 // `reset_peer`: the first chunk that arrives in the direction (and everything after it) is dropped,
 // and `timeout` ms later both sides of the connection are closed with a TCP RST (SO_LINGER 0), as
 // Toxiproxy does.
-#include "proxy/behaviors/reset_peer.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 

@@ -1,6 +1,6 @@
 // `slicer`: cuts each chunk into slices of `average_size` ± `size_variation` bytes sent `delay` µs
 // apart (Toxiproxy semantics), to exercise clients' handling of partial reads.
-#include "proxy/behaviors/slicer.hpp"
+#include "proxy/behavior.hpp"
 
 #include <algorithm>
 

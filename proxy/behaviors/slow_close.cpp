@@ -1,5 +1,5 @@
 // `slow_close`: when the source closes its side, wait `delay` ms before passing the close on.
-#include "proxy/behaviors/slow_close.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 

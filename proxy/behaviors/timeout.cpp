@@ -1,7 +1,7 @@
 // `timeout`: stops all data in the direction (dropped) and closes the connection `timeout` ms after
 // the toxic became active on it; timeout 0 drops data forever without closing (a black hole).
 // Removing the toxic lets data flow again on connections that are still open.
-#include "proxy/behaviors/timeout.hpp"
+#include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
 

@@ -1,7 +1,7 @@
 // `transient` (Vaurien): the first `count` connections (tcp) or requests (http/redis, request
 // scope) that draw this toxic get the wrapped `behavior` ({"type", "attributes"}); later ones pass.
 // The count restarts when the toxic is created or updated.
-#include "proxy/behaviors/transient.hpp"
+#include "proxy/behavior.hpp"
 
 #include <atomic>
 

@@ -3,7 +3,7 @@
 // "attributes": {...}}, ...] — by its percent; the remainder (100 - sum) passes untouched. Percents
 // are exact to 0.01 (integer basis points against a uniform integer draw). The injected fault is
 // counted under the chosen behavior's type.
-#include "proxy/behaviors/weighted.hpp"
+#include "proxy/behavior.hpp"
 
 #include <cmath>
 

@@ -142,3 +142,14 @@ TEST(ProxyCtl, EverySubcommand) {
   auto [rc2, out2] = test::run_faultline({"ctl", "--host", "127.0.0.1:1", "list"});
   EXPECT_EQ(rc2, 2);  // unreachable
 }
+
+TEST(ProxyCtl, ToxicAddHelpListsTheRegistrysTypes) {
+  proxy::Registry registry;
+  proxy::register_builtin_behaviors(registry);
+  auto [rc, out] = test::run_faultline({"ctl", "toxic", "add", "--help"});
+  EXPECT_EQ(rc, 0);
+  std::string names;
+  for (const auto& n : registry.names())
+    names += (names.empty() ? "" : ", ") + n;
+  EXPECT_NE(out.find("toxic type: " + names), std::string::npos) << out;
+}

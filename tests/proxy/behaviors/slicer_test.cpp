@@ -1,0 +1,66 @@
+// `slicer`: chunks cut into slices of average_size ± size_variation bytes, `delay` µs apart.
+#include <gtest/gtest.h>
+
+#include "tests/proxy/behaviors/stage_support.hpp"
+
+using namespace faultline;
+using namespace faultline::proxy;
+using namespace faultline::proxy::test;
+using std::chrono::microseconds;
+
+namespace {
+std::string letters(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i)
+    s.push_back(static_cast<char>('a' + i % 26));
+  return s;
+}
+}  // namespace
+
+TEST(Slicer, FixedSizeSlicesDelayedOneAfterAnother) {
+  auto stage = make_stage("slicer", {{"average_size", 4}, {"delay", 250}});
+  ASSERT_TRUE(stage);
+  auto pieces = chunk(letters(10));
+  StreamEffects fx;
+  stage->on_data(pieces, kT0, fx);
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_EQ(pieces[0].bytes, "abcd");
+  EXPECT_EQ(pieces[1].bytes, "efgh");
+  EXPECT_EQ(pieces[2].bytes, "ij");
+  EXPECT_EQ(pieces[0].due, kT0);  // the first slice is not delayed
+  EXPECT_EQ(pieces[1].due, kT0 + microseconds(250));
+  EXPECT_EQ(pieces[2].due, kT0 + microseconds(500));
+  EXPECT_EQ(fx.added_delay, microseconds(500));
+}
+
+TEST(Slicer, VariedSizesStayInBoundsAndKeepEveryByte) {
+  auto stage = make_stage("slicer", {{"average_size", 10}, {"size_variation", 3}});
+  ASSERT_TRUE(stage);
+  const std::string data = letters(5000);
+  auto pieces = chunk(data);
+  StreamEffects fx;
+  stage->on_data(pieces, kT0, fx);
+  EXPECT_EQ(joined(pieces), data);
+  std::size_t lo = 100, hi = 0;
+  for (std::size_t i = 0; i + 1 < pieces.size(); ++i) {  // the last slice is what is left
+    lo = std::min(lo, pieces[i].bytes.size());
+    hi = std::max(hi, pieces[i].bytes.size());
+  }
+  EXPECT_EQ(lo, 7u);
+  EXPECT_EQ(hi, 13u);
+}
+
+TEST(Slicer, SameSeedSameSlices) {
+  const json attrs{{"average_size", 10}, {"size_variation", 5}};
+  auto a = make_stage("slicer", attrs, 3);
+  auto b = make_stage("slicer", attrs, 3);
+  ASSERT_TRUE(a && b);
+  auto pa = chunk(letters(300));
+  auto pb = chunk(letters(300));
+  StreamEffects fa, fb;
+  a->on_data(pa, kT0, fa);
+  b->on_data(pb, kT0, fb);
+  ASSERT_EQ(pa.size(), pb.size());
+  for (std::size_t i = 0; i < pa.size(); ++i)
+    EXPECT_EQ(pa[i].bytes, pb[i].bytes);
+}

@@ -1,0 +1,67 @@
+// Helpers for the per-behavior unit tests (tests/proxy/behaviors/NAME_test.cpp): a behavior's
+// config parsed through the real JSON path (the built-in Registry and parse_toxic), and a stream
+// stage driven with fixed time points and a seeded Rng — no sockets, no wall clock.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/behavior.hpp"
+#include "proxy/behaviors/builtin.hpp"
+
+namespace faultline::proxy::test {
+
+// A fixed instant all stage tests count from.
+inline const Clock::time_point kT0 = Clock::time_point{} + std::chrono::hours(1);
+
+inline const Registry& builtin_registry() {
+  static const Registry registry = [] {
+    Registry r;
+    register_builtin_behaviors(r);
+    return r;
+  }();
+  return registry;
+}
+
+// The config of the toxic {"type": type, "attributes": attributes} on a `protocol` proxy; fails the
+// test (and returns nullptr) when the JSON is rejected.
+inline std::shared_ptr<const BehaviorConfig> parse_behavior(const std::string& type,
+                                                            const json& attributes,
+                                                            Protocol protocol = Protocol::tcp) {
+  ConfigErrors errors;
+  auto toxic = parse_toxic(json{{"type", type}, {"attributes", attributes}}, "$", protocol,
+                           builtin_registry(), errors);
+  EXPECT_TRUE(toxic.has_value()) << errors.to_string();
+  return toxic ? toxic->config : nullptr;
+}
+
+// The stream stage of `type` with `attributes`, created at `now` from a generator seeded `seed`.
+inline std::unique_ptr<StreamStage> make_stage(const std::string& type, const json& attributes,
+                                               std::uint64_t seed = 7,
+                                               Clock::time_point now = kT0) {
+  auto config = parse_behavior(type, attributes);
+  if (!config) return nullptr;
+  Rng rng(seed);
+  return config->make_stream_stage(rng, now);
+}
+
+// One chunk read at `now`: a single piece due at once.
+inline std::vector<Piece> chunk(std::string bytes, Clock::time_point now = kT0) {
+  std::vector<Piece> pieces;
+  pieces.push_back(Piece{now, std::move(bytes)});
+  return pieces;
+}
+
+// The bytes of `pieces`, concatenated in order.
+inline std::string joined(const std::vector<Piece>& pieces) {
+  std::string out;
+  for (const auto& p : pieces)
+    out += p.bytes;
+  return out;
+}
+
+}  // namespace faultline::proxy::test
