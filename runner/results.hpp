@@ -1,5 +1,5 @@
-// The results.json document of `faultline run` (contract with the reports: see README "faultline
-// run" and runner/report/). Missing data is null, never a made-up 0.
+// The results.json document of `faultline run` (contract with the reports: see docs/run.md
+// "results.json" and runner/report/). Missing data is null, never a made-up 0.
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
 // Scenario parsing and validation (see scenario.hpp): the document's top level, --set overrides
 // and --duration; services, load and timeline are in scenario_{services,load,timeline}.cpp. The
-// schema is documented in README's "faultline run" section.
+// schema is documented in docs/run.md ("Scenario files").
 #include "runner/scenario.hpp"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // Reports of a `faultline run`: everything here is computed from the results.json document alone
-// (schema: README "### Reports"), so a report can be regenerated from a saved results.json.
+// (schema: docs/run.md "Reports"), so a report can be regenerated from a saved results.json.
 //   - junit.xml: one <testcase> per assertion, for CI systems;
 //   - report.html: one self-contained page (uPlot inlined at build time, no network needed);
 //   - the terminal summary: the aligned verdict table `faultline run` prints on stdout.

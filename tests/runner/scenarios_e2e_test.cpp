@@ -63,7 +63,7 @@ TEST(ScenariosE2E, QuickstartCompressedPasses) {
       << o.results["phases"][0].dump();
 }
 
-// solver-overload is calibrated for a SIMD solver (README): on a CPU without AVX2, or with a
+// solver-overload is calibrated for a SIMD solver (docs/run.md): on a CPU without AVX2, or with a
 // sanitized (several times slower) build, even the resilient target misses the 1 s solve bound.
 bool solver_is_calibrated() {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
