@@ -16,6 +16,11 @@ StopSignals::StopSignals() {
 }
 
 StopSignals::~StopSignals() {
+  // A repeated Ctrl-C or SIGTERM during shutdown is absorbed: take every pending stop signal
+  // before unblocking, or the first one still pending would kill the process on the way out.
+  const timespec zero{};
+  while (sigtimedwait(&stop_set_, nullptr, &zero) > 0) {
+  }
   pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 

@@ -68,7 +68,7 @@ std::size_t count(const std::string& hay, const std::string& needle) {
 
 TEST(HtmlReportChromium, RendersWithoutErrorsAndChartsHaveData) {
   auto chromium = find_program("chromium");
-  if (!chromium) GTEST_SKIP() << "chromium not installed";
+  ASSERT_TRUE(chromium) << "chromium is not installed (scripts/install-deps installs it)";
   test::TempDir dir;
   const auto html = dir.file("report.html");
   runner::write_html_report(fixture(), html);
@@ -122,7 +122,7 @@ TEST(HtmlReportChromium, RendersWithoutErrorsAndChartsHaveData) {
 }
 
 TEST(HtmlReportChromium, EmptyDocumentRendersWithoutErrors) {
-  if (!find_program("chromium")) GTEST_SKIP() << "chromium not installed";
+  ASSERT_TRUE(find_program("chromium")) << "chromium is not installed (scripts/install-deps)";
   test::TempDir dir;
   const auto html = dir.file("report.html");
   runner::write_html_report(json{{"verdict", "error"}, {"error", "target did not start"}}, html);
@@ -135,7 +135,7 @@ TEST(HtmlReportChromium, EmptyDocumentRendersWithoutErrors) {
 }
 
 TEST(HtmlReportChromium, DamagedDocumentRendersWithoutErrors) {
-  if (!find_program("chromium")) GTEST_SKIP() << "chromium not installed";
+  ASSERT_TRUE(find_program("chromium")) << "chromium is not installed (scripts/install-deps)";
   test::TempDir dir;
   const auto html = dir.file("report.html");
   // Every container holds elements of the wrong shape; the page must still render what it can.
