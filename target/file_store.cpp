@@ -123,6 +123,15 @@ class FileStore final : public Store {
 
   void enqueue(std::string id, std::string content, std::function<void(PutOutcome)> done) {
     metrics_.store_op(0, StoreOp::put);
+    // Never acknowledge what replay could not read back (the format holds 2^32-1 bytes).
+    const std::uint64_t cap = std::min(options_.max_content_bytes, kLogFormatMaxContent);
+    if (content.size() > cap) {
+      metrics_.store_error(0, StoreError::io);
+      done({StoreCode::failed, false,
+            "content of " + std::to_string(content.size()) +
+                " bytes is larger than the file store's record cap of " + std::to_string(cap)});
+      return;
+    }
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {

@@ -153,6 +153,11 @@ std::uint64_t TargetService::body_limit(const ServiceOptions& options) {
   return static_cast<std::uint64_t>(options.max_paste_bytes) * 6 + 4096;
 }
 
+std::uint64_t TargetService::stored_content_limit(const ServiceOptions& options) {
+  return static_cast<std::uint64_t>(options.max_paste_bytes) +
+         max_suffix_bytes(options.max_prefix_hex);
+}
+
 awaitable<HttpResponse> TargetService::handle(HttpRequest& req, RequestContext& ctx) {
   const auto start = Clock::now();
   in_flight_.fetch_add(1);

@@ -49,6 +49,10 @@ class TargetService {
 
   // The HTTP server options this service needs (body limit derived from max_paste_bytes).
   static std::uint64_t body_limit(const ServiceOptions& options);
+  // The largest content a paste can store: --max-paste-bytes plus the longest vanity suffix
+  // (StoreOptions::max_content_bytes; a store refuses more, so it never acknowledges a paste it
+  // could not replay).
+  static std::uint64_t stored_content_limit(const ServiceOptions& options);
 
  private:
   struct Handled;

@@ -109,6 +109,7 @@ int run_target(const TargetFlags& f) {
   ho.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout, p);
   const auto grace = duration_flag("--shutdown-grace", f.shutdown_grace, p, true);
   ho.body_limit = TargetService::body_limit(so);
+  st.max_content_bytes = TargetService::stored_content_limit(so);
   ho.server_header = "faultline-target";
   // Naive mode has no connection cap and an unbounded solver queue: that is the point of it.
   ho.max_connections = so.mode == Mode::naive ? 0 : f.max_connections;

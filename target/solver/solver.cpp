@@ -65,6 +65,16 @@ std::size_t min_suffix_digits(std::size_t prefix_hex_len) {
   return d;
 }
 
+}  // namespace detail
+
+std::size_t max_suffix_bytes(std::size_t prefix_hex_len) {
+  // Segment 0's suffix is shorter than min_suffix_digits + 64 (suffix_length); segment 1, tried
+  // only if segment 0 runs dry, is 64 bytes longer.
+  return detail::min_suffix_digits(prefix_hex_len) + 63 + 64;
+}
+
+namespace detail {
+
 std::size_t suffix_length(std::size_t content_len, std::size_t prefix_hex_len) {
   std::size_t len = (52 + 64 - content_len % 64) % 64;  // content + suffix ends at byte 52 (mod 64)
   if (len < min_suffix_digits(prefix_hex_len)) len += 64;

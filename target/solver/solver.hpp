@@ -25,6 +25,10 @@ namespace faultline::target {
 // 32 lowercase hex digits of MD5(data) (OpenSSL EVP).
 std::string md5_hex(std::string_view data);
 
+// The longest suffix the solver can append for a prefix of `prefix_hex_len` hex digits: what a
+// vanity paste may add to its content (the store's record cap must cover it).
+std::size_t max_suffix_bytes(std::size_t prefix_hex_len);
+
 // True when `prefix_hex` is 1..16 lowercase hex digits (what SolveRequest::prefix_hex must be).
 bool valid_prefix_hex(std::string_view prefix_hex);
 

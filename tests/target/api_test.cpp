@@ -9,6 +9,7 @@
 
 #include <boost/asio/write.hpp>
 
+#include "target/file_log.hpp"
 #include "target/solver/solver.hpp"
 #include "tests/support/support.hpp"
 #include "tests/target/harness.hpp"
@@ -117,6 +118,39 @@ TEST(TargetApi, VanityPaste) {
   EXPECT_TRUE(only_whitespace(got.body.substr(9)));
   EXPECT_EQ(md5_hex(got.body), id);
   EXPECT_EQ(j["bytes"], got.body.size());
+}
+
+// Issue 12: with --max-paste-bytes 1GiB a vanity paste is 1 GiB + a whitespace suffix
+// (1,073,741,876 bytes for a 1 GiB body), more than the log's old 1 GiB record cap.
+TEST(TargetApi, StoredContentLimitCoversTheLargestVanityPaste) {
+  ServiceOptions so;
+  so.max_paste_bytes = std::size_t{1} << 30;
+  so.max_prefix_hex = 16;
+  const std::uint64_t limit = TargetService::stored_content_limit(so);
+  EXPECT_GE(limit, 1073741876u);
+  EXPECT_GE(limit, (std::uint64_t{1} << 30) + max_suffix_bytes(16));
+  EXPECT_LE(limit, kLogFormatMaxContent);
+}
+
+// A vanity paste of the largest allowed size is acknowledged and replays after a restart.
+TEST(TargetApi, LargestVanityPasteReplaysAfterRestart) {
+  faultline::test::TempDir dir;
+  HarnessOptions o = small_limits();
+  o.service.max_paste_bytes = 64;
+  o.store.kind = StoreSpec::Kind::file;
+  o.store.dir = dir.file("store");
+  std::string id;
+  {
+    Harness h(o);
+    auto res = h.fetch("POST", "/pastes?prefix=abc", std::string(64, 'v'));
+    ASSERT_EQ(res.status, 201u) << res.body;
+    id = json::parse(res.body)["id"];
+    EXPECT_GT(json::parse(res.body)["bytes"].get<std::size_t>(), 64u);
+  }
+  Harness again(o);
+  auto got = again.fetch("GET", "/p/" + id);
+  ASSERT_EQ(got.status, 200u) << got.body;
+  EXPECT_EQ(md5_hex(got.body), id);
 }
 
 TEST(TargetApi, BadPasteRequests) {

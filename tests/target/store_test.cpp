@@ -256,3 +256,28 @@ TEST(FileStore, DamagedRecordLosesOnlyItselfAcrossRestarts) {
   }
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "damaged"));
 }
+
+// Issue 12: the store refuses (does not acknowledge) content above its cap, and replays every
+// size it acknowledged.
+TEST(FileStore, RefusesContentAboveItsCapAndReplaysEverySizeItAcknowledged) {
+  TempDir dir;
+  const std::string path = dir.file("pastes.log");
+  StoreOptions o;
+  o.max_content_bytes = 100;
+  const std::string largest(100, 'x');
+  const std::string too_large(101, 'y');
+  {
+    TargetMetrics m(1, false);
+    auto s = make_file_store(dir.path().string(), o, m);
+    EXPECT_EQ(s->put_blocking(id_of(largest), largest).code, StoreCode::ok);
+    const auto size = file_size(path);
+    const PutOutcome p = s->put_blocking(id_of(too_large), too_large);
+    EXPECT_EQ(p.code, StoreCode::failed);
+    EXPECT_NE(p.message.find("100"), std::string::npos) << p.message;
+    EXPECT_EQ(file_size(path), size);
+  }
+  TargetMetrics m(1, false);
+  auto s = make_file_store(dir.path().string(), o, m);
+  EXPECT_EQ(s->get_blocking(id_of(largest)).content, largest);
+  EXPECT_EQ(s->get_blocking(id_of(too_large)).code, StoreCode::not_found);
+}
