@@ -190,6 +190,8 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
     query = std::string(target.substr(q + 1));
   }
   const auto method = req->method();
+  // HEAD wherever GET is allowed (RFC 9110 §9.3.2): the server sends the same head, no body.
+  const bool get_like = method == http::verb::get || method == http::verb::head;
   const auto start = Clock::now();
 
   if (path == "/pastes") {
@@ -199,7 +201,7 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
   }
   if (path.starts_with("/p/")) {
     *route = Route::paste_get;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     co_return co_await get_paste(std::string(path.substr(3)), v, start);
   }
   if (path == "/solve") {
@@ -209,17 +211,17 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
   }
   if (path == "/healthz") {
     *route = Route::healthz;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     co_return json_response(http::status::ok, {{"status", "ok"}}, v);
   }
   if (path == "/readyz") {
     *route = Route::readyz;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     co_return co_await readyz(v);
   }
   if (path == "/metrics") {
     *route = Route::metrics;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     HttpResponse res{http::status::ok, v};
     res.set(http::field::content_type, kPrometheusContentType);
     res.body() = metrics_.serialize();

@@ -221,6 +221,30 @@ TEST(TargetApi, HealthReadyAndHttpLimits) {
   EXPECT_NE(bad.find("400"), std::string::npos) << bad;
 }
 
+// Issue 12: HEAD is allowed wherever GET is (same head, no body), and an absolute-form target
+// is served as its path.
+TEST(TargetApi, HeadAndAbsoluteFormAreServed) {
+  Harness h(small_limits());
+  const std::string head =
+      raw_exchange(h.address, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_EQ(head.find("\r\n\r\n") + 4, head.size()) << "a HEAD answer has no body: " << head;
+  auto created = h.fetch("POST", "/pastes", "head me");
+  const std::string id = json::parse(created.body)["id"];
+  const std::string paste = raw_exchange(
+      h.address, "HEAD /p/" + id + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(paste.rfind("HTTP/1.1 200", 0), 0u) << paste;
+  EXPECT_NE(paste.find("Content-Length: 7\r\n"), std::string::npos) << paste;
+  const std::string wrong =
+      raw_exchange(h.address, "HEAD /pastes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(wrong.rfind("HTTP/1.1 405", 0), 0u) << wrong;
+  const std::string absolute = raw_exchange(
+      h.address, "GET http://" + h.address.host + ":" + std::to_string(h.address.port) +
+                     "/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(absolute.rfind("HTTP/1.1 200", 0), 0u) << absolute;
+  expect_error(h.fetch("DELETE", "/healthz"), 405, "GET, HEAD");
+}
+
 TEST(TargetApi, SlowClientsAreCutOffAndConnectionsCapped) {
   HarnessOptions o = small_limits();
   o.http.header_timeout = 300ms;
