@@ -298,8 +298,16 @@ SolveResult solve(const SolveRequest& req, unsigned threads, md5::Isa isa) {
   threads = std::max(1u, threads);
   std::vector<std::thread> helpers;
   helpers.reserve(threads - 1);
-  for (unsigned t = 1; t < threads; ++t)
-    helpers.emplace_back([&job] { job.work(); });
+  try {
+    for (unsigned t = 1; t < threads; ++t)
+      helpers.emplace_back([&job] { job.work(); });
+  } catch (...) {
+    // A thread that cannot be created (EAGAIN): stop the ones that were, then report it.
+    job.stop.store(true);
+    for (auto& t : helpers)
+      t.join();
+    throw;
+  }
   job.work();
   for (auto& t : helpers)
     t.join();
@@ -315,8 +323,20 @@ SolveResult solve(const SolveRequest& req, unsigned threads) {
 SolverPool::SolverPool(unsigned threads, std::size_t max_queue) : max_queue_(max_queue) {
   threads = std::max(1u, threads);
   workers_.reserve(threads);
-  for (unsigned t = 0; t < threads; ++t)
-    workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (unsigned t = 0; t < threads; ++t)
+      workers_.emplace_back([this] { worker_loop(); });
+  } catch (...) {
+    // A thread that cannot be created (EAGAIN): stop the ones that were, then report it.
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_)
+      w.join();
+    throw;
+  }
 }
 
 SolverPool::~SolverPool() {

@@ -55,7 +55,8 @@ struct SolveJob;  // defined in solver.cpp
 // Owns `threads` threads; runs one job at a time using ALL threads (FIFO queue of jobs).
 class SolverPool {
  public:
-  // max_queue bounds the jobs waiting behind the running one (0 = unbounded).
+  // max_queue bounds the jobs waiting behind the running one (0 = unbounded). Throws
+  // std::system_error (and leaves no thread behind) when a thread cannot be created.
   SolverPool(unsigned threads, std::size_t max_queue /*0 = unbounded*/);
   // Cancels the running and queued jobs (their done() is called with Status::cancelled) and joins.
   ~SolverPool();
