@@ -183,3 +183,45 @@ TEST(FileLogRecovery, DamageInTheMiddleAndATornTail) {
   EXPECT_EQ(saved.at(t.offsets[5]), log.substr(t.offsets[5], t.end_of(5) - t.offsets[5]));
   EXPECT_EQ(saved.at(t.offsets[9]), log.substr(t.offsets[9], 10));
 }
+
+// A tail cut at the same offset and length twice (cut, re-appended, torn again) keeps both copies.
+TEST(FileLogRecovery, SecondTornTailOfTheSameShapeIsSavedBesideTheFirst) {
+  const TenRecords t;
+  TempDir dir;
+  const std::string path = dir.file("pastes.log");
+  const std::string first = t.log.substr(t.offsets[1], 50);
+  const std::string second = t.log.substr(t.offsets[2], 50);
+  write_all(path, t.log.substr(0, t.offsets[1]) + first);
+  EXPECT_EQ(recover_log(path, [](std::string_view, std::string_view) {}).truncated_bytes, 50u);
+  append_bytes(path, second);
+  const auto r = recover_log(path, [](std::string_view, std::string_view) {});
+  ASSERT_EQ(r.damaged.size(), 1u);
+  EXPECT_EQ(slurp(r.damaged[0].saved_to), second);
+  EXPECT_EQ(slurp((dir.path() / "damaged" / (std::to_string(t.offsets[1]) + "-50.bin")).string()),
+            first);
+  EXPECT_EQ(slurp(path), t.log.substr(0, t.offsets[1]));
+}
+
+// When the damaged bytes cannot be copied aside, nothing is cut: the tail stays in the log, and
+// later appends still replay (the next replay skips the old tail like any damage).
+TEST(FileLogRecovery, NothingIsCutWhenTheCopyCannotBeWritten) {
+  const TenRecords t;
+  TempDir dir;
+  const std::string path = dir.file("pastes.log");
+  const std::string log = t.log.substr(0, t.offsets[9] + 100);
+  write_all(path, log);
+  write_all(dir.file("damaged"), "a file where the directory would go");
+  const auto r = recover_log(path, [](std::string_view, std::string_view) {});
+  EXPECT_EQ(r.records, 9u);
+  EXPECT_EQ(r.truncated_bytes, 0u);
+  EXPECT_EQ(r.valid_bytes, log.size());
+  ASSERT_EQ(r.damaged.size(), 1u);
+  EXPECT_TRUE(r.damaged[0].saved_to.empty());
+  EXPECT_FALSE(r.damaged[0].save_error.empty());
+  EXPECT_EQ(slurp(path), log);
+  const std::string extra = "after an unsaved tail";
+  append_bytes(path, encode_log_record(md5_hex(extra), extra));
+  std::vector<std::string> want(t.contents.begin(), t.contents.begin() + 9);
+  want.push_back(extra);
+  EXPECT_EQ(replay(path), names(want));
+}
