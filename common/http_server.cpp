@@ -143,6 +143,17 @@ std::size_t read_size(const beast::flat_buffer& b) {
   return std::clamp<std::size_t>(b.capacity() - b.size(), 4096, 65536);
 }
 
+// True when a request head uses obsolete line folding (a field line starting with SP or HTAB).
+// Beast unfolds it into the previous field's value, as RFC 9112 §5.2 allows; we reject it, the
+// other choice the RFC offers, because a front proxy that reads the folded line as a field of its
+// own (" Transfer-Encoding: chunked") would frame the body differently (request smuggling).
+bool has_obs_fold(asio::const_buffer head) {
+  const std::string_view s(static_cast<const char*>(head.data()), head.size());
+  for (std::size_t at = s.find("\r\n"); at != std::string_view::npos; at = s.find("\r\n", at + 2))
+    if (at + 2 < s.size() && (s[at + 2] == ' ' || s[at + 2] == '\t')) return true;
+  return false;
+}
+
 // Beast's read algorithm (http::async_read_header / http::async_read) on a plain socket: parse
 // what is buffered, read only when the parser needs more. Returns the error codes Beast's reads
 // return, or beast::error::timeout when the watchdog cut the connection off. Bytes after the
@@ -154,6 +165,10 @@ awaitable<error_code> read_part(tcp::socket* socket, beast::flat_buffer* buffer,
     if (buffer->size() > 0) {
       error_code ec;
       const std::size_t used = parser->put(buffer->data(), ec);
+      // Beast parses a head only once all of it is buffered, in one put: these bytes are the head.
+      if (!ec && header_only && parser->is_header_done() &&
+          has_obs_fold(asio::buffer(buffer->data(), used)))
+        co_return http::error::bad_field;
       buffer->consume(used);
       if (!ec) continue;
       if (ec != http::error::need_more) co_return ec;

@@ -442,3 +442,18 @@ TEST_F(HttpServerTest, AbsoluteFormTargetBecomesItsPath) {
   EXPECT_NE(out.find("GET / "), std::string::npos) << out;
   EXPECT_NE(out.find("GET /?x=2 "), std::string::npos) << out;
 }
+
+// RFC 9112 §5.2: obsolete line folding is rejected (400 + close), not unfolded: a front proxy that
+// reads " Transfer-Encoding: chunked" as a field of its own would frame the body differently.
+TEST_F(HttpServerTest, ObsoleteLineFoldingIsRefused) {
+  start();
+  for (const char* fold : {"Host: x\r\n Transfer-Encoding: chunked\r\n",
+                           "Host: x\r\nX-A: 1\r\n\tTransfer-Encoding: chunked\r\n"}) {
+    SCOPED_TRACE(fold);
+    const std::string out = raw(std::string("POST /x HTTP/1.1\r\n") + fold +
+                                "Content-Length: 5\r\n\r\nhelloGET /smuggled HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+    EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+    EXPECT_EQ(out.find("POST /x"), std::string::npos) << out;
+  }
+}
