@@ -65,13 +65,14 @@ std::uint32_t get_u32(const char* p) {
   return v;
 }
 
-bool read_all(int fd, std::string& data, std::string& error) {
+// Reads `fd` to its end; false with the read's errno in `err`.
+bool read_all(int fd, std::string& data, int& err) {
   char buf[1 << 16];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      error = "read";
+      err = errno;
       return false;
     }
     if (n == 0) return true;
@@ -156,7 +157,7 @@ void save_region(const std::string& dir, std::string_view bytes, DamagedRegion& 
     if (std::filesystem::exists(name, ec)) {
       std::string existing;
       const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-      std::string ignored;
+      int ignored = 0;
       const bool same = fd >= 0 && read_all(fd, existing, ignored) && existing == bytes;
       if (fd >= 0) ::close(fd);
       if (same) {
@@ -206,11 +207,9 @@ LogRecovery recover_log(
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
   std::string data;
-  std::string error;
-  if (!read_all(fd, data, error)) {
-    const int err = errno;
+  if (int err = 0; !read_all(fd, data, err)) {
     ::close(fd);
-    throw std::system_error(err, std::generic_category(), error + " " + path);
+    throw std::system_error(err, std::generic_category(), "read " + path);
   }
   const std::string dir = damaged_dir.empty()
                               ? (std::filesystem::path(path).parent_path() / "damaged").string()
