@@ -45,11 +45,16 @@ class FileStore final : public Store {
       index_.try_emplace(std::string(id), std::string(c));
     });
     size_ = r.valid_bytes;
-    if (r.truncated_bytes > 0 || r.corrupt_skipped > 0)
-      spdlog::warn("{}: recovered {} records, skipped {} corrupt, truncated a {}-byte torn tail",
-                   path_, r.records, r.corrupt_skipped, r.truncated_bytes);
-    else
-      spdlog::info("{}: recovered {} records", path_, r.records);
+    for (const DamagedRegion& d : r.damaged) {
+      if (!d.saved_to.empty())
+        spdlog::warn("{}: skipped {} damaged bytes at offset {}{}; copy in {}", path_, d.length,
+                     d.offset, d.tail ? " (the tail, cut off)" : "", d.saved_to);
+      else
+        spdlog::error("{}: skipped {} damaged bytes at offset {}, left in the log: {}", path_,
+                      d.length, d.offset, d.save_error);
+    }
+    spdlog::info("{}: recovered {} records, {} damaged regions ({} bytes cut from the tail)", path_,
+                 r.records, r.damaged.size(), r.truncated_bytes);
     writer_ = std::thread([this] { writer_loop(); });
   }
 
@@ -118,6 +123,15 @@ class FileStore final : public Store {
 
   void enqueue(std::string id, std::string content, std::function<void(PutOutcome)> done) {
     metrics_.store_op(0, StoreOp::put);
+    // Never acknowledge what replay could not read back (the format holds 2^32-1 bytes).
+    const std::uint64_t cap = std::min(options_.max_content_bytes, kLogFormatMaxContent);
+    if (content.size() > cap) {
+      metrics_.store_error(0, StoreError::io);
+      done({StoreCode::failed, false,
+            "content of " + std::to_string(content.size()) +
+                " bytes is larger than the file store's record cap of " + std::to_string(cap)});
+      return;
+    }
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {

@@ -69,7 +69,7 @@ void leak(std::size_t bytes) {
 // Queues `fn` on the naive worker pool; the result is handed to `h`. A plain function on purpose:
 // GCC 12 mishandles lambda init-captures of coroutine parameters.
 template <typename T>
-void post_job(asio::thread_pool& pool, std::atomic<std::size_t>* busy, std::function<T()> fn,
+void post_job(asio::io_context& pool, std::atomic<std::size_t>* busy, std::function<T()> fn,
               std::shared_ptr<Handoff<T>> h) {
   asio::post(pool, [h = std::move(h), busy, fn = std::move(fn)]() mutable {
     busy->fetch_add(1);
@@ -83,7 +83,7 @@ void post_job(asio::thread_pool& pool, std::atomic<std::size_t>* busy, std::func
 // request's coroutine is suspended for as long as the pool is busy: the time spent queued behind
 // workers stuck in the store is part of the request's duration, as it was for Firefox Sync users.
 template <typename T>
-awaitable<T> on_worker(asio::thread_pool* pool, std::atomic<std::size_t>* busy,
+awaitable<T> on_worker(asio::io_context* pool, std::atomic<std::size_t>* busy,
                        std::function<T()> fn) {
   auto h = std::make_shared<Handoff<T>>(co_await asio::this_coro::executor);
   post_job<T>(*pool, busy, std::move(fn), h);
@@ -120,11 +120,49 @@ ShardOutcome outcome_of(StoreCode c) {
 
 }  // namespace
 
+// Not asio::thread_pool: when its constructor cannot create a thread (EAGAIN) it joins the
+// threads it did create, which never return, and the process hangs. This pool stops them first
+// and lets the std::system_error through, so `faultline target` exits 2 with a message.
+class WorkerPool {
+ public:
+  explicit WorkerPool(unsigned threads) : guard_(asio::make_work_guard(ioc_)) {
+    try {
+      threads_.reserve(threads);
+      for (unsigned i = 0; i < threads; ++i)
+        threads_.emplace_back([this] { ioc_.run(); });
+    } catch (...) {
+      stop();
+      join();
+      throw;
+    }
+  }
+  ~WorkerPool() {
+    stop();
+    join();
+  }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  asio::io_context& context() { return ioc_; }
+  // Queued jobs are dropped; running ones finish when the store answers.
+  void stop() { ioc_.stop(); }
+  void join() {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    threads_.clear();
+  }
+
+ private:
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::vector<std::thread> threads_;
+};
+
 TargetService::TargetService(const ServiceOptions& options, Store& store, SolverPool& solver,
                              TargetMetrics& metrics)
     : options_(options), store_(store), solver_(solver), metrics_(metrics) {
   if (options_.mode == Mode::naive)
-    workers_ = std::make_unique<asio::thread_pool>(std::max(1u, options_.naive_workers));
+    workers_ = std::make_unique<WorkerPool>(std::max(1u, options_.naive_workers));
 }
 
 TargetService::~TargetService() {
@@ -151,6 +189,11 @@ bool TargetService::stop_workers(std::chrono::milliseconds grace) {
 std::uint64_t TargetService::body_limit(const ServiceOptions& options) {
   // /solve carries the content inside JSON, where escaping can make it up to 6 times longer.
   return static_cast<std::uint64_t>(options.max_paste_bytes) * 6 + 4096;
+}
+
+std::uint64_t TargetService::stored_content_limit(const ServiceOptions& options) {
+  return static_cast<std::uint64_t>(options.max_paste_bytes) +
+         max_suffix_bytes(options.max_prefix_hex);
 }
 
 awaitable<HttpResponse> TargetService::handle(HttpRequest& req, RequestContext& ctx) {
@@ -185,6 +228,8 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
     query = std::string(target.substr(q + 1));
   }
   const auto method = req->method();
+  // HEAD wherever GET is allowed (RFC 9110 §9.3.2): the server sends the same head, no body.
+  const bool get_like = method == http::verb::get || method == http::verb::head;
   const auto start = Clock::now();
 
   if (path == "/pastes") {
@@ -194,7 +239,7 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
   }
   if (path.starts_with("/p/")) {
     *route = Route::paste_get;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     co_return co_await get_paste(std::string(path.substr(3)), v, start);
   }
   if (path == "/solve") {
@@ -204,17 +249,17 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
   }
   if (path == "/healthz") {
     *route = Route::healthz;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     co_return json_response(http::status::ok, {{"status", "ok"}}, v);
   }
   if (path == "/readyz") {
     *route = Route::readyz;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     co_return co_await readyz(v);
   }
   if (path == "/metrics") {
     *route = Route::metrics;
-    if (method != http::verb::get) co_return method_not_allowed("GET", v);
+    if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     HttpResponse res{http::status::ok, v};
     res.set(http::field::content_type, kPrometheusContentType);
     res.body() = metrics_.serialize();
@@ -416,13 +461,13 @@ awaitable<TargetService::SolveWait> TargetService::run_solve(std::string content
 awaitable<PutOutcome> TargetService::store_put(std::string id, std::string content) {
   if (!workers_) co_return co_await store_.put(std::move(id), std::move(content));
   auto job = put_job(&store_, std::move(id), std::move(content));
-  co_return co_await on_worker<PutOutcome>(workers_.get(), &workers_busy_, std::move(job));
+  co_return co_await on_worker<PutOutcome>(&workers_->context(), &workers_busy_, std::move(job));
 }
 
 awaitable<GetOutcome> TargetService::store_get(std::string id) {
   if (!workers_) co_return co_await store_.get(std::move(id));
   auto job = get_job(&store_, std::move(id));
-  co_return co_await on_worker<GetOutcome>(workers_.get(), &workers_busy_, std::move(job));
+  co_return co_await on_worker<GetOutcome>(&workers_->context(), &workers_busy_, std::move(job));
 }
 
 awaitable<HttpResponse> TargetService::readyz(unsigned v) {
@@ -432,7 +477,7 @@ awaitable<HttpResponse> TargetService::readyz(unsigned v) {
     ok = co_await store_.ready(detail);
   } else {
     auto job = ready_job(&store_, detail);
-    ok = co_await on_worker<bool>(workers_.get(), &workers_busy_, std::move(job));
+    ok = co_await on_worker<bool>(&workers_->context(), &workers_busy_, std::move(job));
   }
   json body = {{"status", ok ? "ready" : "not ready"}, {"stores", *detail}};
   if (ok) co_return json_response(http::status::ok, body, v);

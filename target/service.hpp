@@ -9,8 +9,6 @@
 #include <optional>
 #include <string>
 
-#include <boost/asio/thread_pool.hpp>
-
 #include "common/http_server.hpp"
 #include "target/solver/solver.hpp"
 #include "target/store.hpp"
@@ -29,8 +27,11 @@ struct ServiceOptions {
   std::size_t leak_bytes_per_request = 0;  // --debug-leak-bytes-per-request
 };
 
+class WorkerPool;  // service.cpp: naive mode's shared worker threads
+
 class TargetService {
  public:
+  // Throws std::system_error when naive mode's worker threads cannot be created.
   TargetService(const ServiceOptions& options, Store& store, SolverPool& solver,
                 TargetMetrics& metrics);
   ~TargetService();
@@ -49,6 +50,10 @@ class TargetService {
 
   // The HTTP server options this service needs (body limit derived from max_paste_bytes).
   static std::uint64_t body_limit(const ServiceOptions& options);
+  // The largest content a paste can store: --max-paste-bytes plus the longest vanity suffix
+  // (StoreOptions::max_content_bytes; a store refuses more, so it never acknowledges a paste it
+  // could not replay).
+  static std::uint64_t stored_content_limit(const ServiceOptions& options);
 
  private:
   struct Handled;
@@ -77,7 +82,7 @@ class TargetService {
   Store& store_;
   SolverPool& solver_;
   TargetMetrics& metrics_;
-  std::unique_ptr<asio::thread_pool> workers_;  // naive mode only
+  std::unique_ptr<WorkerPool> workers_;  // naive mode only
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<std::size_t> workers_busy_{0};
 };

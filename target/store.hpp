@@ -81,6 +81,9 @@ struct StoreOptions {
   unsigned breaker_failures = 5;                     // consecutive failures that open it
   std::chrono::milliseconds breaker_cooldown{2000};  // open → half-open after this
   bool blocking_redis = false;                       // naive mode: hiredis blocking client
+  // File store: the largest content it accepts (larger puts fail, unacknowledged). The service
+  // sets TargetService::stored_content_limit; the log format itself holds up to 2^32-1 bytes.
+  std::uint64_t max_content_bytes = 0xFFFFFFFFu;
 };
 
 struct StoreSpec {

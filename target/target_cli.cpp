@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <thread>
 
@@ -40,8 +41,13 @@ struct TargetFlags {
   std::size_t leak_bytes = 0;
 };
 
-unsigned default_threads() {
-  return std::max(1u, std::thread::hardware_concurrency());
+// Upper bounds of the thread-count flags: far above any useful value, far below what makes
+// thread creation fail on an ordinary machine (and each event loop also costs file descriptors).
+constexpr unsigned kMaxEventLoops = 256;
+constexpr unsigned kMaxThreads = 1024;
+
+unsigned default_threads(unsigned max) {
+  return std::clamp(std::thread::hardware_concurrency(), 1u, max);
 }
 
 // Collects every flag problem so the user sees them all at once.
@@ -86,6 +92,14 @@ int run_target(const TargetFlags& f) {
   so.solve_timeout = duration_flag("--solve-timeout", f.solve_timeout, p);
   so.naive_workers = f.workers;
   if (f.workers == 0) p.add("--workers: must be at least 1");
+  const auto at_most = [&p](const char* flag, unsigned value, unsigned max) {
+    if (value > max)
+      p.add(std::string(flag) + ": " + std::to_string(value) + " is more than " +
+            std::to_string(max));
+  };
+  at_most("--threads", f.threads, kMaxEventLoops);
+  at_most("--solver-threads", f.solver_threads, kMaxThreads);
+  at_most("--workers", f.workers, kMaxThreads);
   so.leak_bytes_per_request = f.leak_bytes;
 
   StoreOptions st;
@@ -109,6 +123,7 @@ int run_target(const TargetFlags& f) {
   ho.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout, p);
   const auto grace = duration_flag("--shutdown-grace", f.shutdown_grace, p, true);
   ho.body_limit = TargetService::body_limit(so);
+  st.max_content_bytes = TargetService::stored_content_limit(so);
   ho.server_header = "faultline-target";
   // Naive mode has no connection cap and an unbounded solver queue: that is the point of it.
   ho.max_connections = so.mode == Mode::naive ? 0 : f.max_connections;
@@ -123,8 +138,9 @@ int run_target(const TargetFlags& f) {
   // Before any thread starts: every thread inherits the block; this one takes the signal.
   StopSignals stop_signals;
 
-  const unsigned io_threads = f.threads ? f.threads : default_threads();
-  const unsigned solver_threads = f.solver_threads ? f.solver_threads : default_threads();
+  const unsigned io_threads = f.threads ? f.threads : default_threads(kMaxEventLoops);
+  const unsigned solver_threads =
+      f.solver_threads ? f.solver_threads : default_threads(kMaxThreads);
   const std::size_t shards = spec->kind == StoreSpec::Kind::redis ? spec->redis.size() : 1;
 
   // Declaration order is destruction order in reverse: the solver pool and the store post to the
@@ -138,8 +154,24 @@ int run_target(const TargetFlags& f) {
     std::cerr << "faultline target: --store " << f.store << ": " << e.what() << "\n";
     return kExitUsage;
   }
-  SolverPool solver(solver_threads, solver_queue);
-  TargetService service(so, *store, solver, metrics);
+  // Thread creation can still fail (EAGAIN: a process or memory limit): a message, not an abort.
+  const auto cannot_start = [](const char* what, const std::exception& e) {
+    std::cerr << "faultline target: cannot start " << what << ": " << e.what() << "\n";
+    return kExitUsage;
+  };
+  std::unique_ptr<SolverPool> solver_pool;
+  try {
+    solver_pool = std::make_unique<SolverPool>(solver_threads, solver_queue);
+  } catch (const std::exception& e) {
+    return cannot_start("the solver threads", e);
+  }
+  std::unique_ptr<TargetService> service_ptr;
+  try {
+    service_ptr = std::make_unique<TargetService>(so, *store, *solver_pool, metrics);
+  } catch (const std::exception& e) {
+    return cannot_start("the naive worker threads", e);
+  }
+  TargetService& service = *service_ptr;
   HttpServer server(
       pool, [&service](HttpRequest& req, RequestContext& ctx) { return service.handle(req, ctx); },
       ho);
@@ -150,7 +182,15 @@ int run_target(const TargetFlags& f) {
     std::cerr << "faultline target: cannot listen on " << f.listen << ": " << e.what() << "\n";
     return kExitUsage;
   }
-  pool.start();
+  try {
+    pool.start();
+  } catch (const std::exception& e) {
+    // The loops that did start run the accept loops: stop them before the service goes away.
+    server.stop();
+    pool.stop();
+    pool.join();
+    return cannot_start("the event-loop threads", e);
+  }
   spdlog::info("faultline target: mode {}, store {}, {} event loops, {} solver threads{}", f.mode,
                f.store, io_threads, solver_threads,
                so.mode == Mode::naive ? ", " + std::to_string(f.workers) + " naive workers" : "");

@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -167,7 +168,16 @@ void register_solve_command(CommandRegistry& registry) {
       "solve",
       "Find a whitespace suffix for stdin whose MD5 starts with --prefix (prints the JSON of "
       "POST /solve), or measure the solver with --benchmark",
-      [opt] { return run_solve(*opt); });
+      [opt] {
+        try {
+          return run_solve(*opt);
+        } catch (const std::system_error& e) {
+          // Thread creation failed (EAGAIN: a process or memory limit): a message, not an abort.
+          std::cerr << "faultline solve: cannot start " << opt->threads
+                    << " solver threads: " << e.what() << "\n";
+          return kExitUsage;
+        }
+      });
   CLI::Option* prefix =
       app->add_option("--prefix", opt->prefix, "hex digits the MD5 must start with (1 to 16)");
   app->add_option("--threads", opt->threads, "solver threads")

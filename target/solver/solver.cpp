@@ -65,6 +65,16 @@ std::size_t min_suffix_digits(std::size_t prefix_hex_len) {
   return d;
 }
 
+}  // namespace detail
+
+std::size_t max_suffix_bytes(std::size_t prefix_hex_len) {
+  // Segment 0's suffix is shorter than min_suffix_digits + 64 (suffix_length); segment 1, tried
+  // only if segment 0 runs dry, is 64 bytes longer.
+  return detail::min_suffix_digits(prefix_hex_len) + 63 + 64;
+}
+
+namespace detail {
+
 std::size_t suffix_length(std::size_t content_len, std::size_t prefix_hex_len) {
   std::size_t len = (52 + 64 - content_len % 64) % 64;  // content + suffix ends at byte 52 (mod 64)
   if (len < min_suffix_digits(prefix_hex_len)) len += 64;
@@ -288,8 +298,16 @@ SolveResult solve(const SolveRequest& req, unsigned threads, md5::Isa isa) {
   threads = std::max(1u, threads);
   std::vector<std::thread> helpers;
   helpers.reserve(threads - 1);
-  for (unsigned t = 1; t < threads; ++t)
-    helpers.emplace_back([&job] { job.work(); });
+  try {
+    for (unsigned t = 1; t < threads; ++t)
+      helpers.emplace_back([&job] { job.work(); });
+  } catch (...) {
+    // A thread that cannot be created (EAGAIN): stop the ones that were, then report it.
+    job.stop.store(true);
+    for (auto& t : helpers)
+      t.join();
+    throw;
+  }
   job.work();
   for (auto& t : helpers)
     t.join();
@@ -305,8 +323,20 @@ SolveResult solve(const SolveRequest& req, unsigned threads) {
 SolverPool::SolverPool(unsigned threads, std::size_t max_queue) : max_queue_(max_queue) {
   threads = std::max(1u, threads);
   workers_.reserve(threads);
-  for (unsigned t = 0; t < threads; ++t)
-    workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (unsigned t = 0; t < threads; ++t)
+      workers_.emplace_back([this] { worker_loop(); });
+  } catch (...) {
+    // A thread that cannot be created (EAGAIN): stop the ones that were, then report it.
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& w : workers_)
+      w.join();
+    throw;
+  }
 }
 
 SolverPool::~SolverPool() {

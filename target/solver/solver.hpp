@@ -25,6 +25,10 @@ namespace faultline::target {
 // 32 lowercase hex digits of MD5(data) (OpenSSL EVP).
 std::string md5_hex(std::string_view data);
 
+// The longest suffix the solver can append for a prefix of `prefix_hex_len` hex digits: what a
+// vanity paste may add to its content (the store's record cap must cover it).
+std::size_t max_suffix_bytes(std::size_t prefix_hex_len);
+
 // True when `prefix_hex` is 1..16 lowercase hex digits (what SolveRequest::prefix_hex must be).
 bool valid_prefix_hex(std::string_view prefix_hex);
 
@@ -51,7 +55,8 @@ struct SolveJob;  // defined in solver.cpp
 // Owns `threads` threads; runs one job at a time using ALL threads (FIFO queue of jobs).
 class SolverPool {
  public:
-  // max_queue bounds the jobs waiting behind the running one (0 = unbounded).
+  // max_queue bounds the jobs waiting behind the running one (0 = unbounded). Throws
+  // std::system_error (and leaves no thread behind) when a thread cannot be created.
   SolverPool(unsigned threads, std::size_t max_queue /*0 = unbounded*/);
   // Cancels the running and queued jobs (their done() is called with Status::cancelled) and joins.
   ~SolverPool();

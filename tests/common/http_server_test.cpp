@@ -386,3 +386,74 @@ TEST_F(HttpServerTest, HeadAnswersWithoutABody) {
   EXPECT_NE(out.find("GET /b "), std::string::npos) << out;
   EXPECT_EQ(out.find("HEAD /x"), std::string::npos) << out;
 }
+
+// Issue 12, request smuggling (RFC 9112 §6.1, §6.3): a body whose length the server cannot
+// determine reliably is refused with 400 (501 for a coding it does not implement) and the
+// connection closed; nothing after the head reaches the handler as a second request.
+TEST_F(HttpServerTest, UnreliableTransferEncodingIsRefusedAndClosed) {
+  start();
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"Transfer-Encoding: gzip\r\n", "400"},
+      {"Transfer-Encoding: xchunked\r\n", "400"},
+      {"Transfer-Encoding: chunked, chunked\r\n", "400"},
+      {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "400"},
+      {"Transfer-Encoding: chunked, gzip\r\n", "400"},
+      {"Transfer-Encoding: gzip, chunked\r\n", "501"},
+      {"Transfer-Encoding: \r\n", "400"},
+      {"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", "400"},
+      {"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "400"},
+  };
+  for (const auto& [fields, status] : cases) {
+    SCOPED_TRACE(fields);
+    const std::string out =
+        raw("POST /x HTTP/1.1\r\nHost: x\r\n" + fields + "\r\n" + "0\r\n\r\n" + smuggled);
+    EXPECT_EQ(out.rfind("HTTP/1.1 " + status, 0), 0u) << out;
+    EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+    EXPECT_EQ(out.find("POST /x"), std::string::npos) << out;
+    EXPECT_EQ(out.find("smuggled"), std::string::npos) << out;
+  }
+  // HTTP/1.0 has no chunked coding: its framing is faulty even with a Content-Length.
+  const std::string old =
+      raw("POST /x HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled);
+  EXPECT_EQ(old.rfind("HTTP/1.0 400", 0), 0u) << old;
+  EXPECT_EQ(old.find("smuggled"), std::string::npos) << old;
+}
+
+TEST_F(HttpServerTest, ChunkedBodiesStillWork) {
+  start();
+  const std::string out =
+      raw("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+          "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+          "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+  EXPECT_NE(out.find("POST /x abcde"), std::string::npos) << out;
+  EXPECT_NE(out.find("GET /b "), std::string::npos) << out;
+}
+
+// RFC 9112 §3.2.2: a server must accept the absolute form; the handler sees the origin form.
+TEST_F(HttpServerTest, AbsoluteFormTargetBecomesItsPath) {
+  start();
+  const std::string out =
+      raw("GET http://example.test:8080/a/b?q=1 HTTP/1.1\r\nHost: other\r\n\r\n"
+          "GET HTTP://Example.test HTTP/1.1\r\nHost: x\r\n\r\n"
+          "GET https://example.test?x=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(out.find("GET /a/b?q=1 "), std::string::npos) << out;
+  EXPECT_NE(out.find("GET / "), std::string::npos) << out;
+  EXPECT_NE(out.find("GET /?x=2 "), std::string::npos) << out;
+}
+
+// RFC 9112 §5.2: obsolete line folding is rejected (400 + close), not unfolded: a front proxy that
+// reads " Transfer-Encoding: chunked" as a field of its own would frame the body differently.
+TEST_F(HttpServerTest, ObsoleteLineFoldingIsRefused) {
+  start();
+  for (const char* fold : {"Host: x\r\n Transfer-Encoding: chunked\r\n",
+                           "Host: x\r\nX-A: 1\r\n\tTransfer-Encoding: chunked\r\n"}) {
+    SCOPED_TRACE(fold);
+    const std::string out = raw(std::string("POST /x HTTP/1.1\r\n") + fold +
+                                "Content-Length: 5\r\n\r\nhelloGET /smuggled HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+    EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+    EXPECT_EQ(out.find("POST /x"), std::string::npos) << out;
+  }
+}

@@ -9,6 +9,7 @@
 
 #include <boost/asio/write.hpp>
 
+#include "target/file_log.hpp"
 #include "target/solver/solver.hpp"
 #include "tests/support/support.hpp"
 #include "tests/target/harness.hpp"
@@ -119,6 +120,39 @@ TEST(TargetApi, VanityPaste) {
   EXPECT_EQ(j["bytes"], got.body.size());
 }
 
+// Issue 12: with --max-paste-bytes 1GiB a vanity paste is 1 GiB + a whitespace suffix
+// (1,073,741,876 bytes for a 1 GiB body), more than the log's old 1 GiB record cap.
+TEST(TargetApi, StoredContentLimitCoversTheLargestVanityPaste) {
+  ServiceOptions so;
+  so.max_paste_bytes = std::size_t{1} << 30;
+  so.max_prefix_hex = 16;
+  const std::uint64_t limit = TargetService::stored_content_limit(so);
+  EXPECT_GE(limit, 1073741876u);
+  EXPECT_GE(limit, (std::uint64_t{1} << 30) + max_suffix_bytes(16));
+  EXPECT_LE(limit, kLogFormatMaxContent);
+}
+
+// A vanity paste of the largest allowed size is acknowledged and replays after a restart.
+TEST(TargetApi, LargestVanityPasteReplaysAfterRestart) {
+  faultline::test::TempDir dir;
+  HarnessOptions o = small_limits();
+  o.service.max_paste_bytes = 64;
+  o.store.kind = StoreSpec::Kind::file;
+  o.store.dir = dir.file("store");
+  std::string id;
+  {
+    Harness h(o);
+    auto res = h.fetch("POST", "/pastes?prefix=abc", std::string(64, 'v'));
+    ASSERT_EQ(res.status, 201u) << res.body;
+    id = json::parse(res.body)["id"];
+    EXPECT_GT(json::parse(res.body)["bytes"].get<std::size_t>(), 64u);
+  }
+  Harness again(o);
+  auto got = again.fetch("GET", "/p/" + id);
+  ASSERT_EQ(got.status, 200u) << got.body;
+  EXPECT_EQ(md5_hex(got.body), id);
+}
+
 TEST(TargetApi, BadPasteRequests) {
   Harness h(small_limits());
   expect_error(h.fetch("POST", "/pastes?prefix=xyz", "a"), 400, "hexadecimal");
@@ -185,6 +219,30 @@ TEST(TargetApi, HealthReadyAndHttpLimits) {
   EXPECT_NE(big.find("431"), std::string::npos) << big;
   const std::string bad = raw_exchange(h.address, "THIS IS NOT HTTP\r\n\r\n");
   EXPECT_NE(bad.find("400"), std::string::npos) << bad;
+}
+
+// Issue 12: HEAD is allowed wherever GET is (same head, no body), and an absolute-form target
+// is served as its path.
+TEST(TargetApi, HeadAndAbsoluteFormAreServed) {
+  Harness h(small_limits());
+  const std::string head =
+      raw_exchange(h.address, "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_EQ(head.find("\r\n\r\n") + 4, head.size()) << "a HEAD answer has no body: " << head;
+  auto created = h.fetch("POST", "/pastes", "head me");
+  const std::string id = json::parse(created.body)["id"];
+  const std::string paste = raw_exchange(
+      h.address, "HEAD /p/" + id + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(paste.rfind("HTTP/1.1 200", 0), 0u) << paste;
+  EXPECT_NE(paste.find("Content-Length: 7\r\n"), std::string::npos) << paste;
+  const std::string wrong =
+      raw_exchange(h.address, "HEAD /pastes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(wrong.rfind("HTTP/1.1 405", 0), 0u) << wrong;
+  const std::string absolute = raw_exchange(
+      h.address, "GET http://" + h.address.host + ":" + std::to_string(h.address.port) +
+                     "/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(absolute.rfind("HTTP/1.1 200", 0), 0u) << absolute;
+  expect_error(h.fetch("DELETE", "/healthz"), 405, "GET, HEAD");
 }
 
 TEST(TargetApi, SlowClientsAreCutOffAndConnectionsCapped) {

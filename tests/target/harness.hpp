@@ -30,6 +30,7 @@ class Harness {
     const std::size_t shards = o.store.kind == StoreSpec::Kind::redis ? o.store.redis.size() : 1;
     o.store_options.blocking_redis = o.service.mode == Mode::naive;
     o.http.body_limit = TargetService::body_limit(o.service);
+    o.store_options.max_content_bytes = TargetService::stored_content_limit(o.service);
     if (o.service.mode == Mode::naive) o.solver_queue = 0;
     metrics = std::make_unique<TargetMetrics>(shards);
     pool = std::make_unique<IoPool>(o.io_threads);

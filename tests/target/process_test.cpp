@@ -20,6 +20,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -48,6 +54,48 @@ TEST(TargetProcess, BadFlagsExit2WithAMessage) {
     EXPECT_EQ(rc, 2) << args[1] << " " << args[2 % args.size()];
     EXPECT_NE(read_file(err).find(fragment), std::string::npos)
         << "stderr for " << args[1] << ": " << read_file(err);
+  }
+}
+
+// Issue 12: --solver-threads 100000 (or --threads, --workers) aborted (SIGABRT, exit 134).
+TEST(TargetProcess, ThreadCountsAreBoundedWithExit2) {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> cases = {
+      {"target", "--solver-threads", "100000"},
+      {"target", "--threads", "100000"},
+      {"target", "--mode", "naive", "--workers", "100000"},
+  };
+  for (const auto& args : cases) {
+    const std::string err = dir.file("stderr");
+    std::filesystem::remove(err);
+    auto [rc, out] = run_faultline(args, err, 20s);
+    EXPECT_EQ(rc, 2) << args[1] << " " << args[2] << ": " << read_file(err);
+    const std::string flag = args[args.size() - 2];
+    EXPECT_NE(read_file(err).find(flag + ": 100000 is more than"), std::string::npos)
+        << read_file(err);
+  }
+}
+
+// A thread that cannot be created (EAGAIN: here no address space is left for its stack) is a
+// message and exit 2, never an abort. Address-space limits and sanitizer shadow memory exclude
+// each other, so sanitized builds only run the bounds test above.
+TEST(TargetProcess, ThreadCreationFailureExits2WithAMessage) {
+  if (kSanitized) GTEST_SKIP() << "ulimit -v cannot be combined with sanitizer shadow memory";
+  TempDir dir;
+  const std::string err = dir.file("stderr");
+  for (const std::string flags :
+       {"--threads 1 --solver-threads 1000", "--threads 200 --solver-threads 1",
+        "--threads 1 --solver-threads 1 --mode naive --workers 1000"}) {
+    std::filesystem::remove(err);
+    Subprocess p(
+        {"/bin/sh", "-c",
+         "ulimit -v 1000000 && exec " + faultline_bin() + " target --listen 127.0.0.1:0 " + flags},
+        err);
+    const int rc = p.wait(20s);
+    if (rc != 2) p.signal(SIGKILL);
+    EXPECT_EQ(rc, 2) << flags << ": " << read_file(err);
+    EXPECT_NE(read_file(err).find("cannot start"), std::string::npos)
+        << flags << ": " << read_file(err);
   }
 }
 

@@ -214,3 +214,70 @@ TEST(FileStore, SecondProcessOnTheSameDirectoryIsRefused) {
   auto s = open_file_store(dir.path().string(), m);
   EXPECT_THROW(open_file_store(dir.path().string(), m), std::runtime_error);
 }
+
+// Issue 12: a damaged header in the middle used to truncate every later record for good.
+TEST(FileStore, DamagedRecordLosesOnlyItselfAcrossRestarts) {
+  TempDir dir;
+  const std::string path = dir.file("pastes.log");
+  std::vector<std::string> contents;
+  {
+    TargetMetrics m(1, false);
+    auto s = open_file_store(dir.path().string(), m);
+    for (int i = 0; i < 10; ++i) {
+      contents.push_back("paste number " + std::to_string(i));
+      ASSERT_EQ(s->put_blocking(id_of(contents.back()), contents.back()).code, StoreCode::ok);
+    }
+  }
+  std::string log;
+  {
+    std::ifstream in(path, std::ios::binary);
+    log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::size_t fourth = 3 * (kLogHeaderBytes + contents[0].size());
+  ASSERT_EQ(log.compare(fourth, 4, "FLP1"), 0);
+  log[fourth] = 'X';
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << log;
+  }
+  for (int restart = 0; restart < 2; ++restart) {
+    TargetMetrics m(1, false);
+    auto s = open_file_store(dir.path().string(), m);
+    for (int i = 0; i < 10; ++i) {
+      EXPECT_EQ(s->get_blocking(id_of(contents[static_cast<std::size_t>(i)])).code,
+                i == 3 ? StoreCode::not_found : StoreCode::ok)
+          << "restart " << restart << " paste " << i;
+    }
+    EXPECT_EQ(file_size(path), log.size() + (restart == 0 ? 0 : kLogHeaderBytes + 5));
+    if (restart == 0) {
+      ASSERT_TRUE(s->put_blocking(id_of("after"), "after").created);
+    }
+    EXPECT_EQ(s->get_blocking(id_of("after")).code, StoreCode::ok);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "damaged"));
+}
+
+// Issue 12: the store refuses (does not acknowledge) content above its cap, and replays every
+// size it acknowledged.
+TEST(FileStore, RefusesContentAboveItsCapAndReplaysEverySizeItAcknowledged) {
+  TempDir dir;
+  const std::string path = dir.file("pastes.log");
+  StoreOptions o;
+  o.max_content_bytes = 100;
+  const std::string largest(100, 'x');
+  const std::string too_large(101, 'y');
+  {
+    TargetMetrics m(1, false);
+    auto s = make_file_store(dir.path().string(), o, m);
+    EXPECT_EQ(s->put_blocking(id_of(largest), largest).code, StoreCode::ok);
+    const auto size = file_size(path);
+    const PutOutcome p = s->put_blocking(id_of(too_large), too_large);
+    EXPECT_EQ(p.code, StoreCode::failed);
+    EXPECT_NE(p.message.find("100"), std::string::npos) << p.message;
+    EXPECT_EQ(file_size(path), size);
+  }
+  TargetMetrics m(1, false);
+  auto s = make_file_store(dir.path().string(), o, m);
+  EXPECT_EQ(s->get_blocking(id_of(largest)).content, largest);
+  EXPECT_EQ(s->get_blocking(id_of(too_large)).code, StoreCode::not_found);
+}

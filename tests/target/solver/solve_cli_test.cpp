@@ -100,3 +100,20 @@ TEST(SolveCli, FallsBackWhenTheCpuLacksAnIsa) {
   ASSERT_EQ(rc3, 0) << out3;
   EXPECT_EQ(nlohmann::json::parse(out3).at("id").get<std::string>().substr(0, 3), "abc");
 }
+
+// Issue 12 (hardening): a solver thread that cannot be created (EAGAIN; here no address space is
+// left for thread stacks) is a message and exit 2, not an abort (exit 134).
+TEST(SolveCli, ThreadCreationFailureExits2) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ulimit -v cannot be combined with sanitizer shadow memory";
+#endif
+  test::TempDir dir;
+  for (const char* args :
+       {"--prefix ab --threads 1000", "--benchmark --seconds 0.1 --threads 1000"}) {
+    auto [rc, out] = run_solve(dir, "x", args, "ulimit -v 1000000 &&");
+    EXPECT_EQ(rc, 2) << args;
+    std::ifstream err(dir.file("stderr"));
+    const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("cannot start"), std::string::npos) << args << ": " << text;
+  }
+}

@@ -76,6 +76,17 @@ TEST(Solver, SuffixLayoutEndsAtByte52) {
   EXPECT_EQ(detail::min_suffix_digits(6), 12u);
 }
 
+// Issue 12: the store's record cap is content max + this bound, so it must cover every suffix
+// either segment (the second is 64 bytes longer) can produce.
+TEST(Solver, MaxSuffixBytesBoundsEverySuffix) {
+  for (std::size_t k = 1; k <= 16; ++k) {
+    for (std::size_t len = 0; len < 200; ++len)
+      EXPECT_LE(detail::suffix_length(len, k) + 64, max_suffix_bytes(k)) << len << " " << k;
+    EXPECT_LE(max_suffix_bytes(k), 256u);
+  }
+  EXPECT_GE(max_suffix_bytes(16), 52u + 64u);
+}
+
 TEST(Solver, PrefixesOfOneToFiveHexOnEveryIsa) {
   std::mt19937 rng(42);
   for (md5::Isa isa : {md5::Isa::scalar, md5::Isa::avx2, md5::Isa::avx512}) {
