@@ -130,6 +130,25 @@ awaitable<void> accept_loop(std::shared_ptr<Proxy> proxy, std::shared_ptr<tcp::a
 
 }  // namespace
 
+std::shared_ptr<tcp::acceptor> bind_listener(asio::io_context& ioc, const std::string& listen) {
+  auto hp = parse_host_port(listen);
+  if (!hp) throw ListenError(listen, "expected HOST:PORT", false);
+  error_code ec;
+  tcp::resolver resolver(ioc);
+  auto results =
+      resolver.resolve(hp->host, std::to_string(hp->port), asio::ip::resolver_base::passive, ec);
+  if (ec || results.empty())
+    throw ListenError(listen, ec ? ec.message() : "the host has no address", false);
+  const tcp::endpoint ep = results.begin()->endpoint();
+  auto acceptor = std::make_shared<tcp::acceptor>(ioc);
+  acceptor->open(ep.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(ep, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) return acceptor;
+  throw ListenError(listen, ec.message(), ec == asio::error::address_in_use);
+}
+
 Proxy::Proxy(ProxyEnv& env, ProxySettings settings)
     : env_(env),
       settings_(std::move(settings)),
@@ -149,27 +168,47 @@ Proxy::~Proxy() {
   }
 }
 
-void Proxy::start() {
-  if (!settings_.enabled || acceptor_) return;
-  auto hp = parse_host_port(settings_.listen);
-  if (!hp) throw std::system_error(make_error_code(asio::error::invalid_argument), "listen");
-  tcp::resolver resolver(env_.control);
-  auto results =
-      resolver.resolve(hp->host, std::to_string(hp->port), asio::ip::resolver_base::passive);
-  const tcp::endpoint ep = results.begin()->endpoint();
-  auto acceptor = std::make_shared<tcp::acceptor>(env_.control);
-  acceptor->open(ep.protocol());
-  acceptor->set_option(asio::socket_base::reuse_address(true));
-  acceptor->bind(ep);
-  acceptor->listen(asio::socket_base::max_listen_connections);
-  if (hp->port == 0) {
-    // Clients rely on `listen` carrying the real port; keep it so re-enabling binds the same one.
-    const auto bound = acceptor->local_endpoint();
-    settings_.listen = HostPort{bound.address().to_string(), bound.port()}.to_string();
+Proxy::Prepared Proxy::prepare(ProxySettings next) const {
+  Prepared p;
+  if (next.enabled && (!acceptor_ || next.listen != settings_.listen)) {
+    p.acceptor = bind_listener(env_.control, next.listen);
+    if (parse_host_port(next.listen)->port == 0) {
+      // Clients rely on `listen` carrying the real port; keep it so re-enabling binds the same one.
+      const auto bound = p.acceptor->local_endpoint();
+      next.listen = HostPort{bound.address().to_string(), bound.port()}.to_string();
+    }
   }
-  acceptor_ = acceptor;
-  asio::co_spawn(env_.control, accept_loop(shared_from_this(), acceptor),
-                 log_exception("proxy accept loop"));
+  if (next.record && next.record != settings_.record)
+    p.recorder = std::make_shared<Recorder>(*next.record);
+  p.settings = std::move(next);
+  return p;
+}
+
+void Proxy::commit(Prepared p) {
+  ProxySettings& next = p.settings;
+  const bool restart = next.listen != settings_.listen || next.upstream != settings_.upstream ||
+                       next.protocol != settings_.protocol || next.enabled != settings_.enabled ||
+                       next.record != settings_.record;
+  header_faults_ = next.header_faults;
+  max_active_faults_ = next.max_active_faults ? *next.max_active_faults : -1;
+  if (acceptor_ && (!next.enabled || p.acceptor)) {
+    error_code ec;
+    acceptor_->cancel(ec);
+    acceptor_->close(ec);
+    acceptor_.reset();
+  }
+  if (p.acceptor) {
+    acceptor_ = p.acceptor;
+    asio::co_spawn(env_.control, accept_loop(shared_from_this(), acceptor_),
+                   log_exception("proxy accept loop"));
+  }
+  {
+    std::lock_guard lock(mu_);
+    upstream_ = next.upstream;
+    if (next.record != settings_.record) recorder_ = std::move(p.recorder);
+  }
+  settings_ = std::move(next);
+  if (restart) close_connections(CloseReason::proxy_disabled);
 }
 
 void Proxy::stop() {
@@ -191,33 +230,6 @@ void Proxy::close_connections(CloseReason reason) {
   }
   for (auto& c : live)
     c->close_async(reason);
-}
-
-void Proxy::update(ProxySettings next) {
-  const bool restart = next.listen != settings_.listen || next.upstream != settings_.upstream ||
-                       next.protocol != settings_.protocol || next.enabled != settings_.enabled ||
-                       next.record != settings_.record;
-  header_faults_ = next.header_faults;
-  if (!restart) {
-    settings_ = std::move(next);
-    max_active_faults_ = settings_.max_active_faults ? *settings_.max_active_faults : -1;
-    return;
-  }
-  ProxySettings old = settings_;
-  stop();
-  settings_ = std::move(next);
-  try {
-    start();
-  } catch (const std::system_error&) {
-    settings_ = std::move(old);
-    start();
-    throw;
-  }
-  max_active_faults_ = settings_.max_active_faults ? *settings_.max_active_faults : -1;
-  std::lock_guard lock(mu_);
-  upstream_ = settings_.upstream;
-  if (settings_.record != old.record)
-    recorder_ = settings_.record ? std::make_shared<Recorder>(*settings_.record) : nullptr;
 }
 
 json Proxy::to_json() const {

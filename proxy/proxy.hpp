@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,6 +55,22 @@ struct ProxySettings {
 std::optional<ProxySettings> parse_proxy(const json& body, const std::string& path,
                                          const ProxySettings* base, const Registry& registry,
                                          std::vector<Toxic>* toxics, ConfigErrors& errors);
+
+// A listen address that cannot be resolved or bound; what() says which and why: "cannot listen on
+// 127.0.0.1:8000: Address already in use". The API answers 409 when the address is in use, else
+// 400.
+class ListenError : public std::runtime_error {
+ public:
+  ListenError(const std::string& listen, const std::string& reason, bool in_use)
+      : std::runtime_error("cannot listen on " + listen + ": " + reason), in_use_(in_use) {}
+  bool in_use() const noexcept { return in_use_; }
+
+ private:
+  bool in_use_;
+};
+
+// Resolves and binds `listen` (HOST:PORT) on `ioc`, listening. Throws ListenError.
+std::shared_ptr<tcp::acceptor> bind_listener(asio::io_context& ioc, const std::string& listen);
 
 // A toxic installed on a proxy, with its fault counter.
 struct ProxyToxic {
@@ -104,13 +121,26 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
   Proxy& operator=(const Proxy&) = delete;
 
   // --- control loop only ---
-  // Binds the listen address if enabled (throws std::system_error when it cannot).
-  void start();
+  // A settings change made in two steps so that it is atomic: prepare() does everything that can
+  // fail (binds the new listener, opens a new recording file) and changes nothing; commit() cannot
+  // fail. Dropping a Prepared releases what it holds. /populate prepares every proxy before it
+  // commits any.
+  struct Prepared {
+    ProxySettings settings;                   // with the bound port when `listen` had port 0
+    std::shared_ptr<tcp::acceptor> acceptor;  // a new listener, or null: keep (or close) the old
+    std::shared_ptr<Recorder> recorder;       // a new recording, or null
+  };
+  // Throws ListenError (bind/resolve) or std::system_error (recording file).
+  Prepared prepare(ProxySettings next) const;
+  // Applies a prepared change: swaps the listener, and closes the open connections (reason
+  // proxy_disabled) when listen/upstream/protocol/record changed or the proxy was disabled.
+  void commit(Prepared next);
+  // Binds the listen address if enabled (throws like prepare()).
+  void start() { commit(prepare(settings_)); }
+  // prepare() + commit(): on failure the proxy is exactly as before (its listener still serves).
+  void update(ProxySettings next) { commit(prepare(std::move(next))); }
   // Stops accepting and closes every connection (reason proxy_disabled).
   void stop();
-  // Applies new settings: restarts the listener if listen/upstream/protocol changed or enabled
-  // flipped. Throws std::system_error when the new address cannot be bound (old state kept).
-  void update(ProxySettings next);
   const ProxySettings& settings() const noexcept { return settings_; }
   json to_json() const;
 

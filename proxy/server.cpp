@@ -51,6 +51,10 @@ std::optional<json> parse_body(const HttpRequest& req, HttpResponse& error) {
   }
 }
 
+HttpResponse listen_error(const ListenError& e) {
+  return json_error(e.in_use() ? status::conflict : status::bad_request, e.what());
+}
+
 HttpResponse method_not_allowed() {
   return json_error(status::method_not_allowed, "method not allowed");
 }
@@ -89,7 +93,10 @@ HttpResponse ProxyServer::handle(const HttpRequest& req) {
   }
   try {
     return route(req);
-  } catch (const std::system_error& e) {
+  } catch (const ListenError& e) {
+    return listen_error(e);
+  } catch (const std::exception& e) {
+    // Say what failed (a recording file that cannot be opened, ...), never only "internal error".
     return json_error(status::internal_server_error, e.what());
   }
 }
@@ -115,14 +122,20 @@ HttpResponse ProxyServer::route(const HttpRequest& req) {
   }
   if (parts.size() == 1 && parts[0] == "reset") {
     if (m != http::verb::post) return method_not_allowed();
+    // Every proxy back to a fault-free state; one that cannot re-bind its address does not stop
+    // the others from being reset.
+    std::optional<ListenError> failed;
     for (auto& [_, p] : proxies_) {
       p->clear_toxics();
-      if (!p->settings().enabled) {
-        ProxySettings s = p->settings();
-        s.enabled = true;
+      ProxySettings s = p->settings();
+      s.enabled = true;
+      try {
         p->update(std::move(s));
+      } catch (const ListenError& e) {
+        if (!failed) failed = e;
       }
     }
+    if (failed) return listen_error(*failed);
     return no_content();
   }
   if (parts.size() == 1 && parts[0] == "populate") {
@@ -208,7 +221,7 @@ HttpResponse ProxyServer::create_proxy(const json& body) {
   if (!errors.empty()) return bad_request(errors);
   if (proxies_.count(settings->name)) return json_error(status::conflict, "proxy already exists");
   auto p = std::make_shared<Proxy>(env_, std::move(*settings));
-  p->start();  // bind errors → 500 (as Toxiproxy)
+  p->start();  // ListenError → 409/400 naming the address (see handle)
   for (auto& t : toxics)
     p->add_toxic(std::move(t));
   proxies_.emplace(p->settings().name, p);
@@ -236,24 +249,30 @@ json ProxyServer::populate(const json& body, const std::string& path) {
     }
   }
   if (!errors.empty()) throw ConfigError(errors);
-  json out = json::array();
+  // Prepare every change first (binding every new listener): one that fails throws, and dropping
+  // the prepared changes leaves every proxy as it was.
+  struct Step {
+    std::shared_ptr<Proxy> proxy;
+    bool created;
+    Proxy::Prepared change;
+    std::vector<Toxic> toxics;
+  };
+  std::vector<Step> steps;
   for (auto& [settings, toxics] : parsed) {
     auto existing = find(settings.name);
-    if (existing) {
-      // Toxiproxy's populate replaces a proxy whose settings changed and keeps its toxics.
-      existing->update(settings);
-      for (auto& t : toxics) {
-        if (!existing->replace_toxic(t)) existing->add_toxic(std::move(t));
-      }
-      out.push_back(existing->to_json());
-      continue;
+    auto p = existing ? existing : std::make_shared<Proxy>(env_, settings);
+    auto change = p->prepare(std::move(settings));
+    steps.push_back({std::move(p), !existing, std::move(change), std::move(toxics)});
+  }
+  json out = json::array();
+  for (auto& step : steps) {
+    // Toxiproxy's populate replaces a proxy whose settings changed and keeps its toxics.
+    step.proxy->commit(std::move(step.change));
+    for (auto& t : step.toxics) {
+      if (step.created || !step.proxy->replace_toxic(t)) step.proxy->add_toxic(std::move(t));
     }
-    auto p = std::make_shared<Proxy>(env_, std::move(settings));
-    p->start();
-    for (auto& t : toxics)
-      p->add_toxic(std::move(t));
-    proxies_.emplace(p->settings().name, p);
-    out.push_back(p->to_json());
+    if (step.created) proxies_.emplace(step.proxy->settings().name, step.proxy);
+    out.push_back(step.proxy->to_json());
   }
   return out;
 }
