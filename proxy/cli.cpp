@@ -41,6 +41,11 @@ struct ProxyOptions {
   bool no_splice = false;
 };
 
+// Upper bound of --threads: far above any useful number of worker loops, far below what makes
+// thread creation fail on an ordinary machine (each loop also costs descriptors). As `faultline
+// target`.
+constexpr unsigned kMaxEventLoops = 256;
+
 awaitable<HttpResponse> ready(HttpResponse res) {
   co_return res;
 }
@@ -56,6 +61,11 @@ int run_proxy(const ProxyOptions& o) {
   if (!idle || idle->count() <= 0 || !connect || connect->count() <= 0) {
     std::cerr << "faultline proxy: --idle-timeout/--connect-timeout: expected a positive duration "
                  "like 30s\n";
+    return kExitUsage;
+  }
+  if (o.threads > kMaxEventLoops) {
+    std::cerr << "faultline proxy: --threads: " << o.threads << " is more than " << kMaxEventLoops
+              << "\n";
     return kExitUsage;
   }
   const bool one_liner = !o.listen.empty() || !o.upstream.empty() || !o.behavior.empty();
@@ -112,13 +122,31 @@ int run_proxy(const ProxyOptions& o) {
                .splice = !o.no_splice};
   ProxyServer server(env,
                      o.api_token.empty() ? std::nullopt : std::optional<std::string>(o.api_token));
+  HttpServerOptions api_options;
+  api_options.server_header = "faultline-proxy";
+  HttpServer api_server(
+      control, [&server](HttpRequest& req, RequestContext&) { return ready(server.handle(req)); },
+      api_options);
+  // The API first: when it cannot listen, no proxy has started yet.
+  tcp::endpoint bound;
   try {
+    bound = api_server.listen(*api);
+  } catch (const boost::system::system_error& e) {
+    std::cerr << "faultline proxy: --api: cannot listen on " << o.api << ": " << e.code().message()
+              << "\n";
+    return kExitUsage;
+  }
+  try {
+    // All or nothing: on an error no proxy has started.
     if (!initial.empty()) server.populate(initial, o.config.empty() ? "$" : o.config + ": $");
   } catch (const ConfigError& e) {
     std::cerr << "faultline proxy: " << e.what() << "\n";
     return kExitUsage;
-  } catch (const std::system_error& e) {
-    std::cerr << "faultline proxy: cannot listen: " << e.what() << "\n";
+  } catch (const ListenError& e) {
+    std::cerr << "faultline proxy: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::system_error& e) {  // a recording file that cannot be opened
+    std::cerr << "faultline proxy: " << e.what() << "\n";
     return kExitUsage;
   }
 
@@ -126,21 +154,23 @@ int run_proxy(const ProxyOptions& o) {
     if (p.is_object() && p.contains("name"))
       spdlog::info("proxy {} created from the command line/config", p["name"].get<std::string>());
 
-  HttpServerOptions api_options;
-  api_options.server_header = "faultline-proxy";
-  HttpServer api_server(
-      control, [&server](HttpRequest& req, RequestContext&) { return ready(server.handle(req)); },
-      api_options);
-  tcp::endpoint bound;
   try {
-    bound = api_server.listen(*api);
+    workers.start();
+    control.start();
   } catch (const std::system_error& e) {
-    std::cerr << "faultline proxy: cannot listen on " << o.api << ": " << e.what() << "\n";
+    std::cerr << "faultline proxy: cannot start " << threads + 1 << " threads: " << e.what()
+              << "\n";
+    // The control loop is not running: stop the proxies here and run their aborted accepts while
+    // the worker contexts still exist (as on the normal way out below).
+    control.stop();
+    control.join();
+    server.stop_all();
+    control.context(0).restart();
+    control.context(0).poll();
+    workers.stop();
+    workers.join();
     return kExitUsage;
   }
-
-  workers.start();
-  control.start();
   ready_line::print_listening(bound);
 
   const int sig = stop_signals.wait();
