@@ -3,10 +3,13 @@
 // refused (its error is printed), 2 bad input or the API is unreachable.
 #include "proxy/ctl.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "common/config.hpp"
 #include "common/http_client.hpp"
@@ -50,6 +53,20 @@ std::optional<HostPort> api_address(const CtlOptions& o) {
   while (!h.empty() && h.back() == '/')
     h.pop_back();
   return parse_host_port(h);
+}
+
+// A name as one URL path segment: bytes outside [A-Za-z0-9._~-] percent-encoded, so a name the API
+// rejects at creation (a space, '?', '/') still makes a well-formed request that answers 404.
+std::string segment(std::string_view name) {
+  std::string out;
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '.' || c == '_' || c == '~' || c == '-')
+      out += ch;
+    else
+      out += fmt::format("%{:02X}", static_cast<unsigned>(c));
+  }
+  return out;
 }
 
 // Performs one API call; prints errors; returns the JSON body on 2xx.
@@ -117,7 +134,7 @@ int cmd_list(const CtlOptions& o) {
 }
 
 int cmd_inspect(const CtlOptions& o) {
-  auto [rc, j] = api(o, "GET", "/proxies/" + o.name);
+  auto [rc, j] = api(o, "GET", "/proxies/" + segment(o.name));
   if (rc) return rc;
   std::cout << j.dump(2) << "\n";
   return kExitOk;
@@ -134,17 +151,17 @@ int cmd_create(const CtlOptions& o) {
 }
 
 int cmd_toggle(const CtlOptions& o) {
-  auto [rc, j] = api(o, "GET", "/proxies/" + o.name);
+  auto [rc, j] = api(o, "GET", "/proxies/" + segment(o.name));
   if (rc) return rc;
   const bool enable = !j["enabled"].get<bool>();
-  auto [rc2, j2] = api(o, "POST", "/proxies/" + o.name, {{"enabled", enable}});
+  auto [rc2, j2] = api(o, "POST", "/proxies/" + segment(o.name), {{"enabled", enable}});
   if (rc2) return rc2;
   std::cout << "Proxy " << o.name << " is now " << (enable ? "enabled" : "disabled") << "\n";
   return kExitOk;
 }
 
 int cmd_delete(const CtlOptions& o) {
-  auto [rc, j] = api(o, "DELETE", "/proxies/" + o.name);
+  auto [rc, j] = api(o, "DELETE", "/proxies/" + segment(o.name));
   if (rc) return rc;
   std::cout << "Deleted proxy " << o.name << "\n";
   return kExitOk;
@@ -157,7 +174,7 @@ int cmd_toxic_add(const CtlOptions& o) {
   if (!o.toxic_name.empty()) body["name"] = o.toxic_name;
   if (!o.stream.empty()) body["stream"] = o.stream;
   if (o.toxicity >= 0) body["toxicity"] = o.toxicity;
-  auto [rc, j] = api(o, "POST", "/proxies/" + o.name + "/toxics", body);
+  auto [rc, j] = api(o, "POST", "/proxies/" + segment(o.name) + "/toxics", body);
   if (rc) return rc;
   std::cout << "Added " << j["stream"].get<std::string>() << " " << j["type"].get<std::string>()
             << " toxic '" << j["name"].get<std::string>() << "' on proxy " << o.name << "\n";
@@ -170,7 +187,8 @@ int cmd_toxic_update(const CtlOptions& o) {
   json body = json::object();
   if (!attrs->empty()) body["attributes"] = *attrs;
   if (o.toxicity >= 0) body["toxicity"] = o.toxicity;
-  auto [rc, j] = api(o, "POST", "/proxies/" + o.name + "/toxics/" + o.toxic_name, body);
+  auto [rc, j] =
+      api(o, "POST", "/proxies/" + segment(o.name) + "/toxics/" + segment(o.toxic_name), body);
   if (rc) return rc;
   std::cout << "Updated toxic '" << o.toxic_name << "' on proxy " << o.name << ": " << j.dump()
             << "\n";
@@ -178,7 +196,8 @@ int cmd_toxic_update(const CtlOptions& o) {
 }
 
 int cmd_toxic_remove(const CtlOptions& o) {
-  auto [rc, j] = api(o, "DELETE", "/proxies/" + o.name + "/toxics/" + o.toxic_name);
+  auto [rc, j] =
+      api(o, "DELETE", "/proxies/" + segment(o.name) + "/toxics/" + segment(o.toxic_name));
   if (rc) return rc;
   std::cout << "Removed toxic '" << o.toxic_name << "' from proxy " << o.name << "\n";
   return kExitOk;

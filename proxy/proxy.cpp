@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
@@ -13,6 +15,14 @@
 #include "proxy/session.hpp"
 
 namespace faultline::proxy {
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
 
 std::optional<ProxySettings> parse_proxy(const json& body, const std::string& path,
                                          const ProxySettings* base, const Registry& registry,
@@ -29,10 +39,10 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
   ProxySettings s = base ? *base : ProxySettings{};
   const bool required = base == nullptr;
   if (auto n = get_string(body, path, "name", errors, required)) {
-    if (n->empty() || n->find('/') != std::string::npos)
-      errors.add(path_join(path, "name"), "must be non-empty and contain no '/'");
-    else if (base && *n != base->name)
+    if (base && *n != base->name)
       errors.add(path_join(path, "name"), "a proxy cannot be renamed");
+    else if (!valid_name(*n))
+      errors.add(path_join(path, "name"), fmt::format("{}, got \"{}\"", kNameRule, *n));
     else
       s.name = *n;
   }
@@ -95,6 +105,9 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     } else {
       for (std::size_t i = 0; i < it->size(); ++i) {
         if (auto t = parse_toxic((*it)[i], path_index(tpath, i), s.protocol, registry, errors)) {
+          if (!valid_name(t->name))
+            errors.add(path_join(path_index(tpath, i), "name"),
+                       fmt::format("{}, got \"{}\"", kNameRule, t->name));
           for (const auto& other : *toxics)
             if (other.name == t->name)
               errors.add(path_join(path_index(tpath, i), "name"),

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +50,13 @@ struct ProxySettings {
   std::optional<std::string> record;  // http: append every exchange to this JSON-lines file
   bool header_faults = false;         // http: honour x-faultline-* request headers
 };
+
+// Proxy and toxic names: 1 to 64 of [A-Za-z0-9._-], not "." or "..". Each name is then one URL
+// path segment as sent, with nothing to percent-encode (what Toxiproxy's clients and tests use:
+// "mysql_master", "redis-1"); anything else is rejected at creation, so no proxy is unreachable.
+bool valid_name(std::string_view name);
+inline constexpr const char* kNameRule =
+    "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-' (and not \".\" or \"..\")";
 
 // Parses a proxy object. `partial` (an update) leaves absent fields as in `base`. The toxics of a
 // `toxics` member (allowed in --config and /populate) are parsed into `toxics`.

@@ -290,7 +290,9 @@ HttpResponse ProxyServer::update_proxy(Proxy& p, const json& body) {
 HttpResponse ProxyServer::create_toxic(Proxy& p, const json& body) {
   ConfigErrors errors;
   auto toxic = parse_toxic(body, "$", p.settings().protocol, env_.registry, errors);
-  if (!toxic) return bad_request(errors);
+  if (toxic && !valid_name(toxic->name))
+    errors.add("$.name", fmt::format("{}, got \"{}\"", kNameRule, toxic->name));
+  if (!errors.empty()) return bad_request(errors);
   if (p.find_toxic(toxic->name)) return json_error(status::conflict, "toxic already exists");
   json out = toxic->to_json();
   p.add_toxic(std::move(*toxic));

@@ -54,3 +54,16 @@ TEST(ProxyStartup, BindAndResolveFailuresExitWithUsageErrors) {
     EXPECT_NE(err.find(want), std::string::npos) << want << " not in: " << err;
   }
 }
+
+TEST(ProxyStartup, CtlSendsAnyNameAsOneWellFormedPathSegment) {
+  test::TempDir dir;
+  auto p = test::start_faultline({"proxy", "--api", "127.0.0.1:0"});
+  ASSERT_TRUE(p);
+  for (const char* name : {"sp ace", "q?x", "a/b"}) {
+    auto [rc, out] = test::run_faultline(
+        {"ctl", "--host", "http://" + p->address.to_string(), "delete", name}, dir.file("err"));
+    const std::string err = slurp(dir.file("err"));
+    EXPECT_EQ(rc, 1) << name << ": " << err;
+    EXPECT_NE(err.find("proxy not found"), std::string::npos) << name << ": " << err;
+  }
+}
