@@ -164,10 +164,12 @@ std::shared_ptr<tcp::acceptor> bind_listener(asio::io_context& ioc, const std::s
 
 Proxy::Proxy(ProxyEnv& env, ProxySettings settings)
     : env_(env),
+      metrics_(env.metrics),
       settings_(std::move(settings)),
       name_(settings_.name),
       header_faults_(settings_.header_faults),
-      counters_(env.metrics.proxy(settings_.name)),
+      // Every behavior type's fault counter at 0 from the start: a bounded set (the registry).
+      counters_(metrics_.acquire(settings_.name, env.registry.names())),
       upstream_(settings_.upstream) {
   if (settings_.max_active_faults) max_active_faults_ = *settings_.max_active_faults;
   if (settings_.record) recorder_ = std::make_shared<Recorder>(*settings_.record);
@@ -179,6 +181,7 @@ Proxy::~Proxy() {
     error_code ec;
     acceptor_->close(ec);
   }
+  metrics_.release(name_);
 }
 
 Proxy::Prepared Proxy::prepare(ProxySettings next) const {

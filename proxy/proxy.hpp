@@ -178,6 +178,9 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
   void publish(ToxicList next);
   void close_connections(CloseReason reason);
   ProxyEnv& env_;
+  // The series' owner, kept apart from env_: the last holder of the proxy (a queued handler) may
+  // release it after the ProxyEnv is gone, never after the ProxyMetrics.
+  ProxyMetrics& metrics_;
   ProxySettings settings_;  // control loop only
   const std::string name_;
   std::atomic<bool> header_faults_{false};

@@ -66,27 +66,57 @@ ProxyMetrics::ProxyMetrics(Metrics& metrics)
                     .Help("Faults not injected because max_active_faults were already active.")
                     .Register(metrics.registry())) {}
 
-ProxyCounters ProxyMetrics::proxy(const std::string& name) {
+ProxyCounters ProxyMetrics::acquire(const std::string& name,
+                                    const std::vector<std::string>& kinds) {
   std::lock_guard lock(mu_);
-  ProxyCounters c;
-  c.accepted = &accepted_.Add({{"proxy", name}});
-  c.active = &active_.Add({{"proxy", name}});
-  for (std::size_t i = 0; i < kCloseReasons; ++i)
-    c.closed[i] = &closed_.Add(
-        {{"proxy", name}, {"reason", std::string(to_string(static_cast<CloseReason>(i)))}});
-  c.connect_errors = &connect_errors_.Add({{"proxy", name}});
-  c.bytes_upstream = &bytes_.Add({{"proxy", name}, {"direction", "upstream"}});
-  c.bytes_downstream = &bytes_.Add({{"proxy", name}, {"direction", "downstream"}});
-  c.requests = &requests_.Add({{"proxy", name}});
-  c.injected_delay = &injected_delay_.Add({{"proxy", name}});
-  c.toxics_active = &toxics_active_.Add({{"proxy", name}});
-  c.overflow = &overflow_.Add({{"proxy", name}});
-  return c;
+  Held& h = held_[name];
+  if (h.holds++ == 0) {
+    ProxyCounters& c = h.counters;
+    c.accepted = &accepted_.Add({{"proxy", name}});
+    c.active = &active_.Add({{"proxy", name}});
+    for (std::size_t i = 0; i < kCloseReasons; ++i)
+      c.closed[i] = &closed_.Add(
+          {{"proxy", name}, {"reason", std::string(to_string(static_cast<CloseReason>(i)))}});
+    c.connect_errors = &connect_errors_.Add({{"proxy", name}});
+    c.bytes_upstream = &bytes_.Add({{"proxy", name}, {"direction", "upstream"}});
+    c.bytes_downstream = &bytes_.Add({{"proxy", name}, {"direction", "downstream"}});
+    c.requests = &requests_.Add({{"proxy", name}});
+    c.injected_delay = &injected_delay_.Add({{"proxy", name}});
+    c.toxics_active = &toxics_active_.Add({{"proxy", name}});
+    c.overflow = &overflow_.Add({{"proxy", name}});
+  }
+  for (const auto& kind : kinds)
+    if (!h.faults.count(kind)) h.faults[kind] = &faults_.Add({{"proxy", name}, {"kind", kind}});
+  return h.counters;
+}
+
+void ProxyMetrics::release(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = held_.find(name);
+  if (it == held_.end() || --it->second.holds > 0) return;
+  const ProxyCounters& c = it->second.counters;
+  accepted_.Remove(c.accepted);
+  active_.Remove(c.active);
+  for (auto* closed : c.closed)
+    closed_.Remove(closed);
+  connect_errors_.Remove(c.connect_errors);
+  bytes_.Remove(c.bytes_upstream);
+  bytes_.Remove(c.bytes_downstream);
+  requests_.Remove(c.requests);
+  injected_delay_.Remove(c.injected_delay);
+  toxics_active_.Remove(c.toxics_active);
+  overflow_.Remove(c.overflow);
+  for (const auto& [_, f] : it->second.faults)
+    faults_.Remove(f);
+  held_.erase(it);
 }
 
 prometheus::Counter* ProxyMetrics::faults(const std::string& proxy, const std::string& kind) {
   std::lock_guard lock(mu_);
-  return &faults_.Add({{"proxy", proxy}, {"kind", kind}});
+  auto* c = &faults_.Add({{"proxy", proxy}, {"kind", kind}});
+  // Remembered so that release() removes it with the proxy's other series.
+  if (auto it = held_.find(proxy); it != held_.end()) it->second.faults.emplace(kind, c);
+  return c;
 }
 
 }  // namespace faultline::proxy

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/metrics.hpp"
 
@@ -40,14 +42,25 @@ class ProxyMetrics {
  public:
   explicit ProxyMetrics(Metrics& metrics);
   Metrics& metrics() noexcept { return metrics_; }
-  // Label values of one proxy (created on first call, the same objects after).
-  ProxyCounters proxy(const std::string& name);
+  // Label values of one proxy, faults_injected_total at 0 for each of `kinds` included, so every
+  // series exists before the first event. Counted: the same objects while a holder remains (a
+  // deleted proxy's connections may outlive it while a new one of the same name starts).
+  ProxyCounters acquire(const std::string& name, const std::vector<std::string>& kinds);
+  // Drops one hold; the last removes every series labelled proxy=name (a deleted proxy leaves
+  // nothing behind in /metrics).
+  void release(const std::string& name);
   // faultline_proxy_faults_injected_total{proxy, kind}.
   prometheus::Counter* faults(const std::string& proxy, const std::string& kind);
 
  private:
+  struct Held {
+    int holds = 0;
+    ProxyCounters counters;
+    std::map<std::string, prometheus::Counter*> faults;
+  };
   Metrics& metrics_;
   std::mutex mu_;
+  std::map<std::string, Held> held_;
   prometheus::Family<prometheus::Counter>& accepted_;
   prometheus::Family<prometheus::Gauge>& active_;
   prometheus::Family<prometheus::Counter>& closed_;

@@ -123,7 +123,7 @@ TEST(ProxyControl, NamesOutsideTheSafeCharsetAreRejected) {
   EXPECT_NE(error_of(r).find("$.name"), std::string::npos) << r.raw;
 }
 
-TEST(ProxyControl, DISABLED_MetricSeriesFollowTheProxysLife) {
+TEST(ProxyControl, MetricSeriesFollowTheProxysLife) {
   EchoServer echo;
   Harness h;
   ASSERT_NE(h.create("gone", echo.address()), 0);
