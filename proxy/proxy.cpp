@@ -74,8 +74,13 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     if (body["max_active_faults"].is_null()) {
       s.max_active_faults.reset();
     } else if (auto m = get_integer(body, path, "max_active_faults", errors)) {
-      if (*m < 0)
-        errors.add(path_join(path, "max_active_faults"), fmt::format("must be >= 0, got {}", *m));
+      // A cap on faults in flight at once, as Envoy's fault filter has it (unset = no cap). 0
+      // would let no fault through at all, silently: rejected, so that it is never a mistake.
+      if (*m < 1)
+        errors.add(path_join(path, "max_active_faults"),
+                   fmt::format("must be >= 1, got {} (null or absent: no cap; to inject no fault, "
+                               "remove the toxics)",
+                               *m));
       else
         s.max_active_faults = *m;
     }

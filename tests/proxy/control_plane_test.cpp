@@ -152,7 +152,7 @@ TEST(ProxyControl, MetricSeriesFollowTheProxysLife) {
   EXPECT_EQ(h.metric("faultline_proxy_connections_accepted_total", "proxy=\"gone\""), 1);
 }
 
-TEST(ProxyControl, DISABLED_MaxActiveFaultsZeroIsRejected) {
+TEST(ProxyControl, MaxActiveFaultsZeroIsRejected) {
   EchoServer echo;
   Harness h;
   auto r = h.call("POST", "/proxies",
@@ -167,12 +167,13 @@ TEST(ProxyControl, DISABLED_MaxActiveFaultsZeroIsRejected) {
   EXPECT_EQ(h.call("GET", "/proxies/z").body["max_active_faults"], 1);
 }
 
-TEST(ProxyControl, DISABLED_ResetReturnsEveryProxyToAFaultFreeState) {
+TEST(ProxyControl, ResetReturnsEveryProxyToAFaultFreeState) {
   EchoServer echo;
   Harness h;
-  ASSERT_NE(h.create("r", echo.address(), "http",
-                     {{"max_active_faults", 3}, {"header_faults", true}, {"enabled", false}}),
-            0);
+  ASSERT_NE(
+      h.create("r", echo.address(), "http", {{"max_active_faults", 3}, {"header_faults", true}}),
+      0);
+  ASSERT_EQ(h.call("POST", "/proxies/r", {{"enabled", false}}).status, 200u);
   ASSERT_EQ(h.call("POST", "/proxies/r/toxics", {{"type", "http_error"}}).status, 200u);
   ASSERT_EQ(h.call("POST", "/reset").status, 204u);
   auto p = h.call("GET", "/proxies/r").body;
