@@ -80,6 +80,14 @@ json Toxic::to_json() const {
 
 std::int64_t attr_nonneg_int(const json& attrs, const std::string& path, const char* key,
                              std::int64_t fallback, ConfigErrors& errors) {
+  // Look at the JSON number's own type first: an unsigned one above INT64_MAX would wrap to a
+  // negative number in the conversion, and the error would show a value nobody sent.
+  if (auto it = attrs.find(key); it != attrs.end() && it->is_number_unsigned() &&
+                                 it->get<std::uint64_t>() > std::uint64_t{INT64_MAX}) {
+    errors.add(path_join(path, key),
+               fmt::format("must be at most {}, got {}", INT64_MAX, it->dump()));
+    return fallback;
+  }
   auto v = get_integer(attrs, path, key, errors);
   if (!v) return fallback;
   if (*v < 0) {

@@ -71,8 +71,14 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     }
   }
   if (body.contains("max_active_faults")) {
-    if (body["max_active_faults"].is_null()) {
+    const json& given = body["max_active_faults"];
+    if (given.is_null()) {
       s.max_active_faults.reset();
+    } else if (given.is_number_unsigned() &&
+               given.get<std::uint64_t>() > std::uint64_t{INT64_MAX}) {
+      // Checked before get_integer's conversion, which would wrap it to a negative number.
+      errors.add(path_join(path, "max_active_faults"),
+                 fmt::format("must be at most {}, got {}", INT64_MAX, given.dump()));
     } else if (auto m = get_integer(body, path, "max_active_faults", errors)) {
       // A cap on faults in flight at once, as Envoy's fault filter has it (unset = no cap). 0
       // would let no fault through at all, silently: rejected, so that it is never a mistake.

@@ -183,7 +183,7 @@ TEST(ProxyControl, ResetReturnsEveryProxyToAFaultFreeState) {
   EXPECT_FALSE(p.contains("header_faults")) << p.dump();
 }
 
-TEST(ProxyControl, DISABLED_AttributeNumbersBeyondInt64AreShownAsGiven) {
+TEST(ProxyControl, AttributeNumbersBeyondInt64AreShownAsGiven) {
   EchoServer echo;
   Harness h;
   ASSERT_NE(h.create("l", echo.address()), 0);
@@ -192,4 +192,7 @@ TEST(ProxyControl, DISABLED_AttributeNumbersBeyondInt64AreShownAsGiven) {
   EXPECT_EQ(r.status, 400u) << r.raw;
   EXPECT_NE(error_of(r).find("9223372036854775808"), std::string::npos) << r.raw;
   EXPECT_EQ(error_of(r).find("-9223372036854775808"), std::string::npos) << r.raw;
+  r = h.call("POST", "/proxies/l", {{"max_active_faults", 9223372036854775808ULL}});
+  EXPECT_EQ(r.status, 400u) << r.raw;
+  EXPECT_NE(error_of(r).find("got 9223372036854775808"), std::string::npos) << r.raw;
 }
