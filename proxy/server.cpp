@@ -4,6 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <array>
 #include <csignal>
 
 #include <fmt/format.h>
@@ -30,6 +34,21 @@ std::vector<std::string> split_path(std::string_view target) {
     i = j;
   }
   return parts;
+}
+
+using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+
+Digest sha256(std::string_view text) {
+  Digest d{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
+  return d;
+}
+
+// Compares the Authorization header with the expected one in time independent of where they
+// differ, and of their lengths: both are hashed, the digests compared with CRYPTO_memcmp.
+bool same_secret(std::string_view given, const Digest& expected) {
+  const Digest d = sha256(given);
+  return CRYPTO_memcmp(d.data(), expected.data(), d.size()) == 0;
 }
 
 HttpResponse no_content() {
@@ -63,6 +82,7 @@ HttpResponse method_not_allowed() {
 
 ProxyServer::ProxyServer(ProxyEnv& env, std::optional<std::string> api_token)
     : env_(env), api_token_(std::move(api_token)) {
+  if (api_token_) expected_auth_ = sha256("Bearer " + *api_token_);
   // splice(2) into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL); the tcp
   // connections handle that as EPIPE instead. Process-wide, so set once here, not per connection.
   if (env_.splice) std::signal(SIGPIPE, SIG_IGN);
@@ -85,7 +105,7 @@ std::shared_ptr<Proxy> ProxyServer::find(const std::string& name) const {
 HttpResponse ProxyServer::handle(const HttpRequest& req) {
   if (api_token_) {
     const auto auth = req[http::field::authorization];
-    if (auth != "Bearer " + *api_token_) {
+    if (!same_secret(std::string_view(auth.data(), auth.size()), expected_auth_)) {
       auto res = json_error(status::unauthorized, "missing or wrong bearer token");
       res.set(http::field::www_authenticate, "Bearer");
       return res;

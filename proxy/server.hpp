@@ -3,6 +3,7 @@
 // changes need no locking beyond the toxic snapshot the connections read.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,7 @@ class ProxyServer {
 
   ProxyEnv& env_;
   std::optional<std::string> api_token_;
+  std::array<unsigned char, 32> expected_auth_{};  // SHA-256 of "Bearer TOKEN"
   std::map<std::string, std::shared_ptr<Proxy>> proxies_;
 };
 
