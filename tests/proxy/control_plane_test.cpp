@@ -121,6 +121,14 @@ TEST(ProxyControl, NamesOutsideTheSafeCharsetAreRejected) {
   auto r = h.call("POST", "/proxies/t/toxics", {{"name", "a b"}, {"type", "latency"}});
   EXPECT_EQ(r.status, 400u) << r.raw;
   EXPECT_NE(error_of(r).find("$.name"), std::string::npos) << r.raw;
+  r = h.call("POST", "/populate",
+             json::array({{{"name", "u"},
+                           {"listen", "127.0.0.1:0"},
+                           {"upstream", echo.address()},
+                           {"toxics", json::array({{{"name", "x?y"}, {"type", "latency"}}})}}}));
+  EXPECT_EQ(r.status, 400u) << r.raw;
+  EXPECT_NE(error_of(r).find("$[0].toxics[0].name"), std::string::npos) << r.raw;
+  EXPECT_EQ(h.call("GET", "/proxies/u").status, 404u);
 }
 
 TEST(ProxyControl, MetricSeriesFollowTheProxysLife) {
