@@ -67,3 +67,17 @@ TEST(ProxyStartup, CtlSendsAnyNameAsOneWellFormedPathSegment) {
     EXPECT_NE(err.find("proxy not found"), std::string::npos) << name << ": " << err;
   }
 }
+
+TEST(ProxyStartup, ThreadsThatCannotBeCreatedAreAMessageAndExit2) {
+  // 1.5 GB of address space cannot hold 257 default (8 MiB) thread stacks plus the program.
+  test::TempDir dir;
+  Subprocess p({"prlimit", "--as=1500000000", test::faultline_bin(), "proxy", "--api",
+                "127.0.0.1:0", "--threads", "256"},
+               dir.file("err"));
+  p.read_all(std::chrono::milliseconds(20000));
+  int rc = p.wait(std::chrono::milliseconds(5000));
+  if (rc < 0) rc = p.terminate();
+  const std::string err = slurp(dir.file("err"));
+  EXPECT_EQ(rc, 2) << err;
+  EXPECT_NE(err.find("cannot start 257 threads"), std::string::npos) << err;
+}
