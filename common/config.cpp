@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -235,6 +236,14 @@ std::optional<std::int64_t> get_integer(const json& obj, std::string_view path, 
                                         ConfigErrors& errors, bool required) {
   const json* v = member(obj, path, key, errors, required);
   if (!v) return std::nullopt;
+  if (v->is_number_unsigned() &&
+      v->get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    errors.add(path_join(path, key),
+               fmt::format("must be at most {}, got {}", std::numeric_limits<std::int64_t>::max(),
+                           v->get<std::uint64_t>()));
+    return std::nullopt;
+  }
   if (v->is_number_integer()) return v->get<std::int64_t>();
   if (v->is_number_float()) {
     double d = v->get<double>();

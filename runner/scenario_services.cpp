@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "proxy/behaviors/builtin.hpp"
+#include "proxy/proxy.hpp"
 #include "runner/scenario_parse.hpp"
 
 namespace faultline::runner::scenario_detail {
@@ -134,8 +135,8 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
         o, p, {"name", "protocol", "upstream", "toxics", "max_active_faults", "record"}, errors);
     ProxySpec px;
     if (auto n = get_string(o, p, "name", errors, true)) {
-      if (!valid_name(*n))
-        errors.add(path_join(p, "name"), "must be 1-64 characters of [A-Za-z0-9_.-]");
+      if (!proxy::valid_name(*n))  // the proxy's own rule: the name is a URL path segment
+        errors.add(path_join(p, "name"), proxy::kNameRule);
       else if (!names.insert(*n).second)
         errors.add(path_join(p, "name"), fmt::format("duplicate proxy name \"{}\"", *n));
       px.name = *n;
@@ -195,6 +196,16 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
     }
     for (const char* key : {"max_active_faults", "record"})
       if (auto it = o.find(key); it != o.end()) px.extra[key] = *it;
+    if (!px.extra.empty() && state.protocol) {
+      // The members passed through to the proxy are judged by the proxy's own parser, on a probe
+      // object whose other members are valid (its listen/upstream are only known at run time).
+      json probe = px.extra;
+      probe["name"] = "probe";
+      probe["listen"] = "127.0.0.1:0";
+      probe["upstream"] = "127.0.0.1:1";
+      probe["protocol"] = px.protocol;
+      proxy::parse_proxy(probe, p, nullptr, behavior_registry(), nullptr, errors);
+    }
     s.proxies.push_back(std::move(px));
   }
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 using namespace faultline;
 using namespace std::chrono_literals;
 
@@ -71,6 +73,16 @@ TEST(ConfigReaders, ReportEveryErrorWithItsPath) {
                            "$.p.missing", "$.p.extra"})
     EXPECT_NE(text.find(path), std::string::npos) << path << " not in:\n" << text;
   EXPECT_EQ(errors.list().size(), 7u);
+}
+
+TEST(ConfigReaders, IntegerBeyondInt64IsShownAsGiven) {
+  json j = json::parse(R"({"n": 9223372036854775808, "m": 9223372036854775807})");
+  ConfigErrors errors;
+  EXPECT_FALSE(get_integer(j, "$", "n", errors));
+  EXPECT_EQ(get_integer(j, "$", "m", errors), std::numeric_limits<std::int64_t>::max());
+  ASSERT_EQ(errors.list().size(), 1u);
+  EXPECT_NE(errors.to_string().find("got 9223372036854775808"), std::string::npos)
+      << errors.to_string();
 }
 
 TEST(ConfigReaders, DurationNumberUnit) {

@@ -134,6 +134,12 @@ TEST(Scenario, RejectsEachBadInputWithItsPath) {
       {"timeline.2.actions.2.type=http_error", "$.timeline[2].actions[2].type"},
       {"timeline.2.actions.2.toxicity=3", "$.timeline[2].actions[2].toxicity"},
       {"timeline.2.actions.2.colour=red", "$.timeline[2].actions[2].colour"},
+      // The proxy's own rules for names and the members passed through to it.
+      {"services.proxies.0.name=\"sp ace\"", "$.services.proxies[0].name"},
+      {"services.proxies.0.max_active_faults=0", "$.services.proxies[0].max_active_faults"},
+      {"services.proxies.0.max_active_faults=9223372036854775808",
+       "$.services.proxies[0].max_active_faults"},
+      {"services.proxies.1.record=\"x.jsonl\"", "$.services.proxies[1].record"},
       // The load generator's grammar and workload parser.
       {"load.stages=\"30s\"", "$.load.stages"},
       {"load.stages=\"fast:100\"", "$.load.stages"},
