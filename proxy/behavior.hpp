@@ -88,6 +88,8 @@ class StreamStage {
   virtual Clock::duration on_eof() { return Clock::duration::zero(); }
   // A moment the connection must close even without traffic (timeout toxic).
   virtual std::optional<Clock::time_point> deadline() const { return std::nullopt; }
+  // Metric `kind` when not the toxic's type (a weighted choice's type), as RequestFault::label.
+  std::string label;
 };
 
 // What one request/command-scoped behavior decided for one request (HTTP and Redis proxies).

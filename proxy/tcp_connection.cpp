@@ -160,13 +160,20 @@ void TcpConnection::refresh_links() {
       // Toxiproxy's semantics: toxicity is drawn once per connection and direction.
       Link link;
       link.toxic = t;
+      // A slot is taken only for a stage that injects something: a draw that chose nothing (a
+      // weighted toxic's remainder) must not hold one for the whole connection.
       if (t->toxic.probability.hit(rng_)) {
-        if (auto slot = proxy_->acquire_fault()) {
+        auto stage = t->toxic.config->make_stream_stage(rng_, now);
+        std::optional<FaultSlot> slot;
+        if (stage) slot = proxy_->acquire_fault();
+        if (slot) {
           link.active = true;
           link.slot = std::move(*slot);
-          link.stage = t->toxic.config->make_stream_stage(rng_, now);
-          if (!link.stage) link.active = false;
-          if (link.active) t->faults->Increment();
+          link.stage = std::move(stage);
+          if (link.stage->label.empty())
+            t->faults->Increment();
+          else
+            proxy_->env().metrics.faults(proxy_->name(), link.stage->label)->Increment();
         }
       }
       next.push_back(std::move(link));
