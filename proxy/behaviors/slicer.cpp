@@ -82,9 +82,7 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
   }
   const auto variation = attr_nonneg_int(attrs, path, "size_variation", 0, errors);
   const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors);
-  if (variation >= average && average >= 1)
-    errors.add(path_join(path, "size_variation"),
-               fmt::format("must be smaller than average_size ({}), got {}", average, variation));
+  // Any size_variation is accepted, as Toxiproxy does (it checks none); a slice is at least 1 byte.
   return std::make_shared<SlicerConfig>(average, variation, delay);
 }
 

@@ -91,3 +91,18 @@ TEST(Slicer, ScheduleContinuesAcrossChunks) {
   EXPECT_EQ(third[0].due, later);
   EXPECT_EQ(fx3.added_delay, Clock::duration::zero());
 }
+
+TEST(Slicer, VariationUpToAndBeyondTheAverageIsAcceptedAsInToxiproxy) {
+  // Toxiproxy validates nothing here; a slice is never smaller than one byte.
+  for (int variation : {10, 25}) {
+    auto stage = make_stage("slicer", {{"average_size", 10}, {"size_variation", variation}});
+    ASSERT_TRUE(stage);
+    const std::string data = letters(3000);
+    auto pieces = chunk(data);
+    StreamEffects fx;
+    stage->on_data(pieces, kT0, fx);
+    EXPECT_EQ(joined(pieces), data);
+    for (const auto& p : pieces)
+      EXPECT_GE(p.bytes.size(), 1u);
+  }
+}
