@@ -88,6 +88,13 @@ class StreamStage {
   virtual Clock::duration on_eof() { return Clock::duration::zero(); }
   // A moment the connection must close even without traffic (timeout toxic).
   virtual std::optional<Clock::time_point> deadline() const { return std::nullopt; }
+  // True while the source's EOF must not be passed on (timeout, hang: Toxiproxy's timeout drops
+  // everything, the close included); the EOF follows once no active stage holds it.
+  virtual bool holds_eof() const { return false; }
+  // Metric `kind` when not the toxic's type (a weighted choice's type), as RequestFault::label.
+  std::string label;
+  // The direction the stage acts on, set by the TCP connection when it creates the stage.
+  Stream stream = Stream::upstream;
 };
 
 // What one request/command-scoped behavior decided for one request (HTTP and Redis proxies).

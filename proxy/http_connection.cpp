@@ -18,6 +18,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "common/http_server.hpp"
+#include "proxy/http_wire.hpp"
 #include "proxy/proxied_connection.hpp"
 #include "proxy/recorder.hpp"
 #include "proxy/request_faults.hpp"
@@ -58,11 +59,15 @@ HttpResponse error_response(const RequestFault& f, unsigned version, bool keep_a
     res.set(k, v);
     has_type = has_type || beast::iequals(k, "content-type");
   }
-  if (!has_type && !f.body.empty() && f.body.front() == '{')
-    res.set(http::field::content_type, "application/json");
-  res.body() = f.body;
+  // 204 and 304 have no body (RFC 9110 15.3.5, 15.4.5): neither content nor its length is sent.
+  const bool bodiless = f.status == 204 || f.status == 304;
+  if (!bodiless) {
+    if (!has_type && !f.body.empty() && f.body.front() == '{')
+      res.set(http::field::content_type, "application/json");
+    res.body() = f.body;
+    res.prepare_payload();
+  }
   res.keep_alive(keep_alive);
-  res.prepare_payload();
   return res;
 }
 
@@ -307,7 +312,16 @@ awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> s
   // The write and its keep-alive tail stay inline here and in forward(): a shared helper
   // coroutine taking the response by value and passing it on to write_client crashed in the
   // message's move (GCC 12 build; cause not isolated).
-  if (!co_await write_client(self, std::move(res))) co_return Next::stop;
+  // Serialized here, not by Beast: the reason phrase of any status, and no body for 204/304.
+  const std::string wire = serialize_head(res.version(), fault.status, {}, res) + res.body();
+  self->client_.expires_after(self->proxy_->env().idle_timeout);
+  auto [wec, wn] = co_await asio::async_write(self->client_, asio::buffer(wire), use_nothrow);
+  self->client_.expires_never();
+  if (wec) {
+    self->close(CloseReason::client_closed);
+    co_return Next::stop;
+  }
+  self->proxy_->counters().bytes_downstream->Increment(static_cast<double>(wn));
   if (!keep_alive) {
     self->close(CloseReason::client_closed);
     co_return Next::stop;
@@ -362,12 +376,33 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, Ht
     self->close(CloseReason::fault);
     co_return Next::stop;
   }
-  http::response_parser<http::string_body> resp;
-  resp.header_limit(kHeaderLimit);
-  resp.body_limit(kBodyLimit);
-  if (req.method() == http::verb::head) resp.skip(true);
-  auto [rec, rn] = co_await http::async_read(*self->upstream_, self->ubuf_, resp, use_nothrow);
-  if (self->closing_) co_return Next::stop;
+  // 1xx interim responses (100 Continue, 103 Early Hints) are relayed as they come (not to an
+  // HTTP/1.0 client, RFC 9110 15.2), then the final response is read with a fresh parser.
+  std::optional<http::response_parser<http::string_body>> parser;
+  error_code rec;
+  for (;;) {
+    parser.emplace();
+    parser->header_limit(kHeaderLimit);
+    parser->body_limit(kBodyLimit);
+    if (req.method() == http::verb::head) parser->skip(true);
+    auto [pec, pn] = co_await http::async_read(*self->upstream_, self->ubuf_, *parser, use_nothrow);
+    if (self->closing_) co_return Next::stop;
+    rec = pec;
+    const unsigned code = pec ? 0u : parser->get().result_int();
+    if (pec || code < 100 || code > 199 || code == 101) break;
+    if (req.version() < 11) continue;
+    const auto& interim = parser->get();
+    const std::string wire =
+        serialize_head(interim.version(), code, interim.reason(), interim.base());
+    auto [iec, in] = co_await asio::async_write(self->client_, asio::buffer(wire), use_nothrow);
+    if (self->closing_) co_return Next::stop;
+    if (iec) {
+      self->close(CloseReason::client_closed);
+      co_return Next::stop;
+    }
+    self->proxy_->counters().bytes_downstream->Increment(static_cast<double>(in));
+  }
+  auto& resp = *parser;
   if (rec) {
     self->upstream_.reset();
     auto res = json_error(http::status::bad_gateway,

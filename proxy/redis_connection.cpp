@@ -1,8 +1,9 @@
-// The protocol-redis engine: commands parsed with hiredis's redisReader (RESP arrays, as every
-// client library sends), re-encoded with redisFormatCommandArgv and forwarded in batches, so
-// pipelining is preserved; replies parsed with a second redisReader and handed back strictly in
-// command order, with injected ones (redis_error, ...) slotted in at their command's place.
-// Replies that answer no command (pub/sub messages) are passed on as they come.
+// The protocol-redis engine: commands parsed with RedisRequestParser (RESP arrays and inline
+// commands, accepted and rejected exactly as redis-server does), re-encoded with
+// redisFormatCommandArgv and forwarded in batches, so pipelining is preserved; replies parsed with
+// a second redisReader and handed back strictly in command order, with injected ones (redis_error,
+// ...) slotted in at their command's place. Replies that answer no command (pub/sub messages) are
+// passed on as they come.
 #include "proxy/redis_connection.hpp"
 
 #include <hiredis/hiredis.h>
@@ -16,6 +17,7 @@
 
 #include "common/co_spawn.hpp"
 #include "proxy/proxied_connection.hpp"
+#include "proxy/redis_request.hpp"
 #include "proxy/request_faults.hpp"
 #include "proxy/tcp_connection.hpp"
 
@@ -90,7 +92,6 @@ class RedisConnection : public ProxiedConnection,
         wake_(client_.get_executor()),
         delay_(client_.get_executor()),
         idle_(client_.get_executor()),
-        creader_(redisReaderCreate()),
         ureader_(redisReaderCreate()) {}
   void close_async(CloseReason reason) override {
     asio::post(client_.get_executor(),
@@ -123,12 +124,13 @@ class RedisConnection : public ProxiedConnection,
   asio::steady_timer wake_;   // wakes the client writer
   asio::steady_timer delay_;  // the writer's injected delay
   asio::steady_timer idle_;
-  ReaderPtr creader_;
   ReaderPtr ureader_;
   std::deque<Slot> slots_;
   Clock::time_point last_activity_ = Clock::now();
   bool closing_ = false;
-  bool close_after_flush_ = false;
+  bool close_after_flush_ = false;  // no more commands: close once the replies are written
+  CloseReason reason_after_flush_ = CloseReason::client_closed;
+  RedisRequestParser parser_;
 };
 
 awaitable<void> RedisConnection::client_reader(std::shared_ptr<RedisConnection> self,
@@ -138,48 +140,44 @@ awaitable<void> RedisConnection::client_reader(std::shared_ptr<RedisConnection> 
   std::array<char, 16384> buf;
   for (;;) {
     auto [ec, n] = co_await self->client_.async_read_some(asio::buffer(buf), use_nothrow);
-    if (self->closing_) co_return;
+    if (self->closing_ || self->close_after_flush_) co_return;
+    if (ec == asio::error::eof) {
+      // A half-closed client still gets the replies to the commands it sent.
+      self->close_after_flush_ = true;
+      self->wake_.cancel();
+      co_return;
+    }
     if (ec) {
       self->close(CloseReason::client_closed);
       co_return;
     }
     self->last_activity_ = Clock::now();
     proxy.counters().bytes_upstream->Increment(static_cast<double>(n));
-    if (redisReaderFeed(self->creader_.get(), buf.data(), n) != REDIS_OK) {
-      self->close(CloseReason::client_closed);
-      co_return;
-    }
+    self->parser_.feed(buf.data(), n);
     std::string out;  // this batch's commands, forwarded in one write (pipelining kept)
     bool cut_after_forward = false;
     bool drop_now = false;
     bool protocol_error = false;
+    std::vector<std::string> args;
     for (;;) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(self->creader_.get(), &raw) != REDIS_OK) {
-        // Not RESP (e.g. an inline command typed by hand): say so and close.
+      std::string error;
+      const auto status = self->parser_.next(args, error);
+      if (status == RedisRequestParser::Status::need_more) break;
+      if (status == RedisRequestParser::Status::error) {
+        // Redis answers the commands before the bad one, then the error, then closes.
         Slot s;
         s.ready = true;
-        s.reply = "-ERR faultline proxy: protocol error (send commands as RESP arrays)\r\n";
+        s.reply = std::move(error);
         self->slots_.push_back(std::move(s));
         protocol_error = true;
         break;
       }
-      if (!raw) break;
-      ReplyPtr cmd(static_cast<redisReply*>(raw));
-      if (cmd->type != REDIS_REPLY_ARRAY || cmd->elements == 0) continue;
       std::vector<const char*> argv;
       std::vector<std::size_t> argl;
-      bool ok = true;
-      for (std::size_t i = 0; i < cmd->elements; ++i) {
-        const redisReply* a = cmd->element[i];
-        if (a->type != REDIS_REPLY_STRING && a->type != REDIS_REPLY_STATUS) {
-          ok = false;
-          break;
-        }
-        argv.push_back(a->str);
-        argl.push_back(a->len);
+      for (const auto& a : args) {
+        argv.push_back(a.data());
+        argl.push_back(a.size());
       }
-      if (!ok) continue;
       std::string name(argv[0], argl[0]);
       std::transform(name.begin(), name.end(), name.begin(),
                      [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -245,6 +243,17 @@ awaitable<void> RedisConnection::upstream_reader(std::shared_ptr<RedisConnection
   for (;;) {
     auto [ec, n] = co_await self->upstream_.async_read_some(asio::buffer(buf), use_nothrow);
     if (self->closing_) co_return;
+    if (ec == asio::error::eof) {
+      // Replies already received (QUIT's +OK, ...) are delivered; commands still waiting for
+      // an answer will never get one.
+      auto lost = std::find_if(self->slots_.begin(), self->slots_.end(),
+                               [](const Slot& s) { return s.forwarded && !s.ready; });
+      self->slots_.erase(lost, self->slots_.end());
+      self->close_after_flush_ = true;
+      self->reason_after_flush_ = CloseReason::upstream_closed;
+      self->wake_.cancel();
+      co_return;
+    }
     if (ec) {
       self->close(CloseReason::upstream_closed);
       co_return;
@@ -283,7 +292,7 @@ awaitable<void> RedisConnection::client_writer(std::shared_ptr<RedisConnection> 
   for (;;) {
     if (self->closing_) co_return;
     if (self->slots_.empty() && self->close_after_flush_) {
-      self->close(CloseReason::client_closed);
+      self->close(self->reason_after_flush_);
       co_return;
     }
     if (self->slots_.empty() || !self->slots_.front().ready || self->slots_.front().hang) {

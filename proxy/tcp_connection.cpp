@@ -95,6 +95,7 @@ class TcpConnection : public ProxiedConnection, public std::enable_shared_from_t
     std::size_t queued_bytes = 0;
     bool writer_busy = false;
     bool eof_sent = false;
+    bool eof_held = false;           // the source's EOF, held back by a stage (timeout, hang)
     asio::steady_timer data_ready;   // cancelled to wake the writer
     asio::steady_timer space_ready;  // cancelled to wake the reader
     asio::steady_timer due;          // the writer's wait for the next piece's due time
@@ -119,6 +120,11 @@ class TcpConnection : public ProxiedConnection, public std::enable_shared_from_t
   bool any_active(int d) const {
     for (const auto& l : dirs_[d].links)
       if (l.active) return true;
+    return false;
+  }
+  bool holds_eof(int d) const {
+    for (const auto& l : dirs_[d].links)
+      if (l.active && l.stage->holds_eof()) return true;
     return false;
   }
   void push(int d, Item item) {
@@ -160,18 +166,30 @@ void TcpConnection::refresh_links() {
       // Toxiproxy's semantics: toxicity is drawn once per connection and direction.
       Link link;
       link.toxic = t;
+      // A slot is taken only for a stage that injects something: a draw that chose nothing (a
+      // weighted toxic's remainder) must not hold one for the whole connection.
       if (t->toxic.probability.hit(rng_)) {
-        if (auto slot = proxy_->acquire_fault()) {
+        auto stage = t->toxic.config->make_stream_stage(rng_, now);
+        std::optional<FaultSlot> slot;
+        if (stage) slot = proxy_->acquire_fault();
+        if (slot) {
           link.active = true;
           link.slot = std::move(*slot);
-          link.stage = t->toxic.config->make_stream_stage(rng_, now);
-          if (!link.stage) link.active = false;
-          if (link.active) t->faults->Increment();
+          link.stage = std::move(stage);
+          link.stage->stream = stream;
+          if (link.stage->label.empty())
+            t->faults->Increment();
+          else
+            proxy_->env().metrics.faults(proxy_->name(), link.stage->label)->Increment();
         }
       }
       next.push_back(std::move(link));
     }
     dirs_[d].links = std::move(next);
+    if (dirs_[d].eof_held && !holds_eof(d)) {  // the toxic holding the EOF was removed
+      dirs_[d].eof_held = false;
+      push(d, Item{now, Item::Kind::eof, {}});
+    }
   }
 }
 
@@ -233,6 +251,10 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
     self->last_activity_ = now;
     if (ec == asio::error::eof) {
       // Half-close: pass the EOF on once everything before it is written (slow_close may wait).
+      if (self->holds_eof(d)) {
+        dir.eof_held = true;
+        co_return;
+      }
       Clock::duration extra{};
       for (auto& l : dir.links)
         if (l.active) extra += l.stage->on_eof();

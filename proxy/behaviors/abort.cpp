@@ -1,5 +1,6 @@
-// `abort` (Vaurien): forwards the request, then cuts the connection instead of answering. tcp: the
-// first chunk in the toxic's direction is delivered, then both sides are closed; http/redis: the
+// `abort` (Vaurien): forwards the request, then cuts the connection instead of answering. tcp:
+// stream upstream: the first chunk (the request) is delivered, then both sides are closed; stream
+// downstream: the first chunk of the answer is dropped and both sides are closed; http/redis: the
 // request reaches the upstream and the client gets no response.
 #include "proxy/behavior.hpp"
 
@@ -15,6 +16,12 @@ class AbortStage : public StreamStage {
       return;
     }
     done_ = true;
+    if (stream == Stream::downstream) {
+      // The server's answer: cut instead of delivering it (Vaurien's abort never answers).
+      pieces.clear();
+      fx.close_at = now;
+      return;
+    }
     fx.close_at = pieces.empty() ? now : pieces.back().due;
   }
 

@@ -12,6 +12,7 @@ class HangStage : public StreamStage {
   void on_data(std::vector<Piece>& pieces, Clock::time_point, StreamEffects&) override {
     pieces.clear();
   }
+  bool holds_eof() const override { return true; }
 };
 
 class HangConfig : public BehaviorConfig {

@@ -16,6 +16,7 @@ class TimeoutStage : public StreamStage {
   void on_data(std::vector<Piece>& pieces, Clock::time_point, StreamEffects&) override {
     pieces.clear();
   }
+  bool holds_eof() const override { return true; }
   std::optional<Clock::time_point> deadline() const override { return deadline_; }
 
  private:

@@ -44,8 +44,11 @@ class WeightedConfig : public BehaviorConfig {
     return out;
   }
   std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point now) const override {
-    if (const Choice* c = draw(rng)) return c->config->make_stream_stage(rng, now);
-    return nullptr;
+    const Choice* c = draw(rng);
+    if (!c) return nullptr;
+    auto stage = c->config->make_stream_stage(rng, now);
+    if (stage) stage->label = c->type;
+    return stage;
   }
   RequestFault request_fault(Rng& rng, Stream stream) const override {
     const Choice* c = draw(rng);

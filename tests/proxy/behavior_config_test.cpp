@@ -72,8 +72,10 @@ const Case kCases[] = {
      "$.attributes.average_size"},
     {"slicer_zero_size", Protocol::tcp, tx("slicer", {{"average_size", 0}}),
      "$.attributes.average_size"},
-    {"slicer_variation_too_big", Protocol::tcp,
-     tx("slicer", {{"average_size", 10}, {"size_variation", 10}}), "$.attributes.size_variation"},
+    {"slicer_variation_equal_accepted", Protocol::tcp,  // as Toxiproxy (was rejected)
+     tx("slicer", {{"average_size", 10}, {"size_variation", 10}}), nullptr},
+    {"slicer_negative_variation", Protocol::tcp,
+     tx("slicer", {{"average_size", 10}, {"size_variation", -1}}), "$.attributes.size_variation"},
     {"slicer_negative_delay", Protocol::tcp, tx("slicer", {{"average_size", 10}, {"delay", -1}}),
      "$.attributes.delay"},
     // limit_data

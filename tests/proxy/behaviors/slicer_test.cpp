@@ -64,3 +64,45 @@ TEST(Slicer, SameSeedSameSlices) {
   for (std::size_t i = 0; i < pa.size(); ++i)
     EXPECT_EQ(pa[i].bytes, pb[i].bytes);
 }
+
+TEST(Slicer, ScheduleContinuesAcrossChunks) {
+  // A bulk transfer arrives as several read chunks at (nearly) the same time: each chunk's slices
+  // follow the previous chunk's, `delay` apart, instead of restarting at the chunk's arrival.
+  auto stage = make_stage("slicer", {{"average_size", 4}, {"delay", 250}});
+  ASSERT_TRUE(stage);
+  StreamEffects fx;
+  auto first = chunk(letters(8));
+  stage->on_data(first, kT0, fx);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[1].due, kT0 + microseconds(250));
+  auto second = chunk(letters(8), kT0 + microseconds(10));
+  StreamEffects fx2;
+  stage->on_data(second, kT0 + microseconds(10), fx2);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[0].due, kT0 + microseconds(500));
+  EXPECT_EQ(second[1].due, kT0 + microseconds(750));
+  EXPECT_EQ(fx2.added_delay, microseconds(740));
+  // After an idle gap a chunk starts at its own arrival.
+  const auto later = kT0 + std::chrono::seconds(10);
+  auto third = chunk(letters(4), later);
+  StreamEffects fx3;
+  stage->on_data(third, later, fx3);
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].due, later);
+  EXPECT_EQ(fx3.added_delay, Clock::duration::zero());
+}
+
+TEST(Slicer, VariationUpToAndBeyondTheAverageIsAcceptedAsInToxiproxy) {
+  // Toxiproxy validates nothing here; a slice is never smaller than one byte.
+  for (int variation : {10, 25}) {
+    auto stage = make_stage("slicer", {{"average_size", 10}, {"size_variation", variation}});
+    ASSERT_TRUE(stage);
+    const std::string data = letters(3000);
+    auto pieces = chunk(data);
+    StreamEffects fx;
+    stage->on_data(pieces, kT0, fx);
+    EXPECT_EQ(joined(pieces), data);
+    for (const auto& p : pieces)
+      EXPECT_GE(p.bytes.size(), 1u);
+  }
+}

@@ -1,0 +1,40 @@
+// Byte-exact serialization of response heads the proxy writes itself (injected responses,
+// forwarded 1xx interim responses). Beast's writer cannot send an empty reason phrase and calls
+// every status it does not know "<unknown-status>"; these helpers use the IANA-registered phrase
+// or, for an unregistered code, an empty one ("HTTP/1.1 599 \r\n"), as RFC 9112 allows.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/http_server.hpp"
+
+namespace faultline::proxy {
+
+// The registered reason phrase of `status` ("" when unregistered).
+std::string_view reason_phrase(unsigned status);
+
+// "HTTP/x.y <status> <reason>\r\n" + every field + "\r\n". `reason` empty: reason_phrase(status).
+template <class Fields>
+std::string serialize_head(unsigned version, unsigned status, std::string_view reason,
+                           const Fields& fields) {
+  std::string out = "HTTP/";
+  out += std::to_string(version / 10);
+  out += '.';
+  out += std::to_string(version % 10);
+  out += ' ';
+  out += std::to_string(status);
+  out += ' ';
+  out += reason.empty() ? reason_phrase(status) : reason;
+  out += "\r\n";
+  for (const auto& f : fields) {
+    out += f.name_string();
+    out += ": ";
+    out += f.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace faultline::proxy
