@@ -1,6 +1,7 @@
 // The `faultline` executable: parses the command line once and hands over to the chosen
 // component. Each component registers its own subcommands (see */cli.hpp).
 #include <iostream>
+#include <new>
 
 #include <CLI/CLI.hpp>
 
@@ -56,5 +57,15 @@ int main(int argc, char** argv) {
     return faultline::kExitUsage;
   }
   faultline::init_logging(log_level);
-  return registry.run_selected();
+  // Last line of defence: every command handles its expected failures itself; anything that still
+  // escapes (an allocation or a thread that could not be had) is a message and exit 2, never an
+  // abort.
+  try {
+    return registry.run_selected();
+  } catch (const std::bad_alloc& e) {
+    std::cerr << "faultline: out of memory (" << e.what() << ")\n";
+  } catch (const std::exception& e) {
+    std::cerr << "faultline: " << e.what() << "\n";
+  }
+  return faultline::kExitUsage;
 }

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -175,6 +176,11 @@ void register_solve_command(CommandRegistry& registry) {
           // Thread creation failed (EAGAIN: a process or memory limit): a message, not an abort.
           std::cerr << "faultline solve: cannot start " << opt->threads
                     << " solver threads: " << e.what() << "\n";
+          return kExitUsage;
+        } catch (const std::bad_alloc& e) {
+          // Under an address-space limit the thread's state or stack cannot be allocated.
+          std::cerr << "faultline solve: cannot start " << opt->threads
+                    << " solver threads: out of memory (" << e.what() << ")\n";
           return kExitUsage;
         }
       });
