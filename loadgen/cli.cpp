@@ -5,6 +5,9 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <new>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -44,7 +47,25 @@ struct LoadArgs {
   std::string body;
   bool quiet = false;
   CLI::Option* duration_opt = nullptr;
+  CLI::Option* stages_opt = nullptr;
 };
+
+// Upper bounds on the counts, checked before anything is allocated: each thread carries its own
+// event loop and per-stage statistics (megabytes), each connection or user a socket and buffers,
+// so `-t 10000` used to grow until the OOM killer came. Far above what one process can use well.
+constexpr std::size_t kMaxThreads = 256;
+constexpr std::size_t kMaxConnections = 100000;  // also the most users at any level
+
+// RFC 9110 token: what a method may consist of.
+bool is_http_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
 
 int usage_error(const std::string& message) {
   std::cerr << "faultline load: " << message << "\n";
@@ -112,6 +133,17 @@ int run_load_command(const LoadArgs& a) {
     return usage_error("--think-time applies to the closed model (--users)");
   if (!(a.speed > 0)) return usage_error("--speed must be > 0");
   if (a.connections < 1) return usage_error("--connections must be >= 1");
+  if (a.connections > kMaxConnections)
+    return usage_error("--connections: at most " + std::to_string(kMaxConnections));
+  if (a.threads > kMaxThreads)
+    return usage_error("--threads: at most " + std::to_string(kMaxThreads) +
+                       " (one event loop each; the default is one per core)");
+  if (!is_http_token(a.method))
+    return usage_error("--method: \"" + a.method +
+                       "\" is not an HTTP method (letters, digits and !#$%&'*+-.^_`|~ only)");
+  const bool stages_given = a.stages_opt && a.stages_opt->count() > 0;
+  if (stages_given && a.stages.find_first_not_of(" \t") == std::string::npos)
+    return usage_error("--stages: expected stages such as 30s:100,1m:100>1000 (got nothing)");
 
   auto duration = parse_duration(a.duration);
   if (!duration || duration->count() <= 0)
@@ -174,7 +206,9 @@ int run_load_command(const LoadArgs& a) {
       return usage_error("--users: expected a whole number of users >= 1");
     cfg.profile = stages ? Profile(*stages, duration_given ? duration_s : 0)
                          : Profile::constant(*u, duration_s);
-    if (cfg.profile.max_level() > 1e6) return usage_error("--users: at most 1000000 users");
+    if (cfg.profile.max_level() > static_cast<double>(kMaxConnections))
+      return usage_error(std::string(stages ? "--stages" : "--users") + ": at most " +
+                         std::to_string(kMaxConnections) + " users (one connection each)");
   } else {
     cfg.model = Model::max;
     cfg.profile = Profile::constant(0, duration_s);
@@ -244,6 +278,16 @@ int run_load_command(const LoadArgs& a) {
   } catch (const ConfigError& e) {
     std::cerr << "faultline load: " << e.what() << "\n";
     return kExitUsage;
+  } catch (const std::system_error& e) {
+    // Typically std::thread refusing to start (no memory for its stack, a thread limit): a
+    // resource the command line asked for and the system does not have.
+    std::cerr << "faultline load: cannot start the load generator's threads or sockets: "
+              << e.what() << " (fewer --threads/--connections?)\n";
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "faultline load: out of memory setting up " << cfg.threads << " threads and "
+              << cfg.connections << " connections (fewer --threads/--connections?)\n";
+    return kExitUsage;
   }
 
   bool all_ok = true;
@@ -292,8 +336,9 @@ void register_commands(CommandRegistry& registry) {
   args->duration_opt =
       load->add_option("--duration", args->duration, "Run time (500ms, 30s, 5m, 24h)")
           ->capture_default_str();
-  load->add_option("--stages", args->stages,
-                   "Levels over time: 30s:100,2m:100>1000,1m:>0 or 30s:10|50|100 (cycles)");
+  args->stages_opt =
+      load->add_option("--stages", args->stages,
+                       "Levels over time: 30s:100,2m:100>1000,1m:>0 or 30s:10|50|100 (cycles)");
   load->add_option("--connections,-c", args->connections,
                    "Connections (open and max models; per process)")
       ->capture_default_str();

@@ -1,5 +1,5 @@
-// parse_url: http(s)://HOST[:PORT][/path] into host, port, TLS, Host header and target (see
-// url.hpp).
+// parse_url: http(s)://HOST[:PORT][/path] (no user:password@) into host, port, TLS, Host header and
+// target (see url.hpp).
 #include "loadgen/url.hpp"
 
 #include "common/config.hpp"
@@ -22,8 +22,16 @@ std::optional<TargetUrl> parse_url(std::string_view url, std::string& error) {
   std::string_view authority = rest.substr(0, slash);
   t.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (!t.target.empty() && t.target.front() == '?') t.target = "/" + t.target;
+  if (authority.find('@') != std::string_view::npos) {
+    error =
+        "user:password@ in the URL is not supported (send credentials with a workload's "
+        "headers): \"" +
+        std::string(url) + "\"";
+    return std::nullopt;
+  }
+  const std::string no_host = "URL has no host: \"" + std::string(url) + "\"";
   if (authority.empty()) {
-    error = "URL has no host: \"" + std::string(url) + "\"";
+    error = no_host;
     return std::nullopt;
   }
   std::string_view host = authority;
@@ -56,6 +64,10 @@ std::optional<TargetUrl> parse_url(std::string_view url, std::string& error) {
       return std::nullopt;
     }
     port = hp->port;
+  }
+  if (host.empty()) {  // ":443" or "[]": a port with nothing to connect to
+    error = no_host;
+    return std::nullopt;
   }
   t.host = std::string(host);
   t.port = port;

@@ -1,5 +1,6 @@
-// The target URL of `faultline load`: http(s)://HOST[:PORT][/path?query] split into what the
-// engine connects to (host, port, TLS) and what it sends (Host header, origin-form target).
+// The target URL of `faultline load`: http(s)://HOST[:PORT][/path?query] (userinfo is refused)
+// split into what the engine connects to (host, port, TLS) and what it sends (Host header,
+// origin-form target).
 #pragma once
 
 #include <cstdint>

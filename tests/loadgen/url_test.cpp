@@ -65,3 +65,28 @@ TEST(Url, RejectsMalformedUrlsSayingWhy) {
     EXPECT_NE(error.find(c.message), std::string::npos) << c.url << " -> " << error;
   }
 }
+
+// Found by fuzz/fuzz_url (fuzz/findings/fuzz_url-empty-host): an authority that is only a port
+// was taken as a URL with an empty host.
+TEST(Url, RejectsAnEmptyHost) {
+  for (const char* bad : {"https://:443/", "http://:80", "http://[]:80/", "http://[]/"}) {
+    std::string error;
+    EXPECT_FALSE(parse_url(bad, error)) << bad;
+    EXPECT_NE(error.find("no host"), std::string::npos) << bad << ": " << error;
+  }
+}
+
+// user:password@ is not supported (faultline load sends no Authorization from the URL): the
+// message says so instead of blaming the port.
+TEST(Url, SaysUserinfoIsNotSupported) {
+  for (const char* bad : {"http://user:pw@host:8080/", "http://user@host/", "https://@host/"}) {
+    std::string error;
+    EXPECT_FALSE(parse_url(bad, error)) << bad;
+    EXPECT_NE(error.find("user:password@"), std::string::npos) << bad << ": " << error;
+    EXPECT_EQ(error.find("bad port"), std::string::npos) << bad << ": " << error;
+  }
+  std::string error;  // an '@' in the path or query is just data
+  auto u = parse_url("http://host/a@b?c=@", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->target, "/a@b?c=@");
+}

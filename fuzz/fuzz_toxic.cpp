@@ -1,0 +1,42 @@
+// Fuzz target: toxic JSON as the proxy's REST API receives it (`POST /proxies/P/toxics`, and the
+// partial update `POST /proxies/P/toxics/NAME`): proxy::parse_toxic and proxy::update_toxic with
+// the builtin behavior registry, for each protocol. Bad input must come back as ConfigErrors, never
+// as an exception or a crash.
+#include <cstddef>
+#include <cstdint>
+
+#include "common/config.hpp"
+#include "proxy/behavior.hpp"
+#include "proxy/behaviors/builtin.hpp"
+
+using namespace faultline;
+
+namespace {
+
+const proxy::Registry& registry() {
+  static const proxy::Registry r = [] {
+    proxy::Registry reg;
+    proxy::register_builtin_behaviors(reg);
+    return reg;
+  }();
+  return r;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const json body = json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return 0;
+  for (const auto protocol :
+       {proxy::Protocol::tcp, proxy::Protocol::http, proxy::Protocol::redis}) {
+    ConfigErrors errors;
+    const auto toxic = proxy::parse_toxic(body, "$", protocol, registry(), errors);
+    if (toxic.has_value() == !errors.empty()) __builtin_trap();  // one or the other
+    if (!toxic) continue;
+    (void)toxic->to_json().dump();
+    // The same document as an update of the toxic it created, and of itself minus the type.
+    ConfigErrors update_errors;
+    (void)proxy::update_toxic(*toxic, body, "$", protocol, registry(), update_errors);
+  }
+  return 0;
+}
