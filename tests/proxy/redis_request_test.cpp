@@ -67,6 +67,14 @@ TEST(RedisRequest, RejectsLikeRedis) {
   EXPECT_EQ(parse_all("*1\r\n$536870912\r\nabc", false), "");
 }
 
+// fuzz/findings/fuzz_resp-multibulk-oom: with hiredis's reader on the request side, one line
+// "*777777771" made the proxy allocate 777,777,771 element pointers (6.2 GB) before any element
+// arrived. Redis accepts the count (up to INT_MAX) and so does the parser, but it allocates only
+// for the arguments that really arrive.
+TEST(RedisRequest, AHugeMultibulkCountAllocatesNothingUpFront) {
+  EXPECT_EQ(parse_all("*777777771\r\n$4\r\nPING\r\n", false), "");
+}
+
 TEST(RedisRequest, InlineSplitting) {
   std::vector<std::string> out;
   EXPECT_TRUE(split_inline_args("  set  'it\\'s' \"\\x41\\n\"  ", out));
