@@ -5,6 +5,7 @@
 #include "loadgen/engine.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 
 #include "common/io_pool.hpp"
@@ -133,6 +134,22 @@ json run_load(const EngineConfig& cfg) {
   prepare_target(engine);
   IoPool pool(std::max<std::size_t>(cfg.threads, 1));
   make_workers(engine, pool);
+  // `engine` (and so every connection's socket and timers) outlives `pool`'s io_contexts. On the
+  // normal path wind_down() releases the connections first; when a step throws (a thread or an
+  // allocation that cannot be had, reported by the CLI as exit 2) this does it on the way out.
+  struct ReleaseOnUnwind {
+    Engine& engine;
+    IoPool& pool;
+    ~ReleaseOnUnwind() {
+      if (std::uncaught_exceptions() == 0) return;
+      pool.stop();
+      pool.join();
+      for (auto& w : engine.workers) {
+        w->idle.clear();
+        w->conns.clear();
+      }
+    }
+  } release_on_unwind{engine, pool};
   Coordinator coordinator(engine);
   std::optional<MetricsEndpoint> endpoint;
   if (cfg.metrics_listen) {

@@ -313,7 +313,11 @@ awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> s
   // coroutine taking the response by value and passing it on to write_client crashed in the
   // message's move (GCC 12 build; cause not isolated).
   // Serialized here, not by Beast: the reason phrase of any status, and no body for 204/304.
-  const std::string wire = serialize_head(res.version(), fault.status, {}, res) + res.body();
+  // A HEAD request gets the head alone (same Content-Length): a body would be read by a
+  // keep-alive client as the start of its next response.
+  const bool head_only = req.method() == http::verb::head;
+  const std::string wire =
+      serialize_head(res.version(), fault.status, {}, res) + (head_only ? "" : res.body());
   self->client_.expires_after(self->proxy_->env().idle_timeout);
   auto [wec, wn] = co_await asio::async_write(self->client_, asio::buffer(wire), use_nothrow);
   self->client_.expires_never();

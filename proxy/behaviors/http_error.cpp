@@ -3,6 +3,9 @@
 // Keep-alive is preserved. Matching: method, path_prefix, path_regex, header_name/header_value.
 #include "proxy/behavior.hpp"
 
+#include <cctype>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "proxy/behaviors/match.hpp"
@@ -10,6 +13,15 @@
 namespace faultline::proxy {
 
 namespace {
+
+// RFC 9110 token characters.
+bool is_header_name(const std::string& k) {
+  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  for (unsigned char c : k)
+    if (!std::isalnum(c) && extra.find(static_cast<char>(c)) == std::string_view::npos)
+      return false;
+  return !k.empty();
+}
 
 class HttpErrorConfig : public BehaviorConfig {
  public:
@@ -65,10 +77,19 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
       errors.add(path_join(path, "headers"), "must be an object of header name to value");
     } else {
       for (const auto& [k, v] : it->items()) {
-        if (!v.is_string() || k.empty())
-          errors.add(path_join(path_join(path, "headers"), k), "must be a string");
-        else
+        const std::string hp = path_join(path_join(path, "headers"), k);
+        if (!v.is_string() || k.empty()) {
+          errors.add(hp, "must be a string");
+        } else if (!is_header_name(k)) {
+          errors.add(hp,
+                     "the header name must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)");
+        } else if (v.get<std::string>().find_first_of(std::string("\r\n\0", 3)) !=
+                   std::string::npos) {
+          // A CR or LF would end the header and let the value write headers of its own.
+          errors.add(hp, "the value must not contain CR, LF or NUL");
+        } else {
           headers.emplace_back(k, v.get<std::string>());
+        }
       }
     }
   }

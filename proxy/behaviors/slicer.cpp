@@ -12,10 +12,15 @@ namespace {
 
 class SlicerStage : public StreamStage {
  public:
+  // Any value the API accepts is safe here: a slice never exceeds a read chunk, so sizes beyond
+  // 2^30 behave alike, and a delay beyond an hour per slice never ends a transfer anyway; the
+  // clamps keep the arithmetic below (2 * variation + 1, due += delay) from overflowing.
+  static constexpr std::int64_t kMaxSize = std::int64_t{1} << 30;
+  static constexpr std::int64_t kMaxDelayUs = std::int64_t{3'600'000'000};
   SlicerStage(std::int64_t average, std::int64_t variation, std::int64_t delay_us, Rng rng)
-      : average_(average),
-        variation_(variation),
-        delay_(std::chrono::microseconds(delay_us)),
+      : average_(std::min(average, kMaxSize)),
+        variation_(std::min(variation, kMaxSize)),
+        delay_(std::chrono::microseconds(std::min(delay_us, kMaxDelayUs))),
         rng_(rng) {}
   void on_data(std::vector<Piece>& pieces, Clock::time_point, StreamEffects& fx) override {
     std::vector<Piece> out;

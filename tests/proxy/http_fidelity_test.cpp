@@ -156,3 +156,25 @@ TEST(HttpFidelity, InjectedStatusesCarryTheirReasonPhrase) {
     EXPECT_EQ(got.rfind(line, 0), 0u) << got;
   }
 }
+
+// Review finding: an injected answer to HEAD carried its body, which a keep-alive client reads as
+// the start of its next response. Two HEADs on one connection must give two bare heads.
+TEST(HttpFidelity, InjectedAnswerToHeadHasNoBody) {
+  ScriptedUpstream up("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  Harness h;
+  const auto port = h.create("web", up.address(), "http", {{"header_faults", true}});
+  const std::string head = "HEAD / HTTP/1.1\r\nHost: x\r\nx-faultline-abort: 503\r\n\r\n";
+  const std::string head_close =
+      "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nx-faultline-abort: 503\r\n\r\n";
+  Client c(port, 3000ms);
+  c.send_all(head + head_close);
+  std::string how;
+  const std::string got = c.read_to_end(&how);
+  EXPECT_EQ(how, "eof");
+  const auto second = got.find("HTTP/1.1 503", 1);
+  ASSERT_NE(second, std::string::npos) << got;
+  EXPECT_EQ(got.rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u) << got;
+  EXPECT_EQ(got.substr(second - 4, 4), "\r\n\r\n") << got;   // the first head ends right there
+  EXPECT_EQ(got.substr(got.size() - 4), "\r\n\r\n") << got;  // nothing after the second head
+  EXPECT_NE(got.find("Content-Length: "), std::string::npos) << got;
+}

@@ -42,3 +42,17 @@ TEST(HttpError, MatchesByMethodAndPathPrefix) {
   EXPECT_FALSE(config->matches(RequestInfo{"GET", "/api/orders", no_header}));
   EXPECT_FALSE(config->matches(RequestInfo{"POST", "/health", no_header}));
 }
+
+// Review finding: header names and values were written raw, so a value with CR LF split the
+// response (response splitting by configuration).
+TEST(HttpError, HeaderNamesMustBeTokensAndValuesSingleLine) {
+  for (const json& headers : {json{{"x-a", "1\r\nSet-Cookie: s=1"}}, json{{"x a", "1"}},
+                              json{{"x-a", std::string("a\0b", 3)}}, json{{"x:a", "1"}}}) {
+    ConfigErrors errors;
+    EXPECT_FALSE(parse_toxic(json{{"type", "http_error"}, {"attributes", {{"headers", headers}}}},
+                             "$", Protocol::http, builtin_registry(), errors))
+        << headers.dump();
+    EXPECT_NE(errors.to_string().find("$.attributes.headers."), std::string::npos)
+        << errors.to_string();
+  }
+}

@@ -1,6 +1,8 @@
 // `slicer`: chunks cut into slices of average_size ± size_variation bytes, `delay` µs apart.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "tests/proxy/behaviors/stage_support.hpp"
 
 using namespace faultline;
@@ -105,4 +107,23 @@ TEST(Slicer, VariationUpToAndBeyondTheAverageIsAcceptedAsInToxiproxy) {
     for (const auto& p : pieces)
       EXPECT_GE(p.bytes.size(), 1u);
   }
+}
+
+// Review finding: with any size_variation accepted, values near INT64_MAX overflowed
+// `2 * variation + 1` and the µs-to-ns delay (undefined behaviour, caught by UBSan).
+TEST(Slicer, ExtremeAttributesKeepEveryByteWithoutOverflow) {
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  auto stage =
+      make_stage("slicer", {{"average_size", huge}, {"size_variation", huge}, {"delay", huge}});
+  ASSERT_TRUE(stage);
+  const std::string data = letters(3000);
+  auto pieces = chunk(data);
+  StreamEffects fx;
+  stage->on_data(pieces, kT0, fx);
+  std::string joined;
+  for (const auto& p : pieces) {
+    EXPECT_GE(p.due, kT0);
+    joined += p.bytes;
+  }
+  EXPECT_EQ(joined, data);
 }
