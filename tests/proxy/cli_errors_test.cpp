@@ -69,6 +69,9 @@ TEST(ProxyStartup, CtlSendsAnyNameAsOneWellFormedPathSegment) {
 }
 
 TEST(ProxyStartup, ThreadsThatCannotBeCreatedAreAMessageAndExit2) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "an address-space limit cannot be combined with sanitizer shadow memory";
+#endif
   // 1.5 GB of address space cannot hold 257 default (8 MiB) thread stacks plus the program.
   test::TempDir dir;
   Subprocess p({"prlimit", "--as=1500000000", test::faultline_bin(), "proxy", "--api",
