@@ -79,12 +79,23 @@ struct SeriesPoint {
   std::map<std::string, double> resources;
 };
 
+// A PromQL query's value at its phase's end, evaluated by a real Prometheus (runner/
+// prometheus_server.hpp); `error` says why there is no value.
+struct PromqlValue {
+  std::optional<double> value;
+  std::string error;
+  std::string query;  // as sent, "[phase]" expanded
+  double at_seconds = 0;  // evaluation time, seconds since the load started
+};
+
 struct RunMeasurements {
   std::vector<PhaseStats> phases;  // each occurrence of a phase, in time order
   // Occurrences with the same name merged (histograms merged, counters added); "*" is the whole
   // run.
   std::map<std::string, PhaseStats> by_name;
   std::vector<SeriesPoint> series;
+  // promql assertions' values, by assertion name (filled by the orchestrator).
+  std::map<std::string, PromqlValue> promql;
 
   const PhaseStats* phase(const std::string& name) const;
   std::vector<const PhaseStats*> occurrences(const std::string& name) const;

@@ -47,6 +47,9 @@ class Assertion {
   virtual std::vector<std::string> referenced_proxies() const { return {}; }
   // Workload request names it reads (checked against the workload's request names).
   virtual std::vector<std::string> referenced_requests() const { return {}; }
+  // A PromQL expression for the run's Prometheus (kind promql), "[phase]" not yet expanded; the
+  // orchestrator evaluates it at the phase's end into RunMeasurements::promql[name].
+  virtual std::optional<std::string> promql_query() const { return std::nullopt; }
   virtual AssertionResult evaluate(const RunMeasurements& m) const = 0;
 
  protected:

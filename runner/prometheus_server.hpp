@@ -1,0 +1,71 @@
+// A real Prometheus (Debian's `prometheus`) started for one run: a generated configuration scrapes
+// every component and process that has metrics every second, storage lives under the run's output
+// directory, and PromQL assertions are evaluated through its HTTP API (/api/v1/query). faultline
+// has no PromQL evaluator of its own.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net.hpp"
+
+namespace faultline::runner {
+
+struct ScrapeTarget {
+  std::string job;                     // the `job` label, e.g. "target", "proxy", "api"
+  std::string address;                 // "HOST:PORT"
+  std::string metrics_path = "/metrics";
+  std::map<std::string, std::string> labels;  // extra target labels
+};
+
+struct PromqlResult {
+  std::optional<double> value;  // a scalar, or the one sample of a one-series vector
+  std::string error;            // Prometheus's own message, "no data" (empty vector), or
+                                // "N series (the query must return one; use sum() or a selector)"
+};
+
+class PrometheusServer {
+ public:
+  // Path of the prometheus binary, or nullopt.
+  static std::optional<std::string> find_binary();
+
+  // Writes DIR/prometheus.yml (scrape_interval 1s, one job per target), starts prometheus on a
+  // free loopback port with storage DIR/data, stdout+stderr to `log_file`, and waits until
+  // /-/ready answers (up to 30 s). Throws std::runtime_error with a one-line message (binary
+  // missing, exited during start-up with its status and log, not ready in time). Polls
+  // `should_stop` while waiting and throws std::runtime_error("interrupted") when it is true.
+  PrometheusServer(const std::string& dir, const std::vector<ScrapeTarget>& targets,
+                   const std::string& log_file, const std::function<bool()>& should_stop);
+  ~PrometheusServer();  // stop()
+  PrometheusServer(const PrometheusServer&) = delete;
+  PrometheusServer& operator=(const PrometheusServer&) = delete;
+
+  HostPort address() const;
+  bool running();
+
+  // Instant query evaluated at `at_unix_seconds` (0 = now).
+  PromqlResult query(const std::string& expr, double at_unix_seconds = 0);
+  // Checks that Prometheus accepts `expr` (parse and evaluation at the current time; an empty
+  // result is fine). Returns "" or Prometheus's error message.
+  std::string check(const std::string& expr);
+  // Waits until every target's last scrape (from /api/v1/targets) began at or after
+  // `unix_seconds`; false after `timeout`.
+  bool wait_scraped_after(double unix_seconds, std::chrono::milliseconds timeout);
+
+  void stop();  // SIGTERM, then SIGKILL after 5 s; idempotent
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Replaces every "[phase]" in `expr` with the phase window as a PromQL range in whole
+// milliseconds ("[30000ms]"), at least 1 ms.
+std::string expand_phase_window(const std::string& expr, double window_seconds);
+
+}  // namespace faultline::runner
