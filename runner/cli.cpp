@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -23,6 +24,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   std::string duration;
   std::string prometheus_sd;
+  std::string api_token;
 };
 
 std::string self_exe() {
@@ -54,6 +56,21 @@ int run_command(const RunArgs& a) {
   o.out_dir = a.out.empty() ? "out/" + s->name : a.out;
   o.prometheus_sd = a.prometheus_sd;
   o.faultline_exe = self_exe();
+  o.api_token = a.api_token;
+  if (o.api_token.empty())
+    if (const char* t = std::getenv("FAULTLINE_API_TOKEN")) o.api_token = t;
+  // Placeholders get their values (ports picked now, paths absolute), and the scenario is checked
+  // again with them.
+  try {
+    RunContext ctx{std::filesystem::absolute(o.out_dir).lexically_normal().string(),
+                   o.faultline_exe};
+    s = std::make_unique<Scenario>(resolve_for_run(*s, ctx));
+  } catch (const ConfigError& e) {
+    std::cerr << "faultline run: invalid scenario " << a.scenario << " (with its placeholders "
+              << "substituted):\n"
+              << e.what() << "\n";
+    return kExitUsage;
+  }
   return run_scenario(*s, o);
 }
 
@@ -72,6 +89,9 @@ void register_commands(CommandRegistry& registry) {
                   "target.mode=naive");
   app->add_option("--duration", args->duration,
                   "Rescale the timeline to this total duration (e.g. 10m for a short soak)");
+  app->add_option("--api-token", args->api_token,
+                  "Bearer token for services.proxy_api (default: $FAULTLINE_API_TOKEN); also "
+                  "set on the proxy the run starts");
   app->add_option("--prometheus-sd", args->prometheus_sd,
                   "Write a Prometheus file_sd list of the components' metrics endpoints here");
 }

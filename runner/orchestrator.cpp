@@ -86,6 +86,18 @@ int Orchestrator::run() {
     if (boundaries_done_ > 0) scrape_boundary(boundaries_done_, at);
     collector_->truncate(boundaries_done_, at);
   }
+  read_intervals();
+  try {
+    evaluate_promql();  // before teardown: Prometheus and what it scrapes are still up
+  } catch (const std::exception& e) {
+    spdlog::warn("run: promql evaluation failed: {}", e.what());
+  } catch (const Interrupted&) {
+    info.interrupted = true;
+    if (info.verdict != "error") {
+      info.verdict = "error";
+      info.error = "interrupted (SIGINT/SIGTERM)";
+    }
+  }
   teardown();
   read_intervals();
   info.duration_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();
@@ -121,10 +133,22 @@ void Orchestrator::teardown() {
     scraper_.request_stop();
     scraper_.join();
   }
+  if (prometheus_) prometheus_->stop();
   // Load first (it stops sending), then the things it talks to; SIGTERM, then SIGKILL after a
-  // grace period.
+  // grace period (processes: their own stop signal and grace).
   if (load_) load_->terminate(3000ms);
-  if (target_) target_->terminate(3000ms);
+  stop_processes();
+  if (target_) {
+    target_->signal(SIGCONT);
+    target_->terminate(3000ms);
+  }
+  // An attached proxy outlives the run: remove what this run created there.
+  for (const auto& name : attached_created_) {
+    Fetched f = api("DELETE", "/proxies/" + name);
+    if (!f.ok && f.status != 404)
+      spdlog::warn("run: could not remove proxy {} from {}: {}", name, s_.proxy_api, f.error);
+  }
+  attached_created_.clear();
   if (proxy_) proxy_->terminate(3000ms);
   for (auto& r : redis_) {
     r.signal(SIGCONT);  // a SIGSTOPped server cannot act on SIGTERM
@@ -134,6 +158,7 @@ void Orchestrator::teardown() {
 
 int Orchestrator::write_outputs(RunInfo& info) {
   RunMeasurements m = collector_->finish();
+  m.promql = promql_;
   if (collector_->malformed_intervals() > 0)
     spdlog::warn("run: {} malformed interval lines skipped", collector_->malformed_intervals());
   std::vector<AssertionResult> results;

@@ -17,6 +17,7 @@ struct RunOptions {
   std::string prometheus_sd;  // file_sd JSON written once everything is up ("" = none)
   std::string faultline_exe;  // the binary to run components with (default: this process)
   bool print_summary = true;  // the verdict table on stdout
+  std::string api_token;      // for services.proxy_api (--api-token / $FAULTLINE_API_TOKEN)
 };
 
 // Exit code as `faultline run` returns it: 0 pass, 1 an assertion failed, 2 bad scenario or a

@@ -83,62 +83,121 @@ void Orchestrator::start(RunInfo& info) {
   fs::create_directories(fs::path(o_.out_dir) / "logs");
   start_redis();
   start_proxy_process();
-  for (const auto& p : s_.proxies)
-    if (p.upstream_kind == ProxySpec::Upstream::redis_shard)
-      create_proxy(p, fmt::format("127.0.0.1:{}", redis_ports_[static_cast<std::size_t>(p.shard)]));
-    else if (p.upstream_kind == ProxySpec::Upstream::address)
-      create_proxy(p, p.address);
-  start_target();
-  for (const auto& p : s_.proxies)
-    if (p.upstream_kind == ProxySpec::Upstream::target) create_proxy(p, target_addr_->to_string());
+  for (const auto& item : s_.start_order) {
+    check_stop();
+    switch (item.kind) {
+      case StartItem::Kind::target:
+        start_target();
+        break;
+      case StartItem::Kind::proxy:
+        create_proxy(*s_.proxy(item.name), upstream_of(*s_.proxy(item.name)));
+        break;
+      case StartItem::Kind::process:
+        start_process(*s_.process(item.name));
+        break;
+    }
+  }
   if (target_addr_) info.endpoints["target"] = target_addr_->to_string();
   if (proxy_api_) info.endpoints["proxy"] = proxy_api_->to_string();
   for (const auto& [n, hp] : proxy_listen_)
     info.endpoints["proxy:" + n] = hp.to_string();
+  for (const auto& p : s_.processes)
+    if (!p.metrics.empty()) info.endpoints["process:" + p.name] = p.metrics;
 
+  // Prometheus before the load, so the first phase is scraped from its start; it scrapes the load
+  // on a port fixed in advance.
+  if (s_.prometheus) {
+    if (s_.load.enabled) load_metrics_port_ = free_loopback_port();
+    start_prometheus();
+    info.endpoints["prometheus"] = prometheus_->address().to_string();
+  }
   // The timeline's clock starts when the load does (the interval lines count from there too).
   start_load();
   clock_.t0 = load_t0_.value_or(Clock::now());
+  t0_unix_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                 .count() -
+             clock_.offset(Clock::now());
   if (load_metrics_) info.endpoints["load"] = load_metrics_->to_string();
   write_prometheus_sd();
 }
 
-void Orchestrator::start_redis() {
-  const auto redis = find_program("redis-server");
-  if (s_.redis_shards > 0 && !redis)
-    throw RunError("redis: redis-server is not installed (services.redis.shards needs it)");
-  for (int i = 0; i < s_.redis_shards; ++i) {
-    const unsigned short port = free_loopback_port();
-    const std::string log = log_file(fmt::format("redis-{}", i));
-    redis_.emplace_back(
-        std::vector<std::string>{*redis, "--port", std::to_string(port), "--bind", "127.0.0.1",
-                                 "--save", "", "--appendonly", "no", "--logfile", log},
-        log);
-    redis_ports_.push_back(port);
+std::string Orchestrator::upstream_of(const ProxySpec& p) const {
+  switch (p.upstream_kind) {
+    case ProxySpec::Upstream::redis_shard:
+      return fmt::format("127.0.0.1:{}", redis_ports_[static_cast<std::size_t>(p.shard)]);
+    case ProxySpec::Upstream::target:
+      return target_addr_->to_string();
+    case ProxySpec::Upstream::address:
+      break;
   }
-  for (int i = 0; i < s_.redis_shards; ++i) {
-    const auto deadline = Clock::now() + 10s;
-    while (!tcp_connectable(redis_ports_[static_cast<std::size_t>(i)])) {
-      check_stop();
-      if (!redis_[static_cast<std::size_t>(i)].running())
-        throw RunError(fmt::format("redis shard {} exited during start-up (see {})", i,
-                                   log_file(fmt::format("redis-{}", i))));
-      if (Clock::now() > deadline)
-        throw RunError(
-            fmt::format("redis shard {} did not accept connections on port {} within "
-                        "10s",
-                        i, redis_ports_[static_cast<std::size_t>(i)]));
-      sleep_until(Clock::now() + 20ms);
-    }
-    spdlog::info("run: redis shard {} on 127.0.0.1:{}", i,
-                 redis_ports_[static_cast<std::size_t>(i)]);
+  return p.address;
+}
+
+std::vector<std::string> Orchestrator::redis_argv(std::size_t shard) const {
+  return {*find_program("redis-server"),
+          "--port",
+          std::to_string(redis_ports_[shard]),
+          "--bind",
+          "127.0.0.1",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--logfile",
+          log_file(fmt::format("redis-{}", shard))};
+}
+
+void Orchestrator::wait_redis(std::size_t i) {
+  const auto deadline = Clock::now() + 10s;
+  while (!tcp_connectable(redis_ports_[i])) {
+    check_stop();
+    if (!redis_[i].running())
+      throw RunError(fmt::format("redis shard {} exited during start-up (see {})", i,
+                                 log_file(fmt::format("redis-{}", i))));
+    if (Clock::now() > deadline)
+      throw RunError(fmt::format("redis shard {} did not accept connections on port {} within 10s",
+                                 i, redis_ports_[i]));
+    sleep_until(Clock::now() + 20ms);
   }
 }
 
+void Orchestrator::start_redis() {
+  if (s_.redis_shards > 0 && !find_program("redis-server"))
+    throw RunError("redis: redis-server is not installed (services.redis.shards needs it)");
+  for (std::size_t i = 0; i < static_cast<std::size_t>(s_.redis_shards); ++i) {
+    redis_ports_.push_back(i < s_.redis_ports.size() ? s_.redis_ports[i] : free_loopback_port());
+    redis_.emplace_back(redis_argv(i), log_file(fmt::format("redis-{}", i)));
+  }
+  for (std::size_t i = 0; i < redis_.size(); ++i) {
+    wait_redis(i);
+    spdlog::info("run: redis shard {} on 127.0.0.1:{}", i, redis_ports_[i]);
+  }
+}
+
+Fetched Orchestrator::api(const std::string& method, const std::string& target,
+                          const std::string& body) {
+  return fetch(*proxy_api_, method, target, body, 5000ms, o_.api_token);
+}
+
 void Orchestrator::start_proxy_process() {
+  if (!s_.proxy_api.empty()) {
+    // Attach: drive a proxy that is already running (a sidecar, or a Toxiproxy server).
+    proxy_api_ = parse_host_port(s_.proxy_api);
+    Fetched f = api("GET", "/proxies");
+    if (!f.ok)
+      throw RunError(fmt::format("services.proxy_api http://{}: not usable: {}", s_.proxy_api,
+                                 f.error.empty() ? "no answer" : f.error));
+    spdlog::info("run: attached to the proxy API on {}", s_.proxy_api);
+    return;
+  }
   if (s_.proxies.empty()) return;
   const std::string log = log_file("proxy");
-  proxy_.emplace(std::vector<std::string>{o_.faultline_exe, "proxy", "--api", "127.0.0.1:0"}, log);
+  std::vector<std::string> argv{o_.faultline_exe, "proxy", "--api", "127.0.0.1:0"};
+  if (!o_.api_token.empty()) {
+    argv.push_back("--api-token");
+    argv.push_back(o_.api_token);
+  }
+  proxy_.emplace(argv, log);
   proxy_api_ = wait_listening(*proxy_, "proxy", log);
   spdlog::info("run: proxy API on {}", proxy_api_->to_string());
 }
@@ -146,11 +205,18 @@ void Orchestrator::start_proxy_process() {
 void Orchestrator::create_proxy(const ProxySpec& p, const std::string& upstream) {
   json body = p.extra;
   body["name"] = p.name;
-  body["listen"] = "127.0.0.1:0";
+  body["listen"] = p.listen.empty() ? "127.0.0.1:0" : p.listen;
   body["upstream"] = upstream;
   body["protocol"] = p.protocol;
-  Fetched f = fetch(*proxy_api_, "POST", "/proxies", body.dump());
-  if (!f.ok) throw RunError(fmt::format("proxy: creating proxy {} failed: {}", p.name, f.error));
+  Fetched f = api("POST", "/proxies", body.dump());
+  if (!f.ok) {
+    if (f.status == 409 && !s_.proxy_api.empty())
+      throw RunError(fmt::format("proxy: a proxy named {} already exists on the attached API {} "
+                                 "(remove it, or rename the scenario's proxy)",
+                                 p.name, s_.proxy_api));
+    throw RunError(fmt::format("proxy: creating proxy {} failed: {}", p.name, f.error));
+  }
+  if (!s_.proxy_api.empty()) attached_created_.push_back(p.name);
   json res = json::parse(f.body, nullptr, false);
   std::optional<HostPort> listen;
   if (res.is_object() && res.contains("listen") && res["listen"].is_string())
@@ -160,7 +226,7 @@ void Orchestrator::create_proxy(const ProxySpec& p, const std::string& upstream)
         fmt::format("proxy: creating proxy {} returned no bound address: {}", p.name, f.body));
   proxy_listen_[p.name] = *listen;
   for (const auto& t : p.toxics) {
-    Fetched ft = fetch(*proxy_api_, "POST", "/proxies/" + p.name + "/toxics", t.dump());
+    Fetched ft = api("POST", "/proxies/" + p.name + "/toxics", t.dump());
     if (!ft.ok)
       throw RunError(
           fmt::format("proxy: adding toxic {} to {} failed: {}", t.dump(), p.name, ft.error));
@@ -168,14 +234,10 @@ void Orchestrator::create_proxy(const ProxySpec& p, const std::string& upstream)
   spdlog::info("run: proxy {} ({}) on {} -> {}", p.name, p.protocol, listen->to_string(), upstream);
 }
 
-void Orchestrator::start_target() {
-  if (!s_.target.enabled) return;
+std::vector<std::string> Orchestrator::target_argv() const {
   std::string store = s_.target.store;
   if (store == "file") {
-    const fs::path dir = fs::path(o_.out_dir) / "target-data";
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    store = "file:" + dir.string();
+    store = "file:" + (fs::path(o_.out_dir) / "target-data").string();
   } else if (store == "redis") {
     store.clear();
     for (int i = 0; i < s_.redis_shards; ++i) {
@@ -190,8 +252,14 @@ void Orchestrator::start_target() {
       store += addr;
     }
   }
-  std::vector<std::string> argv{o_.faultline_exe, "target", "--listen", "127.0.0.1:0",
-                                "--store",        store,    "--mode",   s_.target.mode};
+  std::vector<std::string> argv{o_.faultline_exe,
+                                "target",
+                                "--listen",
+                                s_.target.listen.empty() ? "127.0.0.1:0" : s_.target.listen,
+                                "--store",
+                                store,
+                                "--mode",
+                                s_.target.mode};
   auto add = [&](const char* flag, const std::optional<std::int64_t>& v) {
     if (v) {
       argv.push_back(flag);
@@ -204,10 +272,21 @@ void Orchestrator::start_target() {
   if (s_.target.debug_leak_bytes_per_request > 0)
     add("--debug-leak-bytes-per-request", s_.target.debug_leak_bytes_per_request);
   argv.insert(argv.end(), s_.target.args.begin(), s_.target.args.end());
+  return argv;
+}
+
+void Orchestrator::start_target() {
+  if (!s_.target.enabled) return;
+  if (s_.target.store == "file") {
+    const fs::path dir = fs::path(o_.out_dir) / "target-data";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
   const std::string log = log_file("target");
-  target_.emplace(argv, log);
+  target_.emplace(target_argv(), log);
   target_addr_ = wait_listening(*target_, "target", log);
-  spdlog::info("run: target ({}, {}) on {}", s_.target.mode, store, target_addr_->to_string());
+  spdlog::info("run: target ({}, {}) on {}", s_.target.mode, s_.target.store,
+               target_addr_->to_string());
 }
 
 void Orchestrator::start_load() {
@@ -217,13 +296,18 @@ void Orchestrator::start_load() {
     workload = (fs::path(o_.out_dir) / "workload.json").string();
     std::ofstream(workload) << s_.load.workload_inline.dump(2) << "\n";
   }
-  const HostPort dest = s_.load.via.empty() ? *target_addr_ : proxy_listen_.at(s_.load.via);
+  std::string url;
+  if (!s_.load.url.empty())
+    url = s_.load.url;
+  else
+    url = "http://" +
+          (s_.load.via.empty() ? *target_addr_ : proxy_listen_.at(s_.load.via)).to_string();
   intervals_path_ = (fs::path(o_.out_dir) / "load-intervals.jsonl").string();
   load_out_ = (fs::path(o_.out_dir) / "load-results.json").string();
   fs::remove(intervals_path_);
   std::vector<std::string> argv{o_.faultline_exe,
                                 "load",
-                                "http://" + dest.to_string(),
+                                url,
                                 "--workload",
                                 workload,
                                 "--duration",
@@ -233,7 +317,7 @@ void Orchestrator::start_load() {
                                 "--intervals-out",
                                 intervals_path_,
                                 "--metrics-listen",
-                                "127.0.0.1:0",
+                                fmt::format("127.0.0.1:{}", load_metrics_port_.value_or(0)),
                                 "--seed",
                                 std::to_string(s_.load.seed)};
   if (s_.load.rate) {
@@ -262,8 +346,7 @@ void Orchestrator::start_load() {
   load_metrics_ = wait_listening(*load_, "load", log);
   load_t0_ = wait_load_start(*load_, log);
   tail_ = std::make_unique<LineTail>(intervals_path_);
-  spdlog::info("run: load -> http://{} (metrics on {})", dest.to_string(),
-               load_metrics_->to_string());
+  spdlog::info("run: load -> {} (metrics on {})", url, load_metrics_->to_string());
 }
 
 void Orchestrator::write_prometheus_sd() {

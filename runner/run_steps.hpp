@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -19,7 +20,9 @@
 #include "common/subprocess.hpp"
 #include "runner/collector.hpp"
 #include "runner/orchestrator.hpp"
+#include "runner/process_runner.hpp"
 #include "runner/prom_text.hpp"
+#include "runner/prometheus_server.hpp"
 #include "runner/results.hpp"
 
 namespace faultline::runner::run_detail {
@@ -48,9 +51,11 @@ struct Fetched {
   std::string body;
   std::string error;
 };
+// `token`: sent as "Authorization: Bearer TOKEN" when not empty (a proxy API with --api-token).
 Fetched fetch(const HostPort& hp, const std::string& method, const std::string& target,
               const std::string& body = "",
-              std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+              std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+              const std::string& token = "");
 
 // Reads complete lines appended to a file since the last call.
 class LineTail {
@@ -91,6 +96,22 @@ class Orchestrator {
   void start_target();
   void start_load();
   void write_prometheus_sd();
+  std::string upstream_of(const ProxySpec& p) const;
+  std::vector<std::string> target_argv() const;
+  std::vector<std::string> redis_argv(std::size_t shard) const;
+  void wait_redis(std::size_t shard);
+  // The proxy API (started here or attached): the token is sent when one is set.
+  Fetched api(const std::string& method, const std::string& target, const std::string& body = "");
+
+  // Processes, Prometheus and the process actions (run_services.cpp).
+  void start_process(const ProcessSpec& p);
+  void start_prometheus();
+  void evaluate_promql();
+  void signal_component(const Action& a);
+  double restart_component(const std::string& name);  // seconds until ready again
+  std::string exec_command(const Action& a, std::size_t n);
+  void stop_processes();
+  bool expected_down(const std::string& name) const { return expected_down_.count(name) > 0; }
   HostPort wait_listening(Subprocess& p, const std::string& component, const std::string& log);
   std::optional<Clock::time_point> wait_load_start(Subprocess& p, const std::string& log);
   std::optional<std::string> wait_child_line(Subprocess& p, std::string_view marker,
@@ -117,6 +138,20 @@ class Orchestrator {
   std::vector<Subprocess> redis_;
   std::vector<unsigned short> redis_ports_;
   std::optional<Subprocess> proxy_, target_, load_;
+  struct Proc {
+    const ProcessSpec* spec = nullptr;
+    std::unique_ptr<ManagedProcess> mp;
+  };
+  std::map<std::string, Proc> procs_;
+  std::vector<std::string> procs_started_;  // in start order
+  std::mutex procs_mutex_;                  // restart (main thread) vs. /proc sampling (scraper)
+  std::set<std::string> expected_down_;     // stopped or ended by the timeline on purpose
+  std::unique_ptr<PrometheusServer> prometheus_;
+  std::map<std::string, PromqlValue> promql_;  // by assertion name
+  std::vector<std::string> attached_created_;  // proxies this run created on an attached API
+  std::optional<unsigned short> load_metrics_port_;  // fixed when Prometheus scrapes the load
+  double t0_unix_ = 0;                               // second 0 as UNIX time
+  std::size_t execs_ = 0;
   std::optional<HostPort> proxy_api_, target_addr_, load_metrics_;
   // When second 0 of the load generator's intervals began: the timeline counts from there, so a
   // phase boundary at a whole second falls exactly between two interval lines.

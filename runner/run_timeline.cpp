@@ -17,13 +17,15 @@ namespace faultline::runner::run_detail {
 using namespace std::chrono_literals;
 
 Fetched fetch(const HostPort& hp, const std::string& method, const std::string& target,
-              const std::string& body, std::chrono::milliseconds timeout) {
+              const std::string& body, std::chrono::milliseconds timeout,
+              const std::string& token) {
   HttpClientRequest req;
   req.method = method;
   req.target = target;
   req.body = body;
   req.timeout = timeout;
   if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  if (!token.empty()) req.headers.emplace_back("Authorization", "Bearer " + token);
   auto [ec, res] = http_fetch_sync(hp, std::move(req));
   Fetched f;
   if (ec) {
@@ -40,9 +42,10 @@ Fetched fetch(const HostPort& hp, const std::string& method, const std::string& 
 namespace {
 
 std::optional<PromSnapshot> scrape(const std::optional<HostPort>& hp,
-                                   std::chrono::milliseconds timeout = 1500ms) {
+                                   std::chrono::milliseconds timeout = 1500ms,
+                                   const std::string& path = "/metrics") {
   if (!hp) return std::nullopt;
-  Fetched f = fetch(*hp, "GET", "/metrics", "", timeout);
+  Fetched f = fetch(*hp, "GET", path, "", timeout);
   if (!f.ok) return std::nullopt;
   return PromSnapshot::parse(f.body);
 }
@@ -77,20 +80,24 @@ void Orchestrator::execute(const Action& a) {
   const std::string base = "/proxies/" + a.proxy;
   switch (a.kind) {
     case Action::Kind::add_toxic:
-      f = fetch(*proxy_api_, "POST", base + "/toxics", a.body.dump());
+      f = api("POST", base + "/toxics", a.body.dump());
       break;
     case Action::Kind::update_toxic:
-      f = fetch(*proxy_api_, "POST", base + "/toxics/" + a.toxic, a.body.dump());
+      f = api("POST", base + "/toxics/" + a.toxic, a.body.dump());
       break;
     case Action::Kind::remove_toxic:
-      f = fetch(*proxy_api_, "DELETE", base + "/toxics/" + a.toxic);
+      f = api("DELETE", base + "/toxics/" + a.toxic);
       break;
     case Action::Kind::disable_proxy:
-      f = fetch(*proxy_api_, "POST", base, R"({"enabled": false})");
+      f = api("POST", base, R"({"enabled": false})");
       break;
     case Action::Kind::enable_proxy:
-      f = fetch(*proxy_api_, "POST", base, R"({"enabled": true})");
+      f = api("POST", base, R"({"enabled": true})");
       break;
+    case Action::Kind::signal:
+    case Action::Kind::restart:
+    case Action::Kind::exec:
+      return;  // run_timeline handles them (they record more than the action)
   }
   if (!f.ok) throw RunError(fmt::format("proxy: \"{}\" failed: {}", a.describe(), f.error));
 }
@@ -99,6 +106,14 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
   if (auto t = scrape(target_addr_)) collector_->set_boundary(k, at, "target", *t);
   if (auto p = scrape(proxy_api_)) collector_->set_boundary(k, at, "proxy", *p);
   if (auto l = scrape(load_metrics_)) collector_->set_boundary(k, at, "load", *l);
+  for (const auto& p : s_.processes) {
+    if (p.metrics.empty() || !procs_.count(p.name)) continue;
+    const auto rest = p.metrics.substr(7);  // after "http://" (checked at parse time)
+    const auto slash = rest.find('/');
+    if (auto snap = scrape(parse_host_port(rest.substr(0, slash)), 1500ms,
+                           slash == std::string::npos ? "/" : rest.substr(slash)))
+      collector_->set_boundary(k, at, p.name, *snap);
+  }
 }
 
 // Per-second process metrics of every component, on its own thread so a slow /metrics never
@@ -117,6 +132,14 @@ void Orchestrator::scraper_loop(std::stop_token st) {
       if (auto v = snap->sum("process_resident_memory_bytes"))
         values[std::string(name) + "_rss_bytes"] = *v;
       if (auto v = snap->sum("process_open_fds")) values[std::string(name) + "_open_fds"] = *v;
+    }
+    {
+      // The user's processes: from /proc (they need not export process_* metrics).
+      std::lock_guard lock(procs_mutex_);
+      for (auto& [name, proc] : procs_) {
+        if (auto v = proc.mp->rss_bytes()) values[name + "_rss_bytes"] = *v;
+        if (auto v = proc.mp->open_fds()) values[name + "_open_fds"] = *v;
+      }
     }
     const double t = clock_.offset(Clock::now());
     {
@@ -140,14 +163,20 @@ void Orchestrator::read_intervals() {
 
 void Orchestrator::check_components() {
   for (std::size_t i = 0; i < redis_.size(); ++i)
-    if (!redis_[i].running())
-      throw RunError(fmt::format("redis shard {} exited during the run", i));
+    if (!expected_down(fmt::format("redis:{}", i)) && !redis_[i].running())
+      throw RunError(fmt::format("redis shard {} exited during the run with status {} (see {})", i,
+                                 redis_[i].wait(0ms), log_file(fmt::format("redis-{}", i))));
   if (proxy_ && !proxy_->running())
     throw RunError(fmt::format("proxy exited during the run with status {} (see {})",
                                proxy_->wait(0ms), log_file("proxy")));
-  if (target_ && !target_->running())
+  if (target_ && !expected_down("target") && !target_->running())
     throw RunError(fmt::format("target exited during the run with status {} (see {})",
                                target_->wait(0ms), log_file("target")));
+  std::lock_guard lock(procs_mutex_);
+  for (auto& [name, proc] : procs_)
+    if (!expected_down(name) && !proc.mp->running())
+      throw RunError(fmt::format("process {} exited during the run with status {} (see {})", name,
+                                 proc.mp->exit_status().value_or(-1), log_file(name)));
 }
 
 void Orchestrator::run_timeline() {
@@ -161,8 +190,18 @@ void Orchestrator::run_timeline() {
     if (next < s_.timeline.size() && now >= clock_.at(s_.timeline[next].at_seconds)) {
       const auto& e = s_.timeline[next];
       for (const auto& a : e.actions) {
-        execute(a);
-        timeline_log_.push_back({clock_.offset(Clock::now()), e.phase, a.describe()});
+        const double started = clock_.offset(Clock::now());
+        std::string what = a.describe();
+        if (a.kind == Action::Kind::signal) {
+          signal_component(a);
+        } else if (a.kind == Action::Kind::restart) {
+          what += fmt::format(": ready again after {:.2f}s", restart_component(a.process));
+        } else if (a.kind == Action::Kind::exec) {
+          what += ": " + exec_command(a, ++execs_);
+        } else {
+          execute(a);
+        }
+        timeline_log_.push_back({started, e.phase, what});
       }
       const double at = clock_.offset(Clock::now());
       if (e.actions.empty()) timeline_log_.push_back({at, e.phase, "phase starts"});

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "loadgen/stages.hpp"
+#include "runner/placeholders.hpp"
 #include "runner/scenario_parse.hpp"
 
 namespace faultline::runner {
@@ -67,12 +68,28 @@ std::string Action::describe() const {
       return fmt::format("disable proxy {}", proxy);
     case Kind::enable_proxy:
       return fmt::format("enable proxy {}", proxy);
+    case Kind::signal:
+      return fmt::format("signal {} to {}", signal_name, process);
+    case Kind::restart:
+      return fmt::format("restart {}", process);
+    case Kind::exec: {
+      std::string cmd;
+      for (const auto& c : command)
+        cmd += (cmd.empty() ? "" : " ") + c;
+      return fmt::format("exec {}", cmd);
+    }
   }
   return "";
 }
 
 const ProxySpec* Scenario::proxy(const std::string& n) const {
   for (const auto& p : proxies)
+    if (p.name == n) return &p;
+  return nullptr;
+}
+
+const ProcessSpec* Scenario::process(const std::string& n) const {
+  for (const auto& p : processes)
     if (p.name == n) return &p;
   return nullptr;
 }
@@ -104,7 +121,8 @@ void apply_override(json& doc, const std::string& assignment, ConfigErrors& erro
     errors.add(where, "the scenario is not a JSON object");
     return;
   }
-  static const std::set<std::string> service_keys{"target", "redis", "proxies"};
+  static const std::set<std::string> service_keys{"target",    "redis",     "proxies",
+                                                  "processes", "proxy_api", "prometheus"};
   if (service_keys.count(segs[0]) && !doc.contains(segs[0])) segs.insert(segs.begin(), "services");
   json* cur = &doc;
   std::string path = "$";
@@ -132,16 +150,25 @@ void apply_override(json& doc, const std::string& assignment, ConfigErrors& erro
   }
 }
 
-Scenario parse_scenario(const json& doc, const std::string& base_dir,
-                        const AssertionRegistry& registry) {
+Scenario parse_scenario(const json& raw, const std::string& base_dir,
+                        const AssertionRegistry& registry,
+                        const std::map<std::string, std::string>* values) {
   ConfigErrors errors;
   Scenario s;
   ProxyStates states;  // the toxics on each proxy, simulated through the timeline
-  s.effective = doc;
-  if (!doc.is_object()) {
+  s.source = raw;
+  s.base_dir = base_dir;
+  if (!raw.is_object()) {
     errors.add("$", "a scenario must be a JSON object");
     throw ConfigError(errors);
   }
+  // Placeholders: names checked against what the scenario declares, then substituted (by stand-ins
+  // when only validating) so every member below is judged as it will run.
+  const auto uses = find_placeholders(raw, errors);
+  check_placeholder_names(raw, uses, errors);
+  const auto stand_ins = placeholder_stand_ins(uses);
+  const json doc = substitute_placeholders(raw, values ? *values : stand_ins);
+  s.effective = doc;
   reject_unknown_keys(
       doc, "$", {"name", "description", "duration", "services", "load", "timeline", "assertions"},
       errors);
@@ -156,7 +183,22 @@ Scenario parse_scenario(const json& doc, const std::string& base_dir,
   }
   if (const json* services = get_object(doc, "$", "services", errors, true)) {
     const std::string sp = "$.services";
-    reject_unknown_keys(*services, sp, {"target", "redis", "proxies"}, errors);
+    reject_unknown_keys(*services, sp,
+                        {"target", "redis", "proxies", "processes", "proxy_api", "prometheus"},
+                        errors);
+    if (auto api = get_string(*services, sp, "proxy_api", errors)) {
+      if (auto u = parse_http_url(*api); !u || u->path != "/")
+        errors.add("$.services.proxy_api",
+                   fmt::format("must be the proxy's API base URL like \"http://127.0.0.1:8474\", "
+                               "got \"{}\"",
+                               *api));
+      else
+        s.proxy_api = u->address.to_string();
+    }
+    if (const json* pr = get_object(*services, sp, "prometheus", errors)) {
+      reject_unknown_keys(*pr, "$.services.prometheus", {}, errors);
+      s.prometheus = true;
+    }
     if (const json* r = get_object(*services, sp, "redis", errors)) {
       reject_unknown_keys(*r, "$.services.redis", {"shards"}, errors);
       if (auto n = get_integer(*r, "$.services.redis", "shards", errors, true)) {
@@ -173,8 +215,16 @@ Scenario parse_scenario(const json& doc, const std::string& base_dir,
                  "\"redis\" needs services.redis.shards (how many redis-server to start)");
     if (auto it = services->find("proxies"); it != services->end())
       parse_proxies(*it, "$.services.proxies", s, states, errors);
-    if (!s.target.enabled && s.proxies.empty() && s.redis_shards == 0)
-      errors.add("$.services", "names nothing to start (target, redis, proxies)");
+    if (auto it = services->find("processes"); it != services->end())
+      parse_processes(*it, "$.services.processes", s, errors);
+    if (!s.target.enabled && s.proxies.empty() && s.redis_shards == 0 && s.processes.empty())
+      errors.add("$.services", "names nothing to start (target, redis, proxies, processes)");
+    std::map<std::string, std::string> after_paths{{"target", "$.services.target.after"}};
+    for (std::size_t i = 0; i < s.proxies.size(); ++i)
+      after_paths[s.proxies[i].name] = path_join(path_index("$.services.proxies", i), "after");
+    for (std::size_t i = 0; i < s.processes.size(); ++i)
+      after_paths[s.processes[i].name] = path_join(path_index("$.services.processes", i), "after");
+    compute_start_order(s, after_paths, errors);
   }
   if (const json* l = get_object(doc, "$", "load", errors))
     parse_load(*l, "$.load", base_dir, s, errors);
@@ -204,6 +254,7 @@ Scenario parse_scenario(const json& doc, const std::string& base_dir,
             errors.add(path_join(p, "proxy"), fmt::format("no proxy named \"{}\"", px));
         for (const auto& r : a->referenced_requests())
           check_request_name(s.load, r, path_join(p, "request"), errors);
+        if (a->promql_query()) s.prometheus = true;
         s.assertions.push_back(std::move(a));
       }
     }
@@ -236,7 +287,10 @@ Scenario load_scenario(const std::string& file, const std::vector<std::string>& 
   auto base = std::filesystem::absolute(file).parent_path().string();
   Scenario s = parse_scenario(doc, base);
   s.file = file;
-  if (duration_seconds) scale_duration(s, *duration_seconds);
+  if (duration_seconds) {
+    scale_duration(s, *duration_seconds);
+    s.scaled_to = duration_seconds;
+  }
   return s;
 }
 

@@ -1,5 +1,7 @@
-// The scenario model of `faultline run`: what to start (target, Redis shards, proxies, load), the
-// timeline of fault actions that marks named phases, and the assertions. Parsed and validated once
+// The scenario model of `faultline run`: what to start (target, Redis shards, proxies, the user's
+// own processes, load, a Prometheus), the timeline of actions (toxics, signals, restarts, commands)
+// that marks named phases, and the assertions. `${port.NAME}` and the other placeholders
+// (runner/placeholders.hpp) are checked at parse time and substituted by resolve_for_run(). Parsed and validated once
 // from JSON, before anything starts; every error carries its JSON path. Toxics, load stages and the
 // workload are validated with the proxy's and the load generator's own code. `--set key.path=value`
 // overrides are applied to the JSON before validation, `--duration` rescales the timeline
@@ -7,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +27,8 @@ struct TargetSpec {
   std::optional<std::int64_t> threads, solver_threads, solver_queue;
   std::int64_t debug_leak_bytes_per_request = 0;
   std::vector<std::string> args;  // extra flags passed verbatim
+  std::string listen;             // "" = 127.0.0.1:0 (the target reports its port)
+  std::vector<std::string> after;  // start after these (processes, proxies)
 };
 
 struct ProxySpec {
@@ -35,11 +40,40 @@ struct ProxySpec {
   std::string address;          // for address ("host:port")
   std::vector<json> toxics;     // created with the proxy, verbatim (checked by proxy::parse_toxic)
   json extra = json::object();  // other proxy members passed through (max_active_faults, record)
+  std::string listen;           // "" = 127.0.0.1:0 (the proxy reports the bound port)
+  std::vector<std::string> after;  // created after these (target, processes, other proxies)
+};
+
+// services.processes[]: a program the runner starts, supervises and stops (the user's service,
+// nginx, a database...). Strings are already substituted (placeholders.hpp).
+struct ProcessSpec {
+  std::string name;
+  std::vector<std::string> command;
+  std::map<std::string, std::string> env;
+  std::string cwd;                            // "" = ${out}/NAME
+  std::map<std::string, std::string> files;   // written under ${out}/NAME/ before start
+  enum class Ready { none, http, tcp, log } ready = Ready::none;
+  std::string ready_value;                    // URL, HOST:PORT or regex
+  double ready_timeout_seconds = 30;
+  std::string metrics;                        // "" or http://HOST:PORT/PATH, scraped like ours
+  int stop_signal = 15;
+  std::string stop_signal_name = "TERM";
+  double stop_grace_seconds = 5;
+  std::vector<std::string> after;
+};
+
+// What starts when, in order (services.*.after plus the implicit edges: a proxy in front of the
+// target starts after it, a target on proxied Redis after those proxies).
+struct StartItem {
+  enum class Kind { target, proxy, process };
+  Kind kind = Kind::target;
+  std::string name;  // proxy or process name; "target"
 };
 
 struct LoadSpec {
   bool enabled = false;
   std::string via;            // proxy name the load goes through; empty: straight to the target
+  std::string url;            // or any base URL (http://HOST:PORT[/prefix]), e.g. the user's service
   std::string workload_file;  // absolute path, or empty when `workload_inline` is used
   json workload_inline;       // an embedded workload object
   std::optional<double> rate;
@@ -56,9 +90,24 @@ struct LoadSpec {
 };
 
 struct Action {
-  enum class Kind { add_toxic, update_toxic, remove_toxic, disable_proxy, enable_proxy };
+  enum class Kind {
+    add_toxic,
+    update_toxic,
+    remove_toxic,
+    disable_proxy,
+    enable_proxy,
+    signal,   // a signal to a process, the target or a Redis shard ("process")
+    restart,  // stop, start, wait until ready (the time it took is recorded)
+    exec      // run a command to completion (its status and output are recorded)
+  };
   Kind kind = Kind::add_toxic;
   std::string proxy;
+  std::string process;  // signal/restart: a process name, "target" or "redis:I"
+  int signal = 0;
+  std::string signal_name;
+  std::vector<std::string> command;  // exec
+  double timeout_seconds = 10;       // exec
+  bool allow_failure = false;        // exec: a non-zero exit does not end the run
   std::string toxic;  // toxic name (add: from the body or proxy::default_toxic_name)
   json body;          // add: the toxic object; update: the partial object (the action's members
                       // other than action/proxy/toxic), merged by proxy::update_toxic
@@ -82,12 +131,21 @@ struct Scenario {
   int redis_shards = 0;
   TargetSpec target;
   std::vector<ProxySpec> proxies;
+  std::vector<ProcessSpec> processes;
+  std::vector<StartItem> start_order;
+  std::string proxy_api;  // services.proxy_api: drive this running proxy instead of starting one
+  bool prometheus = false;  // services.prometheus, or any promql assertion
+  std::vector<unsigned short> redis_ports;  // picked by resolve_for_run (empty: pick at start)
   LoadSpec load;
   std::vector<TimelineEntry> timeline;
   std::vector<std::unique_ptr<Assertion>> assertions;
   json effective;  // the JSON after --set overrides (kept for the results)
+  json source;     // the same, placeholders not substituted (resolve_for_run re-parses it)
+  std::string base_dir;
+  std::optional<double> scaled_to;  // --duration
 
   const ProxySpec* proxy(const std::string& name) const;
+  const ProcessSpec* process(const std::string& name) const;
   // Phase names in timeline order, without duplicates.
   std::vector<std::string> phase_names() const;
 };
@@ -99,9 +157,22 @@ struct Scenario {
 void apply_override(json& doc, const std::string& assignment, ConfigErrors& errors);
 
 // Validates `doc` into a Scenario; `base_dir` resolves relative workload paths. Throws ConfigError
-// listing every error (each with its JSON path).
+// listing every error (each with its JSON path). Placeholders are checked by name and replaced by
+// `values` (resolve_for_run) or, when null, by stand-ins that only serve validation.
 Scenario parse_scenario(const json& doc, const std::string& base_dir,
-                        const AssertionRegistry& registry = builtin_assertions());
+                        const AssertionRegistry& registry = builtin_assertions(),
+                        const std::map<std::string, std::string>* values = nullptr);
+
+// What the run knows before it starts anything, for the placeholders.
+struct RunContext {
+  std::string out_dir;        // absolute
+  std::string faultline_exe;  // absolute
+};
+// The scenario with every placeholder substituted: picks a free loopback port per ${port.NAME}, for
+// the Redis shards, for the target when ${target.url} is used or it is restarted, and for proxies
+// whose ${proxies.NAME.listen} is used without a `listen`; re-parses and re-applies --duration.
+// Throws ConfigError (a port cannot be picked, a substituted value is invalid).
+Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx);
 
 // Multiplies every timeline time and the total duration so it becomes `new_duration_seconds`;
 // load stages are scaled with the load generator's grammar (loadgen::scale_stages). Throws

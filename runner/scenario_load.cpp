@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "loadgen/stages.hpp"
+#include "loadgen/url.hpp"
 #include "loadgen/workload.hpp"
 #include "runner/scenario_parse.hpp"
 
@@ -41,16 +42,26 @@ void parse_load(const json& l, const std::string& path, const std::string& base_
                 ConfigErrors& errors) {
   s.load.enabled = true;
   reject_unknown_keys(l, path,
-                      {"via", "workload", "rate", "users", "stages", "connections", "timeout",
+                      {"via", "url", "workload", "rate", "users", "stages", "connections", "timeout",
                        "seed", "apdex_t", "args"},
                       errors);
+  auto url = get_string(l, path, "url", errors);
+  if (url) {
+    std::string error;
+    if (!loadgen::parse_url(*url, error))
+      errors.add(path_join(path, "url"), error);
+    else if (l.contains("via"))
+      errors.add(path_join(path, "url"), "give either \"url\" or \"via\", not both");
+    s.load.url = *url;
+  }
   if (auto via = get_string(l, path, "via", errors)) {
     if (!s.proxy(*via))
       errors.add(path_join(path, "via"), fmt::format("no proxy named \"{}\"", *via));
     s.load.via = *via;
-  } else if (!s.target.enabled) {
-    errors.add(path_join(path, "via"),
-               "required when services.target is not set (the load needs somewhere to go)");
+  } else if (!s.target.enabled && !url) {
+    errors.add(path_join(path, "url"),
+               "\"url\" or \"via\" is required when services.target is not set (the load "
+               "needs somewhere to go)");
   }
   const std::string wpath = path_join(path, "workload");
   if (auto it = l.find("workload"); it == l.end()) {

@@ -12,6 +12,7 @@
 
 #include "common/config.hpp"
 #include "proxy/behavior.hpp"
+#include "runner/placeholders.hpp"
 #include "runner/scenario.hpp"
 
 namespace faultline::runner::scenario_detail {
@@ -43,6 +44,26 @@ struct ParsedToxic {
 // nullopt when not even the toxic's name can be told (errors recorded).
 std::optional<ParsedToxic> parse_scenario_toxic(const json& body, const std::string& path,
                                                 const ProxyState& state, ConfigErrors& errors);
+
+// "http://HOST:PORT[/path]" (path "/" when absent).
+struct HttpUrl {
+  HostPort address;
+  std::string path;
+};
+std::optional<HttpUrl> parse_http_url(const std::string& url);
+
+// services.processes (scenario_processes.cpp).
+void parse_processes(const json& arr, const std::string& path, Scenario& s, ConfigErrors& errors);
+// Fills s.start_order from the `after` lists (their JSON paths by node name: "target", a proxy or
+// process name) and the implicit edges; records unknown names and cycles.
+void compute_start_order(Scenario& s, const std::map<std::string, std::string>& after_paths,
+                         ConfigErrors& errors);
+
+// Placeholders (scenario_resolve.cpp): records unknown names at their paths; stand-in values that
+// let the members be validated before the real ones are known.
+void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>& uses,
+                             ConfigErrors& errors);
+std::map<std::string, std::string> placeholder_stand_ins(const std::vector<PlaceholderUse>& uses);
 
 void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErrors& errors);
 void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyStates& states,

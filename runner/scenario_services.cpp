@@ -82,7 +82,7 @@ void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErr
   s.target.enabled = true;
   reject_unknown_keys(t, path,
                       {"mode", "store", "threads", "solver_threads", "solver_queue",
-                       "debug_leak_bytes_per_request", "args"},
+                       "debug_leak_bytes_per_request", "args", "listen", "after"},
                       errors);
   if (auto m = get_string(t, path, "mode", errors)) {
     if (*m != "resilient" && *m != "naive")
@@ -114,6 +114,12 @@ void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErr
       s.target.debug_leak_bytes_per_request = *v;
   }
   s.target.args = get_string_list(t, path, "args", errors);
+  if (auto l = get_string(t, path, "listen", errors)) {
+    if (!parse_host_port(*l))
+      errors.add(path_join(path, "listen"), fmt::format("must be HOST:PORT, got \"{}\"", *l));
+    s.target.listen = *l;
+  }
+  s.target.after = get_string_list(t, path, "after", errors);
 }
 
 void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyStates& states,
@@ -132,7 +138,9 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
       continue;
     }
     reject_unknown_keys(
-        o, p, {"name", "protocol", "upstream", "toxics", "max_active_faults", "record"}, errors);
+        o, p,
+        {"name", "protocol", "upstream", "listen", "after", "toxics", "max_active_faults", "record"},
+        errors);
     ProxySpec px;
     if (auto n = get_string(o, p, "name", errors, true)) {
       if (!proxy::valid_name(*n))  // the proxy's own rule: the name is a URL path segment
@@ -178,6 +186,12 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
                                         *up));
       }
     }
+    if (auto l = get_string(o, p, "listen", errors)) {
+      if (!parse_host_port(*l))
+        errors.add(path_join(p, "listen"), fmt::format("must be HOST:PORT, got \"{}\"", *l));
+      px.listen = *l;
+    }
+    px.after = get_string_list(o, p, "after", errors);
     if (auto it = o.find("toxics"); it != o.end()) {
       if (!it->is_array()) {
         errors.add(path_join(p, "toxics"), "must be an array");

@@ -2,24 +2,104 @@
 // simulated once, as proxy::Toxic objects, so every add_toxic and update_toxic is checked by the
 // proxy's own parser against the toxic active at that point; the orchestrator reads the result
 // (TimelineEntry::fault_active) instead of simulating again.
+#include <csignal>
+#include <set>
+
 #include <fmt/format.h>
 
+#include "runner/process_runner.hpp"
 #include "runner/scenario_parse.hpp"
 
 namespace faultline::runner::scenario_detail {
 
 namespace {
 
+// Processes the timeline has stopped (STOP) or ended (KILL, TERM...) and not yet continued or
+// restarted: a fault, like an active toxic.
+using DownSet = std::set<std::string>;
+
+// signal / restart / exec: actions on processes rather than proxies.
+std::optional<Action> parse_process_action(const json& a, const std::string& p,
+                                           const std::string& kind, const Scenario& s,
+                                           DownSet& down, ConfigErrors& errors) {
+  Action act;
+  if (kind == "exec") {
+    act.kind = Action::Kind::exec;
+    reject_unknown_keys(a, p, {"action", "command", "timeout", "allow_failure"}, errors);
+    act.command = get_string_list(a, p, "command", errors);
+    if (act.command.empty()) errors.add(path_join(p, "command"), "required: [\"program\", ...]");
+    if (auto t = get_duration(a, p, "timeout", errors)) {
+      act.timeout_seconds = static_cast<double>(t->count()) / 1e9;
+      if (act.timeout_seconds <= 0 || act.timeout_seconds > 3600)
+        errors.add(path_join(p, "timeout"), "must be between 1ms and 1h");
+    }
+    act.allow_failure = get_bool(a, p, "allow_failure", errors).value_or(false);
+    return act;
+  }
+  const bool is_signal = kind == "signal";
+  act.kind = is_signal ? Action::Kind::signal : Action::Kind::restart;
+  if (is_signal)
+    reject_unknown_keys(a, p, {"action", "process", "signal"}, errors);
+  else
+    reject_unknown_keys(a, p, {"action", "process"}, errors);
+  auto name = get_string(a, p, "process", errors, true);
+  if (!name) return std::nullopt;
+  act.process = *name;
+  bool known = s.process(*name) != nullptr || (*name == "target" && s.target.enabled);
+  if (name->rfind("redis:", 0) == 0) {
+    const std::string idx = name->substr(6);
+    known = !idx.empty() && idx.size() < 3 &&
+            std::all_of(idx.begin(), idx.end(), [](unsigned char c) { return std::isdigit(c); }) &&
+            std::stoi(idx) < s.redis_shards;
+  }
+  if (!known) {
+    std::string list;
+    for (const auto& pr : s.processes)
+      list += (list.empty() ? "" : ", ") + pr.name;
+    if (s.target.enabled) list += (list.empty() ? "" : ", ") + std::string("target");
+    if (s.redis_shards > 0)
+      list += (list.empty() ? "" : ", ") + fmt::format("redis:0..redis:{}", s.redis_shards - 1);
+    errors.add(path_join(p, "process"),
+               fmt::format("no process named \"{}\" (known: {})", *name,
+                           list.empty() ? "none" : list));
+    return std::nullopt;
+  }
+  if (!is_signal) {
+    down.erase(*name);
+    return act;
+  }
+  auto sig = get_string(a, p, "signal", errors, true);
+  if (!sig) return std::nullopt;
+  auto n = parse_signal(*sig);
+  if (!n) {
+    errors.add(path_join(p, "signal"),
+               fmt::format("unknown signal \"{}\" (TERM, KILL, STOP, CONT, HUP, INT, QUIT, USR1, "
+                           "USR2, ...)",
+                           *sig));
+    return std::nullopt;
+  }
+  act.signal = *n;
+  act.signal_name = *sig;
+  if (*n == SIGCONT)
+    down.erase(*name);
+  else if (*n != SIGHUP && *n != SIGUSR1 && *n != SIGUSR2)
+    down.insert(*name);  // stopped, or expected to end: a fault until CONT or restart
+  return act;
+}
+
 std::optional<Action> parse_action(const json& a, const std::string& p, const Scenario& s,
-                                   ProxyStates& states, ConfigErrors& errors) {
+                                   ProxyStates& states, DownSet& down, ConfigErrors& errors) {
   if (!a.is_object()) {
     errors.add(p, "must be an object with \"action\"");
     return std::nullopt;
   }
   Action act;
   auto kind = get_string(a, p, "action", errors, true);
+  if (!kind) return std::nullopt;
+  if (*kind == "signal" || *kind == "restart" || *kind == "exec")
+    return parse_process_action(a, p, *kind, s, down, errors);
   auto proxy_name = get_string(a, p, "proxy", errors, true);
-  if (!kind || !proxy_name) return std::nullopt;
+  if (!proxy_name) return std::nullopt;
   act.proxy = *proxy_name;
   if (!s.proxy(*proxy_name)) {
     errors.add(path_join(p, "proxy"), fmt::format("no proxy named \"{}\"", *proxy_name));
@@ -83,14 +163,15 @@ std::optional<Action> parse_action(const json& a, const std::string& p, const Sc
   } else {
     errors.add(path_join(p, "action"),
                fmt::format("unknown action \"{}\" (add_toxic, update_toxic, remove_toxic, "
-                           "disable_proxy, enable_proxy)",
+                           "disable_proxy, enable_proxy, signal, restart, exec)",
                            *kind));
     return std::nullopt;
   }
   return act;
 }
 
-bool any_fault(const ProxyStates& states) {
+bool any_fault(const ProxyStates& states, const DownSet& down) {
+  if (!down.empty()) return true;
   for (const auto& [_, st] : states)
     if (st.disabled || !st.toxics.empty()) return true;
   return false;
@@ -105,6 +186,7 @@ void parse_timeline(const json& arr, const std::string& path, Scenario& s, Proxy
     return;
   }
   double prev = -1;
+  DownSet down;
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const std::string p = path_index(path, i);
     const json& e = arr[i];
@@ -138,11 +220,12 @@ void parse_timeline(const json& arr, const std::string& path, Scenario& s, Proxy
       } else {
         for (std::size_t k = 0; k < it->size(); ++k)
           if (auto a =
-                  parse_action((*it)[k], path_index(path_join(p, "actions"), k), s, states, errors))
+                  parse_action((*it)[k], path_index(path_join(p, "actions"), k), s, states, down,
+                               errors))
             entry.actions.push_back(std::move(*a));
       }
     }
-    entry.fault_active = any_fault(states);
+    entry.fault_active = any_fault(states, down);
     s.timeline.push_back(std::move(entry));
   }
 }

@@ -1,0 +1,290 @@
+// `faultline run`: the user's processes (services.processes), the run's Prometheus and the
+// timeline's process actions (signal, restart, exec) — see run_steps.hpp.
+#include <signal.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "runner/run_steps.hpp"
+
+namespace faultline::runner::run_detail {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::chrono::milliseconds ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
+}
+
+ReadyCheck ready_check(const ProcessSpec& p) {
+  ReadyCheck c;
+  switch (p.ready) {
+    case ProcessSpec::Ready::none:
+      c.kind = ReadyCheck::Kind::none;
+      break;
+    case ProcessSpec::Ready::http:
+      c.kind = ReadyCheck::Kind::http;
+      break;
+    case ProcessSpec::Ready::tcp:
+      c.kind = ReadyCheck::Kind::tcp;
+      break;
+    case ProcessSpec::Ready::log:
+      c.kind = ReadyCheck::Kind::log;
+      break;
+  }
+  c.value = p.ready_value;
+  c.timeout = ms(p.ready_timeout_seconds);
+  return c;
+}
+
+// "http://HOST:PORT/PATH" (checked at parse time) as a scrape target.
+ScrapeTarget scrape_target(const std::string& job, const std::string& url) {
+  const std::string rest = url.substr(7);
+  const auto slash = rest.find('/');
+  ScrapeTarget t;
+  t.job = job;
+  t.address = rest.substr(0, slash);
+  t.metrics_path = slash == std::string::npos ? "/metrics" : rest.substr(slash);
+  return t;
+}
+
+}  // namespace
+
+void Orchestrator::start_process(const ProcessSpec& p) {
+  const fs::path dir = fs::path(o_.out_dir) / p.name;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  for (const auto& [rel, text] : p.files) {
+    const fs::path f = dir / rel;
+    fs::create_directories(f.parent_path(), ec);
+    std::ofstream out(f, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw RunError(fmt::format("process {}: cannot write {}", p.name, f.string()));
+  }
+  ProcessLaunch launch;
+  launch.name = p.name;
+  launch.command = p.command;
+  launch.env = p.env;
+  launch.cwd = p.cwd.empty() ? dir.string() : p.cwd;
+  launch.log_file = log_file(p.name);
+  auto mp = std::make_unique<ManagedProcess>(std::move(launch));
+  try {
+    mp->start();
+  } catch (const std::exception& e) {
+    throw RunError(fmt::format("process {}: cannot start {}: {}", p.name, p.command[0], e.what()));
+  }
+  const auto t = Clock::now();
+  ManagedProcess& ref = *mp;
+  {
+    std::lock_guard lock(procs_mutex_);
+    procs_[p.name] = Proc{&p, std::move(mp)};
+    procs_started_.push_back(p.name);
+  }
+  const std::string why = ref.wait_ready(ready_check(p), [this] { return signals_.received(); });
+  if (why == "interrupted") throw Interrupted{};
+  if (!why.empty()) throw RunError(fmt::format("process {}: {}", p.name, why));
+  spdlog::info("run: process {} (pid {}) ready after {:.2f}s", p.name, ref.pid(),
+               std::chrono::duration<double>(Clock::now() - t).count());
+}
+
+void Orchestrator::start_prometheus() {
+  if (!PrometheusServer::find_binary())
+    throw RunError(
+        "prometheus is not installed (promql assertions and services.prometheus need Debian's "
+        "`prometheus` package)");
+  std::vector<ScrapeTarget> targets;
+  if (target_addr_) targets.push_back({"target", target_addr_->to_string(), "/metrics", {}});
+  if (proxy_api_) targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}});
+  if (load_metrics_port_)
+    targets.push_back({"load", fmt::format("127.0.0.1:{}", *load_metrics_port_), "/metrics", {}});
+  for (const auto& p : s_.processes)
+    if (!p.metrics.empty()) targets.push_back(scrape_target(p.name, p.metrics));
+  for (auto& t : targets)
+    t.labels["scenario"] = s_.name;
+  try {
+    prometheus_ = std::make_unique<PrometheusServer>(
+        (fs::path(o_.out_dir) / "prometheus").string(), targets, log_file("prometheus"),
+        [this] { return signals_.received(); });
+  } catch (const std::exception& e) {
+    check_stop();
+    throw RunError(fmt::format("prometheus: {}", e.what()));
+  }
+  spdlog::info("run: prometheus on {}", prometheus_->address().to_string());
+  // A query Prometheus rejects is found now, not after the run.
+  for (const auto& a : s_.assertions)
+    if (auto q = a->promql_query()) {
+      const std::string why = prometheus_->check(expand_phase_window(*q, 1));
+      if (!why.empty())
+        throw RunError(fmt::format("assertion \"{}\": Prometheus rejects the query {}: {}",
+                                   a->common().name, *q, why));
+    }
+}
+
+// Each promql assertion's query at the end of its phase (the first occurrence; "*" is the whole
+// run), "[phase]" being the phase's length. Runs before teardown: the last scrape must have
+// happened after the phase ended.
+void Orchestrator::evaluate_promql() {
+  if (!prometheus_) return;
+  RunMeasurements m;
+  {
+    std::lock_guard lock(collector_mutex_);
+    m = collector_->finish();
+  }
+  struct Job {
+    std::string name, query;
+    double start = 0, end = 0;
+  };
+  std::vector<Job> jobs;
+  double last_end = 0;
+  for (const auto& a : s_.assertions) {
+    auto q = a->promql_query();
+    if (!q) continue;
+    const std::string& phase = a->common().phase;
+    std::optional<Job> j;
+    if (phase == "*") {
+      if (!m.phases.empty()) j = Job{a->common().name, *q, 0, m.phases.back().end_seconds};
+    } else {
+      for (const auto& p : m.phases)
+        if (p.name == phase) {
+          j = Job{a->common().name, *q, p.start_seconds, p.end_seconds};
+          break;
+        }
+    }
+    if (!j) {
+      promql_[a->common().name] = PromqlValue{std::nullopt, "the phase did not run", *q, 0};
+      continue;
+    }
+    last_end = std::max(last_end, j->end);
+    jobs.push_back(std::move(*j));
+  }
+  if (jobs.empty()) return;
+  // Every target scraped once more after the last phase ended (scrape interval 1 s).
+  if (!prometheus_->wait_scraped_after(t0_unix_ + last_end + 0.5, 5000ms))
+    spdlog::warn("run: prometheus did not scrape every target after the run ended; the last "
+                 "second may be missing from promql assertions");
+  for (const auto& j : jobs) {
+    const std::string q = expand_phase_window(j.query, j.end - j.start);
+    PromqlResult r = prometheus_->query(q, t0_unix_ + j.end);
+    promql_[j.name] = PromqlValue{r.value, r.error, q, j.end};
+  }
+}
+
+void Orchestrator::signal_component(const Action& a) {
+  const int sig = a.signal;
+  if (a.process == "target") {
+    target_->signal(sig);
+  } else if (a.process.rfind("redis:", 0) == 0) {
+    redis_[std::stoul(a.process.substr(6))].signal(sig);
+  } else {
+    std::lock_guard lock(procs_mutex_);
+    procs_.at(a.process).mp->signal(sig);
+  }
+  if (sig == SIGCONT)
+    expected_down_.erase(a.process);
+  else if (sig != SIGHUP && sig != SIGUSR1 && sig != SIGUSR2)
+    expected_down_.insert(a.process);
+}
+
+double Orchestrator::restart_component(const std::string& name) {
+  const auto t = Clock::now();
+  expected_down_.insert(name);  // while it is down
+  if (name == "target") {
+    target_->signal(SIGCONT);
+    target_->terminate(3000ms);
+    const std::string log = log_file("target");
+    target_.emplace(target_argv(), log);
+    target_addr_ = wait_listening(*target_, "target", log);
+  } else if (name.rfind("redis:", 0) == 0) {
+    const std::size_t i = std::stoul(name.substr(6));
+    redis_[i].signal(SIGCONT);
+    redis_[i].terminate(3000ms);
+    redis_[i] = Subprocess(redis_argv(i), log_file(fmt::format("redis-{}", i)));
+    wait_redis(i);
+  } else {
+    ManagedProcess* mp = nullptr;
+    const ProcessSpec* spec = nullptr;
+    {
+      std::lock_guard lock(procs_mutex_);
+      mp = procs_.at(name).mp.get();
+      spec = procs_.at(name).spec;
+      mp->stop(spec->stop_signal, ms(spec->stop_grace_seconds));
+      try {
+        mp->start();
+      } catch (const std::exception& e) {
+        throw RunError(fmt::format("restart {}: cannot start it: {}", name, e.what()));
+      }
+    }
+    const std::string why = mp->wait_ready(ready_check(*spec), [this] { return signals_.received(); });
+    if (why == "interrupted") throw Interrupted{};
+    if (!why.empty()) throw RunError(fmt::format("restart {}: {}", name, why));
+  }
+  expected_down_.erase(name);
+  const double took = std::chrono::duration<double>(Clock::now() - t).count();
+  spdlog::info("run: restarted {} in {:.2f}s", name, took);
+  return took;
+}
+
+// Runs the command to completion (or its timeout); its output goes to logs/exec-N.log and the
+// first line of it into the timeline record.
+std::string Orchestrator::exec_command(const Action& a, std::size_t n) {
+  const std::string log = log_file(fmt::format("exec-{}", n));
+  ProcessLaunch launch;
+  launch.name = fmt::format("exec-{}", n);
+  launch.command = a.command;
+  launch.cwd = o_.out_dir;
+  launch.log_file = log;
+  ManagedProcess p(std::move(launch));
+  try {
+    p.start();
+  } catch (const std::exception& e) {
+    throw RunError(fmt::format("\"{}\": cannot start: {}", a.describe(), e.what()));
+  }
+  const auto deadline = Clock::now() + ms(a.timeout_seconds);
+  while (p.running() && Clock::now() < deadline) {
+    if (signals_.received()) {
+      p.stop(SIGKILL, 0ms);
+      throw Interrupted{};
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  std::string output;
+  {
+    std::ifstream in(log);
+    std::getline(in, output);
+    if (output.size() > 200) output = output.substr(0, 200) + "...";
+  }
+  if (p.running()) {
+    p.stop(SIGKILL, 0ms);
+    const std::string what =
+        fmt::format("timed out after {:.1f}s (see {})", a.timeout_seconds, log);
+    if (!a.allow_failure) throw RunError(fmt::format("\"{}\" {}", a.describe(), what));
+    return what;
+  }
+  const int status = p.exit_status().value_or(-1);
+  std::string what = fmt::format("exit status {}", status);
+  if (!output.empty()) what += fmt::format(", output \"{}\"", output);
+  if (status != 0 && !a.allow_failure)
+    throw RunError(fmt::format("\"{}\" failed: {} (see {}; \"allow_failure\": true accepts it)",
+                               a.describe(), what, log));
+  return what;
+}
+
+// In reverse start order, each with its own stop signal and grace period.
+void Orchestrator::stop_processes() {
+  std::lock_guard lock(procs_mutex_);
+  for (auto it = procs_started_.rbegin(); it != procs_started_.rend(); ++it) {
+    auto& proc = procs_.at(*it);
+    if (proc.mp->running()) {
+      const int st = proc.mp->stop(proc.spec->stop_signal, ms(proc.spec->stop_grace_seconds));
+      spdlog::info("run: process {} stopped (status {})", *it, st);
+    }
+  }
+}
+
+}  // namespace faultline::runner::run_detail
