@@ -65,44 +65,6 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Processes whose command line mentions `needle` (the run's unique output directory).
-std::vector<std::string> processes_mentioning(const std::string& needle) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmd = slurp("/proc/" + pid + "/cmdline");
-    for (auto& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos) out.push_back(pid + ": " + cmd);
-  }
-  return out;
-}
-
-void expect_nothing_left(const json& results, const std::string& out_dir) {
-  // Give the kernel a moment to reap; the run has already waited for its children.
-  std::vector<std::string> left;
-  for (int i = 0; i < 20; ++i) {
-    left = processes_mentioning(out_dir);
-    if (left.empty()) break;
-    std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_TRUE(left.empty()) << "left running: " << left.front();
-  for (const auto& [component, addr] : results["endpoints"].items()) {
-    auto hp = parse_host_port(addr.get<std::string>());
-    ASSERT_TRUE(hp);
-    // A port still accepting connections means a component survived the teardown.
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(hp->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::close(fd);
-    EXPECT_NE(rc, 0) << component << " still listening on " << addr;
-  }
-}
-
 }  // namespace
 
 TEST(RunE2E, TimelineOnTimeReportsWrittenNothingLeft) {

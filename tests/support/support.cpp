@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -128,6 +133,53 @@ std::pair<int, std::string> promtool_check_metrics(const std::string& exposition
   std::ifstream r(out);
   std::string text((std::istreambuf_iterator<char>(r)), std::istreambuf_iterator<char>());
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, text};
+}
+
+namespace {
+std::string slurp_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
+// Processes whose command line mentions `needle` (the run's unique output directory).
+std::vector<std::string> processes_mentioning(const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = slurp_file("/proc/" + pid + "/cmdline");
+    for (auto& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find(needle) != std::string::npos) out.push_back(pid + ": " + cmd);
+  }
+  return out;
+}
+
+void expect_nothing_left(const json& results, const std::string& out_dir) {
+  // Give the kernel a moment to reap; the run has already waited for its children.
+  std::vector<std::string> left;
+  for (int i = 0; i < 20; ++i) {
+    left = processes_mentioning(out_dir);
+    if (left.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(left.empty()) << "left running: " << left.front();
+  for (const auto& [component, addr] : results["endpoints"].items()) {
+    std::string text = addr.get<std::string>();
+    if (text.rfind("http://", 0) == 0) text = text.substr(7, text.find('/', 7) - 7);
+    auto hp = parse_host_port(text);
+    ASSERT_TRUE(hp);
+    // A port still accepting connections means a component survived the teardown.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(hp->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::close(fd);
+    EXPECT_NE(rc, 0) << component << " still listening on " << addr;
+  }
 }
 
 }  // namespace faultline::test

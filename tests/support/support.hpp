@@ -72,4 +72,10 @@ class RedisServer {
 // Runs `promtool check metrics` on exposition text; returns {exit code, promtool's output}.
 std::pair<int, std::string> promtool_check_metrics(const std::string& exposition);
 
+// Processes whose command line mentions `needle` (e.g. a run's unique output directory).
+std::vector<std::string> processes_mentioning(const std::string& needle);
+// After a `faultline run` into `out_dir`: no process mentions the directory and no endpoint of
+// results.json (HOST:PORT or http://HOST:PORT/...) still accepts connections (gtest expectations).
+void expect_nothing_left(const json& results, const std::string& out_dir);
+
 }  // namespace faultline::test

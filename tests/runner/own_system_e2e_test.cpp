@@ -1,0 +1,252 @@
+// `faultline run` on a system faultline did not write (issue #10), end to end with real software:
+// the shipped examples (real nginx in front of two target replicas behind chaos proxies on
+// ${port.*}; the target on real Redis shards restarted and SIGSTOPped, judged with PromQL on a real
+// Prometheus), and every way such a run can go wrong — a process that exits before it is ready or
+// during the run, a ready timeout, a query Prometheus rejects, an unreachable proxy API, a failing
+// exec — ending in verdict "error" with the results so far written and nothing left behind.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <gtest/gtest.h>
+
+#include "common/config.hpp"
+#include "common/subprocess.hpp"
+#include "tests/support/support.hpp"
+
+using namespace faultline;
+using namespace faultline::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Outcome {
+  int code = -1;
+  std::string stdout_text, stderr_text;
+  json results;
+};
+
+Outcome run(const TempDir& dir, const std::string& scenario, std::vector<std::string> extra,
+            std::chrono::milliseconds timeout = 150s) {
+  std::vector<std::string> args{"run", scenario, "--out", dir.file("out")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto [code, text] = run_faultline(args, dir.file("stderr.log"), timeout);
+  std::ifstream err(dir.file("stderr.log"));
+  Outcome o{code, text, std::string(std::istreambuf_iterator<char>(err), {}), nullptr};
+  try {
+    o.results = load_json_file(dir.file("out") + "/results.json");
+  } catch (const ConfigError&) {
+  }
+  return o;
+}
+
+std::string write_json(const TempDir& dir, const std::string& name, const json& j) {
+  const std::string path = dir.file(name);
+  std::ofstream(path) << j.dump(2);
+  return path;
+}
+
+const json* assertion(const json& results, const std::string& name) {
+  if (!results.is_object()) return nullptr;
+  for (const auto& a : results["assertions"])
+    if (a["name"] == name) return &a;
+  return nullptr;
+}
+
+// A process-only scenario: `api` is the target started as the user's own program, with load at
+// it; `mutate` edits it before a test runs it.
+json own_scenario() {
+  return json::parse(R"({
+    "name": "own",
+    "duration": "4s",
+    "services": {
+      "processes": [
+        {"name": "api",
+         "command": ["${faultline}", "target", "--listen", "127.0.0.1:${port.api}"],
+         "ready": {"http": "http://127.0.0.1:${port.api}/healthz", "timeout": "10s"},
+         "metrics": "http://127.0.0.1:${port.api}/metrics"}
+      ]
+    },
+    "load": {"url": "http://127.0.0.1:${port.api}", "rate": 40, "connections": 4, "timeout": "1s",
+             "workload": {"mix": [{"name": "health", "url": "/healthz"}]}},
+    "timeline": [
+      {"at": "0s", "phase": "one"},
+      {"at": "2s", "phase": "two"}
+    ],
+    "assertions": [
+      {"name": "no errors", "kind": "error_ratio", "phase": "*", "max": 0.01}
+    ]
+  })");
+}
+
+bool have(const char* program) { return find_program(program).has_value(); }
+
+}  // namespace
+
+TEST(OwnSystemE2E, ProcessRunPassesAndRecordsExecAndRestart) {
+  TempDir dir;
+  json s = own_scenario();
+  s["timeline"][1]["actions"] = json::parse(R"([
+    {"action": "exec", "command": ["sh", "-c", "echo hello from exec"]},
+    {"action": "restart", "process": "api"}
+  ])");
+  // A restart makes a few requests fail; judge only the first phase.
+  s["assertions"][0]["phase"] = "one";
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  std::string timeline = o.results["timeline"].dump();
+  EXPECT_NE(timeline.find("exit status 0, output \\\"hello from exec\\\""), std::string::npos)
+      << timeline;
+  EXPECT_NE(timeline.find("restart api: ready again after"), std::string::npos) << timeline;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out") + "/logs/api.log"));
+  expect_nothing_left(o.results, dir.file("out"));
+}
+
+TEST(OwnSystemE2E, ProcessThatExitsBeforeReadyIsAnErrorNamingIt) {
+  TempDir dir;
+  json s = own_scenario();
+  s["services"]["processes"][0]["command"] = {"sh", "-c", "echo boom >&2; exit 3"};
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 2);
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  EXPECT_EQ(o.results["verdict"], "error");
+  const std::string e = o.results["error"].get<std::string>();
+  EXPECT_NE(e.find("process api: exited with status 3 before it was ready"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("logs/api.log"), std::string::npos) << e;
+}
+
+TEST(OwnSystemE2E, ReadyTimeoutIsAnError) {
+  TempDir dir;
+  json s = own_scenario();
+  s["services"]["processes"][0]["command"] = {"sleep", "30"};
+  s["services"]["processes"][0]["ready"]["timeout"] = "1s";
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 2);
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  EXPECT_NE(o.results["error"].get<std::string>().find("not ready within 1s"), std::string::npos)
+      << o.results["error"];
+  expect_nothing_left(o.results, dir.file("out"));
+}
+
+TEST(OwnSystemE2E, ProcessThatDiesDuringTheRunEndsItWithItsResults) {
+  TempDir dir;
+  json s = own_scenario();
+  s["timeline"][1]["actions"] = json::parse(R"([
+    {"action": "exec", "command": ["sh", "-c", "pkill -KILL -f -- '--listen 127.0.0.1:${port.api}'"],
+     "allow_failure": true}
+  ])");
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 2);
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  EXPECT_EQ(o.results["verdict"], "error");
+  const std::string e = o.results["error"].get<std::string>();
+  EXPECT_NE(e.find("process api exited during the run with status 137"), std::string::npos) << e;
+  // The phase that ran is in the results.
+  ASSERT_GE(o.results["phases"].size(), 1u);
+  EXPECT_GT(o.results["phases"][0]["load"]["requests"]["total"].get<int>(), 0);
+  expect_nothing_left(o.results, dir.file("out"));
+}
+
+TEST(OwnSystemE2E, FailingExecIsAnErrorUnlessAllowed) {
+  TempDir dir;
+  json s = own_scenario();
+  s["timeline"][1]["actions"] = json::parse(R"([{"action": "exec", "command": ["false"]}])");
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 2);
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  EXPECT_NE(o.results["error"].get<std::string>().find("\"exec false\" failed: exit status 1"),
+            std::string::npos)
+      << o.results["error"];
+}
+
+TEST(OwnSystemE2E, UnreachableProxyApiIsAnError) {
+  TempDir dir;
+  json s = own_scenario();
+  const unsigned short port = free_loopback_port();
+  s["services"]["proxy_api"] = "http://127.0.0.1:" + std::to_string(port);
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 2);
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  EXPECT_NE(o.results["error"].get<std::string>().find("services.proxy_api"), std::string::npos)
+      << o.results["error"];
+}
+
+TEST(OwnSystemE2E, AttachedProxyIsDrivenAndCleanedUp) {
+  TempDir dir;
+  auto proxy = start_faultline({"proxy", "--api", "127.0.0.1:0", "--api-token", "s3cret"});
+  ASSERT_TRUE(proxy);
+  json s = own_scenario();
+  s["services"]["proxy_api"] = "http://" + proxy->address.to_string();
+  s["services"]["proxies"] = json::parse(R"([{"name": "front", "protocol": "http",
+      "listen": "127.0.0.1:${port.front}", "upstream": "127.0.0.1:${port.api}"}])");
+  s["load"]["url"] = "http://127.0.0.1:${port.front}";
+  s["timeline"][1]["actions"] = json::parse(R"([{"action": "add_toxic", "proxy": "front",
+      "toxic": {"name": "e", "type": "http_error", "toxicity": 1.0, "attributes": {"status": 503}}}])");
+  s["assertions"] = json::parse(R"([
+      {"name": "clean first", "kind": "error_ratio", "phase": "one", "max": 0.01},
+      {"name": "all fail then", "kind": "error_ratio", "phase": "two", "min": 0.9}])");
+  // Without the token the proxy refuses: a clear error.
+  auto denied = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(denied.code, 2) << denied.stderr_text;
+  TempDir dir2;
+  auto o = run(dir2, write_json(dir2, "s.json", s), {"--api-token", "s3cret"});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  // The run removed the proxy it created on the attached API.
+  auto [code, listing] =
+      run_faultline({"ctl", "--host", proxy->address.to_string(), "--api-token", "s3cret", "list"});
+  EXPECT_EQ(code, 0) << listing;
+  EXPECT_EQ(listing.find("front"), std::string::npos) << listing;
+}
+
+TEST(OwnSystemE2E, PromqlQueryPrometheusRejectsIsAnErrorAtStart) {
+  if (!have("prometheus")) {
+    if (std::getenv("CI")) FAIL() << "prometheus is not installed";
+    GTEST_SKIP() << "prometheus is not installed";
+  }
+  TempDir dir;
+  json s = own_scenario();
+  s["assertions"].push_back(
+      {{"name", "bad"}, {"kind", "promql"}, {"phase", "one"}, {"query", "sum(rate(x[phase])"},
+       {"max", 1}});
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 2);
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  const std::string e = o.results["error"].get<std::string>();
+  EXPECT_NE(e.find("assertion \"bad\": Prometheus rejects the query"), std::string::npos) << e;
+  expect_nothing_left(o.results, dir.file("out"));
+}
+
+TEST(OwnSystemE2E, NginxFailoverExamplePasses) {
+  if (!have("nginx")) {
+    if (std::getenv("CI")) FAIL() << "nginx is not installed";
+    GTEST_SKIP() << "nginx is not installed";
+  }
+  TempDir dir;
+  auto o = run(dir, source_dir() + "/scenarios/examples/nginx-failover.json",
+               {"--duration", "40s"});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
+  // Replica b's proxy answered 503 to what reached it while the edge stayed clean.
+  const json& errors = o.results["phases"][1];
+  EXPECT_GT(errors["faults"]["b"]["faults_injected"].get<double>(), 0) << errors.dump();
+  expect_nothing_left(o.results, dir.file("out"));
+}
+
+TEST(OwnSystemE2E, RedisRestartExamplePassesWithPromql) {
+  if (!have("prometheus")) {
+    if (std::getenv("CI")) FAIL() << "prometheus is not installed";
+    GTEST_SKIP() << "prometheus is not installed";
+  }
+  TempDir dir;
+  auto o = run(dir, source_dir() + "/scenarios/examples/redis-restart.json",
+               {"--duration", "40s"});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  const json* a = assertion(o.results, "a frozen shard fails only its own share");
+  ASSERT_NE(a, nullptr) << o.stdout_text;
+  EXPECT_TRUE((*a)["measured"].is_number()) << a->dump();
+  EXPECT_NE(o.results["timeline"].dump().find("restart redis:1: ready again after"),
+            std::string::npos);
+  expect_nothing_left(o.results, dir.file("out"));
+}
