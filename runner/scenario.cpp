@@ -252,6 +252,12 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
         for (const auto& px : a->referenced_proxies())
           if (!s.proxy(px))
             errors.add(path_join(p, "proxy"), fmt::format("no proxy named \"{}\"", px));
+        for (const auto& c : a->referenced_components())
+          if (c != "target" && c != "proxy" && c != "load" && !s.process(c))
+            errors.add(path_join(p, "component"),
+                       fmt::format("no component or process named \"{}\" (target, proxy, load or "
+                                   "a name of services.processes)",
+                                   c));
         for (const auto& r : a->referenced_requests())
           check_request_name(s.load, r, path_join(p, "request"), errors);
         if (a->promql_query()) s.prometheus = true;

@@ -45,6 +45,9 @@ class Assertion {
   virtual std::vector<std::string> referenced_phases() const { return {common_.phase}; }
   // Proxy names it reads (checked against the scenario's proxies).
   virtual std::vector<std::string> referenced_proxies() const { return {}; }
+  // Components or processes whose resources it reads ("target", "proxy", "load" or a name of
+  // services.processes; checked against the scenario).
+  virtual std::vector<std::string> referenced_components() const { return {}; }
   // Workload request names it reads (checked against the workload's request names).
   virtual std::vector<std::string> referenced_requests() const { return {}; }
   // A PromQL expression for the run's Prometheus (kind promql), "[phase]" not yet expanded; the

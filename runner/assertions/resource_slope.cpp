@@ -13,6 +13,7 @@ namespace {
 
 class ResourceSlope final : public Assertion {
  public:
+  std::vector<std::string> referenced_components() const override { return {component_}; }
   ResourceSlope(AssertionCommon c, std::string component, std::string resource, double max,
                 double warmup)
       : Assertion(std::move(c)),
@@ -69,9 +70,9 @@ void register_resource_slope(AssertionRegistry& r) {
          ConfigErrors& e) -> std::unique_ptr<Assertion> {
         reject_unknown_assertion_keys(o, p, {"component", "resource", "max_per_hour", "warmup"}, e);
         auto comp = get_string(o, p, "component", e, true);
-        if (comp && *comp != "target" && *comp != "proxy" && *comp != "load")
+        if (comp && (comp->empty() || comp->size() > 64))
           e.add(path_join(p, "component"),
-                fmt::format("must be target, proxy or load, got \"{}\"", *comp));
+                fmt::format("must be target, proxy, load or a process name, got \"{}\"", *comp));
         auto res = get_string(o, p, "resource", e, true);
         if (res && *res != "rss_bytes" && *res != "open_fds")
           e.add(path_join(p, "resource"),
