@@ -4,21 +4,25 @@
 // has no PromQL evaluator of its own.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/config.hpp"  // HostPort
 #include "common/net.hpp"
 
 namespace faultline::runner {
 
 struct ScrapeTarget {
-  std::string job;                     // the `job` label, e.g. "target", "proxy", "api"
-  std::string address;                 // "HOST:PORT"
+  std::string job;      // the `job` label, e.g. "target", "proxy", "api"
+  std::string address;  // "HOST:PORT"
   std::string metrics_path = "/metrics";
   std::map<std::string, std::string> labels;  // extra target labels
 };
@@ -46,6 +50,7 @@ class PrometheusServer {
   PrometheusServer& operator=(const PrometheusServer&) = delete;
 
   HostPort address() const;
+  pid_t pid() const;  // of the prometheus process (tests check it is gone after stop())
   bool running();
 
   // Instant query evaluated at `at_unix_seconds` (0 = now).
@@ -54,7 +59,9 @@ class PrometheusServer {
   // result is fine). Returns "" or Prometheus's error message.
   std::string check(const std::string& expr);
   // Waits until every target's last scrape (from /api/v1/targets) began at or after
-  // `unix_seconds`; false after `timeout`.
+  // `unix_seconds`; false after `timeout`. Note: Prometheus 2.x applies its targets only ~5 s
+  // after start (a fixed discovery throttle), so the first scrape comes ~5 s after the
+  // constructor returns; wait_scraped_after(start time) before the load begins to miss nothing.
   bool wait_scraped_after(double unix_seconds, std::chrono::milliseconds timeout);
 
   void stop();  // SIGTERM, then SIGKILL after 5 s; idempotent
@@ -67,5 +74,11 @@ class PrometheusServer {
 // Replaces every "[phase]" in `expr` with the phase window as a PromQL range in whole
 // milliseconds ("[30000ms]"), at least 1 ms.
 std::string expand_phase_window(const std::string& expr, double window_seconds);
+
+// Helpers, exposed for tests: percent-encoding of everything but RFC 3986's unreserved
+// characters; an RFC 3339 time ("2026-11-30T15:04:05.123456789Z", "...+01:00") as Unix seconds
+// (nullopt when malformed).
+std::string url_encode(std::string_view s);
+std::optional<double> parse_rfc3339(std::string_view s);
 
 }  // namespace faultline::runner

@@ -18,7 +18,8 @@
   X(recovery_time)              \
   X(isolation)                  \
   X(resource_slope)             \
-  X(latency_drift)
+  X(latency_drift)              \
+  X(promql)
 
 namespace faultline::runner {
 

@@ -287,3 +287,90 @@ TEST(Assertions, UnknownKindListsTheRegistrysNames) {
   EXPECT_NE(e2.to_string().find("unknown kind \"vibes\" (always)"), std::string::npos)
       << e2.to_string();
 }
+
+TEST(Assertions, PromqlComparesPrometheussValue) {
+  const char* q = R"(sum(increase(x_total{code=~\"5..\"}[phase])) / sum(increase(x_total[phase])))";
+  auto a = make(std::string(R"({"name":"p","kind":"promql","phase":"fault","query":")") + q +
+                R"(","max":0.05})");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(*a->promql_query(),
+            R"(sum(increase(x_total{code=~"5.."}[phase])) / sum(increase(x_total[phase])))");
+  auto m = typical();
+  PromqlValue v;
+  v.value = 0.02;
+  v.query = "sum(increase(x_total{code=~\"5..\"}[10000ms])) / sum(increase(x_total[10000ms]))";
+  v.at_seconds = 20;
+  m.promql["p"] = v;
+  auto r = a->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 0.02);
+  EXPECT_EQ(r.bound, "<= 0.05");
+  EXPECT_NE(r.message.find("0.02"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("[10000ms]"), std::string::npos) << r.message;
+  m.promql["p"].value = 0.07;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_DOUBLE_EQ(*r.measured, 0.07);
+
+  auto lo = make(R"({"name":"p","kind":"promql","phase":"fault","query":"up","min":10})");
+  m.promql["p"].value = 12;
+  r = lo->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_EQ(r.bound, ">= 10");
+  m.promql["p"].value = 9;
+  EXPECT_FALSE(lo->evaluate(m).pass);
+
+  auto both =
+      make(R"({"name":"p","kind":"promql","phase":"fault","query":"up","min":1,"max":2.5})");
+  EXPECT_EQ(both->evaluate(m).bound, "in [1, 2.5]");
+  EXPECT_FALSE(both->evaluate(m).pass);
+  m.promql["p"].value = 2.5;
+  EXPECT_TRUE(both->evaluate(m).pass);
+}
+
+TEST(Assertions, PromqlWithoutAValueFailsWithTheReason) {
+  auto a = make(R"j({"name":"p","kind":"promql","phase":"fault","query":"sum(up)","max":1})j");
+  auto m = typical();
+  auto r = a->evaluate(m);  // never evaluated
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured);
+  EXPECT_EQ(r.message, "promql: no data at the end of phase fault (query sum(up))");
+  PromqlValue v;
+  v.error = "NaN (e.g. 0/0: no requests in the window)";
+  v.query = "sum(up)";
+  m.promql["p"] = v;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured);
+  EXPECT_NE(r.message.find("NaN (e.g. 0/0"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("sum(up)"), std::string::npos) << r.message;
+  m.promql["p"].error = "";
+  r = a->evaluate(m);
+  EXPECT_NE(r.message.find("no data"), std::string::npos) << r.message;
+  // Other kinds have no query.
+  EXPECT_FALSE(make(R"({"name":"a","kind":"error_ratio","phase":"x","max":0.1})")->promql_query());
+}
+
+TEST(Assertions, PromqlBadConfigs) {
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"name":"a","kind":"promql","phase":"x","max":1})", "$.assertions[3].query"},
+      {R"({"name":"a","kind":"promql","phase":"x","query":"  ","max":1})",
+       "$.assertions[3].query: must be a non-empty PromQL expression"},
+      {R"({"name":"a","kind":"promql","phase":"x","query":1,"max":1})", "$.assertions[3].query"},
+      {R"({"name":"a","kind":"promql","phase":"x","query":"up"})",
+       "$.assertions[3].min: give min and/or max"},
+      {R"({"name":"a","kind":"promql","phase":"x","query":"up","min":2,"max":1})",
+       "$.assertions[3].max: must be >= min"},
+      {R"({"name":"a","kind":"promql","phase":"x","query":"up","max":"1"})", "$.assertions[3].max"},
+      {R"({"name":"a","kind":"promql","phase":"x","query":"up","max":1,"step":"1s"})",
+       "$.assertions[3].step: unknown field"},
+  };
+  for (const auto& [text, want] : bad) {
+    ConfigErrors e;
+    auto a = parse_assertion(json::parse(text), "$.assertions[3]", builtin_assertions(), e);
+    EXPECT_EQ(a, nullptr) << text;
+    EXPECT_NE(e.to_string().find(want), std::string::npos) << text << "\n" << e.to_string();
+  }
+  // Negative bounds are fine (a difference can be negative).
+  EXPECT_NE(make(R"({"name":"a","kind":"promql","phase":"x","query":"up","min":-1})"), nullptr);
+}
