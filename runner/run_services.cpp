@@ -116,6 +116,18 @@ void Orchestrator::start_prometheus() {
     throw RunError(fmt::format("prometheus: {}", e.what()));
   }
   spdlog::info("run: prometheus on {}", prometheus_->address().to_string());
+  // Prometheus applies its targets ~5 s after it is ready: wait for a first scrape of every one,
+  // so the first phase has data from its start.
+  const double now_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto until = Clock::now() + 20s;
+  while (!prometheus_->wait_scraped_after(now_unix, 500ms)) {
+    check_stop();
+    if (Clock::now() > until) {
+      spdlog::warn("run: prometheus did not scrape every target within 20s; starting anyway");
+      break;
+    }
+  }
   // A query Prometheus rejects is found now, not after the run.
   for (const auto& a : s_.assertions)
     if (auto q = a->promql_query()) {
