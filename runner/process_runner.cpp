@@ -176,6 +176,9 @@ class TcpProbe : public Probe {
 
 // Reads the log file from where it ended at start() and matches each complete new line.
 class LogProbe : public Probe {
+  static constexpr std::uintmax_t kReadSlice = 4 << 20;
+  static constexpr std::size_t kMaxLine = 8192;
+
  public:
   LogProbe(const std::string& pattern, std::string path, std::uintmax_t offset)
       : path_(std::move(path)), offset_(offset) {
@@ -199,7 +202,9 @@ class LogProbe : public Probe {
       partial_.clear();
     }
     in.seekg(static_cast<std::streamoff>(offset_));
-    std::string chunk(static_cast<std::size_t>(size - offset_), '\0');
+    // A chatty program may have written megabytes since the last poll: read them in slices.
+    std::string chunk(
+        static_cast<std::size_t>(std::min<std::uintmax_t>(size - offset_, kReadSlice)), '\0');
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     chunk.resize(static_cast<std::size_t>(in.gcount()));
     offset_ += chunk.size();
@@ -209,10 +214,14 @@ class LogProbe : public Probe {
     while (!matched && (nl = partial_.find('\n', begin)) != std::string::npos) {
       std::string_view line(partial_.data() + begin, nl - begin);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      // libstdc++'s regex recurses per character: a huge line could overflow the stack, and a
+      // ready line is short.
+      if (line.size() > kMaxLine) line = line.substr(0, kMaxLine);
       matched = std::regex_search(line.begin(), line.end(), *regex_);
       begin = nl + 1;
     }
     partial_.erase(0, begin);
+    if (partial_.size() > kMaxLine) partial_.resize(kMaxLine);  // the rest cannot matter
     return matched ? "" : waiting_;
   }
 
