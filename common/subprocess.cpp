@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -55,27 +57,131 @@ unsigned short free_loopback_port() {
   return ntohs(addr.sin_port);
 }
 
-Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& stderr_file) {
+namespace {
+
+// Messages from the child between fork and exec: only write(2) and hand-made formatting, no
+// strerror or allocation (neither is async-signal-safe).
+void child_write(const char* s) {
+  std::size_t n = 0;
+  while (s[n] != '\0')
+    ++n;
+  while (n > 0) {
+    ssize_t w = ::write(STDERR_FILENO, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+const char* child_errno_text(int err) {
+  switch (err) {
+    case ENOENT:
+      return "no such file or directory";
+    case EACCES:
+      return "permission denied";
+    case ENOTDIR:
+      return "not a directory";
+    case ENOEXEC:
+      return "exec format error";
+    case E2BIG:
+      return "argument list too long";
+    case ENOMEM:
+      return "out of memory";
+    case ELOOP:
+      return "too many symbolic links";
+    default:
+      return nullptr;
+  }
+}
+
+[[noreturn]] void child_fail(const char* what, const char* arg, int err) {
+  child_write("faultline: cannot ");
+  child_write(what);
+  child_write(" ");
+  child_write(arg);
+  child_write(": ");
+  if (const char* text = child_errno_text(err)) {
+    child_write(text);
+  } else {
+    char digits[16];
+    char* p = digits + sizeof digits;
+    *--p = '\0';
+    unsigned v = err < 0 ? 0U : static_cast<unsigned>(err);
+    do {
+      *--p = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0 && p > digits);
+    child_write("errno ");
+    child_write(p);
+  }
+  child_write("\n");
+  ::_exit(127);
+}
+
+int open_append(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  return fd;
+}
+
+// Closes the descriptors it holds unless released: the parent's side of a spawn that throws.
+struct Fds {
+  int out_read = -1, out_write = -1, err = -1;
+  ~Fds() {
+    for (int fd : {out_read, out_write, err})
+      if (fd >= 0) ::close(fd);
+  }
+};
+
+struct Spawned {
+  pid_t pid = -1;
+  int stdout_read = -1;  // -1 unless stdout was piped
+};
+
+Spawned spawn(const std::vector<std::string>& argv, const SubprocessOptions& options,
+              bool pipe_stdout) {
   if (argv.empty()) throw std::invalid_argument("Subprocess: empty argv");
   auto program = find_program(argv[0]);
   if (!program)
     throw std::system_error(ENOENT, std::generic_category(), "cannot find program " + argv[0]);
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0)
-    throw std::system_error(errno, std::generic_category(), "pipe2");
-  int err_fd = -1;
-  if (!stderr_file.empty()) {
-    err_fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (err_fd < 0) {
-      ::close(pipefd[0]);
-      ::close(pipefd[1]);
-      throw std::system_error(errno, std::generic_category(), "open " + stderr_file);
-    }
+  Fds fds;
+  if (!options.stdout_file.empty()) {
+    fds.out_write = open_append(options.stdout_file);
+  } else if (pipe_stdout) {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    fds.out_read = pipefd[0];
+    fds.out_write = pipefd[1];
   }
+  if (!options.stderr_file.empty()) {
+    fds.err = options.stderr_file == options.stdout_file
+                  ? ::fcntl(fds.out_write, F_DUPFD_CLOEXEC, 0)
+                  : open_append(options.stderr_file);
+    if (fds.err < 0) throw std::system_error(errno, std::generic_category(), "dup");
+  }
+  // Everything the child needs is built here: after fork it may not allocate.
   std::vector<char*> args;
   for (const auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  std::vector<char*> env_ptrs;
+  char** envp = environ;
+  if (!options.env.empty()) {
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string_view entry(*e);
+      auto eq = entry.find('=');
+      if (options.env.count(std::string(entry.substr(0, eq))) == 0) env_strings.emplace_back(entry);
+    }
+    for (const auto& [key, value] : options.env)
+      env_strings.push_back(key + "=" + value);
+    for (auto& e : env_strings)
+      env_ptrs.push_back(e.data());
+    env_ptrs.push_back(nullptr);
+    envp = env_ptrs.data();
+  }
+  const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -83,21 +189,46 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& 
     // Child: only async-signal-safe calls from here on.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
-    ::dup2(pipefd[1], STDOUT_FILENO);
-    if (err_fd >= 0) ::dup2(err_fd, STDERR_FILENO);
+    if (fds.out_write >= 0) ::dup2(fds.out_write, STDOUT_FILENO);
+    if (fds.err >= 0) ::dup2(fds.err, STDERR_FILENO);
     ::setpgid(0, 0);  // own process group: Ctrl-C on the terminal reaches only the parent
     // A blocked mask survives exec: the parent blocks SIGINT/SIGTERM (StopSignals), and a child
-    // that kept the block could not be stopped with them.
+    // that kept the block could not be stopped with them. An ignored SIGPIPE survives exec too
+    // (the proxy ignores it for splice); programs expect the default.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(program->c_str(), args.data());
-    ::_exit(127);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &dfl, nullptr);
+    if (cwd != nullptr && ::chdir(cwd) != 0) child_fail("chdir to", cwd, errno);
+    ::execve(program->c_str(), args.data(), envp);
+    child_fail("exec", program->c_str(), errno);
   }
-  ::close(pipefd[1]);
-  if (err_fd >= 0) ::close(err_fd);
-  pid_ = pid;
-  stdout_fd_ = pipefd[0];
+  // Also from the parent, so a group signal sent right after this returns cannot miss a child
+  // that has not run its own setpgid yet (EACCES once it has exec'd: harmless).
+  ::setpgid(pid, pid);
+  return {pid, std::exchange(fds.out_read, -1)};
+}
+
+}  // namespace
+
+Subprocess::Subprocess(const std::vector<std::string>& argv, const std::string& stderr_file) {
+  SubprocessOptions options;
+  options.stderr_file = stderr_file;
+  auto child = spawn(argv, options, true);
+  pid_ = child.pid;
+  stdout_fd_ = child.stdout_read;
+}
+
+Subprocess::Subprocess(const std::vector<std::string>& argv, const SubprocessOptions& options) {
+  auto child = spawn(argv, options, true);
+  pid_ = child.pid;
+  stdout_fd_ = child.stdout_read;
+}
+
+pid_t spawn_process(const std::vector<std::string>& argv, const SubprocessOptions& options) {
+  return spawn(argv, options, false).pid;
 }
 
 Subprocess::~Subprocess() {

@@ -6,11 +6,21 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace faultline {
+
+// How to start a child beyond its argv. Files are opened O_APPEND|O_CREAT (their directories must
+// exist); the same path for stdout and stderr shares one descriptor, so lines keep their order.
+struct SubprocessOptions {
+  std::string stdout_file;  // "" = piped to the Subprocess (spawn_process: inherited)
+  std::string stderr_file;  // "" = inherited
+  std::map<std::string, std::string> env;  // set on top of this process's environment
+  std::string cwd;                         // "" = this process's working directory
+};
 
 class Subprocess {
  public:
@@ -18,6 +28,9 @@ class Subprocess {
   // Starts argv[0] (looked up in PATH when it has no '/'). stdout is piped to this object; stderr
   // goes to `stderr_file` when given (appended), else it is inherited. Throws std::system_error.
   Subprocess(const std::vector<std::string>& argv, const std::string& stderr_file = "");
+  // As above, with files, environment and working directory from `options`. A chdir or exec that
+  // fails in the child is reported on its stderr (or stdout file) and ends it with status 127.
+  Subprocess(const std::vector<std::string>& argv, const SubprocessOptions& options);
   ~Subprocess();  // SIGKILLs and reaps a child that is still running
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&& other) noexcept;
@@ -49,6 +62,11 @@ class Subprocess {
   std::string output_;
   std::size_t consumed_ = 0;
 };
+
+// Starts a child as Subprocess does (own process group, PR_SET_PDEATHSIG, empty signal mask) and
+// hands it to the caller, who signals and reaps it: for owners that need waitid(WNOWAIT) or group
+// signals. stdout_file "" means inherited here. Throws std::system_error.
+pid_t spawn_process(const std::vector<std::string>& argv, const SubprocessOptions& options);
 
 // Path of a program in PATH, or nullopt.
 std::optional<std::string> find_program(const std::string& name);

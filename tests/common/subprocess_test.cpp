@@ -1,10 +1,19 @@
 // Subprocess: a child does not inherit the parent's blocked stop signals (StopSignals), so
-// SIGTERM stops it at once instead of after the grace period's SIGKILL.
+// SIGTERM stops it at once instead of after the grace period's SIGKILL; options (files,
+// environment, working directory) apply, and a failing chdir or exec shows in the child's stderr.
 #include "common/subprocess.hpp"
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "common/signals.hpp"
 
@@ -28,6 +37,79 @@ TEST(Subprocess, ReadsItsReadinessLine) {
   ASSERT_TRUE(line);
   EXPECT_EQ(*line, "listening on 127.0.0.1:5");
   EXPECT_EQ(child.terminate(3000ms), 128 + SIGTERM);
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "faultline-sub-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) != nullptr) path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Subprocess, OptionsSetFilesEnvironmentAndWorkingDirectory) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path.empty());
+  SubprocessOptions options;
+  options.stdout_file = (dir.path / "out.log").string();
+  options.stderr_file = options.stdout_file;  // shared: both end up in one file
+  options.env = {{"FL_SUB_VAR", "v1"}};
+  options.cwd = dir.path.string();
+  Subprocess child({"sh", "-c", "echo \"var=$FL_SUB_VAR\"; echo err >&2; pwd; test -n \"$PATH\""},
+                   options);
+  EXPECT_EQ(child.wait(5000ms), 0);
+  EXPECT_EQ(slurp(options.stdout_file),
+            "var=v1\nerr\n" + std::filesystem::canonical(dir.path).string() + "\n");
+  EXPECT_TRUE(child.output().empty());  // stdout went to the file, not the pipe
+}
+
+TEST(Subprocess, PipedStdoutWithOptions) {
+  SubprocessOptions options;
+  options.env = {{"FL_SUB_VAR", "piped"}};
+  Subprocess child({"sh", "-c", "echo $FL_SUB_VAR"}, options);
+  child.read_all(5000ms);
+  EXPECT_EQ(child.output(), "piped\n");
+  EXPECT_EQ(child.wait(5000ms), 0);
+}
+
+TEST(Subprocess, ChdirAndExecFailuresShowInStderrWithStatus127) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path.empty());
+  SubprocessOptions options;
+  options.stderr_file = (dir.path / "err.log").string();
+  options.cwd = (dir.path / "missing").string();
+  Subprocess no_dir({"true"}, options);
+  EXPECT_EQ(no_dir.wait(5000ms), 127);
+  EXPECT_EQ(slurp(options.stderr_file),
+            "faultline: cannot chdir to " + options.cwd + ": no such file or directory\n");
+
+  auto garbage = dir.path / "not-a-program";
+  std::ofstream(garbage) << "\x01\x02garbage";
+  ::chmod(garbage.c_str(), 0755);
+  Subprocess bad_exec({garbage.string()}, dir.path.string() + "/err2.log");
+  EXPECT_EQ(bad_exec.wait(5000ms), 127);
+  EXPECT_EQ(slurp(dir.path / "err2.log"),
+            "faultline: cannot exec " + garbage.string() + ": exec format error\n");
+}
+
+TEST(Subprocess, SpawnProcessLeavesTheChildToTheCaller) {
+  pid_t pid = spawn_process({"sh", "-c", "exit 4"}, {});
+  ASSERT_GT(pid, 0);
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 4);
 }
 
 }  // namespace
