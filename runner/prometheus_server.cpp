@@ -158,11 +158,15 @@ json make_config(const std::vector<ScrapeTarget>& targets) {
       if (!labels.empty()) sc["labels"] = labels;
       statics.push_back(std::move(sc));
     }
-    jobs.push_back({{"job_name", name},
-                    {"scrape_interval", "1s"},
-                    {"scrape_timeout", "900ms"},
-                    {"metrics_path", path},
-                    {"static_configs", std::move(statics)}});
+    json job = {{"job_name", name},
+                {"scrape_interval", "1s"},
+                {"scrape_timeout", "900ms"},
+                {"metrics_path", path},
+                {"static_configs", std::move(statics)}};
+    // A job has one authorization: the first target's token (jobs are per component).
+    if (!list.front()->bearer_token.empty())
+      job["authorization"] = {{"type", "Bearer"}, {"credentials", list.front()->bearer_token}};
+    jobs.push_back(std::move(job));
   }
   return {{"global", {{"scrape_interval", "1s"}, {"evaluation_interval", "1s"}}},
           {"scrape_configs", std::move(jobs)}};

@@ -25,6 +25,7 @@ struct ScrapeTarget {
   std::string address;  // "HOST:PORT"
   std::string metrics_path = "/metrics";
   std::map<std::string, std::string> labels;  // extra target labels
+  std::string bearer_token;                   // sent as "Authorization: Bearer" ("" = none)
 };
 
 struct PromqlResult {

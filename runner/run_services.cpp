@@ -99,10 +99,11 @@ void Orchestrator::start_prometheus() {
         "prometheus is not installed (promql assertions and services.prometheus need Debian's "
         "`prometheus` package)");
   std::vector<ScrapeTarget> targets;
-  if (target_addr_) targets.push_back({"target", target_addr_->to_string(), "/metrics", {}});
-  if (proxy_api_) targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}});
+  if (target_addr_) targets.push_back({"target", target_addr_->to_string(), "/metrics", {}, ""});
+  if (proxy_api_) targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}, o_.api_token});
   if (load_metrics_port_)
-    targets.push_back({"load", fmt::format("127.0.0.1:{}", *load_metrics_port_), "/metrics", {}});
+    targets.push_back(
+        {"load", fmt::format("127.0.0.1:{}", *load_metrics_port_), "/metrics", {}, ""});
   for (const auto& p : s_.processes)
     if (!p.metrics.empty()) targets.push_back(scrape_target(p.name, p.metrics));
   for (auto& t : targets)

@@ -43,9 +43,10 @@ namespace {
 
 std::optional<PromSnapshot> scrape(const std::optional<HostPort>& hp,
                                    std::chrono::milliseconds timeout = 1500ms,
-                                   const std::string& path = "/metrics") {
+                                   const std::string& path = "/metrics",
+                                   const std::string& token = "") {
   if (!hp) return std::nullopt;
-  Fetched f = fetch(*hp, "GET", path, "", timeout);
+  Fetched f = fetch(*hp, "GET", path, "", timeout, token);
   if (!f.ok) return std::nullopt;
   return PromSnapshot::parse(f.body);
 }
@@ -104,7 +105,8 @@ void Orchestrator::execute(const Action& a) {
 
 void Orchestrator::scrape_boundary(std::size_t k, double at) {
   if (auto t = scrape(target_addr_)) collector_->set_boundary(k, at, "target", *t);
-  if (auto p = scrape(proxy_api_)) collector_->set_boundary(k, at, "proxy", *p);
+  if (auto p = scrape(proxy_api_, 1500ms, "/metrics", o_.api_token))
+    collector_->set_boundary(k, at, "proxy", *p);
   if (auto l = scrape(load_metrics_)) collector_->set_boundary(k, at, "load", *l);
   for (const auto& p : s_.processes) {
     if (p.metrics.empty() || !procs_.count(p.name)) continue;
@@ -127,7 +129,7 @@ void Orchestrator::scraper_loop(std::stop_token st) {
     std::map<std::string, double> values;
     for (auto [name, hp] : {std::pair{"target", target_addr_}, std::pair{"proxy", proxy_api_},
                             std::pair{"load", load_metrics_}}) {
-      auto snap = scrape(hp, 900ms);
+      auto snap = scrape(hp, 900ms, "/metrics", std::string_view(name) == "proxy" ? o_.api_token : "");
       if (!snap) continue;
       if (auto v = snap->sum("process_resident_memory_bytes"))
         values[std::string(name) + "_rss_bytes"] = *v;

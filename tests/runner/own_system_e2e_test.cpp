@@ -186,10 +186,14 @@ TEST(OwnSystemE2E, AttachedProxyIsDrivenAndCleanedUp) {
       "toxic": {"name": "e", "type": "http_error", "toxicity": 1.0, "attributes": {"status": 503}}}])");
   s["assertions"] = json::parse(R"([
       {"name": "clean first", "kind": "error_ratio", "phase": "one", "max": 0.01},
-      {"name": "all fail then", "kind": "error_ratio", "phase": "two", "min": 0.9}])");
+      {"name": "the attached proxy injects", "kind": "error_amplification", "phase": "two",
+       "proxy": "front", "min": 0.9, "max": 1.1}])");
   // Without the token the proxy refuses: a clear error.
   auto denied = run(dir, write_json(dir, "s.json", s), {});
   EXPECT_EQ(denied.code, 2) << denied.stderr_text;
+  ASSERT_TRUE(denied.results.is_object()) << denied.stderr_text;
+  EXPECT_NE(denied.results["error"].get<std::string>().find("HTTP 401"), std::string::npos)
+      << denied.results["error"];
   TempDir dir2;
   auto o = run(dir2, write_json(dir2, "s.json", s), {"--api-token", "s3cret"});
   EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;

@@ -162,7 +162,7 @@ void expect_nothing_left(const json& results, const std::string& out_dir) {
   for (int i = 0; i < 20; ++i) {
     left = processes_mentioning(out_dir);
     if (left.empty()) break;
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(left.empty()) << "left running: " << left.front();
   for (const auto& [component, addr] : results["endpoints"].items()) {
