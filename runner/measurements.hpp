@@ -84,7 +84,7 @@ struct SeriesPoint {
 struct PromqlValue {
   std::optional<double> value;
   std::string error;
-  std::string query;  // as sent, "[phase]" expanded
+  std::string query;      // as sent, "[phase]" expanded
   double at_seconds = 0;  // evaluation time, seconds since the load started
 };
 

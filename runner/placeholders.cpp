@@ -8,12 +8,14 @@ namespace faultline::runner {
 
 namespace {
 
-bool skipped(const std::string& path) { return path == "$.load.workload"; }
+bool skipped(const std::string& path) {
+  return path == "$.load.workload";
+}
 
 // Calls on_use(name) for each placeholder of `s`; returns the text with `values` substituted.
 template <typename F>
-std::string scan(const std::string& s, const std::map<std::string, std::string>* values,
-                 F&& on_use, std::string* error) {
+std::string scan(const std::string& s, const std::map<std::string, std::string>* values, F&& on_use,
+                 std::string* error) {
   std::string out;
   std::size_t i = 0;
   while (i < s.size()) {
@@ -70,7 +72,8 @@ void walk(const json& j, const std::string& path, std::vector<PlaceholderUse>& u
 void replace(json& j, const std::string& path, const std::map<std::string, std::string>& values) {
   if (skipped(path)) return;
   if (j.is_string()) {
-    j = scan(j.get_ref<const std::string&>(), &values, [](const std::string&) {}, nullptr);
+    j = scan(
+        j.get_ref<const std::string&>(), &values, [](const std::string&) {}, nullptr);
   } else if (j.is_object()) {
     for (auto& [k, v] : j.items())
       replace(v, path_join(path, k), values);

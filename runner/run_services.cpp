@@ -100,7 +100,8 @@ void Orchestrator::start_prometheus() {
         "`prometheus` package)");
   std::vector<ScrapeTarget> targets;
   if (target_addr_) targets.push_back({"target", target_addr_->to_string(), "/metrics", {}, ""});
-  if (proxy_api_) targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}, o_.api_token});
+  if (proxy_api_)
+    targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}, o_.api_token});
   if (load_metrics_port_)
     targets.push_back(
         {"load", fmt::format("127.0.0.1:{}", *load_metrics_port_), "/metrics", {}, ""});
@@ -109,9 +110,9 @@ void Orchestrator::start_prometheus() {
   for (auto& t : targets)
     t.labels["scenario"] = s_.name;
   try {
-    prometheus_ = std::make_unique<PrometheusServer>(
-        (fs::path(o_.out_dir) / "prometheus").string(), targets, log_file("prometheus"),
-        [this] { return signals_.received(); });
+    prometheus_ = std::make_unique<PrometheusServer>((fs::path(o_.out_dir) / "prometheus").string(),
+                                                     targets, log_file("prometheus"),
+                                                     [this] { return signals_.received(); });
   } catch (const std::exception& e) {
     check_stop();
     throw RunError(fmt::format("prometheus: {}", e.what()));
@@ -179,8 +180,9 @@ void Orchestrator::evaluate_promql() {
   if (jobs.empty()) return;
   // Every target scraped once more after the last phase ended (scrape interval 1 s).
   if (!prometheus_->wait_scraped_after(t0_unix_ + last_end + 0.5, 5000ms))
-    spdlog::warn("run: prometheus did not scrape every target after the run ended; the last "
-                 "second may be missing from promql assertions");
+    spdlog::warn(
+        "run: prometheus did not scrape every target after the run ended; the last "
+        "second may be missing from promql assertions");
   for (const auto& j : jobs) {
     const std::string q = expand_phase_window(j.query, j.end - j.start);
     PromqlResult r = prometheus_->query(q, t0_unix_ + j.end);
@@ -233,7 +235,8 @@ double Orchestrator::restart_component(const std::string& name) {
         throw RunError(fmt::format("restart {}: cannot start it: {}", name, e.what()));
       }
     }
-    const std::string why = mp->wait_ready(ready_check(*spec), [this] { return signals_.received(); });
+    const std::string why =
+        mp->wait_ready(ready_check(*spec), [this] { return signals_.received(); });
     if (why == "interrupted") throw Interrupted{};
     if (!why.empty()) throw RunError(fmt::format("restart {}: {}", name, why));
   }

@@ -120,9 +120,9 @@ void Orchestrator::start(RunInfo& info) {
   // The timeline's clock starts when the load does (the interval lines count from there too).
   start_load();
   clock_.t0 = load_t0_.value_or(Clock::now());
-  t0_unix_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-                 .count() -
-             clock_.offset(Clock::now());
+  t0_unix_ =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+      clock_.offset(Clock::now());
   if (load_metrics_) info.endpoints["load"] = load_metrics_->to_string();
   write_prometheus_sd();
 }
@@ -217,9 +217,10 @@ void Orchestrator::create_proxy(const ProxySpec& p, const std::string& upstream)
   Fetched f = api("POST", "/proxies", body.dump());
   if (!f.ok) {
     if (f.status == 409 && !s_.proxy_api.empty())
-      throw RunError(fmt::format("proxy: a proxy named {} already exists on the attached API {} "
-                                 "(remove it, or rename the scenario's proxy)",
-                                 p.name, s_.proxy_api));
+      throw RunError(
+          fmt::format("proxy: a proxy named {} already exists on the attached API {} "
+                      "(remove it, or rename the scenario's proxy)",
+                      p.name, s_.proxy_api));
     throw RunError(fmt::format("proxy: creating proxy {} failed: {}", p.name, f.error));
   }
   if (!s_.proxy_api.empty()) attached_created_.push_back(p.name);
@@ -258,14 +259,11 @@ std::vector<std::string> Orchestrator::target_argv() const {
       store += addr;
     }
   }
-  std::vector<std::string> argv{o_.faultline_exe,
-                                "target",
-                                "--listen",
-                                s_.target.listen.empty() ? "127.0.0.1:0" : s_.target.listen,
-                                "--store",
-                                store,
-                                "--mode",
-                                s_.target.mode};
+  std::vector<std::string> argv{
+      o_.faultline_exe, "target",
+      "--listen",       s_.target.listen.empty() ? "127.0.0.1:0" : s_.target.listen,
+      "--store",        store,
+      "--mode",         s_.target.mode};
   auto add = [&](const char* flag, const std::optional<std::int64_t>& v) {
     if (v) {
       argv.push_back(flag);

@@ -147,8 +147,8 @@ class Orchestrator {
   std::mutex procs_mutex_;                  // restart (main thread) vs. /proc sampling (scraper)
   std::set<std::string> expected_down_;     // stopped or ended by the timeline on purpose
   std::unique_ptr<PrometheusServer> prometheus_;
-  std::map<std::string, PromqlValue> promql_;  // by assertion name
-  std::vector<std::string> attached_created_;  // proxies this run created on an attached API
+  std::map<std::string, PromqlValue> promql_;        // by assertion name
+  std::vector<std::string> attached_created_;        // proxies this run created on an attached API
   std::optional<unsigned short> load_metrics_port_;  // fixed when Prometheus scrapes the load
   double t0_unix_ = 0;                               // second 0 as UNIX time
   std::size_t execs_ = 0;

@@ -129,7 +129,8 @@ void Orchestrator::scraper_loop(std::stop_token st) {
     std::map<std::string, double> values;
     for (auto [name, hp] : {std::pair{"target", target_addr_}, std::pair{"proxy", proxy_api_},
                             std::pair{"load", load_metrics_}}) {
-      auto snap = scrape(hp, 900ms, "/metrics", std::string_view(name) == "proxy" ? o_.api_token : "");
+      auto snap =
+          scrape(hp, 900ms, "/metrics", std::string_view(name) == "proxy" ? o_.api_token : "");
       if (!snap) continue;
       if (auto v = snap->sum("process_resident_memory_bytes"))
         values[std::string(name) + "_rss_bytes"] = *v;

@@ -1,11 +1,11 @@
 // The scenario model of `faultline run`: what to start (target, Redis shards, proxies, the user's
 // own processes, load, a Prometheus), the timeline of actions (toxics, signals, restarts, commands)
 // that marks named phases, and the assertions. `${port.NAME}` and the other placeholders
-// (runner/placeholders.hpp) are checked at parse time and substituted by resolve_for_run(). Parsed and validated once
-// from JSON, before anything starts; every error carries its JSON path. Toxics, load stages and the
-// workload are validated with the proxy's and the load generator's own code. `--set key.path=value`
-// overrides are applied to the JSON before validation, `--duration` rescales the timeline
-// afterwards.
+// (runner/placeholders.hpp) are checked at parse time and substituted by resolve_for_run(). Parsed
+// and validated once from JSON, before anything starts; every error carries its JSON path. Toxics,
+// load stages and the workload are validated with the proxy's and the load generator's own code.
+// `--set key.path=value` overrides are applied to the JSON before validation, `--duration` rescales
+// the timeline afterwards.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +26,8 @@ struct TargetSpec {
   std::string store = "memory";    // memory | file | redis
   std::optional<std::int64_t> threads, solver_threads, solver_queue;
   std::int64_t debug_leak_bytes_per_request = 0;
-  std::vector<std::string> args;  // extra flags passed verbatim
-  std::string listen;             // "" = 127.0.0.1:0 (the target reports its port)
+  std::vector<std::string> args;   // extra flags passed verbatim
+  std::string listen;              // "" = 127.0.0.1:0 (the target reports its port)
   std::vector<std::string> after;  // start after these (processes, proxies)
 };
 
@@ -50,12 +50,12 @@ struct ProcessSpec {
   std::string name;
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
-  std::string cwd;                            // "" = ${out}/NAME
-  std::map<std::string, std::string> files;   // written under ${out}/NAME/ before start
+  std::string cwd;                           // "" = ${out}/NAME
+  std::map<std::string, std::string> files;  // written under ${out}/NAME/ before start
   enum class Ready { none, http, tcp, log } ready = Ready::none;
-  std::string ready_value;                    // URL, HOST:PORT or regex
+  std::string ready_value;  // URL, HOST:PORT or regex
   double ready_timeout_seconds = 30;
-  std::string metrics;                        // "" or http://HOST:PORT/PATH, scraped like ours
+  std::string metrics;  // "" or http://HOST:PORT/PATH, scraped like ours
   int stop_signal = 15;
   std::string stop_signal_name = "TERM";
   double stop_grace_seconds = 5;
@@ -72,8 +72,8 @@ struct StartItem {
 
 struct LoadSpec {
   bool enabled = false;
-  std::string via;            // proxy name the load goes through; empty: straight to the target
-  std::string url;            // or any base URL (http://HOST:PORT[/prefix]), e.g. the user's service
+  std::string via;  // proxy name the load goes through; empty: straight to the target
+  std::string url;  // or any base URL (http://HOST:PORT[/prefix]), e.g. the user's service
   std::string workload_file;  // absolute path, or empty when `workload_inline` is used
   json workload_inline;       // an embedded workload object
   std::optional<double> rate;
@@ -108,9 +108,9 @@ struct Action {
   std::vector<std::string> command;  // exec
   double timeout_seconds = 10;       // exec
   bool allow_failure = false;        // exec: a non-zero exit does not end the run
-  std::string toxic;  // toxic name (add: from the body or proxy::default_toxic_name)
-  json body;          // add: the toxic object; update: the partial object (the action's members
-                      // other than action/proxy/toxic), merged by proxy::update_toxic
+  std::string toxic;                 // toxic name (add: from the body or proxy::default_toxic_name)
+  json body;  // add: the toxic object; update: the partial object (the action's members
+              // other than action/proxy/toxic), merged by proxy::update_toxic
   std::string describe() const;  // "add toxic http_error on target_http"
 };
 
@@ -133,7 +133,7 @@ struct Scenario {
   std::vector<ProxySpec> proxies;
   std::vector<ProcessSpec> processes;
   std::vector<StartItem> start_order;
-  std::string proxy_api;  // services.proxy_api: drive this running proxy instead of starting one
+  std::string proxy_api;    // services.proxy_api: drive this running proxy instead of starting one
   bool prometheus = false;  // services.prometheus, or any promql assertion
   std::vector<unsigned short> redis_ports;  // picked by resolve_for_run (empty: pick at start)
   LoadSpec load;

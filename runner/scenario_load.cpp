@@ -42,8 +42,8 @@ void parse_load(const json& l, const std::string& path, const std::string& base_
                 ConfigErrors& errors) {
   s.load.enabled = true;
   reject_unknown_keys(l, path,
-                      {"via", "url", "workload", "rate", "users", "stages", "connections", "timeout",
-                       "seed", "apdex_t", "args"},
+                      {"via", "url", "workload", "rate", "users", "stages", "connections",
+                       "timeout", "seed", "apdex_t", "args"},
                       errors);
   auto url = get_string(l, path, "url", errors);
   if (url) {

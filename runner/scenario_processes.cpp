@@ -56,9 +56,9 @@ void parse_ready(const json& o, const std::string& path, ProcessSpec& ps, Config
     ps.ready = ProcessSpec::Ready::http;
     ps.ready_value = *v;
     if (!parse_http_url(*v))
-      errors.add(path_join(rp, "http"),
-                 fmt::format("must be a URL like \"http://127.0.0.1:8080/healthz\", got \"{}\"",
-                             *v));
+      errors.add(
+          path_join(rp, "http"),
+          fmt::format("must be a URL like \"http://127.0.0.1:8080/healthz\", got \"{}\"", *v));
   }
   if (auto v = get_string(*r, rp, "tcp", errors)) {
     ++kinds;
@@ -149,7 +149,8 @@ void parse_processes(const json& arr, const std::string& path, Scenario& s, Conf
     ps.files = string_map(o, p, "files", errors);
     for (const auto& [rel, _] : ps.files) {
       const std::filesystem::path fp(rel);
-      const bool escapes = std::any_of(fp.begin(), fp.end(), [](const auto& c) { return c == ".."; });
+      const bool escapes =
+          std::any_of(fp.begin(), fp.end(), [](const auto& c) { return c == ".."; });
       if (rel.empty() || fp.is_absolute() || escapes)
         errors.add(path_join(path_join(p, "files"), rel),
                    "must be a relative path inside the process's directory (no \"..\")");
@@ -157,9 +158,9 @@ void parse_processes(const json& arr, const std::string& path, Scenario& s, Conf
     parse_ready(o, p, ps, errors);
     if (auto m = get_string(o, p, "metrics", errors)) {
       if (!parse_http_url(*m))
-        errors.add(path_join(p, "metrics"),
-                   fmt::format("must be a URL like \"http://127.0.0.1:9100/metrics\", got \"{}\"",
-                               *m));
+        errors.add(
+            path_join(p, "metrics"),
+            fmt::format("must be a URL like \"http://127.0.0.1:9100/metrics\", got \"{}\"", *m));
       ps.metrics = *m;
     }
     parse_stop(o, p, ps, errors);
@@ -212,9 +213,9 @@ void compute_start_order(Scenario& s, const std::map<std::string, std::string>& 
   for (auto& n : nodes)
     for (const auto& a : n.after)
       if (!index.count(a)) {
-        errors.add(n.path.empty() ? "$.services" : n.path,
-                   fmt::format("\"{}\" is not a process, a proxy or the target of this scenario",
-                               a));
+        errors.add(
+            n.path.empty() ? "$.services" : n.path,
+            fmt::format("\"{}\" is not a process, a proxy or the target of this scenario", a));
         ok = false;
       }
   if (!ok) return;

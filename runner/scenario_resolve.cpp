@@ -21,7 +21,9 @@ constexpr const char* kKnown =
     "${port.NAME}, ${out}, ${scenario_dir}, ${faultline}, ${target.url}, "
     "${proxies.NAME.listen}, ${redis.I.port}";
 
-bool has_prefix(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
+bool has_prefix(const std::string& s, std::string_view p) {
+  return s.rfind(p, 0) == 0;
+}
 
 bool has_suffix(const std::string& s, std::string_view p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
@@ -72,9 +74,10 @@ void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>&
         problem = fmt::format("\"${{{}}}\": services.redis.shards is {} (indexes 0..{})", n, shards,
                               shards - 1);
     } else {
-      problem = fmt::format("unknown placeholder \"${{{}}}\" (known: {}; \"$${{\" is a literal "
-                            "\"${{\")",
-                            n, kKnown);
+      problem = fmt::format(
+          "unknown placeholder \"${{{}}}\" (known: {}; \"$${{\" is a literal "
+          "\"${{\")",
+          n, kKnown);
     }
     if (!problem.empty() && reported.insert({u.path, n}).second) errors.add(u.path, problem);
   }
@@ -118,9 +121,8 @@ std::string member_string(const json& obj, const char* key) {
 }  // namespace
 
 Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
-  std::map<std::string, std::string> values{{"out", ctx.out_dir},
-                                            {"scenario_dir", validated.base_dir},
-                                            {"faultline", ctx.faultline_exe}};
+  std::map<std::string, std::string> values{
+      {"out", ctx.out_dir}, {"scenario_dir", validated.base_dir}, {"faultline", ctx.faultline_exe}};
   ConfigErrors ignored;
   const auto uses = find_placeholders(validated.source, ignored);
   std::set<unsigned short> taken;

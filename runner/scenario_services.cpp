@@ -137,10 +137,10 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
       errors.add(p, "must be an object");
       continue;
     }
-    reject_unknown_keys(
-        o, p,
-        {"name", "protocol", "upstream", "listen", "after", "toxics", "max_active_faults", "record"},
-        errors);
+    reject_unknown_keys(o, p,
+                        {"name", "protocol", "upstream", "listen", "after", "toxics",
+                         "max_active_faults", "record"},
+                        errors);
     ProxySpec px;
     if (auto n = get_string(o, p, "name", errors, true)) {
       if (!proxy::valid_name(*n))  // the proxy's own rule: the name is a URL path segment

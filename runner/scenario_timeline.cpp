@@ -59,9 +59,8 @@ std::optional<Action> parse_process_action(const json& a, const std::string& p,
     if (s.target.enabled) list += (list.empty() ? "" : ", ") + std::string("target");
     if (s.redis_shards > 0)
       list += (list.empty() ? "" : ", ") + fmt::format("redis:0..redis:{}", s.redis_shards - 1);
-    errors.add(path_join(p, "process"),
-               fmt::format("no process named \"{}\" (known: {})", *name,
-                           list.empty() ? "none" : list));
+    errors.add(path_join(p, "process"), fmt::format("no process named \"{}\" (known: {})", *name,
+                                                    list.empty() ? "none" : list));
     return std::nullopt;
   }
   if (!is_signal) {
@@ -219,9 +218,8 @@ void parse_timeline(const json& arr, const std::string& path, Scenario& s, Proxy
         errors.add(path_join(p, "actions"), "must be an array");
       } else {
         for (std::size_t k = 0; k < it->size(); ++k)
-          if (auto a =
-                  parse_action((*it)[k], path_index(path_join(p, "actions"), k), s, states, down,
-                               errors))
+          if (auto a = parse_action((*it)[k], path_index(path_join(p, "actions"), k), s, states,
+                                    down, errors))
             entry.actions.push_back(std::move(*a));
       }
     }

@@ -79,7 +79,9 @@ json own_scenario() {
   })");
 }
 
-bool have(const char* program) { return find_program(program).has_value(); }
+bool have(const char* program) {
+  return find_program(program).has_value();
+}
 
 }  // namespace
 
@@ -211,9 +213,11 @@ TEST(OwnSystemE2E, PromqlQueryPrometheusRejectsIsAnErrorAtStart) {
   }
   TempDir dir;
   json s = own_scenario();
-  s["assertions"].push_back(
-      {{"name", "bad"}, {"kind", "promql"}, {"phase", "one"}, {"query", "sum(rate(x[phase])"},
-       {"max", 1}});
+  s["assertions"].push_back({{"name", "bad"},
+                             {"kind", "promql"},
+                             {"phase", "one"},
+                             {"query", "sum(rate(x[phase])"},
+                             {"max", 1}});
   auto o = run(dir, write_json(dir, "s.json", s), {});
   EXPECT_EQ(o.code, 2);
   ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
@@ -228,8 +232,8 @@ TEST(OwnSystemE2E, NginxFailoverExamplePasses) {
     GTEST_SKIP() << "nginx is not installed";
   }
   TempDir dir;
-  auto o = run(dir, source_dir() + "/scenarios/examples/nginx-failover.json",
-               {"--duration", "40s"});
+  auto o =
+      run(dir, source_dir() + "/scenarios/examples/nginx-failover.json", {"--duration", "40s"});
   EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
   ASSERT_TRUE(o.results.is_object()) << o.stderr_text;
   // Replica b's proxy answered 503 to what reached it while the edge stayed clean.
@@ -244,8 +248,7 @@ TEST(OwnSystemE2E, RedisRestartExamplePassesWithPromql) {
     GTEST_SKIP() << "prometheus is not installed";
   }
   TempDir dir;
-  auto o = run(dir, source_dir() + "/scenarios/examples/redis-restart.json",
-               {"--duration", "40s"});
+  auto o = run(dir, source_dir() + "/scenarios/examples/redis-restart.json", {"--duration", "40s"});
   EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
   const json* a = assertion(o.results, "a frozen shard fails only its own share");
   ASSERT_NE(a, nullptr) << o.stdout_text;

@@ -102,8 +102,8 @@ TEST(ScenarioProcesses, TargetUrlAndProxyListenPickPorts) {
   json d = own();
   d["services"]["target"] = json::object();
   d["services"]["proxies"].push_back({{"name", "front"}, {"upstream", "target"}});
-  d["services"]["processes"][0]["env"] = {{"T", "${target.url}"}, {"F", "${proxies.front.listen}"},
-                                          {"R", "${redis.0.port}"}};
+  d["services"]["processes"][0]["env"] = {
+      {"T", "${target.url}"}, {"F", "${proxies.front.listen}"}, {"R", "${redis.0.port}"}};
   d["services"]["redis"] = {{"shards", 1}};
   Scenario s = resolve_for_run(parse_scenario(d, "/tmp"), RunContext{"/o", "/f"});
   EXPECT_EQ(s.processes[0].env.at("T"), "http://" + s.target.listen);
@@ -121,8 +121,10 @@ TEST(ScenarioProcesses, TargetUrlAndProxyListenPickPorts) {
 TEST(ScenarioProcesses, UnknownPlaceholdersAreErrorsAtTheirPaths) {
   json d = own();
   d["services"]["processes"][0]["command"][1] = "${nope}";
-  d["services"]["processes"][0]["env"] = {{"A", "${target.url}"}, {"B", "${proxies.zz.listen}"},
-                                          {"C", "${redis.3.port}"}, {"D", "${port.bad name}"},
+  d["services"]["processes"][0]["env"] = {{"A", "${target.url}"},
+                                          {"B", "${proxies.zz.listen}"},
+                                          {"C", "${redis.3.port}"},
+                                          {"D", "${port.bad name}"},
                                           {"E", "${unterminated"}};
   const std::string e = errors_of(d);
   EXPECT_NE(e.find("$.services.processes[0].command[1]: unknown placeholder \"${nope}\""),
@@ -149,16 +151,15 @@ TEST(ScenarioProcesses, BadProcessesAreErrorsAtTheirPaths) {
   p.push_back({{"name", "database"}, {"command", json::array()}});
   p.push_back({{"name", "m"}, {"command", {"true"}}, {"metrics", "ftp://x"}});
   const std::string e = errors_of(d);
-  for (const char* want :
-       {"$.services.processes[0].command: required field is missing",
-        "$.services.processes[0].ready: give exactly one of",
-        "$.services.processes[1].ready.log: not a valid regex",
-        "$.services.processes[1].stop.signal: unknown signal \"BOGUS\"",
-        "$.services.processes[1].files.../escape: must be a relative path",
-        "$.services.processes[2].name: \"target\" is reserved",
-        "$.services.processes[3].name: duplicate name \"database\"",
-        "$.services.processes[3].command: must name a program",
-        "$.services.processes[4].metrics: must be a URL"})
+  for (const char* want : {"$.services.processes[0].command: required field is missing",
+                           "$.services.processes[0].ready: give exactly one of",
+                           "$.services.processes[1].ready.log: not a valid regex",
+                           "$.services.processes[1].stop.signal: unknown signal \"BOGUS\"",
+                           "$.services.processes[1].files.../escape: must be a relative path",
+                           "$.services.processes[2].name: \"target\" is reserved",
+                           "$.services.processes[3].name: duplicate name \"database\"",
+                           "$.services.processes[3].command: must name a program",
+                           "$.services.processes[4].metrics: must be a URL"})
     EXPECT_NE(e.find(want), std::string::npos) << want << "\n" << e;
 }
 
