@@ -4,6 +4,7 @@
 #include "runner/scenario.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -279,8 +280,60 @@ void scale_duration(Scenario& s, double new_duration_seconds) {
     s.load.stages = std::move(*scaled);
   }
   s.duration_seconds = new_duration_seconds;
+  // Boundaries on whole seconds: the load generator's intervals are whole seconds, so a boundary
+  // in between would count a fault second in the phase next to it.
   for (auto& e : s.timeline)
-    e.at_seconds *= f;
+    e.at_seconds = std::round(e.at_seconds * f);
+}
+
+namespace {
+
+// Each phase's length after scale_duration(`d`) and the shortest it may be (2 s, or more for an
+// assertion such as recovery_time's stable_seconds + 1).
+struct PhaseCheck {
+  std::string phase;
+  double length = 0, minimum = 0;
+};
+
+std::vector<PhaseCheck> phase_checks(const Scenario& original, double d) {
+  std::vector<PhaseCheck> out;
+  const double f = d / original.duration_seconds;
+  for (std::size_t i = 0; i < original.timeline.size(); ++i) {
+    const double start = std::round(original.timeline[i].at_seconds * f);
+    const double end = i + 1 < original.timeline.size()
+                           ? std::round(original.timeline[i + 1].at_seconds * f)
+                           : d;
+    PhaseCheck c{original.timeline[i].phase, end - start, 2};
+    for (const auto& a : original.assertions)
+      if (a->common().phase == c.phase) c.minimum = std::max(c.minimum, a->min_phase_seconds());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool phases_fit(const Scenario& original, double d) {
+  for (const auto& c : phase_checks(original, d))
+    if (c.length < c.minimum) return false;
+  return true;
+}
+
+}  // namespace
+
+void check_compressed_phases(const Scenario& original, double new_duration_seconds) {
+  for (const auto& c : phase_checks(original, new_duration_seconds)) {
+    if (c.length >= c.minimum) continue;
+    // The smallest whole-second duration that gives every phase its minimum.
+    double d = std::ceil(new_duration_seconds);
+    while (!phases_fit(original, d) && d < original.duration_seconds)
+      d += 1;
+    throw ConfigError(fmt::format(
+        "--duration {}: phase \"{}\" would last {}s (at least {}s needed: every phase >= 2s, a "
+        "recovery_time phase >= stable_seconds + 1); the smallest --duration that works is {}",
+        format_duration(std::chrono::nanoseconds(
+            static_cast<std::int64_t>(new_duration_seconds * 1e9))),
+        c.phase, c.length, c.minimum,
+        format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(d * 1e9)))));
+  }
 }
 
 Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,
@@ -294,6 +347,7 @@ Scenario load_scenario(const std::string& file, const std::vector<std::string>& 
   Scenario s = parse_scenario(doc, base);
   s.file = file;
   if (duration_seconds) {
+    check_compressed_phases(s, *duration_seconds);
     scale_duration(s, *duration_seconds);
     s.scaled_to = duration_seconds;
   }

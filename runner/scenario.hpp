@@ -174,10 +174,15 @@ struct RunContext {
 // Throws ConfigError (a port cannot be picked, a substituted value is invalid).
 Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx);
 
-// Multiplies every timeline time and the total duration so it becomes `new_duration_seconds`;
-// load stages are scaled with the load generator's grammar (loadgen::scale_stages). Throws
+// Multiplies every timeline time and the total duration so it becomes `new_duration_seconds`,
+// rounding every boundary to a whole second; load stages are scaled with the load generator's grammar (loadgen::scale_stages). Throws
 // ConfigError when the stages do not parse (parse_scenario has rejected such stages already).
 void scale_duration(Scenario& s, double new_duration_seconds);
+
+// Throws ConfigError when `--duration new_duration_seconds` would leave a phase shorter than 2 s
+// (or than an assertion on it needs, e.g. recovery_time's stable_seconds + 1), naming the phase and
+// the smallest --duration that works.
+void check_compressed_phases(const Scenario& original, double new_duration_seconds);
 
 // Loads FILE, applies overrides, parses, applies `--duration`. Throws ConfigError.
 Scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides,

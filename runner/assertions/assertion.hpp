@@ -50,6 +50,9 @@ class Assertion {
   virtual std::vector<std::string> referenced_components() const { return {}; }
   // Workload request names it reads (checked against the workload's request names).
   virtual std::vector<std::string> referenced_requests() const { return {}; }
+  // The shortest its phase may be for a meaningful verdict (checked when --duration compresses the
+  // timeline); every phase is at least 2 s.
+  virtual double min_phase_seconds() const { return 0; }
   // A PromQL expression for the run's Prometheus (kind promql), "[phase]" not yet expanded; the
   // orchestrator evaluates it at the phase's end into RunMeasurements::promql[name].
   virtual std::optional<std::string> promql_query() const { return std::nullopt; }

@@ -28,6 +28,8 @@ class RecoveryTime final : public Assertion {
   std::vector<std::string> referenced_phases() const override {
     return {common_.phase, p_.baseline};
   }
+  // Recovery is judged over `stable_seconds` whole seconds after the phase starts.
+  double min_phase_seconds() const override { return p_.stable_seconds + 1.0; }
 
   AssertionResult evaluate(const RunMeasurements& m) const override {
     AssertionResult r = result();

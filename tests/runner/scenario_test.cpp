@@ -325,9 +325,36 @@ TEST(Scenario, DurationScalesStagesWithTheLoadGeneratorsGrammar) {
   EXPECT_DOUBLE_EQ(s.timeline[1].at_seconds, 10);
 }
 
+TEST(Scenario, DurationRoundsPhaseBoundariesToWholeSeconds) {
+  Scenario s = parse_scenario(valid(), "/tmp");
+  scale_duration(s, 25);  // 20 s and 40 s of 60 become 8.33 s and 16.67 s
+  EXPECT_DOUBLE_EQ(s.timeline[1].at_seconds, 8);
+  EXPECT_DOUBLE_EQ(s.timeline[2].at_seconds, 17);
+}
+
+TEST(Scenario, DurationTooShortNamesThePhaseAndTheSmallestDurationThatWorks) {
+  Scenario s = parse_scenario(valid(), "/tmp");
+  // recovery_time (stable_seconds 3 by default) needs its phase to last 4 s; 6 s gives it 2.
+  try {
+    check_compressed_phases(s, 6);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("phase \"recovery\" would last 2s"), std::string::npos) << m;
+    EXPECT_NE(m.find("the smallest --duration that works is 11s"), std::string::npos) << m;
+  }
+  EXPECT_NO_THROW(check_compressed_phases(s, 11));
+  // Every phase lasts at least 2 s even without assertions on it.
+  json doc = valid();
+  doc["assertions"] = json::array();
+  Scenario bare = parse_scenario(doc, "/tmp");
+  EXPECT_THROW(check_compressed_phases(bare, 5), ConfigError);
+  EXPECT_NO_THROW(check_compressed_phases(bare, 6));
+}
+
 TEST(Scenario, ShippedScenariosParse) {
-  for (const char* f :
-       {"quickstart.json", "shard-outage.json", "solver-overload.json", "soak.json"}) {
+  for (const char* f : {"quickstart.json", "shard-outage.json", "solver-overload.json", "soak.json",
+                        "examples/nginx-failover.json", "examples/redis-restart.json"}) {
     const std::string path = test::source_dir() + "/scenarios/" + f;
     try {
       Scenario s = load_scenario(path, {}, std::nullopt);

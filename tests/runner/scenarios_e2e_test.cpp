@@ -2,6 +2,7 @@
 // real components: quickstart passes; shard-outage passes with the resilient target and fails with
 // the naive one, naming the stalled healthy shards; the soak's leak check catches the target's
 // deliberate leak.
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -26,8 +27,9 @@ struct Outcome {
 
 Outcome run_scenario(const TempDir& dir, const std::string& scenario,
                      std::vector<std::string> extra) {
-  std::vector<std::string> args{"run", source_dir() + "/scenarios/" + scenario, "--out",
-                                dir.file("out")};
+  const std::string path =
+      scenario.front() == '/' ? scenario : source_dir() + "/scenarios/" + scenario;
+  std::vector<std::string> args{"run", path, "--out", dir.file("out")};
   args.insert(args.end(), extra.begin(), extra.end());
   auto [code, text] = run_faultline(args, dir.file("stderr.log"), 120s);
   std::ifstream err(dir.file("stderr.log"));
@@ -116,11 +118,36 @@ TEST(ScenariosE2E, ShardOutageNaiveFailsBecauseHealthyShardsStall) {
   EXPECT_NE(o.stdout_text.find("healthy shards stalled"), std::string::npos) << o.stdout_text;
 }
 
-TEST(ScenariosE2E, SoakLeakCheckCatchesADeliberateLeak) {
+TEST(ScenariosE2E, SoakCompressedBelowItsPhasesIsRefused) {
+  // 10-minute warmup and 20-minute fault phases in 24 h: at 60 s they would last under a second
+  // (issue #11: such a run used to FAIL with "no requests measured in phase fault").
   TempDir dir;
-  auto o =
-      run_scenario(dir, "soak.json",
-                   {"--duration", "30s", "--set", "target.debug_leak_bytes_per_request=65536"});
+  auto o = run_scenario(dir, "soak.json", {"--duration", "60s"});
+  EXPECT_EQ(o.code, 2);
+  EXPECT_NE(o.stderr_text.find("--duration 1m: phase \"warmup\" would last 0s"),
+            std::string::npos)
+      << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("the smallest --duration that works is"), std::string::npos)
+      << o.stderr_text;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
+}
+
+TEST(ScenariosE2E, SoakLeakCheckCatchesADeliberateLeak) {
+  // The soak's first warmup, steady, fault and steady phases in 30 s (a 30 s --duration of the
+  // whole 24 h would leave its phases under a second).
+  TempDir dir;
+  json soak = load_json_file(source_dir() + "/scenarios/soak.json");
+  json timeline = json::array();
+  const char* at[] = {"0s", "5s", "15s", "20s"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    timeline.push_back(soak["timeline"][i]);
+    timeline.back()["at"] = at[i];
+  }
+  soak["timeline"] = timeline;
+  soak["duration"] = "30s";
+  const std::string file = dir.file("soak-30s.json");
+  std::ofstream(file) << soak.dump(2);
+  auto o = run_scenario(dir, file, {"--set", "target.debug_leak_bytes_per_request=65536"});
   EXPECT_EQ(o.code, 1) << o.stdout_text << o.stderr_text;
   const json* mem = assertion(o.results, "target memory does not grow");
   ASSERT_NE(mem, nullptr) << o.stdout_text;
