@@ -72,6 +72,32 @@ int usage_error(const std::string& message) {
   return kExitUsage;
 }
 
+// Open model: what was offered and what became of it; a warning when arrivals were never sent.
+void print_schedule(const json& s) {
+  const auto count = [&](const char* k) { return s.value(k, std::uint64_t{0}); };
+  const auto pct = [&](const char* k) {
+    const auto it = s.find(k);
+    return it != s.end() && it->is_number() ? it->get<double>() * 100 : 0.0;
+  };
+  const std::uint64_t offered = count("offered"), never = count("unsent") + count("dropped");
+  char b[320];
+  std::snprintf(b, sizeof b,
+                "  schedule: offered %llu, sent %llu, late %llu (%.2f%%), unsent %llu (%.2f%%; "
+                "%llu queued at the end, %llu dropped)\n",
+                static_cast<unsigned long long>(offered),
+                static_cast<unsigned long long>(count("sent")),
+                static_cast<unsigned long long>(count("late")), pct("late_ratio"),
+                static_cast<unsigned long long>(never), pct("unsent_ratio"),
+                static_cast<unsigned long long>(count("unsent")),
+                static_cast<unsigned long long>(count("dropped")));
+  std::cerr << b;
+  if (never > 0)
+    std::cerr << "  WARNING: " << never << " of " << offered
+              << " scheduled requests were never sent: the generator could not keep the rate — "
+                 "raise --connections/--threads; these count as errors (errors.unsent, "
+                 "error_ratio)\n";
+}
+
 void print_summary(const json& r, const std::vector<json>& threshold_report) {
   auto lat = [](const json& l) {
     char b[256];
@@ -81,14 +107,19 @@ void print_summary(const json& r, const std::vector<json>& threshold_report) {
                   l["max"].get<double>() * 1e3);
     return std::string(b);
   };
-  char head[256];
+  const std::uint64_t never_sent = r["requests"].value("unsent", std::uint64_t{0});
+  char never[64] = "";
+  if (never_sent > 0)
+    std::snprintf(never, sizeof never, ", %llu never sent",
+                  static_cast<unsigned long long>(never_sent));
+  char head[320];
   std::snprintf(head, sizeof head,
-                "faultline load: %llu requests in %.2fs (%.1f req/s), %llu ok, %llu failed%s\n",
+                "faultline load: %llu requests in %.2fs (%.1f req/s), %llu ok, %llu failed%s%s\n",
                 static_cast<unsigned long long>(r["requests"]["total"].get<std::uint64_t>()),
                 r["duration_seconds"].get<double>(), r["throughput_rps"].get<double>(),
                 static_cast<unsigned long long>(r["requests"]["ok"].get<std::uint64_t>()),
                 static_cast<unsigned long long>(r["requests"]["failed"].get<std::uint64_t>()),
-                r.value("interrupted", false) ? " (interrupted)" : "");
+                never, r.value("interrupted", false) ? " (interrupted)" : "");
   std::cerr << head;
   std::cerr << "  latency (corrected):   " << lat(r["latency_seconds"]) << "\n";
   std::cerr << "  latency (uncorrected): " << lat(r["latency_uncorrected_seconds"]) << "\n";
@@ -96,10 +127,7 @@ void print_summary(const json& r, const std::vector<json>& threshold_report) {
   for (const auto& [k, v] : r["errors"].items())
     if (v.get<std::uint64_t>() > 0) errs += " " + k + "=" + std::to_string(v.get<std::uint64_t>());
   if (!errs.empty()) std::cerr << "  errors:" << errs << "\n";
-  const auto& s = r["schedule"];
-  if (r["model"] == "open" || r["model"] == "replay")
-    std::cerr << "  schedule: offered " << s["offered"] << ", late " << s["late"] << ", dropped "
-              << s["dropped"] << ", unsent " << s["unsent"] << "\n";
+  if (r["model"] == "open" || r["model"] == "replay") print_schedule(r["schedule"]);
   for (const auto& t : threshold_report)
     std::cerr << "  threshold " << t["expr"].get<std::string>() << ": "
               << (t["ok"].get<bool>() ? "ok" : "FAILED") << " (value " << t["value"] << ")\n";
@@ -349,7 +377,8 @@ void register_commands(CommandRegistry& registry) {
                    "Closed model: pause MIN[:MAX] between "
                    "iterations");
   load->add_option("--threshold", args->thresholds,
-                   "Pass/fail check, repeatable: 'p99<200ms', 'error_ratio<0.01', "
+                   "Pass/fail check, repeatable: 'p99<200ms', 'error_ratio<0.01' (unsent "
+                   "arrivals count as errors), 'unsent_ratio<0.01', 'late_ratio<0.1', "
                    "'NAME:p90<=50ms'");
   load->add_option("--out", args->out, "Write the results JSON here ('-' = stdout)");
   load->add_option("--intervals-out", args->intervals_out, "Write one JSON line per second here");

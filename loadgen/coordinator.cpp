@@ -116,36 +116,51 @@ void Coordinator::watch_cpu(double seconds) {
   }
 }
 
-void Coordinator::tick(TimePoint now, bool final_tick) {
+void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent) {
   const EngineConfig& cfg = e_.cfg;
   interval_sum_.reset();
   for (auto& s : names_interval_)
     s.reset();
   std::int64_t in_flight = 0;
-  std::uint64_t backlog = 0, late = 0, dropped = 0;
+  IntervalSchedule total;  // cumulative counters of every worker
   for (auto& w : e_.workers) {
     {
       std::lock_guard lock(w->mu);
       fold_pending(*w, &interval_sum_, &names_interval_);
     }
     in_flight += w->in_flight.load(std::memory_order_relaxed);
-    backlog += w->backlog_size.load(std::memory_order_relaxed);
-    late += w->late.load(std::memory_order_relaxed);
-    dropped += w->dropped.load(std::memory_order_relaxed);
+    // Read in the reverse order of the worker's increments (an arrival is offered, then sent,
+    // then counted late), so that a second's late <= sent and sent <= offered + backlog.
+    total.late += w->late.load(std::memory_order_relaxed);
+    total.sent += w->sent.load(std::memory_order_relaxed);
+    total.dropped += w->dropped.load(std::memory_order_relaxed);
+    total.backlog += w->backlog_size.load(std::memory_order_relaxed);
+    total.offered += w->offered.load(std::memory_order_relaxed);
     max_lag_ns_ = std::max(max_lag_ns_, w->max_lag_ns.exchange(0));
   }
   // One name: its stats are the interval's.
   if (names_interval_.size() == 1) names_interval_[0] = interval_sum_;
   const double seconds = std::chrono::duration<double>(now - last_tick_).count();
   const double t = e_.elapsed(now);
-  if (final_tick && interval_sum_.total == 0) return;
+  // Closed and max models send each iteration as it starts.
+  if (cfg.model != Model::open) total.sent = total.offered;
+  IntervalSchedule sched{
+      total.offered - last_.offered, total.sent - last_.sent, total.late - last_.late,
+      total.dropped - last_.dropped, total.backlog,           std::nullopt};
+  if (final_tick) sched.unsent = unsent;
+  if (final_tick && interval_sum_.total == 0 && sched.offered == 0 && sched.sent == 0 &&
+      sched.dropped == 0 && unsent == 0)
+    return;
+  last_ = total;
+  const std::uint64_t backlog = total.backlog;
   const double level = e_.level_at(now);
   const double offered_rate = cfg.model == Model::open ? level * e_.users_scale() : 0.0;
   watch_cpu(seconds);
   const std::size_t stage = cfg.replay ? 0 : cfg.profile.stage_at(t);
   if (intervals_.is_open()) {
     intervals_ << interval_line(t, seconds, interval_sum_, names_interval_,
-                                e_.workload.request_names, in_flight, backlog, offered_rate, stage)
+                                e_.workload.request_names, in_flight, backlog, offered_rate, stage,
+                                sched)
                       .dump()
                << '\n'
                << std::flush;
@@ -156,11 +171,11 @@ void Coordinator::tick(TimePoint now, bool final_tick) {
     metrics_->backlog->Set(static_cast<double>(backlog));
     metrics_->offered_rate->Set(offered_rate);
     metrics_->users->Set(cfg.model == Model::closed ? e_.own_users(level) : 0.0);
-    metrics_->late->Increment(static_cast<double>(late - last_late_));
-    metrics_->dropped->Increment(static_cast<double>(dropped - last_dropped_));
+    metrics_->sent->Increment(static_cast<double>(sched.sent));
+    metrics_->late->Increment(static_cast<double>(sched.late));
+    metrics_->dropped->Increment(static_cast<double>(sched.dropped));
+    metrics_->unsent->Increment(static_cast<double>(unsent));
   }
-  last_late_ = late;
-  last_dropped_ = dropped;
   if (cfg.progress) {
     ProgressSample sample{t, seconds, &interval_sum_, {}, in_flight, backlog};
     char b[64];

@@ -129,6 +129,12 @@ awaitable<void> open_conn_loop(Conn* c) {
         c->job = w->backlog.front();
         w->backlog.pop_front();
         w->backlog_size.store(w->backlog.size(), std::memory_order_relaxed);
+        // Sent now, after waiting in the backlog for a free connection.
+        Worker::bump(w->sent);
+        Worker::bump(w->late);
+        ScheduleCounts& sc = w->schedule_of(c->job->stage);
+        ++sc.sent;
+        ++sc.late;
       } else {
         w->idle.push_back(c);
         c->wake.expires_at(TimePoint::max());
@@ -160,7 +166,8 @@ awaitable<void> open_conn_loop(Conn* c) {
 }
 
 // Open model: issues arrivals at their scheduled instants to idle connections, queueing the
-// rest (never skipping them).
+// rest (never skipping them). Counts every arrival it releases as offered, and then as sent
+// (handed to an idle connection), queued (sent and late later, or unsent at the end) or dropped.
 awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t senders) {
   Engine& e = *w->engine;
   asio::steady_timer timer(*w->ioc);
@@ -169,7 +176,9 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
   if (!e.cfg.replay) schedule.emplace(e.cfg.profile, sender, senders);
   std::size_t replay_next = sender;
   std::uint64_t replay_k = 0;
-  for (;;) {
+  // This sender's next arrival before the end of the run (the workload entry is picked only when
+  // `pick`); nullopt once there is none.
+  auto next_arrival = [&](bool pick) -> std::optional<Job> {
     std::optional<double> at;
     std::size_t entry = 0;
     if (e.cfg.replay) {
@@ -184,33 +193,54 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
       }
     } else {
       at = schedule->next();
-      if (at) entry = e.workload.pick(w->rng);
+      if (at && pick) entry = e.workload.pick(w->rng);
     }
-    if (!at) break;
+    if (!at) return std::nullopt;
     const TimePoint intended =
         e.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*at));
-    if (intended >= e.end) break;
-    if (intended > Clock::now()) {
-      timer.expires_at(intended);
+    if (intended >= e.end) return std::nullopt;
+    return Job{intended, entry, e.stage_of(intended)};
+  };
+  for (;;) {
+    std::optional<Job> job = next_arrival(true);
+    if (!job) break;
+    if (job->intended > Clock::now()) {
+      timer.expires_at(job->intended);
       co_await timer.async_wait(use_nothrow);
     }
-    if (e.stopping.load(std::memory_order_relaxed)) break;
-    const auto lag = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - intended);
+    if (e.stopping.load(std::memory_order_relaxed)) {
+      // Arrivals already due when sending stopped that this scheduler had not released yet (it
+      // lagged behind, e.g. on a saturated thread): offered, and never sent.
+      const TimePoint cutoff = Clock::now();
+      for (; job && job->intended <= cutoff; job = next_arrival(false)) {
+        Worker::bump(w->offered);
+        ScheduleCounts& sc = w->schedule_of(job->stage);
+        ++sc.offered;
+        ++sc.unsent;
+        ++w->overdue;
+      }
+      break;
+    }
+    const auto lag =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - job->intended);
     if (lag.count() > w->max_lag_ns.load(std::memory_order_relaxed))
       w->max_lag_ns.store(lag.count(), std::memory_order_relaxed);
-    w->offered.fetch_add(1, std::memory_order_relaxed);
-    Job job{intended, entry};
+    Worker::bump(w->offered);
+    ScheduleCounts& sc = w->schedule_of(job->stage);
+    ++sc.offered;
     if (!w->idle.empty()) {
       Conn* c = w->idle.back();
       w->idle.pop_back();
-      c->job = job;
+      c->job = *job;
       c->wake.cancel();
+      Worker::bump(w->sent);
+      ++sc.sent;
     } else if (w->backlog.size() < e.cfg.backlog_limit) {
-      w->late.fetch_add(1, std::memory_order_relaxed);
-      w->backlog.push_back(job);
+      w->backlog.push_back(*job);
       w->backlog_size.store(w->backlog.size(), std::memory_order_relaxed);
     } else {
-      w->dropped.fetch_add(1, std::memory_order_relaxed);
+      Worker::bump(w->dropped);
+      ++sc.dropped;
     }
   }
   w->scheduler_timer = nullptr;
@@ -236,7 +266,8 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
       co_await timer.async_wait(use_nothrow);
       continue;
     }
-    w->offered.fetch_add(1, std::memory_order_relaxed);
+    Worker::bump(w->offered);
+    ++w->schedule_of(e.stage_of(now)).offered;
     co_await run_job(c, Job{now, e.workload.pick(w->rng)});
     if (e.cfg.think_max_seconds > 0) {
       const double think = std::uniform_real_distribution<double>(e.cfg.think_min_seconds,
@@ -264,7 +295,8 @@ awaitable<void> max_loop(Conn* c) {
   for (;;) {
     const TimePoint now = Clock::now();
     if (e.stopping.load(std::memory_order_relaxed) || now >= e.end) break;
-    w->offered.store(w->offered.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    Worker::bump(w->offered);
+    ++w->schedule_of(e.stage_of(now)).offered;
     const std::size_t entry = e.workload.pick(w->rng);
     if (const StepSpec* step = e.simple_step(entry)) {
       const TimePoint sent = w->begin_request();
@@ -339,8 +371,13 @@ std::uint64_t stop_connections(Engine& e) {
     std::promise<std::uint64_t> p;
     auto f = p.get_future();
     asio::post(*w->ioc, [wp = w.get(), &p] {
-      p.set_value(wp->backlog.size());
+      // Still queued: offered, never sent; together with the arrivals the scheduler never
+      // released (it ended before this runs: the drain waited for it).
+      for (const Job& j : wp->backlog)
+        ++wp->schedule_of(j.stage).unsent;
+      p.set_value(wp->backlog.size() + wp->overdue);
       wp->backlog.clear();
+      wp->backlog_size.store(0, std::memory_order_relaxed);
       for (auto& c : wp->conns) {
         c->stopped = true;
         c->watchdog.cancel();

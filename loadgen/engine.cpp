@@ -72,6 +72,7 @@ void make_workers(Engine& engine, IoPool& pool) {
     w->rng.seed(cfg.seed * 0x9E3779B97F4A7C15ULL + (cfg.shard * threads + i) * 7919 + 1);
     w->stats.stages.resize(stage_count);
     w->stats.pending.resize(stage_count + 1);
+    w->stage_schedule.resize(std::max<std::size_t>(stage_count, 1));
     w->stats.names_total.resize(names);
     w->stats.names_interval.resize(names);
     engine.workers.push_back(std::move(w));
@@ -107,7 +108,7 @@ bool wind_down(Engine& engine, IoPool& pool, Coordinator& coordinator, StopSigna
     asio::post(*w->ioc, [wp = w.get()] { release_idle(wp); });
   const bool interrupted = coordinator.drain(stop);
   run.unsent = stop_connections(engine);
-  coordinator.tick(Clock::now(), true);
+  coordinator.tick(Clock::now(), true, run.unsent);
   coordinator.finish();
   pool.stop();
   pool.join();

@@ -51,9 +51,16 @@ LoadMetrics::LoadMetrics() {
                .Help("Closed model: active virtual users (0 in other models)")
                .Register(reg)
                .Add({});
+  sent = &prometheus::BuildCounter()
+              .Name("faultline_load_sent_requests_total")
+              .Help(
+                  "Arrivals sent (open model: handed to a connection, a flow counting once; "
+                  "closed and max: iterations started)")
+              .Register(reg)
+              .Add({});
   late = &prometheus::BuildCounter()
               .Name("faultline_load_late_requests_total")
-              .Help("Open model: arrivals that had to wait for a free connection")
+              .Help("Open model: arrivals sent after waiting in the backlog for a free connection")
               .Register(reg)
               .Add({});
   dropped = &prometheus::BuildCounter()
@@ -61,6 +68,13 @@ LoadMetrics::LoadMetrics() {
                  .Help("Open model: arrivals not sent because the backlog was full")
                  .Register(reg)
                  .Add({});
+  unsent = &prometheus::BuildCounter()
+                .Name("faultline_load_unsent_requests_total")
+                .Help(
+                    "Open model: arrivals due and never sent (still queued when the run ended); "
+                    "added at the end of the run")
+                .Register(reg)
+                .Add({});
 }
 
 void LoadMetrics::observe(const Stats& interval) {

@@ -13,9 +13,11 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   Stats total;
   double duration = 0;
   bool interrupted = false;
-  std::uint64_t offered = 0, late = 0, dropped = 0, unsent = 0, saturated = 0;
+  ScheduleCounts schedule;
+  std::uint64_t saturated = 0;
   double max_lag = 0;
   std::vector<Stats> stages;
+  std::vector<ScheduleCounts> stage_schedule;
   std::vector<json> stage_meta;
   std::vector<double> stage_durations;
   std::map<std::string, Stats> by_name;
@@ -35,10 +37,7 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
     else if (m != model)
       throw ConfigError(who + ": model \"" + m + "\" differs from \"" + model + "\"");
     if (auto s = doc.find("schedule"); s != doc.end() && s->is_object()) {
-      offered += s->value("offered", std::uint64_t{0});
-      late += s->value("late", std::uint64_t{0});
-      dropped += s->value("dropped", std::uint64_t{0});
-      unsent += s->value("unsent", std::uint64_t{0});
+      schedule += ScheduleCounts::from_json(*s);
       max_lag = std::max(max_lag, s->value("max_scheduler_lag_seconds", 0.0));
     }
     if (auto g = doc.find("generator"); g != doc.end() && g->is_object())
@@ -53,10 +52,13 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
             if (sj.contains(k)) meta[k] = sj[k];
           stage_meta.push_back(meta);
           stage_durations.push_back(0);
+          stage_schedule.emplace_back();
           if (sj.contains("target")) stage_meta.back()["target"] = {{"from", 0.0}, {"to", 0.0}};
         }
         stages[i].merge(Stats::from_json(sj, who + ": stages[" + std::to_string(i) + "]"));
         stage_durations[i] = std::max(stage_durations[i], sj.value("duration_seconds", 0.0));
+        if (auto ss = sj.find("schedule"); ss != sj.end())
+          stage_schedule[i] += ScheduleCounts::from_json(*ss);
         if (sj.contains("target") && sj["target"].is_object()) {
           // Each shard offered its share: the whole run offered the sum.
           auto& t = stage_meta[i]["target"];
@@ -76,12 +78,11 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   out["interrupted"] = interrupted;
   out["duration_seconds"] = duration;
   out["merged_from"] = docs.size();
-  out["schedule"] = {{"offered", offered},
-                     {"late", late},
-                     {"dropped", dropped},
-                     {"unsent", unsent},
-                     {"offered_rps", duration > 0 ? static_cast<double>(offered) / duration : 0},
-                     {"max_scheduler_lag_seconds", max_lag}};
+  json sched = schedule.to_json();
+  sched["offered_rps"] = duration > 0 ? static_cast<double>(schedule.offered) / duration : 0;
+  sched["max_scheduler_lag_seconds"] = max_lag;
+  out["schedule"] = std::move(sched);
+  add_never_sent(out, schedule.never_sent());
   out["generator"] = {{"cpu_saturated_seconds", saturated}, {"cpu_saturated", saturated > 0}};
   json st = json::array();
   for (std::size_t i = 0; i < stages.size(); ++i) {
@@ -89,6 +90,8 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
     for (const auto& [k, v] : stage_meta[i].items())
       j[k] = v;
     j["duration_seconds"] = stage_durations[i];
+    j["schedule"] = stage_schedule[i].to_json();
+    add_never_sent(j, stage_schedule[i].never_sent());
     st.push_back(std::move(j));
   }
   out["stages"] = std::move(st);

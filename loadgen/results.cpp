@@ -7,7 +7,8 @@ namespace faultline::loadgen::detail {
 
 json interval_line(double t, double seconds, const Stats& s, const std::vector<Stats>& names,
                    const std::vector<std::string>& name_list, std::int64_t in_flight,
-                   std::uint64_t backlog, double offered_level, std::size_t stage) {
+                   std::uint64_t backlog, double offered_level, std::size_t stage,
+                   const IntervalSchedule& schedule) {
   json j = s.to_json(seconds, false);
   j["t"] = t;
   j["histogram"] = s.latency.to_json();
@@ -22,6 +23,13 @@ json interval_line(double t, double seconds, const Stats& s, const std::vector<S
                         {"failed", names[i].failed},
                         {"histogram", names[i].latency.to_json()}};
   j["requests_by_name"] = std::move(by);
+  json sched{{"offered", schedule.offered},
+             {"sent", schedule.sent},
+             {"late", schedule.late},
+             {"dropped", schedule.dropped},
+             {"backlog", schedule.backlog}};
+  if (schedule.unsent) sched["unsent"] = *schedule.unsent;
+  j["schedule"] = std::move(sched);
   return j;
 }
 
@@ -33,7 +41,19 @@ json results_json(const Engine& e, const RunSummary& run) {
   Stats total;
   std::vector<Stats> stages(stage_count);
   std::vector<Stats> by_name(names);
-  std::uint64_t offered = 0, late = 0, dropped = 0;
+  // The workers are stopped: their per-stage counters are final. Closed and max models count
+  // iterations as offered; each was sent at once.
+  const bool open_model = cfg.model == Model::open;
+  ScheduleCounts sum;
+  std::vector<ScheduleCounts> stage_sched(stage_count);
+  for (const auto& w : e.workers)
+    for (std::size_t s = 0; s < stage_count && s < w->stage_schedule.size(); ++s) {
+      ScheduleCounts c = w->stage_schedule[s];
+      if (!open_model) c.sent = c.offered;
+      stage_sched[s] += c;
+    }
+  for (const ScheduleCounts& t : stage_sched)
+    sum += t;
   for (const auto& w : e.workers) {
     total.merge(w->stats.total);
     for (std::size_t s = 0; s < stage_count; ++s)
@@ -41,9 +61,6 @@ json results_json(const Engine& e, const RunSummary& run) {
     if (names > 1)
       for (std::size_t n = 0; n < names; ++n)
         by_name[n].merge(w->stats.names_total[n]);
-    offered += w->offered.load();
-    late += w->late.load();
-    dropped += w->dropped.load();
   }
   if (names == 1) by_name[0] = total;
   const double duration = run.duration_seconds;
@@ -57,12 +74,11 @@ json results_json(const Engine& e, const RunSummary& run) {
   out["connections"] = cfg.connections;
   out["seed"] = cfg.seed;
   out["shard"] = {{"index", cfg.shard}, {"count", cfg.shards}};
-  out["schedule"] = {{"offered", offered},
-                     {"late", late},
-                     {"dropped", dropped},
-                     {"unsent", run.unsent},
-                     {"offered_rps", static_cast<double>(offered) / duration},
-                     {"max_scheduler_lag_seconds", static_cast<double>(run.max_lag_ns) / 1e9}};
+  json sched = sum.to_json();
+  sched["offered_rps"] = static_cast<double>(sum.offered) / duration;
+  sched["max_scheduler_lag_seconds"] = static_cast<double>(run.max_lag_ns) / 1e9;
+  out["schedule"] = std::move(sched);
+  add_never_sent(out, sum.never_sent());
   out["generator"] = {{"cpu_saturated_seconds", run.saturated_seconds},
                       {"cpu_saturated", run.saturated_seconds > 0}};
   json st = json::array();
@@ -84,6 +100,8 @@ json results_json(const Engine& e, const RunSummary& run) {
     j["duration_seconds"] = dur;
     j["target"] = {{"from", from * (cfg.model == Model::max ? 0 : users_scale)},
                    {"to", to * (cfg.model == Model::max ? 0 : users_scale)}};
+    j["schedule"] = stage_sched[s].to_json();
+    add_never_sent(j, stage_sched[s].never_sent());
     st.push_back(std::move(j));
   }
   out["stages"] = std::move(st);

@@ -1,6 +1,8 @@
 // Counters and latency histograms of one scope, and their JSON (see stats.hpp).
 #include "loadgen/stats.hpp"
 
+#include <algorithm>
+
 namespace faultline::loadgen {
 namespace {
 constexpr std::array<const char*, kErrorKinds> kNames = {
@@ -106,6 +108,55 @@ Stats Stats::from_json(const json& j, std::string_view path) {
     fail(std::string("histograms: ") + e.what());
   }
   return s;
+}
+
+namespace {
+json ratio(std::uint64_t num, std::uint64_t den) {
+  return den > 0 ? json(static_cast<double>(num) / static_cast<double>(den)) : json(nullptr);
+}
+}  // namespace
+
+ScheduleCounts& ScheduleCounts::operator+=(const ScheduleCounts& o) noexcept {
+  offered += o.offered;
+  sent += o.sent;
+  late += o.late;
+  dropped += o.dropped;
+  unsent += o.unsent;
+  return *this;
+}
+
+json ScheduleCounts::to_json() const {
+  return {{"offered", offered},
+          {"sent", sent},
+          {"late", late},
+          {"dropped", dropped},
+          {"unsent", unsent},
+          {"late_ratio", ratio(late, sent)},
+          {"unsent_ratio", ratio(never_sent(), offered)}};
+}
+
+ScheduleCounts ScheduleCounts::from_json(const json& j) {
+  ScheduleCounts c;
+  if (!j.is_object()) return c;
+  auto count = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  };
+  c.offered = count("offered");
+  c.late = count("late");
+  c.dropped = count("dropped");
+  c.unsent = count("unsent");
+  c.sent =
+      j.contains("sent") ? count("sent") : c.offered - std::min(c.offered, c.dropped + c.unsent);
+  return c;
+}
+
+void add_never_sent(json& j, std::uint64_t never_sent) {
+  j["requests"]["unsent"] = never_sent;
+  j["errors"]["unsent"] = never_sent;
+  const auto total = j["requests"]["total"].get<std::uint64_t>();
+  const auto failed = j["requests"]["failed"].get<std::uint64_t>();
+  j["error_ratio"] = ratio(failed + never_sent, total + never_sent);
 }
 
 }  // namespace faultline::loadgen

@@ -54,4 +54,30 @@ struct Stats {
 
 json latency_summary(const Histogram& h);
 
+// What happened to the arrivals of one scope (the run or a stage). Open model: offered = sent +
+// dropped + unsent once the run is over. Closed and max models: offered = sent = iterations
+// started, the rest 0.
+struct ScheduleCounts {
+  std::uint64_t offered = 0;  // arrivals released by the scheduler (closed/max: iterations)
+  std::uint64_t sent = 0;     // handed to a connection (a flow counts once, for its first step)
+  std::uint64_t late = 0;     // of `sent`: waited in the backlog for a free connection first
+  std::uint64_t dropped = 0;  // not sent: the backlog was full
+  std::uint64_t unsent = 0;   // not sent: still queued, or due and not released, at the end
+
+  ScheduleCounts& operator+=(const ScheduleCounts& o) noexcept;
+  std::uint64_t never_sent() const noexcept { return dropped + unsent; }
+  // {"offered","sent","late","dropped","unsent","late_ratio","unsent_ratio"}: late_ratio =
+  // late / sent, unsent_ratio = (unsent + dropped) / offered, null when the denominator is 0.
+  json to_json() const;
+  // Reads the counters back from a results "schedule" object (missing ones are 0; a missing
+  // `sent`, from an older file, is offered - dropped - unsent).
+  static ScheduleCounts from_json(const json& j);
+};
+
+// Counts arrivals never sent (`never_sent` = unsent + dropped) as failed requests of kind
+// "unsent" in a results scope (`j` from Stats::to_json): sets requests.unsent, errors.unsent and
+// error_ratio = (failed + never_sent) / (total + never_sent) (null when that is 0 / 0).
+// requests.total, ok and failed stay what went over the wire.
+void add_never_sent(json& j, std::uint64_t never_sent);
+
 }  // namespace faultline::loadgen

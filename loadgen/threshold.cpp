@@ -61,10 +61,16 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string& err
   } else if (metric.rfind("uncorrected.", 0) == 0 && is_latency_name(metric.substr(12))) {
     latency = true;
   } else if (metric.rfind("errors.", 0) == 0) {
-    if (!error_kind_from_name(metric.substr(7))) {
+    if (metric != "errors.unsent" && !error_kind_from_name(metric.substr(7))) {
       error = "--threshold \"" + t.expr +
               "\": unknown error kind (connect_refused, connect_timeout, reset, read_timeout, "
-              "http_4xx, http_5xx, bad_response)";
+              "http_4xx, http_5xx, bad_response, unsent)";
+      return std::nullopt;
+    }
+  } else if (metric == "unsent_ratio" || metric == "late_ratio") {
+    if (!t.scope.empty()) {
+      error = "--threshold \"" + t.expr + "\": " + metric +
+              " applies to the whole run, not to a request name";
       return std::nullopt;
     }
   } else if (metric != "error_ratio" && metric != "throughput_rps" && metric != "requests" &&
@@ -102,14 +108,23 @@ std::optional<double> threshold_value(const Threshold& t, const json& results) {
   if (is_latency_name(m)) return s["latency_seconds"][m].get<double>();
   if (m.rfind("uncorrected.", 0) == 0)
     return s["latency_uncorrected_seconds"][m.substr(12)].get<double>();
-  if (m.rfind("errors.", 0) == 0) return s["errors"][m.substr(7)].get<double>();
+  if (m.rfind("errors.", 0) == 0) return s["errors"].value(m.substr(7), 0.0);
   if (m == "throughput_rps") return s["throughput_rps"].get<double>();
+  if (m == "unsent_ratio" || m == "late_ratio") {
+    // null (nothing offered, or nothing sent): nothing was late or unsent.
+    auto sched = s.find("schedule");
+    if (sched == s.end() || !sched->is_object()) return 0.0;
+    auto v = sched->find(m);
+    return v != sched->end() && v->is_number() ? v->get<double>() : 0.0;
+  }
   const auto total = s["requests"]["total"].get<double>();
   if (m == "requests") return total;
   if (m == "ok") return s["requests"]["ok"].get<double>();
   if (m == "failed") return s["requests"]["failed"].get<double>();
-  // error_ratio
-  return total > 0 ? s["requests"]["failed"].get<double>() / total : 1.0;
+  // error_ratio: arrivals never sent (requests.unsent, open model) count as failed requests.
+  const double never_sent = s["requests"].value("unsent", 0.0);
+  const double all = total + never_sent;
+  return all > 0 ? (s["requests"]["failed"].get<double>() + never_sent) / all : 1.0;
 }
 
 bool threshold_holds(const Threshold& t, double value) noexcept {

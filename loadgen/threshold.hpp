@@ -5,10 +5,14 @@
 //   NAME    a request name from the workload (scope: requests_by_name[NAME]); absent = whole run
 //   METRIC  p50 p90 p99 p999 p9999 max mean         corrected latency (VALUE is a duration)
 //           uncorrected.p50 ... uncorrected.mean     uncorrected latency (VALUE is a duration)
-//           error_ratio                              failed / total (1 when nothing completed)
+//           error_ratio                              (failed + unsent) / (total + unsent), where
+//                                                    unsent = requests.unsent (arrivals never
+//                                                    sent); 1 when nothing completed or was due
+//           unsent_ratio                             schedule.unsent_ratio (whole run only)
+//           late_ratio                               schedule.late_ratio (whole run only)
 //           throughput_rps | rps                     completed requests per second
 //           requests | ok | failed                   counts
-//           errors.KIND                              count of one error kind
+//           errors.KIND                              count of one error kind (or unsent)
 //   OP      <  <=  >  >=
 //   VALUE   durations "200ms", "1.5s" (a bare number is seconds); numbers "0.01", "1%", "2k"
 #pragma once

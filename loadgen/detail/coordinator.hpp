@@ -12,6 +12,7 @@
 #include "loadgen/detail/engine_state.hpp"
 #include "loadgen/detail/load_metrics.hpp"
 #include "loadgen/detail/progress.hpp"
+#include "loadgen/detail/results.hpp"
 
 namespace faultline::loadgen::detail {
 
@@ -29,8 +30,9 @@ class Coordinator {
   // true when a stop signal arrived meanwhile.
   bool drain(StopSignals& stop);
   // One tick: the interval since the last one, ending at `now`. The final tick (after the run)
-  // writes nothing when the interval is empty.
-  void tick(TimePoint now, bool final_tick);
+  // carries `unsent` (arrivals never sent, see stop_connections) and writes nothing when the
+  // interval is empty (no response, no schedule change and nothing unsent).
+  void tick(TimePoint now, bool final_tick, std::uint64_t unsent = 0);
   // Ends the progress line.
   void finish() const;
 
@@ -48,7 +50,7 @@ class Coordinator {
   ProgressLine progress_;
   double last_cpu_ = 0;
   TimePoint last_tick_;
-  std::uint64_t last_late_ = 0, last_dropped_ = 0;
+  IntervalSchedule last_;  // cumulative schedule counters at the last tick
   Stats interval_sum_;
   std::vector<Stats> names_interval_;
   std::size_t saturated_seconds_ = 0;

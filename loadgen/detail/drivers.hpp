@@ -17,7 +17,8 @@ void spawn_drivers(Engine& e);
 // worker's thread).
 void release_idle(Worker* w);
 // Stops every connection of every worker (posted to each worker's thread; waits for it) and
-// returns how many requests were still queued, offered but never sent.
+// returns how many arrivals were offered and never sent: still queued, or due and never released
+// by a scheduler that lagged behind (each also counted per stage as `unsent`).
 std::uint64_t stop_connections(Engine& e);
 
 }  // namespace faultline::loadgen::detail

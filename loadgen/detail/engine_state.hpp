@@ -39,6 +39,7 @@ struct Worker;
 struct Job {
   TimePoint intended;
   std::size_t entry = 0;  // workload entry, or replay item when replaying
+  std::size_t stage = 0;  // stage of `intended` (index into Worker::stage_schedule)
 };
 
 // Everything one worker measured; guarded by Worker::mu. A response is recorded into one Stats
@@ -120,25 +121,38 @@ struct Worker {
   std::mutex mu;
   WorkerStats stats;
   std::atomic<std::int64_t> in_flight{0};
-  std::atomic<std::uint64_t> offered{0}, late{0}, dropped{0}, backlog_size{0};
+  // Cumulative schedule counters, written by this worker's thread and read by the coordinator
+  // every second (relaxed); `stage_schedule` holds the same per stage and is read only once the
+  // workers are stopped. `sent` is counted only in the open model (closed/max: sent = offered).
+  std::atomic<std::uint64_t> offered{0}, sent{0}, late{0}, dropped{0}, backlog_size{0};
+  std::vector<ScheduleCounts> stage_schedule;
+  std::uint64_t overdue = 0;  // open model: due before the stop, never released (see drivers.cpp)
   std::atomic<std::int64_t> max_lag_ns{0};
   std::atomic<int> drivers{0};                    // live driver coroutines
   asio::steady_timer* scheduler_timer = nullptr;  // open model, to cut its wait short at stop
   std::atomic<bool> schedule_done{false};         // open model: no more arrivals
   std::atomic<std::uint64_t> jobs_done{0};        // iterations finished (any outcome)
 
-  inline void record(std::size_t name, TimePoint intended, TimePoint sent, TimePoint done,
+  inline void record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
                      Outcome outcome);
+  // Only this worker's thread writes the schedule counters (the coordinator reads them): no
+  // atomic RMW needed.
+  static void bump(std::atomic<std::uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  ScheduleCounts& schedule_of(std::size_t stage) {
+    return stage_schedule[std::min(stage, stage_schedule.size() - 1)];
+  }
   // Around one request: counts it in flight and returns its send time; then records it.
   // Only this worker's thread writes in_flight (the coordinator reads it): no atomic RMW needed.
   TimePoint begin_request() {
     in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return Clock::now();
   }
-  void end_request(std::size_t name, TimePoint intended, TimePoint sent, Outcome outcome) {
+  void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    record(name, intended, sent, done, outcome);
+    record(name, intended, sent_at, done, outcome);
   }
 };
 
@@ -196,10 +210,10 @@ struct Engine {
   }
 };
 
-inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent, TimePoint done,
+inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
                            Outcome outcome) {
   const auto corrected = std::chrono::duration_cast<std::chrono::nanoseconds>(done - intended);
-  const auto actual = std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent);
+  const auto actual = std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at);
   const std::size_t stage = std::min(engine->stage_of(intended), stats.stages.size());
   std::lock_guard lock(mu);
   stats.pending[stage].record(outcome, corrected, actual);

@@ -30,8 +30,10 @@ struct LoadMetrics {
   prometheus::Gauge* offered_rate = nullptr;
   prometheus::Gauge* backlog = nullptr;
   prometheus::Gauge* users = nullptr;
+  prometheus::Counter* sent = nullptr;
   prometheus::Counter* late = nullptr;
   prometheus::Counter* dropped = nullptr;
+  prometheus::Counter* unsent = nullptr;
   LoadMetrics();
   // Adds one interval's requests, errors and latencies.
   void observe(const Stats& interval);

@@ -1,6 +1,7 @@
-// Shared by the `faultline load` end-to-end tests (load_test.cpp, load_wire_test.cpp): an HTTP test
-// server with programmable behaviour (a stall at a known time, arrival times by path) and small
-// file helpers for the results, intervals and workload files.
+// Shared by the `faultline load` end-to-end tests (load_test.cpp, load_wire_test.cpp,
+// schedule_test.cpp): an HTTP test server with programmable behaviour (a stall at a known time, a
+// fixed delay, arrival times by path) and small file helpers for the results, intervals and
+// workload files.
 #pragma once
 
 #include <atomic>
@@ -26,6 +27,7 @@ inline std::mutex g_mu;
 inline std::optional<Clock::time_point> g_first;  // first request seen
 inline std::vector<std::pair<std::string, Clock::time_point>> g_arrivals;
 inline double g_stall_at = 1.0, g_stall_for = 0.5;
+inline std::atomic<int> g_delay_ms{0};  // every answer waits this long (0 = none)
 
 inline awaitable<HttpResponse> test_handler(HttpRequest& req, RequestContext&) {
   const auto now = Clock::now();
@@ -48,6 +50,11 @@ inline awaitable<HttpResponse> test_handler(HttpRequest& req, RequestContext&) {
     t.expires_at(stall_end);
     co_await t.async_wait(use_nothrow);
   }
+  if (const int delay = g_delay_ms.load(); delay > 0) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(std::chrono::milliseconds(delay));
+    co_await t.async_wait(use_nothrow);
+  }
   const auto target = std::string(req.target());
   if (target == "/missing") co_return json_error(http::status::not_found, "no", req.version());
   if (target == "/fail")
@@ -67,6 +74,7 @@ class TestServer {
       g_arrivals.clear();
     }
     g_stall_armed = false;
+    g_delay_ms = 0;
     server_ = std::make_unique<HttpServer>(pool_, test_handler);
     port_ = server_->listen(HostPort{"127.0.0.1", 0}).port();
     pool_.start();

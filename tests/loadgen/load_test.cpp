@@ -47,8 +47,12 @@ TEST(Load, CoordinatedOmissionIsCorrected) {
                                     dir.file("r.json"), "--intervals-out", dir.file("i.jsonl")});
   ASSERT_EQ(code, 0);
   json r = read_json(dir.file("r.json"));
-  EXPECT_EQ(r["requests"]["total"], 600);
-  EXPECT_EQ(r["requests"]["ok"], 600);
+  // On a loaded machine the very last arrival may still wait behind its predecessor when the run
+  // ends: it is then counted unsent, never silently lost.
+  const auto unsent = r["schedule"]["unsent"].get<std::uint64_t>();
+  EXPECT_LE(unsent, 2u);
+  EXPECT_EQ(r["requests"]["total"].get<std::uint64_t>() + unsent, 600u);
+  EXPECT_EQ(r["requests"]["ok"], r["requests"]["total"]);
   const double p99 = r["latency_seconds"]["p99"].get<double>();
   const double p99_uncorrected = r["latency_uncorrected_seconds"]["p99"].get<double>();
   EXPECT_NEAR(p99, 0.47, 0.07);
@@ -69,7 +73,7 @@ TEST(Load, CoordinatedOmissionIsCorrected) {
       EXPECT_TRUE(l.contains(k)) << k;
     EXPECT_TRUE(l["requests_by_name"]["default"].contains("histogram"));
   }
-  EXPECT_EQ(total, 600u);
+  EXPECT_EQ(total + unsent, 600u);
   EXPECT_EQ(merged.to_json(), Histogram::from_json(r["histograms"]["latency"]).to_json());
 }
 
@@ -165,7 +169,8 @@ TEST(Load, MetricsIntervalsAndSigterm) {
        {"faultline_load_requests_total{outcome=\"ok\"}",
         "faultline_load_errors_total{kind=\"reset\"}",
         "faultline_load_request_duration_seconds_bucket", "faultline_load_in_flight_requests",
-        "faultline_load_offered_rate_rps 100", "process_resident_memory_bytes"})
+        "faultline_load_offered_rate_rps 100", "faultline_load_sent_requests_total",
+        "faultline_load_unsent_requests_total 0", "process_resident_memory_bytes"})
     EXPECT_NE(res.body.find(m), std::string::npos) << m;
   auto [pcode, pout] = promtool_check_metrics(res.body);
   EXPECT_EQ(pcode, 0) << pout;

@@ -146,6 +146,46 @@ TEST(Threshold, EvaluatesOnResults) {
   EXPECT_DOUBLE_EQ(*threshold_value(*parse_threshold("error_ratio<0.5", err), empty), 1.0);
 }
 
+TEST(Threshold, UnsentArrivalsAndScheduleRatios) {
+  // 90 completed (10 of them failed) and 10 arrivals never sent (6 unsent, 4 dropped) of 100.
+  Stats s;
+  for (int i = 0; i < 80; ++i)
+    s.record(Outcome::ok, 1ms, 1ms);
+  for (int i = 0; i < 10; ++i)
+    s.record(Outcome::http_5xx, 1ms, 1ms);
+  ScheduleCounts c{100, 90, 45, 4, 6};
+  json r = s.to_json(1, false);
+  r["schedule"] = c.to_json();
+  add_never_sent(r, c.never_sent());
+  EXPECT_EQ(r["requests"]["unsent"], 10);
+  EXPECT_EQ(r["errors"]["unsent"], 10);
+  EXPECT_EQ(r["requests"]["failed"], 10);  // on the wire only
+  EXPECT_DOUBLE_EQ(r["error_ratio"].get<double>(), 20.0 / 100);
+  EXPECT_DOUBLE_EQ(r["schedule"]["unsent_ratio"].get<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(r["schedule"]["late_ratio"].get<double>(), 0.5);
+  std::string err;
+  auto value = [&](const char* expr) {
+    auto t = parse_threshold(expr, err);
+    EXPECT_TRUE(t) << expr << ": " << err;
+    return t ? threshold_value(*t, r).value_or(-1) : -1.0;
+  };
+  EXPECT_DOUBLE_EQ(value("error_ratio<0.01"), 0.2);
+  EXPECT_DOUBLE_EQ(value("unsent_ratio<0.01"), 0.1);
+  EXPECT_DOUBLE_EQ(value("late_ratio<=50%"), 0.5);
+  EXPECT_DOUBLE_EQ(value("errors.unsent<1"), 10);
+  EXPECT_TRUE(threshold_holds(*parse_threshold("late_ratio<=50%", err), 0.5));
+  EXPECT_FALSE(threshold_holds(*parse_threshold("unsent_ratio<0.01", err), 0.1));
+  // Per request name there is no schedule: refused when parsed.
+  EXPECT_FALSE(parse_threshold("get:unsent_ratio<0.01", err));
+  EXPECT_NE(err.find("whole run"), std::string::npos) << err;
+  // Nothing offered (ratios null): nothing was late or unsent.
+  json none = Stats().to_json(1, false);
+  none["schedule"] = ScheduleCounts{}.to_json();
+  EXPECT_TRUE(none["schedule"]["unsent_ratio"].is_null());
+  EXPECT_TRUE(none["schedule"]["late_ratio"].is_null());
+  EXPECT_DOUBLE_EQ(*threshold_value(*parse_threshold("unsent_ratio<0.01", err), none), 0.0);
+}
+
 TEST(Http1, ParsesHeadsAndFraming) {
   ResponseHead h;
   const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello";
@@ -438,6 +478,39 @@ TEST(Merge, AddsHistogramsInsteadOfAveragingPercentiles) {
   json other = doc(a, 1);
   other["model"] = "closed";
   EXPECT_THROW(merge_results({doc(a, 1), other}, {"a", "b"}), ConfigError);
+}
+
+TEST(Merge, SumsScheduleCountersAndRecomputesRatios) {
+  Stats a;
+  for (int i = 0; i < 10; ++i)
+    a.record(Outcome::ok, 1ms, 1ms);
+  auto doc = [&](const ScheduleCounts& c) {
+    json j = a.to_json(1, true);
+    j["duration_seconds"] = 1.0;
+    j["model"] = "open";
+    j["schedule"] = c.to_json();
+    add_never_sent(j, c.never_sent());
+    j["stages"] = json::array({a.to_json(1, true)});
+    j["stages"][0]["index"] = 0;
+    j["stages"][0]["schedule"] = c.to_json();
+    return j;
+  };
+  json old = doc({20, 10, 2, 0, 10});
+  old["schedule"].erase("sent");  // an older file: sent = offered - dropped - unsent
+  json m = merge_results({doc({20, 10, 5, 4, 6}), old}, {"a.json", "b.json"});
+  const json& s = m["schedule"];
+  EXPECT_EQ(s["offered"], 40);
+  EXPECT_EQ(s["sent"], 20);
+  EXPECT_EQ(s["late"], 7);
+  EXPECT_EQ(s["dropped"], 4);
+  EXPECT_EQ(s["unsent"], 16);
+  EXPECT_DOUBLE_EQ(s["unsent_ratio"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(s["late_ratio"].get<double>(), 7.0 / 20);
+  EXPECT_EQ(m["errors"]["unsent"], 20);
+  EXPECT_EQ(m["requests"]["unsent"], 20);
+  EXPECT_DOUBLE_EQ(m["error_ratio"].get<double>(), 20.0 / 40);
+  EXPECT_EQ(m["stages"][0]["schedule"]["unsent"], 16);
+  EXPECT_EQ(m["stages"][0]["errors"]["unsent"], 20);
 }
 
 namespace faultline::loadgen {
