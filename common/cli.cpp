@@ -16,6 +16,12 @@ CLI::App* CommandRegistry::add(CLI::App* parent, const std::string& name,
   return app;
 }
 
+CLI::App* CommandRegistry::find(const std::string& name) const {
+  for (const auto& e : entries_)
+    if (e.app->get_parent() == &root_ && e.app->get_name() == name) return e.app;
+  return nullptr;
+}
+
 int CommandRegistry::run_selected() const {
   // The deepest parsed command wins (`report merge` over `report`).
   const Entry* chosen = nullptr;

@@ -23,6 +23,8 @@ class CommandRegistry {
   // Adds a nested subcommand (e.g. `faultline report merge`).
   CLI::App* add(CLI::App* parent, const std::string& name, const std::string& description,
                 std::function<int()> run);
+  // A top-level command registered earlier (e.g. `report`, to add a nested one), or nullptr.
+  CLI::App* find(const std::string& name) const;
   // Runs the chosen command; returns its exit code (kExitUsage when none was chosen).
   int run_selected() const;
 

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "runner/orchestrator.hpp"
+#include "runner/report_build.hpp"
 #include "runner/scenario.hpp"
 
 namespace faultline::runner {
@@ -25,6 +26,7 @@ struct RunArgs {
   std::string duration;
   std::string prometheus_sd;
   std::string api_token;
+  std::string checkpoint_interval = "5m";
 };
 
 std::string self_exe() {
@@ -57,6 +59,13 @@ int run_command(const RunArgs& a) {
   o.prometheus_sd = a.prometheus_sd;
   o.faultline_exe = self_exe();
   o.api_token = a.api_token;
+  if (auto d = parse_duration(a.checkpoint_interval)) {
+    o.checkpoint_interval_seconds = static_cast<double>(d->count()) / 1e9;
+  } else {
+    std::cerr << "faultline run: --checkpoint-interval: expected a duration like \"5m\" or 0, got \""
+              << a.checkpoint_interval << "\"\n";
+    return kExitUsage;
+  }
   if (o.api_token.empty())
     if (const char* t = std::getenv("FAULTLINE_API_TOKEN")) o.api_token = t;
   // Placeholders get their values (ports picked now, paths absolute), and the scenario is checked
@@ -77,6 +86,17 @@ int run_command(const RunArgs& a) {
 }  // namespace
 
 void register_commands(CommandRegistry& registry) {
+  // `faultline report build DIR` joins `faultline report` (registered by the load generator).
+  if (CLI::App* report = registry.find("report")) {
+    auto dir = std::make_shared<std::string>();
+    registry
+        .add(report, "build",
+             "Rebuild results.json, junit.xml and report.html of a `faultline run` output "
+             "directory from its run record (after a crash, or with a newer faultline)",
+             [dir] { return build_report(*dir); })
+        ->add_option("dir", *dir, "The run's output directory (--out)")
+        ->required();
+  }
   auto args = std::make_shared<RunArgs>();
   CLI::App* app = registry.add("run", "Run a chaos scenario and judge how the service degrades",
                                [args] { return run_command(*args); });
@@ -92,6 +112,10 @@ void register_commands(CommandRegistry& registry) {
   app->add_option("--api-token", args->api_token,
                   "Bearer token for services.proxy_api (default: $FAULTLINE_API_TOKEN); also "
                   "set on the proxy the run starts");
+  app->add_option("--checkpoint-interval", args->checkpoint_interval,
+                  "Rewrite results.json, junit.xml and report.html (\"partial\": true) this often "
+                  "and at every phase end; 0 = only at the end")
+      ->capture_default_str();
   app->add_option("--prometheus-sd", args->prometheus_sd,
                   "Write a Prometheus file_sd list of the components' metrics endpoints here");
 }

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/cli.hpp"
+#include "common/version.hpp"
 #include "runner/report/report.hpp"
 #include "runner/run_steps.hpp"
 
@@ -59,6 +60,7 @@ std::vector<PhaseWindow> Orchestrator::windows() const {
 int Orchestrator::run() {
   RunInfo info;
   info.started_at = utc_now_iso();
+  info_ = &info;
   const auto wall_start = Clock::now();
   std::vector<std::string> proxy_names;
   for (const auto& p : s_.proxies)
@@ -66,23 +68,28 @@ int Orchestrator::run() {
   collector_ = std::make_unique<Collector>(windows(), s_.duration_seconds, s_.load.apdex_t_seconds,
                                            proxy_names);
   try {
+    fs::create_directories(o_.out_dir);
+    if (auto why = record_.open(o_.out_dir, record_header(info)); !why.empty())
+      throw RunError("cannot write the run record: " + why);
     start(info);
+    write_record_header(info);  // now with second 0 and the endpoints
     run_timeline();
     drain();
   } catch (const RunError& e) {
     info.verdict = "error";
     info.error = e.what();
   } catch (const Interrupted&) {
-    info.verdict = "error";
-    info.error = "interrupted (SIGINT/SIGTERM)";
     info.interrupted = true;
+    info.error = fmt::format("interrupted (SIGINT/SIGTERM) at {:.1f}s", now_offset());
   } catch (const std::exception& e) {
+    // Anything else (a thread that could not be created, an allocation): the run ends with its
+    // results, never with an uncaught exception.
     info.verdict = "error";
     info.error = e.what();
   }
-  if (info.verdict == "error" && boundaries_done_ <= s_.timeline.size()) {
+  if ((info.verdict == "error" || info.interrupted) && boundaries_done_ <= s_.timeline.size()) {
     // Close the phase that was cut short; phases that never started are left out.
-    const double at = clock_.t0 == Clock::time_point{} ? 0 : clock_.offset(Clock::now());
+    const double at = now_offset();
     if (boundaries_done_ > 0) scrape_boundary(boundaries_done_, at);
     collector_->truncate(boundaries_done_, at);
   }
@@ -93,15 +100,75 @@ int Orchestrator::run() {
     spdlog::warn("run: promql evaluation failed: {}", e.what());
   } catch (const Interrupted&) {
     info.interrupted = true;
-    if (info.verdict != "error") {
-      info.verdict = "error";
-      info.error = "interrupted (SIGINT/SIGTERM)";
-    }
   }
   teardown();
   read_intervals();
   info.duration_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();
-  return write_outputs(info);
+  const int code = write_outputs(info);
+  record_.append({{"type", "end"},
+                  {"verdict", info.verdict},
+                  {"error", info.error},
+                  {"interrupted", info.interrupted},
+                  {"duration_seconds", info.duration_seconds}});
+  info_ = nullptr;
+  return code;
+}
+
+double Orchestrator::now_offset() const {
+  return clock_.t0 == Clock::time_point{} ? 0 : clock_.offset(Clock::now());
+}
+
+std::size_t Orchestrator::completed_phases() const {
+  if (boundaries_done_ > s_.timeline.size()) return s_.timeline.size();
+  return boundaries_done_ > 0 ? boundaries_done_ - 1 : 0;
+}
+
+// What `faultline report build` needs to parse the scenario again exactly as it ran.
+json Orchestrator::record_header(const RunInfo& info) const {
+  return {{"record_version", 1},
+          {"faultline_version", kVersion},
+          {"scenario_source", s_.source},
+          {"scenario_file", s_.file},
+          {"base_dir", s_.base_dir},
+          {"placeholder_values", s_.placeholder_values},
+          {"scaled_to", s_.scaled_to ? json(*s_.scaled_to) : json(nullptr)},
+          {"started_at", info.started_at},
+          {"t0_unix", t0_unix_},
+          {"endpoints", info.endpoints}};
+}
+
+void Orchestrator::write_record_header(const RunInfo& info) {
+  try {
+    write_file_atomically((fs::path(o_.out_dir) / kRunRecordFile).string(),
+                          record_header(info).dump(2) + "\n");
+  } catch (const std::exception& e) {
+    spdlog::warn("run: {}", e.what());
+  }
+}
+
+// results.json, junit.xml and report.html as of now, assertions of the completed phases
+// evaluated, marked partial. A failure is logged; the run goes on.
+void Orchestrator::write_checkpoint() {
+  if (!info_) return;
+  RunInfo info = *info_;
+  info.partial = true;
+  info.as_of_seconds = now_offset();
+  info.events = events_;
+  try {
+    RunMeasurements m;
+    {
+      std::lock_guard lock(collector_mutex_);
+      m = collector_->finish();
+    }
+    const auto results = evaluate_assertions(s_, m, completed_phases());
+    info.verdict = verdict_of(results);
+    write_results(o_.out_dir, results_to_json(s_, info, m, timeline_log_, results));
+    spdlog::info("run: checkpoint at {:.0f}s ({} phases completed)", info.as_of_seconds,
+                 completed_phases());
+  } catch (const std::exception& e) {
+    ++checkpoint_failures_;
+    spdlog::warn("run: checkpoint at {:.0f}s failed: {}", info.as_of_seconds, e.what());
+  }
 }
 
 // The load generator finishes its last second and writes its results; give it its request
@@ -161,25 +228,13 @@ int Orchestrator::write_outputs(RunInfo& info) {
   m.promql = promql_;
   if (collector_->malformed_intervals() > 0)
     spdlog::warn("run: {} malformed interval lines skipped", collector_->malformed_intervals());
-  std::vector<AssertionResult> results;
-  if (info.verdict != "error") {
-    for (const auto& a : s_.assertions)
-      results.push_back(a->evaluate(m));
-    info.verdict = verdict_of(results);
-  }
+  const auto results = evaluate_assertions(s_, m, completed_phases());
+  info.as_of_seconds = now_offset();
+  info.events = events_;
+  int code = decide_verdict(info, results);
   json doc = results_to_json(s_, info, m, timeline_log_, results);
-  int code = info.verdict == "pass" ? kExitOk : info.verdict == "fail" ? kExitFailed : kExitUsage;
-  if (info.interrupted) code = 130;
   try {
-    fs::create_directories(o_.out_dir);
-    const std::string results_path = (fs::path(o_.out_dir) / "results.json").string();
-    {
-      std::ofstream out(results_path);
-      out << doc.dump(2) << "\n";
-      if (!out) throw std::runtime_error("cannot write " + results_path);
-    }
-    write_junit(doc, (fs::path(o_.out_dir) / "junit.xml").string());
-    write_html_report(doc, (fs::path(o_.out_dir) / "report.html").string());
+    write_results(o_.out_dir, doc);
   } catch (const std::exception& e) {
     std::cerr << "faultline run: " << e.what() << "\n";
     if (code == kExitOk) code = kExitUsage;

@@ -18,6 +18,9 @@ struct RunOptions {
   std::string faultline_exe;  // the binary to run components with (default: this process)
   bool print_summary = true;  // the verdict table on stdout
   std::string api_token;      // for services.proxy_api (--api-token / $FAULTLINE_API_TOKEN)
+  // results.json/junit.xml/report.html rewritten (atomically, "partial": true) this often and at
+  // every phase end; 0 = only at the end.
+  double checkpoint_interval_seconds = 300;
 };
 
 // Exit code as `faultline run` returns it: 0 pass, 1 an assertion failed, 2 bad scenario or a

@@ -2,8 +2,15 @@
 #include "runner/results.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <set>
 
+#include <fmt/format.h>
+
+#include "common/cli.hpp"
 #include "common/version.hpp"
+#include "runner/report/report.hpp"
+#include "runner/run_record.hpp"
 
 namespace faultline::runner {
 
@@ -107,8 +114,58 @@ std::vector<SeriesPoint> downsample(const std::vector<SeriesPoint>& series,
 
 std::string verdict_of(const std::vector<AssertionResult>& results) {
   for (const auto& r : results)
-    if (!r.pass) return "fail";
+    if (!r.pass && !r.not_run) return "fail";
   return "pass";
+}
+
+std::vector<AssertionResult> evaluate_assertions(const Scenario& s, const RunMeasurements& m,
+                                                 std::size_t completed_phases) {
+  std::set<std::string> done;
+  for (std::size_t i = 0; i < completed_phases && i < s.timeline.size(); ++i)
+    done.insert(s.timeline[i].phase);
+  const bool all = completed_phases >= s.timeline.size();
+  std::vector<AssertionResult> out;
+  for (const auto& a : s.assertions) {
+    std::string missing;
+    for (const auto& ph : a->referenced_phases())
+      if ((ph == "*" && !all) || (ph != "*" && !done.count(ph))) missing = ph;
+    if (missing.empty()) {
+      out.push_back(a->evaluate(m));
+      continue;
+    }
+    AssertionResult r;
+    r.name = a->common().name;
+    r.kind = a->common().kind;
+    r.phase = a->common().phase;
+    r.not_run = true;
+    r.message = missing == "*" ? "not run: the run did not complete"
+                               : fmt::format("not run: phase {} did not complete", missing);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+int decide_verdict(RunInfo& info, const std::vector<AssertionResult>& results) {
+  const std::string so_far = verdict_of(results);
+  if (info.interrupted) {
+    info.verdict = "interrupted";
+    info.completed_verdict = so_far;
+    return 130;
+  }
+  if (info.verdict == "error") {
+    info.completed_verdict = so_far;
+    return kExitUsage;
+  }
+  info.verdict = so_far;
+  return so_far == "pass" ? kExitOk : kExitFailed;
+}
+
+void write_results(const std::string& dir, const json& doc) {
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path d(dir);
+  write_file_atomically((d / "results.json").string(), doc.dump(2) + "\n");
+  write_file_atomically((d / "junit.xml").string(), render_junit(doc));
+  write_file_atomically((d / "report.html").string(), render_html_report(doc));
 }
 
 json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasurements& m,
@@ -122,6 +179,10 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
   j["verdict"] = info.verdict;
   if (!info.error.empty()) j["error"] = info.error;
   j["interrupted"] = info.interrupted;
+  if (!info.completed_verdict.empty()) j["completed_verdict"] = info.completed_verdict;
+  j["partial"] = info.partial;
+  j["as_of_seconds"] = info.as_of_seconds;
+  j["events"] = info.events;
   j["phases"] = json::array();
   for (const auto& p : m.phases)
     j["phases"].push_back(phase_to_json(p));
@@ -148,7 +209,7 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
                                {"phase", a.phase},
                                {"measured", opt(a.measured)},
                                {"bound", a.bound},
-                               {"verdict", a.pass ? "pass" : "fail"},
+                               {"verdict", a.not_run ? "not_run" : a.pass ? "pass" : "fail"},
                                {"message", a.message}});
   j["endpoints"] = info.endpoints;
   return j;

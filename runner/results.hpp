@@ -21,10 +21,16 @@ struct TimelineRecord {
 struct RunInfo {
   std::string started_at;  // UTC, ISO 8601
   double duration_seconds = 0;
-  std::string verdict;  // pass | fail | error
+  std::string verdict;  // pass | fail | error | interrupted
   std::string error;    // for "error": what went wrong (names the component or JSON path)
   bool interrupted = false;
   json endpoints = json::object();  // component -> metrics address
+  // A checkpoint written while the run goes on (or rebuilt from a run that did not finish):
+  // assertions of the phases completed by `as_of_seconds` are evaluated, the rest not_run.
+  bool partial = false;
+  double as_of_seconds = 0;
+  std::string completed_verdict;   // for interrupted/error runs: pass/fail of what was evaluated
+  json events = json::array();     // components that died: {at_seconds, component, status, log}
 };
 
 json phase_to_json(const PhaseStats& p);
@@ -40,5 +46,17 @@ std::vector<SeriesPoint> downsample(const std::vector<SeriesPoint>& series,
 
 // "pass" when every assertion held, "fail" otherwise ("pass" with no assertions).
 std::string verdict_of(const std::vector<AssertionResult>& results);
+
+// Evaluates the assertions whose phases all completed (`completed_phases` timeline entries; a
+// phase name counts once any of its occurrences completed; "*" needs the whole run); the others are
+// not_run with a message saying which phase did not complete.
+std::vector<AssertionResult> evaluate_assertions(const Scenario& s, const RunMeasurements& m,
+                                                 std::size_t completed_phases);
+// Sets info.verdict (and completed_verdict) from the results and the way the run ended; returns
+// the exit code: 0 pass, 1 fail, 2 error, 130 interrupted.
+int decide_verdict(RunInfo& info, const std::vector<AssertionResult>& results);
+// results.json, junit.xml and report.html into `dir`, each written atomically. Throws
+// std::runtime_error naming the file.
+void write_results(const std::string& dir, const json& doc);
 
 }  // namespace faultline::runner

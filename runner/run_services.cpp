@@ -187,6 +187,12 @@ void Orchestrator::evaluate_promql() {
     const std::string q = expand_phase_window(j.query, j.end - j.start);
     PromqlResult r = prometheus_->query(q, t0_unix_ + j.end);
     promql_[j.name] = PromqlValue{r.value, r.error, q, j.end};
+    record_.append({{"type", "promql"},
+                    {"name", j.name},
+                    {"value", r.value ? json(*r.value) : json(nullptr)},
+                    {"error", r.error},
+                    {"query", q},
+                    {"at", j.end}});
   }
 }
 

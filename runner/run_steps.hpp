@@ -24,6 +24,7 @@
 #include "runner/prom_text.hpp"
 #include "runner/prometheus_server.hpp"
 #include "runner/results.hpp"
+#include "runner/run_record.hpp"
 
 namespace faultline::runner::run_detail {
 
@@ -111,6 +112,15 @@ class Orchestrator {
   double restart_component(const std::string& name);  // seconds until ready again
   std::string exec_command(const Action& a, std::size_t n);
   void stop_processes();
+
+  // The run record and checkpoints (orchestrator.cpp; run_record.hpp).
+  json record_header(const RunInfo& info) const;
+  void write_record_header(const RunInfo& info);
+  void write_checkpoint();
+  void record_death(const std::string& component, int status, const std::string& log);
+  void log_timeline(TimelineRecord r);
+  double now_offset() const;
+  std::size_t completed_phases() const;
   bool expected_down(const std::string& name) const { return expected_down_.count(name) > 0; }
   HostPort wait_listening(Subprocess& p, const std::string& component, const std::string& log);
   std::optional<Clock::time_point> wait_load_start(Subprocess& p, const std::string& log);
@@ -152,6 +162,10 @@ class Orchestrator {
   std::optional<unsigned short> load_metrics_port_;  // fixed when Prometheus scrapes the load
   double t0_unix_ = 0;                               // second 0 as UNIX time
   std::size_t execs_ = 0;
+  RunRecordWriter record_;
+  RunInfo* info_ = nullptr;  // the run's info while run() is on the stack (for checkpoints)
+  json events_ = json::array();  // components that died
+  std::size_t checkpoint_failures_ = 0;
   std::optional<HostPort> proxy_api_, target_addr_, load_metrics_;
   // When second 0 of the load generator's intervals began: the timeline counts from there, so a
   // phase boundary at a whole second falls exactly between two interval lines.

@@ -41,14 +41,23 @@ Fetched fetch(const HostPort& hp, const std::string& method, const std::string& 
 
 namespace {
 
+std::optional<std::string> scrape_text(const std::optional<HostPort>& hp,
+                                       std::chrono::milliseconds timeout = 1500ms,
+                                       const std::string& path = "/metrics",
+                                       const std::string& token = "") {
+  if (!hp) return std::nullopt;
+  Fetched f = fetch(*hp, "GET", path, "", timeout, token);
+  if (!f.ok) return std::nullopt;
+  return std::move(f.body);
+}
+
 std::optional<PromSnapshot> scrape(const std::optional<HostPort>& hp,
                                    std::chrono::milliseconds timeout = 1500ms,
                                    const std::string& path = "/metrics",
                                    const std::string& token = "") {
-  if (!hp) return std::nullopt;
-  Fetched f = fetch(*hp, "GET", path, "", timeout, token);
-  if (!f.ok) return std::nullopt;
-  return PromSnapshot::parse(f.body);
+  auto text = scrape_text(hp, timeout, path, token);
+  if (!text) return std::nullopt;
+  return PromSnapshot::parse(*text);
 }
 
 }  // namespace
@@ -103,19 +112,43 @@ void Orchestrator::execute(const Action& a) {
   if (!f.ok) throw RunError(fmt::format("proxy: \"{}\" failed: {}", a.describe(), f.error));
 }
 
+// Every component's /metrics at boundary k, into the collector and the run record.
 void Orchestrator::scrape_boundary(std::size_t k, double at) {
-  if (auto t = scrape(target_addr_)) collector_->set_boundary(k, at, "target", *t);
-  if (auto p = scrape(proxy_api_, 1500ms, "/metrics", o_.api_token))
-    collector_->set_boundary(k, at, "proxy", *p);
-  if (auto l = scrape(load_metrics_)) collector_->set_boundary(k, at, "load", *l);
+  auto take = [&](const std::string& component, const std::optional<HostPort>& hp,
+                  const std::string& path, const std::string& token) {
+    auto text = scrape_text(hp, 1500ms, path, token);
+    if (!text) return;
+    record_.append({{"type", "boundary"},
+                    {"k", k},
+                    {"at", at},
+                    {"component", component},
+                    {"metrics", *text}});
+    std::lock_guard lock(collector_mutex_);
+    collector_->set_boundary(k, at, component, PromSnapshot::parse(*text));
+  };
+  take("target", target_addr_, "/metrics", "");
+  take("proxy", proxy_api_, "/metrics", o_.api_token);
+  take("load", load_metrics_, "/metrics", "");
   for (const auto& p : s_.processes) {
     if (p.metrics.empty() || !procs_.count(p.name)) continue;
     const auto rest = p.metrics.substr(7);  // after "http://" (checked at parse time)
     const auto slash = rest.find('/');
-    if (auto snap = scrape(parse_host_port(rest.substr(0, slash)), 1500ms,
-                           slash == std::string::npos ? "/" : rest.substr(slash)))
-      collector_->set_boundary(k, at, p.name, *snap);
+    take(p.name, parse_host_port(rest.substr(0, slash)),
+         slash == std::string::npos ? "/" : rest.substr(slash), "");
   }
+}
+
+void Orchestrator::log_timeline(TimelineRecord r) {
+  record_.append({{"type", "timeline"}, {"at", r.at_seconds}, {"phase", r.phase}, {"action", r.action}});
+  timeline_log_.push_back(std::move(r));
+}
+
+void Orchestrator::record_death(const std::string& component, int status, const std::string& log) {
+  const double at = now_offset();
+  json e = {{"at_seconds", at}, {"component", component}, {"status", status}, {"log", log}};
+  events_.push_back(e);
+  e["type"] = "death";
+  record_.append(e);
 }
 
 // Per-second process metrics of every component, on its own thread so a slow /metrics never
@@ -145,6 +178,7 @@ void Orchestrator::scraper_loop(std::stop_token st) {
       }
     }
     const double t = clock_.offset(Clock::now());
+    record_.append({{"type", "resources"}, {"t", t}, {"values", values}});
     {
       std::lock_guard lock(collector_mutex_);
       collector_->add_resources(t, std::move(values));
@@ -165,27 +199,32 @@ void Orchestrator::read_intervals() {
 }
 
 void Orchestrator::check_components() {
+  auto died = [&](const std::string& component, int status, const std::string& log,
+                  const std::string& what) {
+    record_death(component, status, log);
+    throw RunError(fmt::format("{} exited during the run with status {} (see {})", what, status,
+                               log));
+  };
   for (std::size_t i = 0; i < redis_.size(); ++i)
     if (!expected_down(fmt::format("redis:{}", i)) && !redis_[i].running())
-      throw RunError(fmt::format("redis shard {} exited during the run with status {} (see {})", i,
-                                 redis_[i].wait(0ms), log_file(fmt::format("redis-{}", i))));
-  if (proxy_ && !proxy_->running())
-    throw RunError(fmt::format("proxy exited during the run with status {} (see {})",
-                               proxy_->wait(0ms), log_file("proxy")));
+      died(fmt::format("redis:{}", i), redis_[i].wait(0ms), log_file(fmt::format("redis-{}", i)),
+           fmt::format("redis shard {}", i));
+  if (proxy_ && !proxy_->running()) died("proxy", proxy_->wait(0ms), log_file("proxy"), "proxy");
   if (target_ && !expected_down("target") && !target_->running())
-    throw RunError(fmt::format("target exited during the run with status {} (see {})",
-                               target_->wait(0ms), log_file("target")));
+    died("target", target_->wait(0ms), log_file("target"), "target");
   std::lock_guard lock(procs_mutex_);
   for (auto& [name, proc] : procs_)
     if (!expected_down(name) && !proc.mp->running())
-      throw RunError(fmt::format("process {} exited during the run with status {} (see {})", name,
-                                 proc.mp->exit_status().value_or(-1), log_file(name)));
+      died(name, proc.mp->exit_status().value_or(-1), log_file(name), "process " + name);
 }
 
 void Orchestrator::run_timeline() {
   scraper_ = std::jthread([this](std::stop_token st) { scraper_loop(st); });
   const auto end = clock_.at(s_.duration_seconds);
   auto next_tick = clock_.t0 + 1s;
+  auto next_checkpoint =
+      clock_.t0 + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(o_.checkpoint_interval_seconds));
   std::size_t next = 0;
   while (true) {
     check_stop();
@@ -204,12 +243,14 @@ void Orchestrator::run_timeline() {
         } else {
           execute(a);
         }
-        timeline_log_.push_back({started, e.phase, what});
+        log_timeline({started, e.phase, what});
       }
       const double at = clock_.offset(Clock::now());
-      if (e.actions.empty()) timeline_log_.push_back({at, e.phase, "phase starts"});
+      if (e.actions.empty()) log_timeline({at, e.phase, "phase starts"});
       scrape_boundary(next, at);
       boundaries_done_ = next + 1;
+      // A phase ended: its assertions can be judged now (checkpoint).
+      if (next > 0 && o_.checkpoint_interval_seconds > 0) write_checkpoint();
       spdlog::info("run: {:.2f}s phase {}", at, e.phase);
       ++next;
       continue;
@@ -218,10 +259,17 @@ void Orchestrator::run_timeline() {
     if (now >= next_tick) {
       read_intervals();
       check_components();
-      if (load_ && !load_->running() && now + 2s < end)
+      if (load_ && !load_->running() && now + 2s < end) {
+        record_death("load", load_->wait(0ms), log_file("load"));
         throw RunError(fmt::format("load exited {:.1f}s before the end with status {} (see {})",
                                    std::chrono::duration<double>(end - now).count(),
                                    load_->wait(0ms), log_file("load")));
+      }
+      if (o_.checkpoint_interval_seconds > 0 && now >= next_checkpoint) {
+        write_checkpoint();
+        next_checkpoint = now + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(o_.checkpoint_interval_seconds));
+      }
       next_tick += 1s;
     }
     auto wake = std::min(next_tick, end);
@@ -230,7 +278,7 @@ void Orchestrator::run_timeline() {
   }
   scrape_boundary(s_.timeline.size(), clock_.offset(Clock::now()));
   boundaries_done_ = s_.timeline.size() + 1;
-  timeline_log_.push_back({clock_.offset(Clock::now()), "", "end of run"});
+  log_timeline({clock_.offset(Clock::now()), "", "end of run"});
 }
 
 }  // namespace faultline::runner::run_detail

@@ -143,6 +143,7 @@ struct Scenario {
   json source;     // the same, placeholders not substituted (resolve_for_run re-parses it)
   std::string base_dir;
   std::optional<double> scaled_to;  // --duration
+  std::map<std::string, std::string> placeholder_values;  // set by resolve_for_run
 
   const ProxySpec* proxy(const std::string& name) const;
   const ProcessSpec* process(const std::string& name) const;

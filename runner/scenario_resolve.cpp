@@ -171,6 +171,7 @@ Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
   }
   Scenario s = parse_scenario(validated.source, validated.base_dir, builtin_assertions(), &values);
   s.file = validated.file;
+  s.placeholder_values = values;
   s.redis_ports = std::move(redis_ports);
   if (s.target.listen.empty()) s.target.listen = target_listen;
   for (auto& p : s.proxies)

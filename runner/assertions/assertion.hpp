@@ -25,7 +25,8 @@ struct AssertionResult {
   std::optional<double> measured;  // null in results.json when it could not be measured
   std::string bound;               // e.g. "<= 1.5"
   bool pass = false;
-  std::string message;  // says what was measured and why it passed or failed
+  bool not_run = false;  // a phase it needs did not complete (interrupted or failed run)
+  std::string message;   // says what was measured and why it passed or failed
 };
 
 // Fields every assertion has.

@@ -32,13 +32,16 @@ std::string render_junit(const nlohmann::json& results) {
   const std::string suite = rf::str(scenario, "name", "faultline");
   const auto& assertions = rf::arr(results, "assertions");
   const std::string verdict = rf::str(results, "verdict", "error");
-  const bool run_error = verdict == "error";
+  // An interrupted run is an error for CI too: it did not test what it was asked to.
+  const bool run_error = verdict == "error" || verdict == "interrupted";
 
-  std::size_t failures = 0, errors = 0;
+  std::size_t failures = 0, errors = 0, skipped = 0;
   for (const auto& a : assertions) {
     const auto v = rf::str(a, "verdict");
     if (v == "fail")
       ++failures;
+    else if (v == "not_run")
+      ++skipped;
     else if (v != "pass")
       ++errors;
   }
@@ -52,12 +55,16 @@ std::string render_junit(const nlohmann::json& results) {
   x << "<testsuites name=\"faultline\" tests=\"" << tests << "\" failures=\"" << failures
     << "\" errors=\"" << errors << "\" time=\"" << time << "\">\n";
   x << "  <testsuite name=\"" << attr(suite) << "\" tests=\"" << tests << "\" failures=\""
-    << failures << "\" errors=\"" << errors << "\" skipped=\"0\" time=\"" << time << "\"";
+    << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped << "\" time=\"" << time
+    << "\"";
   if (const auto started = rf::str(results, "started_at"); !started.empty())
     x << " timestamp=\"" << attr(started) << "\"";
   x << ">\n";
   x << "    <properties>\n";
   x << "      <property name=\"verdict\" value=\"" << attr(verdict) << "\"/>\n";
+  if (rf::any(results, "partial").is_boolean() && rf::any(results, "partial").get<bool>())
+    x << "      <property name=\"partial_as_of_seconds\" value=\""
+      << rf::number(rf::num(results, "as_of_seconds").value_or(0), 1) << "\"/>\n";
   if (const auto file = rf::str(scenario, "file"); !file.empty())
     x << "      <property name=\"scenario_file\" value=\"" << attr(file) << "\"/>\n";
   if (const auto ver = rf::str(results, "faultline_version"); !ver.empty())
@@ -75,6 +82,11 @@ std::string render_junit(const nlohmann::json& results) {
       continue;
     }
     x << ">\n";
+    if (v == "not_run") {
+      x << "      <skipped message=\"" << attr(rf::str(a, "message", "not run")) << "\"/>\n";
+      x << "    </testcase>\n";
+      continue;
+    }
     const std::string msg = assertion_summary(a);
     std::string detail = "assertion: " + name + "\nkind: " + rf::str(a, "kind") +
                          "\nphase: " + phase +

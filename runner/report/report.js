@@ -106,7 +106,7 @@
   }
   function badge(verdict) {
     var v = String(verdict || 'error').toLowerCase();
-    return el('span', { class: 'badge ' + (v === 'pass' ? 'pass' : v === 'fail' ? 'fail' : 'error'), text: v.toUpperCase() });
+    return el('span', { class: 'badge ' + (v === 'pass' ? 'pass' : v === 'fail' ? 'fail' : v === 'not_run' ? 'not-run' : 'error'), text: v.replace('_', ' ').toUpperCase() });
   }
 
   // Elements of the wrong shape become empty objects: a damaged document still renders.
@@ -122,11 +122,14 @@
   if (R.started_at) meta.push('started ' + R.started_at);
   if (isNum(R.duration_seconds)) meta.push('duration ' + sig(R.duration_seconds, 4) + ' s');
   if (R.faultline_version) meta.push('faultline ' + R.faultline_version);
-  if (R.interrupted === true) meta.push('INTERRUPTED (Ctrl-C): partial results');
+  if (R.interrupted === true) meta.push('INTERRUPTED: partial results');
+  if (R.partial === true) meta.push('PARTIAL: checkpoint as of ' + sig(R.as_of_seconds || 0, 4) + ' s, the run goes on');
   var nFail = assertions.filter(function (a) { return a.verdict === 'fail'; }).length;
   var nPass = assertions.filter(function (a) { return a.verdict === 'pass'; }).length;
-  var verdictText = R.verdict === 'pass' ? 'all ' + assertions.length + ' assertions held'
+  var nNotRun = assertions.filter(function (a) { return a.verdict === 'not_run'; }).length;
+  var verdictText = R.verdict === 'pass' ? (nNotRun ? nPass + ' assertions held so far, ' + nNotRun + ' not run yet' : 'all ' + assertions.length + ' assertions held')
     : R.verdict === 'fail' ? nFail + ' of ' + assertions.length + ' assertions failed'
+    : R.verdict === 'interrupted' ? 'interrupted: ' + nNotRun + ' assertions not run; what ran ' + (R.completed_verdict === 'pass' ? 'passed' : 'failed') + (R.error ? ' (' + R.error + ')' : '')
     : 'the run ended in error' + (R.error ? ': ' + R.error : '');
   app.appendChild(el('header', { class: 'top' }, [
     el('div', { class: 'title-row' }, [

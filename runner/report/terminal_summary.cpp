@@ -130,7 +130,10 @@ std::string render_terminal_summary(const nlohmann::json& results) {
     std::vector<Row> rows;
     for (const auto& a : assertions) {
       const auto v = rf::str(a, "verdict");
-      std::string shown = v == "pass" ? "PASS" : v == "fail" ? "FAIL" : "ERROR";
+      std::string shown = v == "pass"      ? "PASS"
+                          : v == "fail"    ? "FAIL"
+                          : v == "not_run" ? "NOT RUN"
+                                           : "ERROR";
       if (v == "fail") ++failed;
       if (v != "pass" && v != "fail") ++not_evaluated;
       rows.push_back({rf::str(a, "phase", "-"), rf::str(a, "name", rf::str(a, "kind")),
@@ -143,7 +146,7 @@ std::string render_terminal_summary(const nlohmann::json& results) {
   bool header = false;
   for (const auto& a : assertions) {
     const auto v = rf::str(a, "verdict");
-    if (v == "pass") continue;
+    if (v == "pass" || v == "not_run") continue;
     if (!header) {
       out << '\n';
       header = true;
@@ -156,7 +159,16 @@ std::string render_terminal_summary(const nlohmann::json& results) {
 
   const auto verdict = rf::str(results, "verdict", "error");
   out << '\n';
-  if (verdict == "pass") {
+  const json& partial = rf::any(results, "partial");
+  if (partial.is_boolean() && partial.get<bool>())
+    out << "Partial results as of " << rf::number(rf::num(results, "as_of_seconds").value_or(0), 0)
+        << " s (" << not_evaluated << " assertions not run yet)\n";
+  if (verdict == "interrupted") {
+    const auto so_far = rf::str(results, "completed_verdict");
+    out << "Verdict: INTERRUPTED (" << not_evaluated << " of " << assertions.size()
+        << " assertions not run; what ran " << (so_far == "pass" ? "passed" : "FAILED") << ": "
+        << failed << " failed)\n";
+  } else if (verdict == "pass") {
     out << "Verdict: PASS (" << assertions.size() << " of " << assertions.size()
         << " assertions held)\n";
   } else if (verdict == "fail") {
