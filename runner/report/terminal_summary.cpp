@@ -159,7 +159,7 @@ std::string render_terminal_summary(const nlohmann::json& results) {
 
   const auto verdict = rf::str(results, "verdict", "error");
   out << '\n';
-  const json& partial = rf::any(results, "partial");
+  const nlohmann::json& partial = rf::any(results, "partial");
   if (partial.is_boolean() && partial.get<bool>())
     out << "Partial results as of " << rf::number(rf::num(results, "as_of_seconds").value_or(0), 0)
         << " s (" << not_evaluated << " assertions not run yet)\n";
