@@ -4,6 +4,7 @@
 // Times are seconds since the load generator started.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,7 @@ class Collector {
   std::vector<SeriesPoint> series_;
   std::vector<std::pair<double, std::map<std::string, double>>> resources_;
   std::size_t intervals_ = 0, malformed_ = 0;
+  std::uint64_t last_backlog_ = 0;  // the schedule backlog at the end of the latest interval
 };
 
 // Apdex from a serialized-histogram-backed accumulator, exposed for tests: satisfied <= t,
