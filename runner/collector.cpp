@@ -233,7 +233,16 @@ void Collector::set_boundary(std::size_t k, double actual_seconds, const std::st
 }
 
 void Collector::add_resources(double t, std::map<std::string, double> values) {
-  resources_.emplace_back(t, std::move(values));
+  for (const auto& [key, v] : values) {
+    auto it = resource_index_.find(key);
+    if (it == resource_index_.end()) {
+      it = resource_index_.emplace(key, static_cast<std::uint32_t>(resource_keys_.size())).first;
+      resource_keys_.push_back(key);
+    }
+    resource_values_.emplace_back(it->second, v);
+  }
+  resource_t_.push_back(t);
+  resource_end_.push_back(resource_values_.size());
 }
 
 PhaseStats Collector::compute(const Accumulator& a, const std::string& name) const {
@@ -428,14 +437,15 @@ RunMeasurements Collector::finish() const {
   // Series: join the latest resource sample at or before each point.
   m.series = series_;
   std::size_t r = 0;
-  std::map<std::string, double> latest;
+  std::vector<std::optional<double>> latest(resource_keys_.size());
   for (auto& sp : m.series) {
-    while (r < resources_.size() && resources_[r].first <= sp.t + 1e-6) {
-      for (const auto& [k, v] : resources_[r].second)
-        latest[k] = v;
+    while (r < resource_t_.size() && resource_t_[r] <= sp.t + 1e-6) {
+      for (std::size_t i = r ? resource_end_[r - 1] : 0; i < resource_end_[r]; ++i)
+        latest[resource_values_[i].first] = resource_values_[i].second;
       ++r;
     }
-    sp.resources = latest;
+    for (std::size_t k = 0; k < latest.size(); ++k)
+      if (latest[k]) sp.resources.emplace(resource_keys_[k], *latest[k]);
   }
   return m;
 }
