@@ -44,6 +44,27 @@ std::optional<double> num(const json& j, const char* a, const char* b) {
   return jt->get<double>();
 }
 
+// The load generator's "schedule" object of one interval line; all 0 when absent (closed
+// models write sent == offered and nothing late; files older than the object have none).
+struct Schedule {
+  std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0, backlog = 0;
+};
+
+Schedule schedule_of(const json& line) {
+  Schedule s;
+  auto it = line.find("schedule");
+  if (it == line.end() || !it->is_object()) return s;
+  s.offered = u64(*it, "offered");
+  s.sent = u64(*it, "sent");
+  s.late = u64(*it, "late");
+  s.dropped = u64(*it, "dropped");
+  s.backlog = u64(*it, "backlog");
+  // The last line says how many arrivals were still queued when the run ended; they were never
+  // sent, so they count as backlog that did not drain.
+  s.backlog = std::max({s.backlog, u64(line, "unsent"), u64(*it, "unsent")});
+  return s;
+}
+
 // Outcomes of faultline_target_shard_requests_total that are not failures.
 bool outcome_ok(const std::string& outcome) {
   return outcome == "ok" || outcome == "success" || outcome == "not_found" ||
@@ -61,15 +82,32 @@ double apdex_score(std::uint64_t satisfied, std::uint64_t tolerating, std::uint6
 struct Collector::Accumulator {
   double seconds = 0;  // intervals seen
   std::uint64_t total = 0, ok = 0, failed = 0;
+  std::uint64_t offered = 0, sent = 0, late = 0;
+  // Unsent arrivals of this window are its drops plus its backlog growth (backlog at the end of
+  // its last second minus the one at the end of the second before its first); a merged window
+  // adds up the unsent of its parts instead (unsent_merged).
+  std::uint64_t dropped = 0, unsent_merged = 0;
+  std::optional<std::uint64_t> backlog_start;
+  std::uint64_t backlog_end = 0;
   std::map<std::string, std::uint64_t> errors;
   Histogram hist;
   std::map<std::string, NameAcc> names;
+
+  std::uint64_t unsent() const {
+    const std::uint64_t growth =
+        backlog_start && backlog_end > *backlog_start ? backlog_end - *backlog_start : 0;
+    return unsent_merged + dropped + growth;
+  }
 
   void merge(const Accumulator& o) {
     seconds += o.seconds;
     total += o.total;
     ok += o.ok;
     failed += o.failed;
+    offered += o.offered;
+    sent += o.sent;
+    late += o.late;
+    unsent_merged += o.unsent();
     for (const auto& [k, v] : o.errors)
       errors[k] += v;
     hist.merge(o.hist);
@@ -132,6 +170,16 @@ void Collector::add_interval(const json& line) {
     a.total += total;
     a.ok += ok;
     a.failed += failed;
+    const Schedule sch = schedule_of(line);
+    a.offered += sch.offered;
+    a.sent += sch.sent;
+    a.late += sch.late;
+    a.dropped += sch.dropped;
+    if (!a.backlog_start) a.backlog_start = last_backlog_;
+    a.backlog_end = sch.backlog;
+    const std::uint64_t unsent =
+        sch.dropped + (sch.backlog > last_backlog_ ? sch.backlog - last_backlog_ : 0);
+    last_backlog_ = sch.backlog;
     if (auto it = line.find("errors"); it != line.end() && it->is_object())
       for (const auto& [kind, n] : it->items())
         if (n.is_number() && n.get<double>() > 0)
@@ -155,7 +203,9 @@ void Collector::add_interval(const json& line) {
       sp.throughput_rps = it->get<double>();
     else
       sp.throughput_rps = static_cast<double>(total);
-    if (total > 0) sp.error_ratio = static_cast<double>(failed) / static_cast<double>(total);
+    sp.unsent = unsent;
+    if (total + unsent > 0)
+      sp.error_ratio = static_cast<double>(failed + unsent) / static_cast<double>(total + unsent);
     if (ok + failed > 0 && line.contains("histogram") && line["histogram"].value("count", 0) > 0) {
       sp.p50_seconds = num(line, "latency_seconds", "p50");
       sp.p99_seconds = num(line, "latency_seconds", "p99");
@@ -183,7 +233,16 @@ void Collector::set_boundary(std::size_t k, double actual_seconds, const std::st
 }
 
 void Collector::add_resources(double t, std::map<std::string, double> values) {
-  resources_.emplace_back(t, std::move(values));
+  for (const auto& [key, v] : values) {
+    auto it = resource_index_.find(key);
+    if (it == resource_index_.end()) {
+      it = resource_index_.emplace(key, static_cast<std::uint32_t>(resource_keys_.size())).first;
+      resource_keys_.push_back(key);
+    }
+    resource_values_.emplace_back(it->second, v);
+  }
+  resource_t_.push_back(t);
+  resource_end_.push_back(resource_values_.size());
 }
 
 PhaseStats Collector::compute(const Accumulator& a, const std::string& name) const {
@@ -195,9 +254,18 @@ PhaseStats Collector::compute(const Accumulator& a, const std::string& name) con
   l.total = a.total;
   l.ok = a.ok;
   l.failed = a.failed;
+  l.offered = a.offered;
+  l.sent = a.sent;
+  l.late = a.late;
+  l.unsent = a.unsent();
   l.errors = a.errors;
+  if (l.unsent > 0) l.errors["unsent"] = l.unsent;
   l.apdex_t_seconds = apdex_t_;
-  if (a.total > 0) l.error_ratio = static_cast<double>(a.failed) / static_cast<double>(a.total);
+  // Unsent arrivals are failures too, but throughput, latency and Apdex stay about the requests
+  // that were answered.
+  if (a.total + l.unsent > 0)
+    l.error_ratio =
+        static_cast<double>(a.failed + l.unsent) / static_cast<double>(a.total + l.unsent);
   if (a.seconds > 0) l.throughput_rps = static_cast<double>(a.total) / a.seconds;
   l.latency = summarize(a.hist);
   if (a.total > 0) {
@@ -369,14 +437,15 @@ RunMeasurements Collector::finish() const {
   // Series: join the latest resource sample at or before each point.
   m.series = series_;
   std::size_t r = 0;
-  std::map<std::string, double> latest;
+  std::vector<std::optional<double>> latest(resource_keys_.size());
   for (auto& sp : m.series) {
-    while (r < resources_.size() && resources_[r].first <= sp.t + 1e-6) {
-      for (const auto& [k, v] : resources_[r].second)
-        latest[k] = v;
+    while (r < resource_t_.size() && resource_t_[r] <= sp.t + 1e-6) {
+      for (std::size_t i = r ? resource_end_[r - 1] : 0; i < resource_end_[r]; ++i)
+        latest[resource_values_[i].first] = resource_values_[i].second;
       ++r;
     }
-    sp.resources = latest;
+    for (std::size_t k = 0; k < latest.size(); ++k)
+      if (latest[k]) sp.resources.emplace(resource_keys_[k], *latest[k]);
   }
   return m;
 }

@@ -4,6 +4,7 @@
 // Times are seconds since the load generator started.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,8 +62,16 @@ class Collector {
   std::vector<double> actual_;  // actual boundary times, size phases+1
   std::size_t started_;         // phases that happened (all, unless truncated)
   std::vector<SeriesPoint> series_;
-  std::vector<std::pair<double, std::map<std::string, double>>> resources_;
+  // Resource samples, flat so a day of them stays small (a map of strings per sample costs
+  // ~600 bytes): sample i is at resource_t_[i] and has the (key index, value) pairs
+  // resource_values_[resource_end_[i-1] .. resource_end_[i]); key indices into resource_keys_.
+  std::vector<std::string> resource_keys_;
+  std::map<std::string, std::uint32_t, std::less<>> resource_index_;
+  std::vector<double> resource_t_;
+  std::vector<std::size_t> resource_end_;
+  std::vector<std::pair<std::uint32_t, double>> resource_values_;
   std::size_t intervals_ = 0, malformed_ = 0;
+  std::uint64_t last_backlog_ = 0;  // the schedule backlog at the end of the latest interval
 };
 
 // Apdex from a serialized-histogram-backed accumulator, exposed for tests: satisfied <= t,

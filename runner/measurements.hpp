@@ -27,8 +27,15 @@ struct RequestNameStats {
 struct LoadStats {
   bool present = false;  // false when the load generator reported no interval in the phase
   double seconds = 0;    // covered by the intervals
+  // Requests that got an outcome on the wire (throughput and latency are about these).
   std::uint64_t total = 0, ok = 0, failed = 0;
-  std::map<std::string, std::uint64_t> errors;  // by kind
+  // The open-model schedule over the phase (all 0 for closed models and for interval files
+  // older than the "schedule" object): arrivals due, requests sent, sent after waiting in the
+  // backlog, and arrivals never sent in the phase (dropped + backlog growth; see docs/run.md
+  // "How a phase is measured"). Unsent requests are failures that never reached the wire.
+  std::uint64_t offered = 0, sent = 0, late = 0, unsent = 0;
+  std::map<std::string, std::uint64_t> errors;  // by kind; "unsent" when unsent > 0
+  // (failed + unsent) / (total + unsent): a run that did not send its load cannot look healthy.
   std::optional<double> error_ratio;
   std::optional<double> throughput_rps;
   LatencySummary latency;
@@ -73,7 +80,10 @@ struct PhaseStats {
 struct SeriesPoint {
   double t = 0;  // seconds since the load started, end of the 1-second interval
   std::string phase;
+  // error_ratio counts the second's unsent arrivals as failed: (failed + unsent) / (total +
+  // unsent), 1.0 for a second that sent nothing but had arrivals due.
   std::optional<double> throughput_rps, error_ratio, p50_seconds, p99_seconds;
+  std::uint64_t unsent = 0;  // arrivals due this second and not sent in it
   // Process metrics of the components, latest scrape at or before t: "target_rss_bytes",
   // "target_open_fds", "proxy_rss_bytes", "proxy_open_fds", "load_rss_bytes", ...
   std::map<std::string, double> resources;

@@ -25,6 +25,22 @@ json latency_json(const LatencySummary& l) {
           {"p999", opt(l.p999)}, {"max", opt(l.max)}, {"mean", opt(l.mean)}};
 }
 
+// The open-model schedule of a phase. late_ratio is of the requests sent, unsent_ratio of the
+// arrivals due; each is null when its denominator is 0 (closed models and old interval files
+// report no schedule).
+json schedule_json(const LoadStats& l) {
+  auto ratio = [](std::uint64_t n, std::uint64_t d) {
+    return d > 0 ? json(std::min(1.0, static_cast<double>(n) / static_cast<double>(d)))
+                 : json(nullptr);
+  };
+  return {{"offered", l.offered},
+          {"sent", l.sent},
+          {"late", l.late},
+          {"unsent", l.unsent},
+          {"late_ratio", ratio(l.late, l.sent)},
+          {"unsent_ratio", ratio(l.unsent, l.offered)}};
+}
+
 }  // namespace
 
 json phase_to_json(const PhaseStats& p) {
@@ -37,6 +53,7 @@ json phase_to_json(const PhaseStats& p) {
     const LoadStats& l = p.load;
     json load;
     load["requests"] = {{"total", l.total}, {"ok", l.ok}, {"failed", l.failed}};
+    load["schedule"] = schedule_json(l);
     load["errors"] = json::object();
     for (const auto& [k, v] : l.errors)
       load["errors"][k] = v;

@@ -334,19 +334,20 @@
 
   // ---------- phases ----------
   app.appendChild(section('Phases', 'phases', [
-    table(['Phase', 'Time', 'Fault', 'Requests', 'OK', 'Failed', 'Error ratio', 'Throughput', 'p50', 'p90', 'p99', 'p99.9', 'Max', 'Mean', 'Apdex'],
+    table(['Phase', 'Time', 'Fault', 'Requests', 'OK', 'Failed', 'Unsent', 'Error ratio', 'Throughput', 'p50', 'p90', 'p99', 'p99.9', 'Max', 'Mean', 'Apdex'],
       phases.map(function (p) {
-        var load = obj(p.load), req = obj(load.requests), lat = obj(load.latency_seconds), ap = obj(load.apdex);
+        // Unsent: arrivals the open-model schedule never sent; they count as failed in the error ratio.
+        var load = obj(p.load), req = obj(load.requests), sched = obj(load.schedule), lat = obj(load.latency_seconds), ap = obj(load.apdex);
         return {
           rowClass: p.fault ? 'row-fault' : '',
           cells: [{ text: p.name || '?', cls: 'strong' }, fmtT(p.start_seconds) + '–' + fmtT(p.end_seconds) + ' s',
             p.fault ? { text: 'yes', cls: 'fault-yes' } : 'no',
-            fmtCount(req.total), fmtCount(req.ok), fmtCount(req.failed), fmtPct(load.error_ratio),
+            fmtCount(req.total), fmtCount(req.ok), fmtCount(req.failed), fmtCount(sched.unsent), fmtPct(load.error_ratio),
             isNum(load.throughput_rps) ? sig(load.throughput_rps, 4) + ' /s' : 'n/a',
             fmtSeconds(lat.p50), fmtSeconds(lat.p90), fmtSeconds(lat.p99), fmtSeconds(lat.p999), fmtSeconds(lat.max), fmtSeconds(lat.mean),
             isNum(ap.score) ? ap.score.toFixed(3) : 'n/a']
         };
-      }), { id: 'phase-table', numeric: [false, false, false, true, true, true, true, true, true, true, true, true, true, true, true] })
+      }), { id: 'phase-table', numeric: [false, false, false, true, true, true, true, true, true, true, true, true, true, true, true, true] })
   ]));
 
   // ---------- apdex ----------

@@ -1,4 +1,5 @@
-// The terminal summary `faultline run` prints on stdout: a per-phase overview, the verdict table
+// The terminal summary `faultline run` prints on stdout: a per-phase overview (with the requests
+// the schedule never sent, which count as errors), the verdict table
 // (phase, assertion, measured, bound, PASS/FAIL), the messages of failed assertions and the overall
 // verdict. Plain text, no colour (stdout may be a file or a CI log).
 #include <algorithm>
@@ -61,6 +62,12 @@ std::string opt_number(std::optional<double> v, double scale = 1, const char* su
   return rf::number(*v * scale, 3) + suffix;
 }
 
+// A count of requests, exact (a few unsent out of thousands must not round away).
+std::string count_text(std::optional<double> v) {
+  if (!v) return "n/a";
+  return std::to_string(std::llround(*v));
+}
+
 std::string seconds_human(std::optional<double> v) {
   if (!v) return "n/a";
   if (*v == 0) return "0 s";
@@ -107,19 +114,22 @@ std::string render_terminal_summary(const nlohmann::json& results) {
     for (const auto& p : phases) {
       const auto& load = rf::obj(p, "load");
       const auto& req = rf::obj(load, "requests");
+      const auto& sched = rf::obj(load, "schedule");
       const auto& lat = rf::obj(load, "latency_seconds");
       const auto& apdex = rf::obj(load, "apdex");
       const auto start = rf::num(p, "start_seconds"), end = rf::num(p, "end_seconds");
       std::string span = start && end ? time_s(*start) + "-" + time_s(*end) + " s" : "n/a";
-      rows.push_back(
-          {rf::str(p, "name"), span, rf::flag(p, "fault") ? "yes" : "no",
-           opt_number(rf::num(req, "total")), opt_number(rf::num(load, "error_ratio"), 100, " %"),
-           opt_number(rf::num(load, "throughput_rps")), seconds_human(rf::num(lat, "p50")),
-           seconds_human(rf::num(lat, "p99")), apdex_text(rf::num(apdex, "score"))});
+      rows.push_back({rf::str(p, "name"), span, rf::flag(p, "fault") ? "yes" : "no",
+                      opt_number(rf::num(req, "total")), count_text(rf::num(sched, "unsent")),
+                      opt_number(rf::num(load, "error_ratio"), 100, " %"),
+                      opt_number(rf::num(load, "throughput_rps")),
+                      seconds_human(rf::num(lat, "p50")), seconds_human(rf::num(lat, "p99")),
+                      apdex_text(rf::num(apdex, "score"))});
     }
-    print_table(out,
-                {"PHASE", "TIME", "FAULT", "REQUESTS", "ERRORS", "REQ/S", "P50", "P99", "APDEX"},
-                rows, {false, false, false, true, true, true, true, true, true});
+    print_table(
+        out,
+        {"PHASE", "TIME", "FAULT", "REQUESTS", "UNSENT", "ERRORS", "REQ/S", "P50", "P99", "APDEX"},
+        rows, {false, false, false, true, true, true, true, true, true, true});
   }
 
   out << '\n';

@@ -183,3 +183,96 @@ TEST(Collector, StraddlingIntervalGoesToTheLaterPhaseUnlessTheActionWasLate) {
   late.add_interval(one(2));
   EXPECT_EQ(late.finish().phases[0].load.total, 10u);
 }
+
+namespace {
+
+// An open-model interval line with the load generator's "schedule" object.
+json scheduled(double t, std::uint64_t ok, std::uint64_t offered, std::uint64_t sent,
+               std::uint64_t late, std::uint64_t dropped, std::uint64_t backlog) {
+  json j = {{"t", t}, {"requests", {{"total", ok}, {"ok", ok}, {"failed", 0}}}};
+  j["schedule"] = {{"offered", offered},
+                   {"sent", sent},
+                   {"late", late},
+                   {"dropped", dropped},
+                   {"backlog", backlog}};
+  return j;
+}
+
+}  // namespace
+
+TEST(Collector, UnsentArrivalsCountAsFailures) {
+  Collector c({{"baseline", 0, false}, {"overload", 3, true}, {"drain", 6, false}}, 8, 0.1, {});
+  for (double t : {1, 2, 3})
+    c.add_interval(scheduled(t, 100, 100, 100, 0, 0, 0));  // keeping up: nothing unsent
+  c.add_interval(scheduled(4, 20, 100, 20, 0, 0, 80));     // 80 left in the backlog
+  c.add_interval(scheduled(5, 30, 100, 30, 30, 10, 150));  // 10 dropped, backlog +70
+  c.add_interval(scheduled(6, 0, 100, 0, 0, 0, 250));      // nothing sent at all
+  c.add_interval(scheduled(7, 100, 100, 100, 100, 0, 250));
+  json last = scheduled(8, 40, 50, 40, 40, 0, 260);
+  last["unsent"] = 300;  // still queued when the run ended: replaces the smaller backlog
+  c.add_interval(last);
+
+  RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 3u);
+  const LoadStats& base = m.phases[0].load;
+  EXPECT_EQ(base.offered, 300u);
+  EXPECT_EQ(base.unsent, 0u);
+  EXPECT_DOUBLE_EQ(*base.error_ratio, 0);
+  EXPECT_FALSE(base.errors.count("unsent"));
+
+  const LoadStats& over = m.phases[1].load;
+  EXPECT_EQ(over.total, 50u);  // answered requests only
+  EXPECT_EQ(over.failed, 0u);
+  EXPECT_EQ(over.offered, 300u);
+  EXPECT_EQ(over.sent, 50u);
+  EXPECT_EQ(over.late, 30u);
+  EXPECT_EQ(over.unsent, 260u);  // 10 dropped + backlog 0 -> 250
+  EXPECT_EQ(over.errors.at("unsent"), 260u);
+  EXPECT_DOUBLE_EQ(*over.error_ratio, 260.0 / 310);
+  EXPECT_DOUBLE_EQ(*over.throughput_rps, 50.0 / 3);  // completed/s, not offered
+
+  const LoadStats& drain = m.phases[2].load;
+  EXPECT_EQ(drain.unsent, 50u);  // backlog 250 -> 300 (the final "unsent")
+  EXPECT_DOUBLE_EQ(*drain.error_ratio, 50.0 / 190);
+
+  // Merged windows add their parts up.
+  const LoadStats& whole = m.phase("*")->load;
+  EXPECT_EQ(whole.unsent, 310u);
+  EXPECT_EQ(whole.total, 490u);
+  EXPECT_DOUBLE_EQ(*whole.error_ratio, 310.0 / 800);
+
+  // Per second: the second that sent nothing has an error ratio of 1, not null.
+  ASSERT_EQ(m.series.size(), 8u);
+  EXPECT_EQ(m.series[2].unsent, 0u);
+  EXPECT_DOUBLE_EQ(*m.series[2].error_ratio, 0);
+  EXPECT_EQ(m.series[3].unsent, 80u);
+  EXPECT_DOUBLE_EQ(*m.series[3].error_ratio, 0.8);
+  EXPECT_EQ(m.series[4].unsent, 80u);
+  EXPECT_DOUBLE_EQ(*m.series[4].error_ratio, 80.0 / 110);
+  EXPECT_EQ(m.series[5].unsent, 100u);
+  EXPECT_DOUBLE_EQ(*m.series[5].error_ratio, 1.0);
+  EXPECT_EQ(m.series[6].unsent, 0u);  // backlog did not grow: the late ones were sent
+  EXPECT_EQ(m.series[7].unsent, 50u);
+
+  // results.json: the schedule and the unsent error kind.
+  const json j = phase_to_json(m.phases[1]);
+  EXPECT_EQ(j["load"]["schedule"]["unsent"], 260);
+  EXPECT_DOUBLE_EQ(j["load"]["schedule"]["late_ratio"].get<double>(), 30.0 / 50);
+  EXPECT_DOUBLE_EQ(j["load"]["schedule"]["unsent_ratio"].get<double>(), 260.0 / 300);
+  EXPECT_EQ(j["load"]["errors"]["unsent"], 260);
+}
+
+TEST(Collector, IntervalsWithoutScheduleHaveNoUnsent) {
+  Collector c({{"steady", 0, false}}, 2, 0.1, {});
+  c.add_interval(interval(1, 90, 10, 2ms));
+  c.add_interval(json{{"t", 2}, {"requests", {{"total", 0}, {"ok", 0}, {"failed", 0}}}});
+  RunMeasurements m = c.finish();
+  const LoadStats& l = m.phases[0].load;
+  EXPECT_EQ(l.offered + l.sent + l.late + l.unsent, 0u);
+  EXPECT_DOUBLE_EQ(*l.error_ratio, 0.1);
+  EXPECT_FALSE(m.series[1].error_ratio.has_value());  // nothing due, nothing answered
+  const json j = phase_to_json(m.phases[0]);
+  EXPECT_TRUE(j["load"]["schedule"]["late_ratio"].is_null());
+  EXPECT_TRUE(j["load"]["schedule"]["unsent_ratio"].is_null());
+  EXPECT_FALSE(j["load"]["errors"].contains("unsent"));
+}

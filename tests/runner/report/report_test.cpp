@@ -121,6 +121,9 @@ TEST(TerminalSummary, AlignedVerdictTableAndOverallVerdict) {
   EXPECT_NE(text.find("recovery time                                 3 s  <= 2"), std::string::npos)
       << text;
   EXPECT_NE(text.find("0.999"), std::string::npos);  // Apdex with 3 decimals
+  // Requests the schedule never sent, exact (2 of 2000 must not round away).
+  EXPECT_NE(text.find("REQUESTS  UNSENT  ERRORS"), std::string::npos) << text;
+  EXPECT_NE(text.find("1998       2   0.1 %"), std::string::npos) << text;
 }
 
 TEST(TerminalSummary, PhaseTimesAreRounded) {
