@@ -62,8 +62,9 @@ int run_command(const RunArgs& a) {
   if (auto d = parse_duration(a.checkpoint_interval)) {
     o.checkpoint_interval_seconds = static_cast<double>(d->count()) / 1e9;
   } else {
-    std::cerr << "faultline run: --checkpoint-interval: expected a duration like \"5m\" or 0, got \""
-              << a.checkpoint_interval << "\"\n";
+    std::cerr
+        << "faultline run: --checkpoint-interval: expected a duration like \"5m\" or 0, got \""
+        << a.checkpoint_interval << "\"\n";
     return kExitUsage;
   }
   if (o.api_token.empty())

@@ -120,6 +120,9 @@ std::vector<SeriesPoint> downsample(const std::vector<SeriesPoint>& series,
     p.throughput_rps = mean(&SeriesPoint::throughput_rps);
     p.error_ratio = mean(&SeriesPoint::error_ratio);
     p.p50_seconds = mean(&SeriesPoint::p50_seconds);
+    p.unsent = 0;
+    for (std::size_t j = i; j < end; ++j)
+      p.unsent += series[j].unsent;
     p.p99_seconds.reset();
     for (std::size_t j = i; j < end; ++j)
       if (series[j].p99_seconds)
@@ -211,6 +214,7 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
               {"error_ratio", opt(sp.error_ratio)},
               {"p50_seconds", opt(sp.p50_seconds)},
               {"p99_seconds", opt(sp.p99_seconds)}};
+    if (sp.unsent > 0) p["unsent"] = sp.unsent;
     for (const auto& [k, v] : sp.resources)
       p[k] = v;
     j["series"].push_back(std::move(p));
@@ -226,7 +230,9 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
                                {"phase", a.phase},
                                {"measured", opt(a.measured)},
                                {"bound", a.bound},
-                               {"verdict", a.not_run ? "not_run" : a.pass ? "pass" : "fail"},
+                               {"verdict", a.not_run ? "not_run"
+                                           : a.pass  ? "pass"
+                                                     : "fail"},
                                {"message", a.message}});
   j["endpoints"] = info.endpoints;
   return j;

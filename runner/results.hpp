@@ -29,8 +29,8 @@ struct RunInfo {
   // assertions of the phases completed by `as_of_seconds` are evaluated, the rest not_run.
   bool partial = false;
   double as_of_seconds = 0;
-  std::string completed_verdict;   // for interrupted/error runs: pass/fail of what was evaluated
-  json events = json::array();     // components that died: {at_seconds, component, status, log}
+  std::string completed_verdict;  // for interrupted/error runs: pass/fail of what was evaluated
+  json events = json::array();    // components that died: {at_seconds, component, status, log}
 };
 
 json phase_to_json(const PhaseStats& p);

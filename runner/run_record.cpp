@@ -22,7 +22,8 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message()));
+  if (ec)
+    throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message()));
 }
 
 RunRecordWriter::~RunRecordWriter() {
@@ -54,9 +55,10 @@ RecordedRun read_run_record(const std::string& dir) {
   RecordedRun r;
   const std::string header = (fs::path(dir) / kRunRecordFile).string();
   if (!fs::exists(header))
-    throw ConfigError(fmt::format("{}: no {} (not a faultline run output directory, or a run "
-                                  "from a faultline without run records)",
-                                  dir, kRunRecordFile));
+    throw ConfigError(
+        fmt::format("{}: no {} (not a faultline run output directory, or a run "
+                    "from a faultline without run records)",
+                    dir, kRunRecordFile));
   r.header = load_json_file(header);
   std::ifstream in((fs::path(dir) / kRunEventsFile).string());
   std::string line;

@@ -119,6 +119,7 @@ class Orchestrator {
   void write_checkpoint();
   void record_death(const std::string& component, int status, const std::string& log);
   void log_timeline(TimelineRecord r);
+  void rotate_logs();  // scraper thread
   double now_offset() const;
   std::size_t completed_phases() const;
   bool expected_down(const std::string& name) const { return expected_down_.count(name) > 0; }
@@ -163,9 +164,10 @@ class Orchestrator {
   double t0_unix_ = 0;                               // second 0 as UNIX time
   std::size_t execs_ = 0;
   RunRecordWriter record_;
-  RunInfo* info_ = nullptr;  // the run's info while run() is on the stack (for checkpoints)
+  RunInfo* info_ = nullptr;      // the run's info while run() is on the stack (for checkpoints)
   json events_ = json::array();  // components that died
   std::size_t checkpoint_failures_ = 0;
+  std::set<std::string> rotation_warned_;  // scraper thread only
   std::optional<HostPort> proxy_api_, target_addr_, load_metrics_;
   // When second 0 of the load generator's intervals began: the timeline counts from there, so a
   // phase boundary at a whole second falls exactly between two interval lines.

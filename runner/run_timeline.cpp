@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/http_client.hpp"
+#include "runner/log_rotate.hpp"
 #include "runner/run_steps.hpp"
 
 namespace faultline::runner::run_detail {
@@ -118,11 +120,8 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
                   const std::string& path, const std::string& token) {
     auto text = scrape_text(hp, 1500ms, path, token);
     if (!text) return;
-    record_.append({{"type", "boundary"},
-                    {"k", k},
-                    {"at", at},
-                    {"component", component},
-                    {"metrics", *text}});
+    record_.append(
+        {{"type", "boundary"}, {"k", k}, {"at", at}, {"component", component}, {"metrics", *text}});
     std::lock_guard lock(collector_mutex_);
     collector_->set_boundary(k, at, component, PromSnapshot::parse(*text));
   };
@@ -138,8 +137,24 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
   }
 }
 
+// Every log under DIR/logs is capped (copytruncate: the children append with O_APPEND), so a 24 h
+// run's logs stay bounded; a failure is reported once per file.
+void Orchestrator::rotate_logs() {
+  constexpr std::uint64_t kMaxBytes = 16u << 20;
+  constexpr int kKeep = 3;
+  std::error_code ec;
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::filesystem::path(o_.out_dir) / "logs", ec)) {
+    if (e.path().extension() != ".log") continue;
+    const std::string why = rotate_if_larger(e.path().string(), kMaxBytes, kKeep);
+    if (!why.empty() && rotation_warned_.insert(e.path().string()).second)
+      spdlog::warn("run: cannot rotate {}: {}", e.path().string(), why);
+  }
+}
+
 void Orchestrator::log_timeline(TimelineRecord r) {
-  record_.append({{"type", "timeline"}, {"at", r.at_seconds}, {"phase", r.phase}, {"action", r.action}});
+  record_.append(
+      {{"type", "timeline"}, {"at", r.at_seconds}, {"phase", r.phase}, {"action", r.action}});
   timeline_log_.push_back(std::move(r));
 }
 
@@ -177,6 +192,7 @@ void Orchestrator::scraper_loop(std::stop_token st) {
         if (auto v = proc.mp->open_fds()) values[name + "_open_fds"] = *v;
       }
     }
+    rotate_logs();
     const double t = clock_.offset(Clock::now());
     record_.append({{"type", "resources"}, {"t", t}, {"values", values}});
     {
@@ -202,8 +218,8 @@ void Orchestrator::check_components() {
   auto died = [&](const std::string& component, int status, const std::string& log,
                   const std::string& what) {
     record_death(component, status, log);
-    throw RunError(fmt::format("{} exited during the run with status {} (see {})", what, status,
-                               log));
+    throw RunError(
+        fmt::format("{} exited during the run with status {} (see {})", what, status, log));
   };
   for (std::size_t i = 0; i < redis_.size(); ++i)
     if (!expected_down(fmt::format("redis:{}", i)) && !redis_[i].running())

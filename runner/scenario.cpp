@@ -300,9 +300,8 @@ std::vector<PhaseCheck> phase_checks(const Scenario& original, double d) {
   const double f = d / original.duration_seconds;
   for (std::size_t i = 0; i < original.timeline.size(); ++i) {
     const double start = std::round(original.timeline[i].at_seconds * f);
-    const double end = i + 1 < original.timeline.size()
-                           ? std::round(original.timeline[i + 1].at_seconds * f)
-                           : d;
+    const double end =
+        i + 1 < original.timeline.size() ? std::round(original.timeline[i + 1].at_seconds * f) : d;
     PhaseCheck c{original.timeline[i].phase, end - start, 2};
     for (const auto& a : original.assertions)
       if (a->common().phase == c.phase) c.minimum = std::max(c.minimum, a->min_phase_seconds());
@@ -329,8 +328,8 @@ void check_compressed_phases(const Scenario& original, double new_duration_secon
     throw ConfigError(fmt::format(
         "--duration {}: phase \"{}\" would last {}s (at least {}s needed: every phase >= 2s, a "
         "recovery_time phase >= stable_seconds + 1); the smallest --duration that works is {}",
-        format_duration(std::chrono::nanoseconds(
-            static_cast<std::int64_t>(new_duration_seconds * 1e9))),
+        format_duration(
+            std::chrono::nanoseconds(static_cast<std::int64_t>(new_duration_seconds * 1e9))),
         c.phase, c.length, c.minimum,
         format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(d * 1e9)))));
   }

@@ -142,7 +142,7 @@ struct Scenario {
   json effective;  // the JSON after --set overrides (kept for the results)
   json source;     // the same, placeholders not substituted (resolve_for_run re-parses it)
   std::string base_dir;
-  std::optional<double> scaled_to;  // --duration
+  std::optional<double> scaled_to;                        // --duration
   std::map<std::string, std::string> placeholder_values;  // set by resolve_for_run
 
   const ProxySpec* proxy(const std::string& name) const;
@@ -176,8 +176,9 @@ struct RunContext {
 Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx);
 
 // Multiplies every timeline time and the total duration so it becomes `new_duration_seconds`,
-// rounding every boundary to a whole second; load stages are scaled with the load generator's grammar (loadgen::scale_stages). Throws
-// ConfigError when the stages do not parse (parse_scenario has rejected such stages already).
+// rounding every boundary to a whole second; load stages are scaled with the load generator's
+// grammar (loadgen::scale_stages). Throws ConfigError when the stages do not parse (parse_scenario
+// has rejected such stages already).
 void scale_duration(Scenario& s, double new_duration_seconds);
 
 // Throws ConfigError when `--duration new_duration_seconds` would leave a phase shorter than 2 s

@@ -43,8 +43,9 @@ class ErrorRatio final : public Assertion {
         r.measured = it->second.error_ratio;
       }
     } else if (ph) {
-      total = static_cast<double>(ph->load.total);
-      failed = static_cast<double>(ph->load.failed);
+      // Unsent arrivals (the generator could not send them) count as failed.
+      total = static_cast<double>(ph->load.total + ph->load.unsent);
+      failed = static_cast<double>(ph->load.failed + ph->load.unsent);
       r.measured = ph->load.error_ratio;
     }
     if (!r.measured) {
@@ -56,6 +57,11 @@ class ErrorRatio final : public Assertion {
     r.message =
         fmt::format("{} error ratio {} ({} of {} failed) {} {}", what, fmt_ratio(*r.measured),
                     failed, total, r.pass ? "<=" : ">", fmt_ratio(max_));
+    if (ph && shard_.empty() && request_.empty() && ph->load.unsent > 0)
+      r.message += fmt::format(
+          "; {} of them were never sent (the load generator could not keep the rate: raise "
+          "load.connections)",
+          ph->load.unsent);
     return r;
   }
 

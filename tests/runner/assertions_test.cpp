@@ -243,7 +243,7 @@ TEST(Assertions, BadConfigsNameTheirPath) {
       R"({"name":"a","kind":"throughput","phase":"x"})",
       R"({"name":"a","kind":"recovery_time","phase":"x","max":"1s"})",
       R"({"name":"a","kind":"isolation","phase":"x","baseline":"b","faulty_shards":[true]})",
-      R"({"name":"a","kind":"resource_slope","phase":"x","component":"db","resource":"rss_bytes","max_per_hour":1})",
+      R"({"name":"a","kind":"resource_slope","phase":"x","component":"","resource":"rss_bytes","max_per_hour":1})",
       R"({"name":"a","kind":"error_ratio","phase":"x"})",
   };
   for (const char* text : bad) {

@@ -124,8 +124,7 @@ TEST(ScenariosE2E, SoakCompressedBelowItsPhasesIsRefused) {
   TempDir dir;
   auto o = run_scenario(dir, "soak.json", {"--duration", "60s"});
   EXPECT_EQ(o.code, 2);
-  EXPECT_NE(o.stderr_text.find("--duration 1m: phase \"warmup\" would last 0s"),
-            std::string::npos)
+  EXPECT_NE(o.stderr_text.find("--duration 1m: phase \"warmup\" would last 0s"), std::string::npos)
       << o.stderr_text;
   EXPECT_NE(o.stderr_text.find("the smallest --duration that works is"), std::string::npos)
       << o.stderr_text;

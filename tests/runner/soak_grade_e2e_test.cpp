@@ -153,3 +153,29 @@ TEST(SoakGradeE2E, CheckpointAppearsWhileTheRunGoesOn) {
   EXPECT_FALSE(final_results["partial"].get<bool>());
   EXPECT_EQ(final_results["verdict"], "pass");
 }
+
+TEST(SoakGradeE2E, LoadThatCannotKeepItsRateFailsNamingTheUnsent) {
+  // 100 arrivals/s over one connection to an upstream 100 ms away: ~10/s can be sent.
+  TempDir dir;
+  json s = three_phases();
+  s["services"]["proxies"][0]["toxics"] =
+      json::parse(R"([{"name": "far", "type": "latency", "attributes": {"latency": 100}}])");
+  s["timeline"][1].erase("actions");
+  s["timeline"][2].erase("actions");
+  s["load"]["rate"] = 100;
+  s["load"]["connections"] = 1;
+  s["assertions"] =
+      json::parse(R"([{"name": "errors", "kind": "error_ratio", "phase": "two", "max": 0.01}])");
+  auto [code, text] = run_faultline({"run", write_json(dir, "s.json", s), "--out", dir.file("out")},
+                                    dir.file("stderr.log"), 60s);
+  EXPECT_EQ(code, 1) << text;
+  const json r = load_json_file(dir.file("out") + "/results.json");
+  const json& a = r["assertions"][0];
+  EXPECT_EQ(a["verdict"], "fail");
+  EXPECT_GT(a["measured"].get<double>(), 0.5) << a.dump();
+  EXPECT_NE(a["message"].get<std::string>().find("were never sent"), std::string::npos)
+      << a["message"];
+  const json& schedule = r["phases"][1]["load"]["schedule"];
+  EXPECT_GT(schedule["unsent"].get<double>(), 100) << schedule.dump();
+  EXPECT_NE(text.find("UNSENT"), std::string::npos) << text;
+}
