@@ -447,4 +447,8 @@ std::optional<int> parse_signal(const std::string& name) {
   return std::nullopt;
 }
 
+bool signal_takes_down(int sig) {
+  return sig != SIGCONT && sig != SIGHUP && sig != SIGUSR1 && sig != SIGUSR2;
+}
+
 }  // namespace faultline::runner

@@ -82,4 +82,9 @@ class ManagedProcess {
 // "USR1", "USR2"; "SIGTERM" and numbers are accepted too): the number, or nullopt.
 std::optional<int> parse_signal(const std::string& name);
 
+// Whether a process that got `sig` is down on purpose (stopped or expected to end) rather than
+// merely notified: everything but CONT, HUP, USR1, USR2. The scenario parser marks the phase a
+// fault and the runner accepts the process's exit by this one rule.
+bool signal_takes_down(int sig);
+
 }  // namespace faultline::runner

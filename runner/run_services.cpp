@@ -22,38 +22,6 @@ std::chrono::milliseconds ms(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
 }
 
-ReadyCheck ready_check(const ProcessSpec& p) {
-  ReadyCheck c;
-  switch (p.ready) {
-    case ProcessSpec::Ready::none:
-      c.kind = ReadyCheck::Kind::none;
-      break;
-    case ProcessSpec::Ready::http:
-      c.kind = ReadyCheck::Kind::http;
-      break;
-    case ProcessSpec::Ready::tcp:
-      c.kind = ReadyCheck::Kind::tcp;
-      break;
-    case ProcessSpec::Ready::log:
-      c.kind = ReadyCheck::Kind::log;
-      break;
-  }
-  c.value = p.ready_value;
-  c.timeout = ms(p.ready_timeout_seconds);
-  return c;
-}
-
-// "http://HOST:PORT/PATH" (checked at parse time) as a scrape target.
-ScrapeTarget scrape_target(const std::string& job, const std::string& url) {
-  const std::string rest = url.substr(7);
-  const auto slash = rest.find('/');
-  ScrapeTarget t;
-  t.job = job;
-  t.address = rest.substr(0, slash);
-  t.metrics_path = slash == std::string::npos ? "/metrics" : rest.substr(slash);
-  return t;
-}
-
 }  // namespace
 
 void Orchestrator::start_process(const ProcessSpec& p) {
@@ -86,7 +54,7 @@ void Orchestrator::start_process(const ProcessSpec& p) {
     procs_[p.name] = Proc{&p, std::move(mp)};
     procs_started_.push_back(p.name);
   }
-  const std::string why = ref.wait_ready(ready_check(p), [this] { return signals_.received(); });
+  const std::string why = ref.wait_ready(p.ready, [this] { return signals_.received(); });
   if (why == "interrupted") throw Interrupted{};
   if (!why.empty()) throw RunError(fmt::format("process {}: {}", p.name, why));
   spdlog::info("run: process {} (pid {}) ready after {:.2f}s", p.name, ref.pid(),
@@ -106,7 +74,8 @@ void Orchestrator::start_prometheus() {
     targets.push_back(
         {"load", fmt::format("127.0.0.1:{}", *load_metrics_port_), "/metrics", {}, ""});
   for (const auto& p : s_.processes)
-    if (!p.metrics.empty()) targets.push_back(scrape_target(p.name, p.metrics));
+    if (!p.metrics.empty())
+      targets.push_back({p.name, p.metrics_address.to_string(), p.metrics_path, {}, ""});
   for (auto& t : targets)
     t.labels["scenario"] = s_.name;
   try {
@@ -208,7 +177,7 @@ void Orchestrator::signal_component(const Action& a) {
   }
   if (sig == SIGCONT)
     expected_down_.erase(a.process);
-  else if (sig != SIGHUP && sig != SIGUSR1 && sig != SIGUSR2)
+  else if (signal_takes_down(sig))
     expected_down_.insert(a.process);
 }
 
@@ -241,8 +210,7 @@ double Orchestrator::restart_component(const std::string& name) {
         throw RunError(fmt::format("restart {}: cannot start it: {}", name, e.what()));
       }
     }
-    const std::string why =
-        mp->wait_ready(ready_check(*spec), [this] { return signals_.received(); });
+    const std::string why = mp->wait_ready(spec->ready, [this] { return signals_.received(); });
     if (why == "interrupted") throw Interrupted{};
     if (!why.empty()) throw RunError(fmt::format("restart {}: {}", name, why));
   }

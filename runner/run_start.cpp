@@ -22,12 +22,6 @@ std::string seconds_arg(double s) {
       std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(s * 1e9))));
 }
 
-// "http://HOST:PORT/..." (checked at parse time) -> "HOST:PORT"; nullopt for "".
-std::optional<std::string> parse_http_url_address(const std::string& url) {
-  if (url.rfind("http://", 0) != 0) return std::nullopt;
-  return url.substr(7, url.find('/', 7) - 7);
-}
-
 bool tcp_connectable(unsigned short port) {
   asio::io_context ioc;
   tcp::socket s(ioc);
@@ -108,7 +102,7 @@ void Orchestrator::start(RunInfo& info) {
   for (const auto& [n, hp] : proxy_listen_)
     info.endpoints["proxy:" + n] = hp.to_string();
   for (const auto& p : s_.processes)
-    if (auto u = parse_http_url_address(p.metrics)) info.endpoints["process:" + p.name] = *u;
+    if (!p.metrics.empty()) info.endpoints["process:" + p.name] = p.metrics_address.to_string();
 
   // Prometheus before the load, so the first phase is scraped from its start; it scrapes the load
   // on a port fixed in advance.

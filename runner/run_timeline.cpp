@@ -129,11 +129,8 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
   take("proxy", proxy_api_, "/metrics", o_.api_token);
   take("load", load_metrics_, "/metrics", "");
   for (const auto& p : s_.processes) {
-    if (p.metrics.empty() || !procs_.count(p.name)) continue;
-    const auto rest = p.metrics.substr(7);  // after "http://" (checked at parse time)
-    const auto slash = rest.find('/');
-    take(p.name, parse_host_port(rest.substr(0, slash)),
-         slash == std::string::npos ? "/" : rest.substr(slash), "");
+    if (!p.metrics.empty() && procs_.count(p.name))
+      take(p.name, p.metrics_address, p.metrics_path, "");
   }
 }
 

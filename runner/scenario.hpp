@@ -17,6 +17,7 @@
 
 #include "common/config.hpp"
 #include "runner/assertions/assertion.hpp"
+#include "runner/process_runner.hpp"
 
 namespace faultline::runner {
 
@@ -52,10 +53,10 @@ struct ProcessSpec {
   std::map<std::string, std::string> env;
   std::string cwd;                           // "" = ${out}/NAME
   std::map<std::string, std::string> files;  // written under ${out}/NAME/ before start
-  enum class Ready { none, http, tcp, log } ready = Ready::none;
-  std::string ready_value;  // URL, HOST:PORT or regex
-  double ready_timeout_seconds = 30;
+  ReadyCheck ready;     // how the runner tells it is ready (process_runner.hpp); default: running
   std::string metrics;  // "" or http://HOST:PORT/PATH, scraped like ours
+  HostPort metrics_address;  // `metrics` split once at parse time
+  std::string metrics_path;
   int stop_signal = 15;
   std::string stop_signal_name = "TERM";
   double stop_grace_seconds = 5;

@@ -53,8 +53,8 @@ void parse_ready(const json& o, const std::string& path, ProcessSpec& ps, Config
   int kinds = 0;
   if (auto v = get_string(*r, rp, "http", errors)) {
     ++kinds;
-    ps.ready = ProcessSpec::Ready::http;
-    ps.ready_value = *v;
+    ps.ready.kind = ReadyCheck::Kind::http;
+    ps.ready.value = *v;
     if (!parse_http_url(*v))
       errors.add(
           path_join(rp, "http"),
@@ -62,16 +62,16 @@ void parse_ready(const json& o, const std::string& path, ProcessSpec& ps, Config
   }
   if (auto v = get_string(*r, rp, "tcp", errors)) {
     ++kinds;
-    ps.ready = ProcessSpec::Ready::tcp;
-    ps.ready_value = *v;
+    ps.ready.kind = ReadyCheck::Kind::tcp;
+    ps.ready.value = *v;
     auto hp = parse_host_port(*v);
     if (!hp || hp->port == 0)
       errors.add(path_join(rp, "tcp"), fmt::format("must be HOST:PORT, got \"{}\"", *v));
   }
   if (auto v = get_string(*r, rp, "log", errors)) {
     ++kinds;
-    ps.ready = ProcessSpec::Ready::log;
-    ps.ready_value = *v;
+    ps.ready.kind = ReadyCheck::Kind::log;
+    ps.ready.value = *v;
     try {
       std::regex re(*v, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
@@ -80,8 +80,8 @@ void parse_ready(const json& o, const std::string& path, ProcessSpec& ps, Config
   }
   if (kinds != 1) errors.add(rp, "give exactly one of \"http\", \"tcp\" or \"log\"");
   if (auto t = get_duration(*r, rp, "timeout", errors)) {
-    ps.ready_timeout_seconds = static_cast<double>(t->count()) / 1e9;
-    if (ps.ready_timeout_seconds <= 0 || ps.ready_timeout_seconds > 3600)
+    ps.ready.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*t);
+    if (*t < std::chrono::milliseconds(1) || *t > std::chrono::hours(1))
       errors.add(path_join(rp, "timeout"), "must be between 1ms and 1h");
   }
 }
@@ -157,7 +157,10 @@ void parse_processes(const json& arr, const std::string& path, Scenario& s, Conf
     }
     parse_ready(o, p, ps, errors);
     if (auto m = get_string(o, p, "metrics", errors)) {
-      if (!parse_http_url(*m))
+      if (auto u = parse_http_url(*m)) {
+        ps.metrics_address = u->address;
+        ps.metrics_path = u->path;
+      } else
         errors.add(
             path_join(p, "metrics"),
             fmt::format("must be a URL like \"http://127.0.0.1:9100/metrics\", got \"{}\"", *m));

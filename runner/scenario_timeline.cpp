@@ -81,7 +81,7 @@ std::optional<Action> parse_process_action(const json& a, const std::string& p,
   act.signal_name = *sig;
   if (*n == SIGCONT)
     down.erase(*name);
-  else if (*n != SIGHUP && *n != SIGUSR1 && *n != SIGUSR2)
+  else if (signal_takes_down(*n))
     down.insert(*name);  // stopped, or expected to end: a fault until CONT or restart
   return act;
 }

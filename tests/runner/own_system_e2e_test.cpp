@@ -40,12 +40,6 @@ Outcome run(const TempDir& dir, const std::string& scenario, std::vector<std::st
   return o;
 }
 
-std::string write_json(const TempDir& dir, const std::string& name, const json& j) {
-  const std::string path = dir.file(name);
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
-
 const json* assertion(const json& results, const std::string& name) {
   if (!results.is_object()) return nullptr;
   for (const auto& a : results["assertions"])

@@ -54,12 +54,6 @@ json tiny_scenario() {
   })");
 }
 
-std::string write_json(const TempDir& dir, const std::string& name, const json& j) {
-  const std::string path = dir.file(name);
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});

@@ -61,8 +61,8 @@ TEST(ScenarioProcesses, ValidScenarioParses) {
   Scenario s = parse_scenario(own(), "/tmp");
   ASSERT_EQ(s.processes.size(), 2u);
   const ProcessSpec& api = s.processes[1];
-  EXPECT_EQ(api.ready, ProcessSpec::Ready::http);
-  EXPECT_EQ(api.ready_timeout_seconds, 10);
+  EXPECT_EQ(api.ready.kind, ReadyCheck::Kind::http);
+  EXPECT_EQ(api.ready.timeout, std::chrono::seconds(10));
   EXPECT_EQ(api.stop_signal_name, "INT");
   EXPECT_EQ(api.stop_grace_seconds, 2);
   EXPECT_EQ(api.after, (std::vector<std::string>{"database", "db"}));
@@ -86,14 +86,14 @@ TEST(ScenarioProcesses, ResolveForRunSubstitutesEveryPlaceholderOnce) {
   EXPECT_EQ(api.command[0], "/usr/bin/faultline");
   const std::string api_port = api.command[3].substr(std::string("127.0.0.1:").size());
   EXPECT_NE(api_port, "1");
-  EXPECT_EQ(api.ready_value, "http://127.0.0.1:" + api_port + "/healthz");
+  EXPECT_EQ(api.ready.value, "http://127.0.0.1:" + api_port + "/healthz");
   EXPECT_EQ(s.load.url, "http://127.0.0.1:" + api_port);
   EXPECT_EQ(api.env.at("OUT"), "/abs/out");
   EXPECT_EQ(api.env.at("DB"), s.proxies[0].listen);
   EXPECT_EQ(api.files.at("conf/api.conf"), "listen " + api_port + "; literal ${x}");
   // Different names, different ports.
   EXPECT_NE(s.proxies[0].listen, s.proxies[0].address);
-  EXPECT_EQ(s.processes[0].ready_value, s.proxies[0].address);
+  EXPECT_EQ(s.processes[0].ready.value, s.proxies[0].address);
   // The workload's own templates are left to the load generator.
   EXPECT_EQ(s.effective["load"]["workload"]["mix"][0]["url"], "/p/${rand_hex:8}");
 }

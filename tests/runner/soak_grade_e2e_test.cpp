@@ -48,12 +48,6 @@ json three_phases() {
   })");
 }
 
-std::string write_json(const TempDir& dir, const std::string& name, const json& j) {
-  const std::string path = dir.file(name);
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
-
 std::map<std::string, std::string> verdicts(const json& results) {
   std::map<std::string, std::string> out;
   for (const auto& a : results["assertions"])

@@ -135,6 +135,12 @@ std::pair<int, std::string> promtool_check_metrics(const std::string& exposition
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, text};
 }
 
+std::string write_json(const TempDir& dir, const std::string& name, const json& j) {
+  const std::string path = dir.file(name);
+  std::ofstream(path) << j.dump(2);
+  return path;
+}
+
 namespace {
 std::string slurp_file(const std::string& path) {
   std::ifstream in(path);

@@ -72,6 +72,9 @@ class RedisServer {
 // Runs `promtool check metrics` on exposition text; returns {exit code, promtool's output}.
 std::pair<int, std::string> promtool_check_metrics(const std::string& exposition);
 
+// Writes `j` (indented) to DIR/name and returns the path.
+std::string write_json(const TempDir& dir, const std::string& name, const json& j);
+
 // Processes whose command line mentions `needle` (e.g. a run's unique output directory).
 std::vector<std::string> processes_mentioning(const std::string& needle);
 // After a `faultline run` into `out_dir`: no process mentions the directory and no endpoint of
