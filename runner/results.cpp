@@ -183,7 +183,8 @@ int decide_verdict(RunInfo& info, const std::vector<AssertionResult>& results) {
 void write_results(const std::string& dir, const json& doc) {
   std::filesystem::create_directories(dir);
   const std::filesystem::path d(dir);
-  write_file_atomically((d / "results.json").string(), doc.dump(2) + "\n");
+  write_file_atomically((d / "results.json").string(),
+                        doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   write_file_atomically((d / "junit.xml").string(), render_junit(doc));
   write_file_atomically((d / "report.html").string(), render_html_report(doc));
 }

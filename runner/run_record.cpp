@@ -44,7 +44,9 @@ std::string RunRecordWriter::open(const std::string& dir, const json& header) {
 }
 
 void RunRecordWriter::append(const json& event) {
-  const std::string line = event.dump() + "\n";
+  // Metrics texts and command output come from other programs: invalid UTF-8 is replaced, never
+  // thrown (nlohmann's dump() throws on it by default).
+  const std::string line = event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mutex_);
   if (!events_) return;
   if (std::fwrite(line.data(), 1, line.size(), events_) != line.size() || std::fflush(events_) != 0)
