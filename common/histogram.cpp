@@ -31,7 +31,7 @@ constexpr int bucket_count() {
 constexpr std::size_t kCountsLen =
     static_cast<std::size_t>(bucket_count() + 1) * static_cast<std::size_t>(kSubBucketHalfCount);
 
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 
 std::int64_t clamp_ns(std::int64_t v) {
   return std::clamp(v, Histogram::kLowestNs, Histogram::kHighestNs);
@@ -151,11 +151,12 @@ double Histogram::percentile_seconds(double p) const noexcept {
 
 json Histogram::to_json() const {
   json buckets = json::array();
-  for (std::size_t i = 0; i < kCountsLen; ++i) {
-    if (counts_[i] == 0) continue;
-    buckets.push_back(i);
-    buckets.push_back(counts_[i]);
-  }
+  std::size_t previous = 0;
+  for_each_bucket([&](std::size_t i, std::uint64_t count) {
+    buckets.push_back(i - previous);
+    buckets.push_back(count);
+    previous = i;
+  });
   return json{{"v", kFormatVersion},
               {"lowest_ns", kLowestNs},
               {"highest_ns", kHighestNs},
@@ -176,7 +177,9 @@ Histogram Histogram::from_json(const json& j) {
       fail(std::string("\"") + key + "\" must be an integer");
     return it->get<std::int64_t>();
   };
-  if (integer("v") != kFormatVersion) fail("unsupported format version");
+  const std::int64_t version = integer("v");
+  if (version != 1 && version != kFormatVersion)
+    fail("unsupported format version " + std::to_string(version));
   if (integer("lowest_ns") != kLowestNs || integer("highest_ns") != kHighestNs ||
       integer("digits") != kSignificantDigits)
     fail("different layout (lowest_ns/highest_ns/digits)");
@@ -192,8 +195,12 @@ Histogram Histogram::from_json(const json& j) {
     const json& cnt = (*it)[k + 1];
     if (!idx.is_number_unsigned() || !cnt.is_number_unsigned())
       fail("bucket entries must be non-negative integers");
-    const auto index = idx.get<std::uint64_t>();
+    const auto raw = idx.get<std::uint64_t>();
     const auto count = cnt.get<std::uint64_t>();
+    if (raw >= kCountsLen) fail("bucket index " + std::to_string(raw) + " out of range");
+    // Version 1: absolute indices; version 2: the gap from the previous index (> 0 after the
+    // first).
+    const std::uint64_t index = version == 1 ? raw : (first ? raw : previous + raw);
     if (index >= kCountsLen) fail("bucket index " + std::to_string(index) + " out of range");
     if (!first && index <= previous) fail("bucket indices must be strictly ascending");
     first = false;

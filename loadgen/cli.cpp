@@ -36,6 +36,7 @@ struct LoadArgs {
   std::vector<std::string> thresholds;
   std::string out;
   std::string intervals_out;
+  std::string intervals_roll = "1h";
   std::string metrics_listen;
   std::uint64_t seed = 1;
   std::string shard;
@@ -187,6 +188,14 @@ int run_load_command(const LoadArgs& a) {
   cfg.seed = a.seed;
   cfg.insecure = a.insecure;
   cfg.intervals_out = a.intervals_out;
+  if (a.intervals_roll == "0") {
+    cfg.intervals_roll_seconds = 0;
+  } else {
+    auto roll = parse_duration(a.intervals_roll);
+    if (!roll || *roll < std::chrono::seconds(1))
+      return usage_error("--intervals-roll: expected a duration of at least 1s such as 1h, or 0");
+    cfg.intervals_roll_seconds = std::chrono::duration<double>(*roll).count();
+  }
   cfg.progress = !a.quiet;
 
   if (!a.shard.empty()) {
@@ -382,6 +391,9 @@ void register_commands(CommandRegistry& registry) {
                    "'NAME:p90<=50ms'");
   load->add_option("--out", args->out, "Write the results JSON here ('-' = stdout)");
   load->add_option("--intervals-out", args->intervals_out, "Write one JSON line per second here");
+  load->add_option("--intervals-roll", args->intervals_roll,
+                   "Roll --intervals-out into PATH.NNNN.gz segments this often (0 = never)")
+      ->capture_default_str();
   load->add_option("--metrics-listen", args->metrics_listen,
                    "Serve Prometheus metrics on HOST:PORT (prints 'listening on')");
   load->add_option("--seed", args->seed, "Random seed (mix choice, generated bodies)")

@@ -49,8 +49,10 @@ void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval
 
 Coordinator::Coordinator(Engine& e) : e_(e), names_interval_(e.workload.request_names.size()) {
   if (!e.cfg.intervals_out.empty()) {
-    intervals_.open(e.cfg.intervals_out, std::ios::trunc);
-    if (!intervals_) throw ConfigError("--intervals-out: cannot write " + e.cfg.intervals_out);
+    std::string error;
+    if (!intervals_.open(e.cfg.intervals_out, error))
+      throw ConfigError("--intervals-out: " + error);
+    next_roll_ = e.cfg.intervals_roll_seconds;
   }
 }
 
@@ -158,12 +160,20 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent) {
   watch_cpu(seconds);
   const std::size_t stage = cfg.replay ? 0 : cfg.profile.stage_at(t);
   if (intervals_.is_open()) {
-    intervals_ << interval_line(t, seconds, interval_sum_, names_interval_,
-                                e_.workload.request_names, in_flight, backlog, offered_rate, stage,
-                                sched)
-                      .dump()
-               << '\n'
-               << std::flush;
+    const bool ok = intervals_.write(interval_line(t, seconds, interval_sum_, names_interval_,
+                                                   e_.workload.request_names, in_flight, backlog,
+                                                   offered_rate, stage, sched)
+                                         .dump());
+    if (!ok && !write_failed_) {
+      write_failed_ = true;
+      spdlog::error("--intervals-out: cannot write {} (is the disk full?)", e_.cfg.intervals_out);
+    }
+    if (next_roll_ > 0 && t >= next_roll_ && !final_tick) {
+      std::string error;
+      if (!intervals_.roll(error)) spdlog::warn("--intervals-out: {}", error);
+      while (next_roll_ <= t)
+        next_roll_ += e_.cfg.intervals_roll_seconds;
+    }
   }
   if (metrics_) {
     metrics_->observe(interval_sum_);

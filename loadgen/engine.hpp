@@ -51,6 +51,8 @@ struct EngineConfig {
   double replay_speed = 1;    // at_seconds / speed; ignored when replay_rate > 0
   double replay_rate = 0;     // replay in order at this constant rate instead
   std::string intervals_out;  // path, empty = none
+  // Roll --intervals-out into a gzip segment (PATH.NNNN.gz) every this many seconds; 0 = never.
+  double intervals_roll_seconds = 3600;
   std::optional<HostPort> metrics_listen;
   bool progress = true;
   std::size_t backlog_limit = 1'000'000;  // per thread; beyond it arrivals are counted dropped

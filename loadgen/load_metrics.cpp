@@ -86,15 +86,12 @@ void LoadMetrics::observe(const Stats& interval) {
   if (interval.latency.empty()) return;
   // Re-bucket the interval's HDR histogram into the Prometheus buckets.
   std::vector<double> increments(bounds.size() + 1, 0.0);
-  const json j = interval.latency.to_json();
-  const auto& b = j["buckets"];
-  for (std::size_t i = 0; i + 1 < b.size(); i += 2) {
-    const auto idx = b[i].get<std::size_t>();
+  interval.latency.for_each_bucket([&](std::size_t idx, std::uint64_t count) {
     const double v = static_cast<double>(Histogram::lowest_equivalent(idx)) / 1e9;
     const auto pos = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
                                               bounds.begin());
-    increments[pos] += b[i + 1].get<double>();
-  }
+    increments[pos] += static_cast<double>(count);
+  });
   duration->ObserveMultiple(
       increments, interval.latency.mean_seconds() * static_cast<double>(interval.latency.count()));
 }

@@ -273,18 +273,14 @@ PhaseStats Collector::compute(const Accumulator& a, const std::string& name) con
     // scaled by the share of those that were ok; failed requests count as frustrated.
     std::uint64_t sat = 0, tol = 0;
     if (!a.hist.empty()) {
-      const json j = a.hist.to_json();
-      const auto& b = j["buckets"];
       const double t_ns = apdex_t_ * 1e9;
-      for (std::size_t i = 0; i + 1 < b.size(); i += 2) {
-        const double v =
-            static_cast<double>(Histogram::highest_equivalent(b[i].get<std::size_t>()));
-        const auto c = b[i + 1].get<std::uint64_t>();
+      a.hist.for_each_bucket([&](std::size_t idx, std::uint64_t c) {
+        const double v = static_cast<double>(Histogram::highest_equivalent(idx));
         if (v <= t_ns)
           sat += c;
         else if (v <= 4 * t_ns)
           tol += c;
-      }
+      });
       const double ok_share =
           std::min(1.0, static_cast<double>(a.ok) / static_cast<double>(a.hist.count()));
       sat = static_cast<std::uint64_t>(std::llround(static_cast<double>(sat) * ok_share));

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/cli.hpp"
+#include "common/line_segments.hpp"
 #include "runner/collector.hpp"
 #include "runner/report/report.hpp"
 #include "runner/results.hpp"
@@ -95,19 +96,21 @@ int build_report(const std::string& dir, bool print_summary) {
     }
   }
   std::size_t malformed = 0;
-  {
-    std::ifstream in((fs::path(dir) / kIntervalsFile).string());
-    std::string line;
-    while (std::getline(in, line)) {
-      json j = json::parse(line, nullptr, false);
-      if (j.is_discarded()) {
-        ++malformed;  // a torn last line
-        continue;
-      }
-      if (j.contains("t") && j["t"].is_number()) last_at = std::max(last_at, j["t"].get<double>());
-      collector.add_interval(j);
-    }
-  }
+  std::string read_error;
+  const bool read_ok = for_each_line((fs::path(dir) / kIntervalsFile).string(),
+                                     [&](const std::string& line) {
+                                       json j = json::parse(line, nullptr, false);
+                                       if (j.is_discarded()) {
+                                         ++malformed;  // a torn last line
+                                         return;
+                                       }
+                                       if (j.contains("t") && j["t"].is_number())
+                                         last_at = std::max(last_at, j["t"].get<double>());
+                                       collector.add_interval(j);
+                                     },
+                                     read_error);
+  if (!read_ok)
+    std::cerr << "faultline report build: " << read_error << " (read what came before)\n";
   const std::size_t total = s.timeline.size();
   if (boundaries <= total) collector.truncate(boundaries, last_at);
   const std::size_t completed = boundaries > total ? total : (boundaries > 0 ? boundaries - 1 : 0);

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/line_segments.hpp"
 #include "common/net.hpp"
 #include "common/signals.hpp"
 #include "common/subprocess.hpp"
@@ -57,21 +58,6 @@ Fetched fetch(const HostPort& hp, const std::string& method, const std::string& 
               const std::string& body = "",
               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
               const std::string& token = "");
-
-// Reads complete lines appended to a file since the last call.
-class LineTail {
- public:
-  explicit LineTail(std::string path) : path_(std::move(path)) {}
-  ~LineTail();
-  LineTail(const LineTail&) = delete;
-  LineTail& operator=(const LineTail&) = delete;
-  std::vector<std::string> read();
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::string pending_;
-};
 
 class Orchestrator {
  public:

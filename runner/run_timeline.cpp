@@ -64,29 +64,6 @@ std::optional<PromSnapshot> scrape(const std::optional<HostPort>& hp,
 
 }  // namespace
 
-LineTail::~LineTail() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-std::vector<std::string> LineTail::read() {
-  std::vector<std::string> out;
-  if (fd_ < 0) fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) return out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd_, buf, sizeof buf);
-    if (n <= 0) break;
-    pending_.append(buf, static_cast<std::size_t>(n));
-  }
-  std::size_t start = 0, nl;
-  while ((nl = pending_.find('\n', start)) != std::string::npos) {
-    out.push_back(pending_.substr(start, nl - start));
-    start = nl + 1;
-  }
-  pending_.erase(0, start);
-  return out;
-}
-
 void Orchestrator::execute(const Action& a) {
   Fetched f;
   const std::string base = "/proxies/" + a.proxy;

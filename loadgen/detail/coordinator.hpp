@@ -5,9 +5,9 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <vector>
 
+#include "common/line_segments.hpp"
 #include "common/signals.hpp"
 #include "loadgen/detail/engine_state.hpp"
 #include "loadgen/detail/load_metrics.hpp"
@@ -46,7 +46,9 @@ class Coordinator {
 
   Engine& e_;
   LoadMetrics* metrics_ = nullptr;
-  std::ofstream intervals_;
+  RollingLineWriter intervals_;
+  double next_roll_ = 0;  // interval time of the next roll; 0 = never
+  bool write_failed_ = false;
   ProgressLine progress_;
   double last_cpu_ = 0;
   TimePoint last_tick_;

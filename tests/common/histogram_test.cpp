@@ -148,6 +148,21 @@ TEST(Histogram, JsonRoundTripIsExactAndSparse) {
   EXPECT_EQ(empty.count(), 0u);
 }
 
+TEST(Histogram, JsonStoresGapsAndReadsVersionOne) {
+  Histogram h;
+  h.record(1ms, 10);
+  h.record(250ms, 3);
+  const json j = h.to_json();
+  EXPECT_EQ(j["v"], 2);
+  const auto i1 = Histogram::index_of(1'000'000), i2 = Histogram::index_of(250'000'000);
+  EXPECT_EQ(j["buckets"], json::array({i1, 10u, i2 - i1, 3u}));
+  json v1 = j;
+  v1["v"] = 1;
+  v1["buckets"] = json::array({i1, 10u, i2, 3u});  // version 1: absolute indices
+  const Histogram back = Histogram::from_json(v1);
+  EXPECT_EQ(back.to_json(), j);
+}
+
 TEST(Histogram, FromJsonRejectsMalformed) {
   Histogram h;
   h.record(1ms);
@@ -159,14 +174,24 @@ TEST(Histogram, FromJsonRejectsMalformed) {
   };
   const std::vector<json> bad = {
       json::array(),
-      broken([](json& j) { j["v"] = 2; }),
+      broken([](json& j) { j["v"] = 3; }),
       broken([](json& j) { j["digits"] = 2; }),
       broken([](json& j) { j["buckets"] = json::array({1}); }),
       broken([](json& j) {
         j["buckets"] = json::array({99999999, 1});
       }),
       broken([](json& j) {
+        j["buckets"] = json::array({5, 1, 0, 1});  // a gap of 0: the same counter twice
+        j["count"] = 2;
+      }),
+      broken([](json& j) {
+        j["v"] = 1;
         j["buckets"] = json::array({5, 1, 5, 1});
+        j["count"] = 2;
+      }),
+      broken([](json& j) {
+        j["buckets"] = json::array({Histogram::counts_len() - 1, 1, 1, 1});
+        j["count"] = 2;
       }),
       broken([](json& j) {
         j["buckets"] = json::array({5, -1});

@@ -49,6 +49,14 @@ TEST(LoadCli, EmptyStagesAreRejected) {
   }
 }
 
+TEST(LoadCli, IntervalsRollIsAtLeastASecond) {
+  for (const std::string bad : {"100ms", "x", "-1h", ""}) {
+    auto [code, err] = run_load({"--rate", "10", "--intervals-roll", bad});
+    EXPECT_EQ(code, 2) << "--intervals-roll \"" << bad << "\"";
+    EXPECT_TRUE(mentions(err, "--intervals-roll")) << err;
+  }
+}
+
 TEST(LoadCli, UserinfoInTheUrlIsSaidToBeUnsupported) {
   auto [code, err] = run_load({}, "http://user:pw@127.0.0.1:9/");
   EXPECT_EQ(code, 2);

@@ -1,7 +1,8 @@
 // Runs that never lie (issue #11), end to end: a runner SIGKILLed mid-run leaves a record from
 // which `faultline report build` rebuilds the completed phases' verdicts (equal to an
-// uninterrupted run's); SIGTERM evaluates the assertions of the completed phases and marks the
-// rest not_run (exit 130); a checkpoint appears while the run goes on.
+// uninterrupted run's), and reads intervals rolled into gzip segments; SIGTERM evaluates the
+// assertions of the completed phases and marks the rest not_run (exit 130); a checkpoint appears
+// while the run goes on.
 #include <signal.h>
 
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "common/config.hpp"
+#include "common/line_segments.hpp"
 #include "common/subprocess.hpp"
 #include "tests/support/support.hpp"
 
@@ -84,7 +86,36 @@ TEST(SoakGradeE2E, ReportBuildAfterSigkillMatchesAnUninterruptedRun) {
   const std::string scenario = write_json(full_dir, "s.json", s);
   auto [code, text] = run_faultline({"run", scenario, "--out", full_dir.file("out")}, "", 60s);
   ASSERT_EQ(code, 0) << text;
-  const auto full = verdicts(load_json_file(full_dir.file("out") + "/results.json"));
+  const json full_results = load_json_file(full_dir.file("out") + "/results.json");
+  const auto full = verdicts(full_results);
+
+  // A 24-hour run's intervals are rolled into gzip segments: report build reads them as one.
+  {
+    const std::string intervals = full_dir.file("out") + "/load-intervals.jsonl";
+    std::vector<std::string> lines;
+    ASSERT_TRUE(for_each_line(
+        intervals, [&](const std::string& l) { lines.push_back(l); }, text));
+    ASSERT_GE(lines.size(), 8u);
+    RollingLineWriter w;
+    ASSERT_TRUE(w.open(intervals, text)) << text;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      ASSERT_TRUE(w.write(lines[i]));
+      if (i % 3 == 2) {
+        ASSERT_TRUE(w.roll(text)) << text;
+      }
+    }
+    w.finish();
+    ASSERT_GE(rolled_segments(intervals).size(), 2u);
+    auto [brc, bout] =
+        run_faultline({"report", "build", full_dir.file("out")}, full_dir.file("build.log"), 60s);
+    EXPECT_EQ(brc, 0) << bout;
+    const json rebuilt = load_json_file(full_dir.file("out") + "/results.json");
+    EXPECT_EQ(verdicts(rebuilt), full);
+    ASSERT_EQ(rebuilt["phases"].size(), full_results["phases"].size());
+    for (std::size_t i = 0; i < rebuilt["phases"].size(); ++i)
+      EXPECT_EQ(rebuilt["phases"][i]["load"]["requests"],
+                full_results["phases"][i]["load"]["requests"]);
+  }
 
   Subprocess run = start_run(killed_dir, scenario);
   ASSERT_TRUE(wait_phase(run, killed_dir, "three"));
