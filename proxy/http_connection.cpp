@@ -156,13 +156,19 @@ class HttpConnection : public ProxiedConnection,
 
 void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFault>& faults,
                                    Rng& rng) {
+  // As Envoy's fault filter: a -percentage header from 0 to 100 applies, capped at the proxy's
+  // header_fault_percentage; absent, or anything else (negative, NaN, 150, "abc"), the proxy's
+  // percentage applies instead (it used to mean 100 %).
+  const int configured = proxy_->header_fault_percentage();
   auto draw = [&](std::string_view pct_header) {
-    auto pct = header_int(req, pct_header);
-    if (!pct) return true;  // no percentage: always
+    std::int64_t pct = configured;
+    if (auto given = header_int(req, pct_header); given && *given <= 100)
+      pct = std::min<std::int64_t>(*given, configured);
+    if (pct >= 100) return true;
     // Exact integer threshold: percent p of 2^53.
-    const std::uint64_t threshold = static_cast<std::uint64_t>(std::min<std::int64_t>(*pct, 100)) *
-                                    ((std::uint64_t{1} << 53) / 100);
-    return (rng.next() >> 11) < threshold || *pct >= 100;
+    const std::uint64_t threshold =
+        static_cast<std::uint64_t>(pct) * ((std::uint64_t{1} << 53) / 100);
+    return (rng.next() >> 11) < threshold;
   };
   if (auto status = header_int(req, "x-faultline-abort")) {
     if (*status >= 200 && *status <= 599 && draw("x-faultline-abort-percentage")) {

@@ -34,7 +34,7 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
   }
   reject_unknown_keys(body, path,
                       {"name", "listen", "upstream", "enabled", "toxics", "protocol",
-                       "max_active_faults", "record", "header_faults"},
+                       "max_active_faults", "record", "header_faults", "header_fault_percentage"},
                       errors);
   ProxySettings s = base ? *base : ProxySettings{};
   const bool required = base == nullptr;
@@ -102,6 +102,15 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     }
   }
   if (auto h = get_bool(body, path, "header_faults", errors)) s.header_faults = *h;
+  if (body.contains("header_fault_percentage")) {
+    const json& given = body["header_fault_percentage"];
+    if (!given.is_number_integer() || given.get<std::int64_t>() < 0 ||
+        given.get<std::int64_t>() > 100)
+      errors.add(path_join(path, "header_fault_percentage"),
+                 fmt::format("must be an integer from 0 to 100, got {}", given.dump()));
+    else
+      s.header_fault_percentage = given.get<int>();
+  }
   if (s.record && s.protocol != Protocol::http)
     errors.add(path_join(path, "record"), "recording needs \"protocol\": \"http\"");
   if (s.header_faults && s.protocol != Protocol::http)
@@ -179,6 +188,7 @@ Proxy::Proxy(ProxyEnv& env, ProxySettings settings)
       settings_(std::move(settings)),
       name_(settings_.name),
       header_faults_(settings_.header_faults),
+      header_fault_percentage_(settings_.header_fault_percentage),
       // Every behavior type's fault counter at 0 from the start: a bounded set (the registry).
       counters_(metrics_.acquire(settings_.name, env.registry.names())),
       upstream_(settings_.upstream) {
@@ -217,6 +227,7 @@ void Proxy::commit(Prepared p) {
                        next.protocol != settings_.protocol || next.enabled != settings_.enabled ||
                        next.record != settings_.record;
   header_faults_ = next.header_faults;
+  header_fault_percentage_ = next.header_fault_percentage;
   max_active_faults_ = next.max_active_faults ? *next.max_active_faults : -1;
   if (acceptor_ && (!next.enabled || p.acceptor)) {
     error_code ec;
@@ -269,7 +280,10 @@ json Proxy::to_json() const {
       {"toxics", std::move(toxics)},    {"protocol", std::string(to_string(settings_.protocol))}};
   if (settings_.max_active_faults) j["max_active_faults"] = *settings_.max_active_faults;
   if (settings_.record) j["record"] = *settings_.record;
-  if (settings_.header_faults) j["header_faults"] = true;
+  if (settings_.header_faults) {
+    j["header_faults"] = true;
+    j["header_fault_percentage"] = settings_.header_fault_percentage;
+  }
   return j;
 }
 

@@ -49,6 +49,9 @@ struct ProxySettings {
   std::optional<std::int64_t> max_active_faults;
   std::optional<std::string> record;  // http: append every exchange to this JSON-lines file
   bool header_faults = false;         // http: honour x-faultline-* request headers
+  // The share of requests a header fault applies to when the request names none or an invalid
+  // one, and the cap of the one it names (Envoy's configured `percentage`).
+  int header_fault_percentage = 100;
 };
 
 // Proxy and toxic names: 1 to 64 of [A-Za-z0-9._-], not "." or "..". Each name is then one URL
@@ -162,6 +165,9 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
   // --- any thread ---
   const std::string& name() const noexcept { return name_; }
   bool header_faults() const noexcept { return header_faults_.load(std::memory_order_relaxed); }
+  int header_fault_percentage() const noexcept {
+    return header_fault_percentage_.load(std::memory_order_relaxed);
+  }
   std::shared_ptr<const ToxicList> toxics() const;
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
   ProxyEnv& env() noexcept { return env_; }
@@ -184,6 +190,7 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
   ProxySettings settings_;  // control loop only
   const std::string name_;
   std::atomic<bool> header_faults_{false};
+  std::atomic<int> header_fault_percentage_{100};
   ProxyCounters counters_;
   std::shared_ptr<tcp::acceptor> acceptor_;
   std::shared_ptr<std::atomic<std::int64_t>> active_faults_ =

@@ -143,15 +143,16 @@ HttpResponse ProxyServer::route(const HttpRequest& req) {
   if (parts.size() == 1 && parts[0] == "reset") {
     if (m != http::verb::post) return method_not_allowed();
     // Every proxy back to a fault-free state: Toxiproxy's reset (enabled, no toxics) plus
-    // faultline's fault settings (header_faults off, no max_active_faults). What is not about
-    // faults stays: listen, upstream, protocol, record. One proxy that cannot re-bind its address
-    // does not stop the others from being reset.
+    // faultline's fault settings (header_faults off at 100 %, no max_active_faults). What is not
+    // about faults stays: listen, upstream, protocol, record. One proxy that cannot re-bind its
+    // address does not stop the others from being reset.
     std::optional<ListenError> failed;
     for (auto& [_, p] : proxies_) {
       p->clear_toxics();
       ProxySettings s = p->settings();
       s.enabled = true;
       s.header_faults = false;
+      s.header_fault_percentage = 100;
       s.max_active_faults.reset();
       try {
         p->update(std::move(s));

@@ -289,6 +289,47 @@ TEST(HttpProxy, HeaderTriggeredFaultsOnlyWhenEnabled) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
 }
 
+// Envoy's rule (issue #12, item 8): a -percentage that is not an integer from 0 to 100 falls back
+// to the proxy's configured percentage (it used to abort every request); a valid one is capped
+// at it.
+TEST(HttpProxy, InvalidHeaderPercentagesFallBackToTheConfiguredOne) {
+  Upstream up;
+  Harness h;
+  const auto port = h.create("faulty", up.address(), "http",
+                             {{"header_faults", true}, {"header_fault_percentage", 10}});
+  KeepAliveClient c(port);
+  const std::vector<std::string> invalid = {"-5", "NaN", "150", "abc", "12.5", ""};
+  int hits = 0;
+  for (int i = 0; i < 600; ++i)
+    hits +=
+        c.get("/", nullptr,
+              {{"x-faultline-abort", "503"},
+               {"x-faultline-abort-percentage", invalid[static_cast<std::size_t>(i) % 6]}}) == 503;
+  expect_binomial(hits, 600, 0.10);
+  hits = 0;
+  for (int i = 0; i < 400; ++i)
+    hits += c.get("/", nullptr,
+                  {{"x-faultline-abort", "503"}, {"x-faultline-abort-percentage", "50"}}) == 503;
+  expect_binomial(hits, 400, 0.10);  // capped at the configured 10
+  hits = 0;
+  for (int i = 0; i < 400; ++i)
+    hits += c.get("/", nullptr, {{"x-faultline-abort", "503"}}) == 503;
+  expect_binomial(hits, 400, 0.10);  // no header: the configured percentage
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ(
+        c.get("/", nullptr, {{"x-faultline-abort", "503"}, {"x-faultline-abort-percentage", "0"}}),
+        200u);
+
+  EXPECT_EQ(h.call("GET", "/proxies/faulty").body["header_fault_percentage"], 10);
+  for (const json& bad : {json(101), json(-1), json(2.5), json("10")}) {
+    const auto res = h.call("POST", "/proxies/faulty", json{{"header_fault_percentage", bad}});
+    EXPECT_EQ(res.status, 400u) << bad.dump();
+    EXPECT_NE(res.raw.find("header_fault_percentage"), std::string::npos) << res.raw;
+  }
+  ASSERT_EQ(h.call("POST", "/reset").status, 204u);
+  EXPECT_FALSE(h.call("GET", "/proxies/faulty").body.contains("header_faults"));
+}
+
 TEST(HttpProxy, HangAndTransientAndUpstreamDown) {
   Upstream up;
   Harness h;
