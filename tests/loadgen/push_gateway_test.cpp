@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <regex>
 #include <thread>
@@ -142,7 +143,7 @@ TEST(PushGateway, ShardsArriveInPrometheusAndTheirGroupsAreDeleted) {
   for (int i = 0; i < 2; ++i)
     shards.emplace_back(
         std::vector<std::string>{faultline_bin(), "load", server.url(), "--rate", "40",
-                                 "--duration", "6s", "--shard", fmt::format("{}/2", i), "-q",
+                                 "--duration", "8s", "--shard", fmt::format("{}/2", i), "-q",
                                  "--threads", "1", "--push-gateway", gateway.url(), "--out",
                                  dir.file(fmt::format("r{}.json", i))},
         dir.file(fmt::format("err{}.txt", i)));
@@ -152,7 +153,7 @@ TEST(PushGateway, ShardsArriveInPrometheusAndTheirGroupsAreDeleted) {
       "count(faultline_load_sent_requests_total{exported_job=\"faultline_load\","
       "shard=~\"0|1\"} > 0)";
   std::optional<double> shards_sending;
-  const auto deadline = std::chrono::steady_clock::now() + 6s;
+  const auto deadline = std::chrono::steady_clock::now() + 7s;
   while (std::chrono::steady_clock::now() < deadline) {
     shards_sending = prometheus.query(sending).value;
     if (shards_sending && *shards_sending == 2) break;
@@ -168,7 +169,7 @@ TEST(PushGateway, ShardsArriveInPrometheusAndTheirGroupsAreDeleted) {
   for (int i = 0; i < 2; ++i) {
     const json r = read_json(dir.file(fmt::format("r{}.json", i)));
     EXPECT_EQ(r["push_gateway"]["failures"], 0) << r["push_gateway"];
-    EXPECT_GE(r["push_gateway"]["pushes"].get<int>(), 6) << r["push_gateway"];
+    EXPECT_GE(r["push_gateway"]["pushes"].get<int>(), 8) << r["push_gateway"];
     EXPECT_TRUE(r["push_gateway"]["deleted"].get<bool>());
   }
   // Deleted: gone from the gateway, and so stale (no data) in Prometheus after its next scrape.
@@ -229,12 +230,15 @@ TEST(PushGateway, UnreachableOrSilentGatewayNeverHoldsUpTheLoad) {
     const double took =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(code, 0) << slurp(dir.file("err.txt"));
+    std::printf("gateway on port %u (%s): the 1 s run took %.2f s\n", port,
+                port == closed ? "closed" : "silent", took);
     const json r = read_json(dir.file("r.json"));
     EXPECT_EQ(r["requests"]["ok"], 20);
     EXPECT_GT(r["push_gateway"]["failures"].get<int>(), 0);
     EXPECT_FALSE(r["push_gateway"]["deleted"].get<bool>());
-    // 1 s of load; then at most a push in progress, the final push and the delete, 2 s each.
-    EXPECT_LT(took, 9.0) << port;
+    // 1 s of load; then at most a push in progress, the final push and the delete, 2 s each
+    // (~7 s at worst; the rest is margin for a loaded machine).
+    EXPECT_LT(took, 12.0) << port;
     EXPECT_NE(slurp(dir.file("err.txt")).find("push gateway"), std::string::npos);
   }
   ::close(silent);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <thread>
 
 #include <fmt/format.h>
@@ -78,7 +79,7 @@ TEST(StartAt, ShardsGivenTheSameInstantBeginTogether) {
   TestServer server;
   TempDir dir;
   // Far enough ahead for both processes to be up and waiting on a busy 2-core machine.
-  const double start = std::floor(loadgen::unix_now()) + 3;
+  const double start = std::floor(loadgen::unix_now()) + 4;
   const std::string at = fmt::format("{:.0f}", start);
   std::vector<Subprocess> shards;
   for (int i = 0; i < 2; ++i)
@@ -115,15 +116,16 @@ TEST(StartAt, ShardsGivenTheSameInstantBeginTogether) {
     ASSERT_EQ(s.wait(20s), 0) << slurp(dir.file("err0.txt")) << slurp(dir.file("err1.txt"));
   ASSERT_TRUE(first_arrival());
   const double first = wall_of(*first_arrival());
+  std::printf("first request %.1f ms after --start-at\n", (first - start) * 1e3);
   EXPECT_GE(first, start - 0.005);
-  EXPECT_LT(first, start + 0.25);
+  EXPECT_LT(first, start + 0.5);  // the first arrival is due 12.5 ms after it
   // Both shards' intervals end on the same whole seconds after the common start.
   const auto a = read_lines(dir.file("i0.jsonl")), b = read_lines(dir.file("i1.jsonl"));
   ASSERT_GE(a.size(), 2u);
   ASSERT_GE(b.size(), 2u);
   for (std::size_t k = 0; k < 2; ++k) {
-    EXPECT_NEAR(a[k]["t"].get<double>(), static_cast<double>(k + 1), 0.15) << a[k];
-    EXPECT_NEAR(b[k]["t"].get<double>(), static_cast<double>(k + 1), 0.15) << b[k];
+    EXPECT_NEAR(a[k]["t"].get<double>(), static_cast<double>(k + 1), 0.3) << a[k];
+    EXPECT_NEAR(b[k]["t"].get<double>(), static_cast<double>(k + 1), 0.3) << b[k];
   }
   // 40 req/s for 2 s, split over the two shards.
   const json r0 = read_json(dir.file("r0.json")), r1 = read_json(dir.file("r1.json"));
@@ -141,7 +143,7 @@ TEST(StartAt, RelativeFormWaitsThatLong) {
   ASSERT_TRUE(first_arrival());
   const double waited = std::chrono::duration<double>(*first_arrival() - t0).count();
   EXPECT_GE(waited, 1.95);
-  EXPECT_LT(waited, 3.0);
+  EXPECT_LT(waited, 3.5);  // + the process start-up (sanitizer builds)
 }
 
 TEST(StartAt, PastIsUsageErrorUnlessWithinOneSecond) {
@@ -175,7 +177,7 @@ TEST(StartAt, StopSignalDuringTheWaitEndsTheRunAtOnce) {
   const auto t0 = Clock::now();
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(10s), 0) << slurp(dir.file("err.txt"));
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.0);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 3.0);
   const json r = read_json(dir.file("r.json"));
   EXPECT_TRUE(r["interrupted"].get<bool>());
   EXPECT_EQ(r["requests"]["total"].get<int>(), 0);
