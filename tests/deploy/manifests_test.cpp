@@ -4,7 +4,9 @@
 // this test also shows rejecting broken objects. Then what the runbook (docs/distributed.md)
 // relies on: the Indexed Job's shards and common start, non-root pods with resources and probes
 // on the endpoints the components really serve, Services and PodMonitors that select existing
-// pods and ports, and the Grafana dashboard generated from the repository's file.
+// pods and ports, the Grafana dashboard generated from the repository's file, and the containers'
+// command lines run for real on loopback (the Job's load, the target behind its sidecar proxy and
+// a real Redis answering the probes).
 #include <gtest/gtest.h>
 
 #include <ctime>
@@ -14,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "common/http_client.hpp"
 #include "tests/deploy/deploy_support.hpp"
 
 using namespace faultline;
@@ -350,6 +353,70 @@ TEST(Manifests, JobCommandLineIsAcceptedByFaultlineLoad) {
   EXPECT_TRUE(r.contains("push_gateway"));
   EXPECT_TRUE(std::filesystem::exists(dir.path().string() + "/run-" + vars["START_AT"] +
                                       "-shard-1.intervals.jsonl"));
+}
+
+TEST(Manifests, ContainersStartWithTheirArgsAndAnswerTheirProbes) {
+  // The target pod as the manifests compose it, on loopback: the target with its args, the
+  // sidecar proxy with its args and the generated proxies.json, a real Redis behind it. Only the
+  // addresses change (loopback ports instead of the pod's); the probes' paths then answer 200,
+  // /readyz through the sidecar to Redis.
+  REQUIRE_DEPLOY_TOOLS();
+  const json* target = find_object(stack().objects, "Deployment", "faultline-target");
+  ASSERT_TRUE(target);
+  const json& spec = (*target)["spec"]["template"]["spec"];
+  const json* cm = nullptr;
+  for (const auto& o : stack().objects)
+    if (o["kind"] == "ConfigMap" &&
+        o["metadata"]["name"].get<std::string>().rfind("faultline-target-sidecar", 0) == 0)
+      cm = &o;
+  ASSERT_TRUE(cm);
+  RedisServer redis;
+  TempDir dir;
+  const unsigned short sidecar_port = free_loopback_port();
+  json proxies = json::parse((*cm)["data"]["proxies.json"].get<std::string>());
+  proxies[0]["listen"] = fmt::format("127.0.0.1:{}", sidecar_port);
+  proxies[0]["upstream"] = fmt::format("127.0.0.1:{}", redis.port());
+  const std::string config = write_json(dir, "proxies.json", proxies);
+
+  auto rewrite = [&](const json& c) {
+    std::vector<std::string> args;
+    for (const auto& a : c["args"]) {
+      std::string s = a.get<std::string>();
+      if (s.rfind("--listen=", 0) == 0 || s.rfind("--api=", 0) == 0)
+        s = s.substr(0, s.find('=') + 1) + "127.0.0.1:0";
+      if (s.rfind("--config=", 0) == 0) s = "--config=" + config;
+      if (s == "--store=redis://127.0.0.1:6380")
+        s = fmt::format("--store=redis://127.0.0.1:{}", sidecar_port);
+      args.push_back(s);
+    }
+    return args;
+  };
+  const json& sidecar_c = container(spec, "proxy");
+  auto sidecar = start_faultline(rewrite(sidecar_c));
+  ASSERT_TRUE(sidecar);
+  const json& target_c = container(spec, "target");
+  auto tgt = start_faultline(rewrite(target_c));
+  ASSERT_TRUE(tgt);
+  auto get = [](const HostPort& at, const std::string& path) {
+    auto [ec, res] = http_fetch_sync(at, {"GET", path, "", {}, std::chrono::milliseconds(3000)});
+    return ec ? 0u : res.status;
+  };
+  for (const char* probe : {"livenessProbe", "readinessProbe"}) {
+    EXPECT_EQ(get(sidecar->address, sidecar_c[probe]["httpGet"]["path"]), 200u) << probe;
+    EXPECT_EQ(get(tgt->address, target_c[probe]["httpGet"]["path"]), 200u) << probe;
+  }
+  // The sidecar runs the one pass-through proxy the target's store uses.
+  auto [ec, res] = http_fetch_sync(sidecar->address,
+                                   {"GET", "/proxies", "", {}, std::chrono::milliseconds(3000)});
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(json::parse(res.body)["redis"]["protocol"], "redis") << res.body;
+  // The standalone proxy too: its args, its probe.
+  const json* standalone = find_object(stack().objects, "Deployment", "faultline-proxy");
+  ASSERT_TRUE(standalone);
+  const json& proxy_c = container((*standalone)["spec"]["template"]["spec"], "proxy");
+  auto proxy = start_faultline(rewrite(proxy_c));
+  ASSERT_TRUE(proxy);
+  EXPECT_EQ(get(proxy->address, proxy_c["readinessProbe"]["httpGet"]["path"]), 200u);
 }
 
 TEST(Manifests, DashboardConfigMapIsGeneratedFromTheRepositoryFile) {
