@@ -15,7 +15,9 @@
 #include "common/config.hpp"
 #include "loadgen/engine.hpp"
 #include "loadgen/merge.hpp"
+#include "loadgen/push_gateway.hpp"
 #include "loadgen/replay.hpp"
+#include "loadgen/start_at.hpp"
 #include "loadgen/stats.hpp"
 #include "loadgen/threshold.hpp"
 
@@ -47,6 +49,8 @@ struct LoadArgs {
   std::string method = "GET";
   std::string body;
   bool quiet = false;
+  std::string start_at;
+  PushGatewaySettings push;
   CLI::Option* duration_opt = nullptr;
   CLI::Option* stages_opt = nullptr;
 };
@@ -205,6 +209,18 @@ int run_load_command(const LoadArgs& a) {
       return usage_error("--shard: expected I/N with 0 <= I < N (e.g. 0/4)");
     cfg.shard = i;
     cfg.shards = n;
+  }
+  if (!a.start_at.empty()) {
+    cfg.start_at_unix = parse_start_at(a.start_at, unix_now(), error);
+    if (!cfg.start_at_unix) return usage_error(error);
+  }
+  if (a.push.url.empty() && (a.push.keep || a.push.job != PushGatewaySettings{}.job))
+    return usage_error("--push-job and --push-keep need --push-gateway");
+  if (!a.push.url.empty()) {
+    auto group = push_group_url(a.push, cfg.shard, error);
+    if (!group) return usage_error(error);
+    cfg.push_url = *group;
+    cfg.push_keep = a.push.keep;
   }
   if (!a.metrics_listen.empty()) {
     auto hp = parse_host_port(a.metrics_listen);
@@ -408,6 +424,15 @@ void register_commands(CommandRegistry& registry) {
       ->capture_default_str();
   load->add_option("--body", args->body, "Body of the single request (no --workload)");
   load->add_flag("--quiet,-q", args->quiet, "No progress line on stderr");
+  load->add_option("--start-at", args->start_at,
+                   "Second 0 begins at this wall-clock time: UNIX_SECONDS or +DURATION (shards "
+                   "given the same time line up)");
+  load->add_option("--push-gateway", args->push.url,
+                   "Push faultline_load_* every second to this Prometheus Pushgateway "
+                   "(http://HOST:PORT), grouped by job and shard");
+  load->add_option("--push-job", args->push.job, "Pushgateway job name")->capture_default_str();
+  load->add_flag("--push-keep", args->push.keep,
+                 "Leave the shard's group in the Pushgateway after the run (default: delete it)");
 
   CLI::App* report = registry.add("report", "Work with results files", nullptr);
   report->require_subcommand(1);

@@ -16,6 +16,8 @@
 #include "loadgen/detail/engine_state.hpp"
 #include "loadgen/detail/load_metrics.hpp"
 #include "loadgen/detail/results.hpp"
+#include "loadgen/push_gateway.hpp"
+#include "loadgen/start_at.hpp"
 
 namespace faultline::loadgen {
 
@@ -88,12 +90,15 @@ void set_timeline(Engine& engine) {
   double planned = cfg.duration_seconds;
   if (!cfg.replay && cfg.model != Model::max) planned = cfg.profile.end_seconds();
   // A replay without --duration ends once its last request is answered (see the coordinator).
-  engine.start = Clock::now() + std::chrono::milliseconds(20);
+  engine.start = cfg.start_at_unix ? steady_from_unix(*cfg.start_at_unix)
+                                   : Clock::now() + std::chrono::milliseconds(20);
   engine.end = engine.start +
                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(planned));
   if (cfg.metrics_listen) {
     const auto wall = std::chrono::system_clock::now() + (engine.start - Clock::now());
-    ready_line::print_started_at(std::chrono::duration<double>(wall.time_since_epoch()).count());
+    ready_line::print_started_at(
+        cfg.start_at_unix ? *cfg.start_at_unix
+                          : std::chrono::duration<double>(wall.time_since_epoch()).count());
   }
 }
 
@@ -158,7 +163,21 @@ json run_load(const EngineConfig& cfg) {
     coordinator.publish_to(&endpoint->metrics());
     endpoint->start();
   }
+  // The pusher feeds the gateway from before the start on, so a shard waiting for --start-at is
+  // already visible there.
+  std::optional<LoadMetrics> push_metrics;  // when no --metrics-listen endpoint owns them
+  std::optional<MetricsPusher> pusher;
+  if (!cfg.push_url.empty()) {
+    LoadMetrics* m = endpoint ? &endpoint->metrics() : &push_metrics.emplace();
+    coordinator.publish_to(m);
+    pusher.emplace(cfg.push_url, cfg.push_keep, m->metrics.registry_ptr());
+    pusher->start();
+  }
   set_timeline(engine);
+  // --start-at: sleep until just before second 0 (the drivers then wait for it on their timers);
+  // a stop signal meanwhile ends the run before it began.
+  if (cfg.start_at_unix && !wait_until(engine.start - std::chrono::milliseconds(50), stop))
+    engine.start = engine.end = Clock::now();
   spawn_drivers(engine);
   pool.start();
 
@@ -167,11 +186,18 @@ json run_load(const EngineConfig& cfg) {
   const TimePoint stopped_at = std::min(Clock::now(), engine.end);
   if (wind_down(engine, pool, coordinator, stop, run)) run.interrupted = true;
   if (endpoint) endpoint->stop();
+  if (pusher) pusher->stop();
 
   run.duration_seconds = std::max(1e-9, engine.elapsed(stopped_at));
   run.saturated_seconds = coordinator.saturated_seconds();
   run.max_lag_ns = coordinator.max_lag_ns();
-  return results_json(engine, run);
+  json results = results_json(engine, run);
+  if (pusher)
+    results["push_gateway"] = {{"url", cfg.push_url},
+                               {"pushes", pusher->pushes()},
+                               {"failures", pusher->failures()},
+                               {"deleted", pusher->deleted()}};
+  return results;
 }
 
 }  // namespace faultline::loadgen

@@ -55,6 +55,13 @@ struct EngineConfig {
   double intervals_roll_seconds = 3600;
   std::optional<HostPort> metrics_listen;
   bool progress = true;
+  // --start-at: second 0 begins at this Unix time (the engine sleeps until shortly before); none:
+  // at once.
+  std::optional<double> start_at_unix;
+  // --push-gateway: the group URL (push_group_url in push_gateway.hpp), empty = no pushing; keep
+  // the group after the run (--push-keep).
+  std::string push_url;
+  bool push_keep = false;
   std::size_t backlog_limit = 1'000'000;  // per thread; beyond it arrivals are counted dropped
   // Where SIGINT/SIGTERM are taken (they end the run early; results are still returned). Create
   // it before any thread starts; null: run_load creates its own.
