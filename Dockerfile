@@ -21,7 +21,7 @@ FROM debian:12-slim
 # the CA certificates for https targets and gateways.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libhiredis0.14 libssl3 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libcurl4 \
+      libhiredis0.14 libssl3 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libcurl4 zlib1g \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/faultline /usr/local/bin/faultline
