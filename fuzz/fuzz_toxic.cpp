@@ -4,6 +4,8 @@
 // as an exception or a crash.
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "common/config.hpp"
 #include "proxy/behavior.hpp"
@@ -29,14 +31,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (body.is_discarded()) return 0;
   for (const auto protocol :
        {proxy::Protocol::tcp, proxy::Protocol::http, proxy::Protocol::redis}) {
-    ConfigErrors errors;
-    const auto toxic = proxy::parse_toxic(body, "$", protocol, registry(), errors);
-    if (toxic.has_value() == !errors.empty()) __builtin_trap();  // one or the other
-    if (!toxic) continue;
-    (void)toxic->to_json().dump();
-    // The same document as an update of the toxic it created, and of itself minus the type.
-    ConfigErrors update_errors;
-    (void)proxy::update_toxic(*toxic, body, "$", protocol, registry(), update_errors);
+    // Strict (scenarios, --config) and Toxiproxy-lenient (the REST API) parses.
+    for (const bool lenient : {false, true}) {
+      ConfigErrors errors;
+      std::vector<std::string> warnings;
+      const auto toxic = proxy::parse_toxic(body, "$", protocol, registry(), errors,
+                                            lenient ? &warnings : nullptr);
+      if (toxic.has_value() == !errors.empty()) __builtin_trap();  // one or the other
+      if (!toxic) continue;
+      (void)toxic->to_json().dump();
+      // The same document as an update of the toxic it created.
+      ConfigErrors update_errors;
+      (void)proxy::update_toxic(*toxic, body, "$", protocol, registry(), update_errors,
+                                lenient ? &warnings : nullptr);
+    }
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 // Toxic parsing and the behavior registry (see behavior.hpp).
 #include "proxy/behavior.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -127,10 +128,38 @@ void check_nested_protocol(const BehaviorConfig& config, const std::string& attr
   }
 }
 
+// A Toxiproxy toxic's attributes as Toxiproxy reads them: unknown ones dropped, negative values
+// that act as 0 there set to 0; each change is a warning.
+json as_toxiproxy_reads(const json& attrs, const ToxiproxyAttributes& tp, const std::string& path,
+                        std::vector<std::string>& warnings) {
+  json out = json::object();
+  auto listed = [](const std::vector<std::string>& v, const std::string& k) {
+    return std::find(v.begin(), v.end(), k) != v.end();
+  };
+  for (const auto& [k, v] : attrs.items()) {
+    if (!listed(tp.known, k)) {
+      warnings.push_back(
+          fmt::format("{}: unknown attribute, ignored (as in Toxiproxy)", path_join(path, k)));
+      continue;
+    }
+    // (An unsigned number is never negative: 2^63 must not wrap to a negative int64.)
+    if (listed(tp.negative_as_zero, k) && v.is_number_integer() && !v.is_number_unsigned() &&
+        v.get<std::int64_t>() < 0) {
+      warnings.push_back(fmt::format("{}: {} acts as 0 (as in Toxiproxy)", path_join(path, k),
+                                     v.get<std::int64_t>()));
+      out[k] = 0;
+      continue;
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Protocol protocol,
-                                 const Registry& registry, ConfigErrors& errors) {
+                                 const Registry& registry, ConfigErrors& errors,
+                                 std::vector<std::string>* toxiproxy_warnings) {
   const std::size_t before = errors.list().size();
   if (!body.is_object()) {
     errors.add(path, "must be a JSON object");
@@ -167,12 +196,18 @@ std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Prot
                  fmt::format("must be \"upstream\" or \"downstream\", got \"{}\"", *s));
   }
   if (auto p = get_number(body, path, "toxicity", errors)) {
-    if (!(*p >= 0.0 && *p <= 1.0))
-      errors.add(path_join(path, "toxicity"), fmt::format("must be between 0 and 1, got {}", *p));
-    else
+    if (*p >= 0.0 && *p <= 1.0) {
       t.toxicity = *p;
+    } else if (toxiproxy_warnings && std::isfinite(*p)) {
+      // Toxiproxy draws rand.Float32() < toxicity: never below 0, always above 1.
+      t.toxicity = *p;
+      toxiproxy_warnings->push_back(fmt::format("{}: {} acts as {} (as in Toxiproxy)",
+                                                path_join(path, "toxicity"), *p, *p < 0 ? 0 : 1));
+    } else {
+      errors.add(path_join(path, "toxicity"), fmt::format("must be between 0 and 1, got {}", *p));
+    }
   }
-  t.probability = Probability(t.toxicity);
+  t.probability = Probability(std::clamp(t.toxicity, 0.0, 1.0));
   t.scope = protocol == Protocol::tcp ? Scope::connection : Scope::request;
   if (auto s = get_string(body, path, "scope", errors)) {
     if (*s == "connection")
@@ -202,6 +237,9 @@ std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Prot
     else
       attrs = *it;
   }
+  if (bt && bt->toxiproxy && toxiproxy_warnings)
+    attrs = as_toxiproxy_reads(attrs, *bt->toxiproxy, path_join(path, "attributes"),
+                               *toxiproxy_warnings);
   if (bt) t.config = bt->parse(attrs, path_join(path, "attributes"), errors);
   if (t.config)
     check_nested_protocol(*t.config, path_join(path, "attributes"), protocol, registry, errors);
@@ -214,8 +252,8 @@ std::string default_toxic_name(std::string_view type, Stream stream) {
 }
 
 std::optional<Toxic> update_toxic(const Toxic& current, const json& update, const std::string& path,
-                                  Protocol protocol, const Registry& registry,
-                                  ConfigErrors& errors) {
+                                  Protocol protocol, const Registry& registry, ConfigErrors& errors,
+                                  std::vector<std::string>* toxiproxy_warnings) {
   if (!update.is_object()) {
     errors.add(path, "must be a JSON object");
     return std::nullopt;
@@ -234,7 +272,7 @@ std::optional<Toxic> update_toxic(const Toxic& current, const json& update, cons
     errors.add(path_join(path, "name"), "a toxic cannot be renamed");
   if (merged["type"] != current.type)
     errors.add(path_join(path, "type"), "a toxic's type cannot change");
-  auto toxic = parse_toxic(merged, path, protocol, registry, errors);
+  auto toxic = parse_toxic(merged, path, protocol, registry, errors, toxiproxy_warnings);
   if (errors.list().size() != before) return std::nullopt;
   return toxic;
 }

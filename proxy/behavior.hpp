@@ -158,6 +158,15 @@ class BehaviorConfig {
 using BehaviorParser = std::function<std::shared_ptr<const BehaviorConfig>(
     const json& attributes, const std::string& path, ConfigErrors& errors)>;
 
+// For a toxic type Toxiproxy has too: what its REST API accepts that faultline's own inputs do
+// not (see parse_toxic's `toxiproxy_warnings`). Toxiproxy decodes attributes into a struct, so an
+// unknown attribute is ignored, and a negative duration, rate or size acts as 0 (time.After of a
+// negative duration fires at once; a rate <= 0 is unlimited; a negative timeout never fires).
+struct ToxiproxyAttributes {
+  std::vector<std::string> known;             // every attribute Toxiproxy's struct has
+  std::vector<std::string> negative_as_zero;  // integers whose negative values act as 0 there
+};
+
 struct BehaviorType {
   std::string name;
   std::string description;
@@ -165,6 +174,7 @@ struct BehaviorType {
   bool tcp = true;   // usable on `protocol: tcp` proxies (byte stream)
   bool http = true;  // usable on `protocol: http` proxies
   bool redis = true;
+  std::optional<ToxiproxyAttributes> toxiproxy;  // set for Toxiproxy's own toxic types
 };
 
 // Whether a behavior type may be used on a proxy of `protocol`.
@@ -199,15 +209,22 @@ std::string default_toxic_name(std::string_view type, Stream stream);
 // Parses a toxic object (`{"name", "type", "stream", "toxicity", "scope", "attributes"}`) for a
 // proxy of `protocol`. Defaults: name `default_toxic_name`, stream downstream, toxicity 1, scope
 // `connection` for tcp and `request` for http/redis. Returns nullopt after recording errors.
+//
+// `toxiproxy_warnings` non-null (the REST API): accept what Toxiproxy's API accepts, so its clients
+// work unchanged — any number as `toxicity` (shown as sent, acting as 0 below 0 and 1 above 1),
+// and for Toxiproxy's own toxic types unknown attributes (dropped) and negative values where they
+// act as 0 there (shown as 0). Each such leniency adds a warning ("$.toxicity: 1.5 acts as 1").
+// Null (scenarios, --config, ctl's checks): every such value is an error, as a typo must be.
 std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Protocol protocol,
-                                 const Registry& registry, ConfigErrors& errors);
+                                 const Registry& registry, ConfigErrors& errors,
+                                 std::vector<std::string>* toxiproxy_warnings = nullptr);
 
 // A partial update of the toxic `current` (`POST /proxies/P/toxics/NAME`): absent fields and
 // absent attributes keep their current values; the name and type cannot change. Returns the
 // updated toxic, or nullopt after recording errors (paths under `path`).
 std::optional<Toxic> update_toxic(const Toxic& current, const json& update, const std::string& path,
-                                  Protocol protocol, const Registry& registry,
-                                  ConfigErrors& errors);
+                                  Protocol protocol, const Registry& registry, ConfigErrors& errors,
+                                  std::vector<std::string>* toxiproxy_warnings = nullptr);
 
 // Attribute readers for behavior parsers: a non-negative integer (Toxiproxy's attribute type),
 // recording "<path>.<key>: must be >= 0" style errors; `fallback` when absent.

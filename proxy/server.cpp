@@ -312,14 +312,29 @@ HttpResponse ProxyServer::update_proxy(Proxy& p, const json& body) {
   return json_response(status::ok, p.to_json());
 }
 
+namespace {
+
+// What Toxiproxy accepts and faultline took leniently (parse_toxic): logged, and listed in the
+// answer as "warnings" (Toxiproxy's clients ignore members they do not know).
+json with_warnings(json toxic, const std::string& proxy, const std::vector<std::string>& warnings) {
+  if (warnings.empty()) return toxic;
+  for (const auto& w : warnings)
+    spdlog::warn("proxy {}: toxic {}: {}", proxy, toxic.value("name", ""), w);
+  toxic["warnings"] = warnings;
+  return toxic;
+}
+
+}  // namespace
+
 HttpResponse ProxyServer::create_toxic(Proxy& p, const json& body) {
   ConfigErrors errors;
-  auto toxic = parse_toxic(body, "$", p.settings().protocol, env_.registry, errors);
+  std::vector<std::string> warnings;
+  auto toxic = parse_toxic(body, "$", p.settings().protocol, env_.registry, errors, &warnings);
   if (toxic && !valid_name(toxic->name))
     errors.add("$.name", fmt::format("{}, got \"{}\"", kNameRule, toxic->name));
   if (!errors.empty()) return bad_request(errors);
   if (p.find_toxic(toxic->name)) return json_error(status::conflict, "toxic already exists");
-  json out = toxic->to_json();
+  json out = with_warnings(toxic->to_json(), p.name(), warnings);
   p.add_toxic(std::move(*toxic));
   return json_response(status::ok, out);
 }
@@ -328,10 +343,11 @@ HttpResponse ProxyServer::update_toxic(Proxy& p, const std::string& name, const 
   auto current = p.find_toxic(name);
   if (!current) return json_error(status::not_found, "toxic not found");
   ConfigErrors errors;
-  auto toxic =
-      proxy::update_toxic(current->toxic, body, "$", p.settings().protocol, env_.registry, errors);
+  std::vector<std::string> warnings;
+  auto toxic = proxy::update_toxic(current->toxic, body, "$", p.settings().protocol, env_.registry,
+                                   errors, &warnings);
   if (!toxic) return bad_request(errors);
-  json out = toxic->to_json();
+  json out = with_warnings(toxic->to_json(), p.name(), warnings);
   p.replace_toxic(std::move(*toxic));
   return json_response(status::ok, out);
 }

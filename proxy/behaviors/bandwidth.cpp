@@ -63,7 +63,8 @@ void register_bandwidth(Registry& registry) {
                 .description = "limit the direction to rate KB/s (0 = unlimited)",
                 .parse = parse,
                 .http = false,
-                .redis = false});
+                .redis = false,
+                .toxiproxy = ToxiproxyAttributes{.known = {"rate"}, .negative_as_zero = {"rate"}}});
 }
 
 }  // namespace faultline::proxy

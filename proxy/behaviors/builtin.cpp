@@ -13,6 +13,7 @@
   X(reset_peer)                      \
   X(slicer)                          \
   X(limit_data)                      \
+  X(noop)                            \
   X(hang)                            \
   X(blackout)                        \
   X(abort)                           \

@@ -69,7 +69,9 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
 void register_latency(Registry& registry) {
   registry.add({.name = "latency",
                 .description = "delay each chunk (or request) by latency ms +/- jitter ms",
-                .parse = parse});
+                .parse = parse,
+                .toxiproxy = ToxiproxyAttributes{.known = {"latency", "jitter"},
+                                                 .negative_as_zero = {"latency", "jitter"}}});
 }
 
 }  // namespace faultline::proxy

@@ -50,11 +50,13 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
 }  // namespace
 
 void register_limit_data(Registry& registry) {
-  registry.add({.name = "limit_data",
-                .description = "close the connection after bytes bytes in the direction",
-                .parse = parse,
-                .http = false,
-                .redis = false});
+  registry.add(
+      {.name = "limit_data",
+       .description = "close the connection after bytes bytes in the direction",
+       .parse = parse,
+       .http = false,
+       .redis = false,
+       .toxiproxy = ToxiproxyAttributes{.known = {"bytes"}, .negative_as_zero = {"bytes"}}});
 }
 
 }  // namespace faultline::proxy

@@ -45,11 +45,13 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
 }  // namespace
 
 void register_reset_peer(Registry& registry) {
-  registry.add({.name = "reset_peer",
-                .description = "on data, wait timeout ms then reset the connection (TCP RST)",
-                .parse = parse,
-                .http = false,
-                .redis = false});
+  registry.add(
+      {.name = "reset_peer",
+       .description = "on data, wait timeout ms then reset the connection (TCP RST)",
+       .parse = parse,
+       .http = false,
+       .redis = false,
+       .toxiproxy = ToxiproxyAttributes{.known = {"timeout"}, .negative_as_zero = {"timeout"}}});
 }
 
 }  // namespace faultline::proxy

@@ -94,12 +94,15 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
 }  // namespace
 
 void register_slicer(Registry& registry) {
-  registry.add({.name = "slicer",
-                .description = "cut chunks into average_size +/- size_variation byte slices, delay "
-                               "us apart",
-                .parse = parse,
-                .http = false,
-                .redis = false});
+  registry.add(
+      {.name = "slicer",
+       .description = "cut chunks into average_size +/- size_variation byte slices, delay "
+                      "us apart",
+       .parse = parse,
+       .http = false,
+       .redis = false,
+       .toxiproxy = ToxiproxyAttributes{.known = {"average_size", "size_variation", "delay"},
+                                        .negative_as_zero = {"delay"}}});
 }
 
 }  // namespace faultline::proxy

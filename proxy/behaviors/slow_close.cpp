@@ -36,11 +36,13 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
 }  // namespace
 
 void register_slow_close(Registry& registry) {
-  registry.add({.name = "slow_close",
-                .description = "delay passing on a close by delay ms",
-                .parse = parse,
-                .http = false,
-                .redis = false});
+  registry.add(
+      {.name = "slow_close",
+       .description = "delay passing on a close by delay ms",
+       .parse = parse,
+       .http = false,
+       .redis = false,
+       .toxiproxy = ToxiproxyAttributes{.known = {"delay"}, .negative_as_zero = {"delay"}}});
 }
 
 }  // namespace faultline::proxy

@@ -44,11 +44,13 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
 }  // namespace
 
 void register_timeout(Registry& registry) {
-  registry.add({.name = "timeout",
-                .description = "drop data; close after timeout ms (0 = never, a black hole)",
-                .parse = parse,
-                .http = false,
-                .redis = false});
+  registry.add(
+      {.name = "timeout",
+       .description = "drop data; close after timeout ms (0 = never, a black hole)",
+       .parse = parse,
+       .http = false,
+       .redis = false,
+       .toxiproxy = ToxiproxyAttributes{.known = {"timeout"}, .negative_as_zero = {"timeout"}}});
 }
 
 }  // namespace faultline::proxy

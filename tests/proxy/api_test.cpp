@@ -164,17 +164,20 @@ TEST_F(ProxyApi, ToxicEndpoints) {
   r = call(api, "POST", "/proxies/p/toxics", {{"type", "latency"}, {"stream", "up"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.raw.find("$.stream"), std::string::npos);
+  // Toxiproxy's own types take what Toxiproxy takes (tcp_toxiproxy_compat_test); faultline's own
+  // behaviors and wrong JSON types are refused with the field's path.
   r = call(api, "POST", "/proxies/p/toxics",
-           {{"type", "latency"}, {"name", "neg"}, {"attributes", {{"latency", -5}}}});
+           {{"type", "corrupt"}, {"name", "neg"}, {"attributes", {{"bytes", -5}}}});
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.raw.find("$.attributes.latency"), std::string::npos);
-  r = call(api, "POST", "/proxies/p/toxics", {{"type", "latency"}, {"name", "t"}, {"toxicity", 2}});
+  EXPECT_NE(r.raw.find("$.attributes.bytes"), std::string::npos);
+  r = call(api, "POST", "/proxies/p/toxics",
+           {{"type", "latency"}, {"name", "t"}, {"toxicity", "high"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.raw.find("$.toxicity"), std::string::npos);
   r = call(api, "POST", "/proxies/p/toxics",
-           {{"type", "latency"}, {"name", "u"}, {"attributes", {{"latncy", 5}}}});
+           {{"type", "corrupt"}, {"name", "u"}, {"attributes", {{"bytez", 5}}}});
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.raw.find("$.attributes.latncy"), std::string::npos);
+  EXPECT_NE(r.raw.find("$.attributes.bytez"), std::string::npos);
   EXPECT_EQ(call(api, "POST", "/proxies/missing/toxics", {{"type", "latency"}}).status, 404);
   // A wrapper around a behavior of another protocol (http_error on this tcp proxy): 400 at once.
   r = call(api, "POST", "/proxies/p/toxics",
@@ -213,8 +216,8 @@ TEST_F(ProxyApi, ToxicEndpoints) {
   EXPECT_EQ(r.body["toxicity"], 0.25);
   EXPECT_EQ(r.body["attributes"], (json{{"latency", 100}, {"jitter", 7}}));
   r = call(api, "POST", "/proxies/p/toxics/latency_downstream",
-           {{"attributes", {{"latency", -1}}}});
-  EXPECT_EQ(r.status, 400);
+           {{"attributes", {{"latency", 1.5}}}});
+  EXPECT_EQ(r.status, 400);  // not an integer (Toxiproxy refuses it too)
   EXPECT_EQ(call(api, "POST", "/proxies/p/toxics/nope", {{"toxicity", 1}}).status, 404);
 
   EXPECT_EQ(call(api, "DELETE", "/proxies/p/toxics/bw").status, 204);
