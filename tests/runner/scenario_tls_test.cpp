@@ -126,10 +126,15 @@ TEST(ScenarioTls, ProxyTlsMembersCheckedAndForwarded) {
     const std::string e = errors_of(scenario(false, members), dir.path().string());
     EXPECT_NE(e.find(want), std::string::npos) << "want: " << want << "\ngot: " << e;
   }
-  // An http proxy in front of a TLS target must originate TLS itself.
+  // An http proxy, or one terminating TLS, in front of a TLS target must originate TLS itself.
   doc = scenario(true, {{"protocol", "http"}});
   EXPECT_NE(errors_of(doc).find("$.services.proxies[0].upstream_tls: required"), std::string::npos)
       << errors_of(doc);
+  doc = scenario(true, {{"tls", {{"cert", "${tls.cert}"}, {"key", "${tls.key}"}}}});
+  EXPECT_NE(errors_of(doc).find("this tcp proxy terminates TLS"), std::string::npos)
+      << errors_of(doc);
+  doc["services"]["proxies"][0]["upstream_tls"] = {{"ca", "${tls.ca}"}};
+  EXPECT_EQ(errors_of(doc), "");
 }
 
 TEST(ScenarioTls, TargetWithTlsRunsPass) {
