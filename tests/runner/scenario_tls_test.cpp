@@ -25,7 +25,7 @@ json scenario(bool target_tls, const json& front = json::object()) {
       "target": {"mode": "resilient", "store": "memory", "threads": 1},
       "proxies": [{"name": "front", "protocol": "tcp", "upstream": "target"}]
     },
-    "load": {"via": "front", "rate": 40, "connections": 4, "timeout": "2s",
+    "load": {"via": "front", "rate": 40, "connections": 16, "timeout": "2s",
              "workload": {"mix": [{"name": "paste", "flow": [
                {"name": "create", "method": "POST", "url": "/pastes", "body": "t ${seq}",
                 "capture": {"id": {"json": "/id"}}},
@@ -33,7 +33,7 @@ json scenario(bool target_tls, const json& front = json::object()) {
     "timeline": [{"at": "0s", "phase": "baseline"},
                  {"at": "2s", "phase": "slow", "actions": [
                    {"action": "add_toxic", "proxy": "front",
-                    "toxic": {"name": "lat", "type": "latency", "attributes": {"latency": 20}}}]}],
+                    "toxic": {"name": "lat", "type": "latency", "attributes": {"latency": 10}}}]}],
     "assertions": [
       {"name": "baseline errors", "kind": "error_ratio", "phase": "baseline", "max": 0.01},
       {"name": "slow errors", "kind": "error_ratio", "phase": "slow", "max": 0.01}]
