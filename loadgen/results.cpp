@@ -39,6 +39,8 @@ json results_json(const Engine& e, const RunSummary& run) {
   const std::size_t names = e.workload.request_names.size();
   const double users_scale = e.users_scale();
   Stats total;
+  HandshakeStats handshakes;
+  std::vector<HandshakeStats> stage_handshakes(stage_count);
   std::vector<Stats> stages(stage_count);
   std::vector<Stats> by_name(names);
   // The workers are stopped: their per-stage counters are final. Closed and max models count
@@ -56,6 +58,10 @@ json results_json(const Engine& e, const RunSummary& run) {
     sum += t;
   for (const auto& w : e.workers) {
     total.merge(w->stats.total);
+    for (std::size_t s = 0; s < w->stats.handshakes.size(); ++s) {
+      handshakes.merge(w->stats.handshakes[s]);
+      if (s < stage_count) stage_handshakes[s].merge(w->stats.handshakes[s]);
+    }
     for (std::size_t s = 0; s < stage_count; ++s)
       stages[s].merge(w->stats.stages[s]);
     if (names > 1)
@@ -102,6 +108,7 @@ json results_json(const Engine& e, const RunSummary& run) {
                    {"to", to * (cfg.model == Model::max ? 0 : users_scale)}};
     j["schedule"] = stage_sched[s].to_json();
     add_never_sent(j, stage_sched[s].never_sent());
+    if (cfg.url.tls) j["tls"] = stage_handshakes[s].to_json();
     st.push_back(std::move(j));
   }
   out["stages"] = std::move(st);
@@ -109,6 +116,7 @@ json results_json(const Engine& e, const RunSummary& run) {
   for (std::size_t n = 0; n < names; ++n)
     by[e.workload.request_names[n]] = by_name[n].to_json(duration, true);
   out["requests_by_name"] = std::move(by);
+  if (cfg.url.tls) out["tls"] = handshakes.to_json();
   return out;
 }
 

@@ -23,6 +23,7 @@
 
 #include "common/co_spawn.hpp"
 #include "common/net.hpp"
+#include "common/tls.hpp"
 #include "loadgen/engine.hpp"
 #include "loadgen/stats.hpp"
 #include "loadgen/workload.hpp"
@@ -52,6 +53,9 @@ struct WorkerStats {
   std::vector<Stats> pending;  // per stage, plus one last slot for "no stage"
   std::vector<Stats> names_total;
   std::vector<Stats> names_interval;  // used only with more than one name
+  // https only: per stage of the handshake's start, plus one last slot for "no stage"; one
+  // record per new connection.
+  std::vector<HandshakeStats> handshakes;
 };
 
 struct Conn {
@@ -149,6 +153,8 @@ struct Worker {
     in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return Clock::now();
   }
+  // Once per new TLS connection (not on the per-request path).
+  inline void record_handshake(bool ok, TimePoint started, Clock::duration took);
   void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -160,7 +166,8 @@ struct Engine {
   const EngineConfig& cfg;
   Workload& workload;
   std::vector<tcp::endpoint> endpoints;
-  std::unique_ptr<ssl::context> tls_ctx;
+  std::shared_ptr<ssl::context> tls_ctx;  // https only
+  tls::ClientConfig tls_config;           // what tls_ctx was made from (SNI, verification)
   TimePoint start;
   TimePoint end;
   std::atomic<bool> stopping{false};
@@ -219,6 +226,13 @@ inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_
   stats.pending[stage].record(outcome, corrected, actual);
   if (stats.names_interval.size() > 1 && name < stats.names_interval.size())
     stats.names_interval[name].record(outcome, corrected, actual);
+}
+
+inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration took) {
+  if (stats.handshakes.empty()) return;
+  const std::size_t stage = std::min(engine->stage_of(started), stats.handshakes.size() - 1);
+  std::lock_guard lock(mu);
+  stats.handshakes[stage].record(ok, std::chrono::duration_cast<std::chrono::nanoseconds>(took));
 }
 
 // Folds what `w` recorded since the last call into its totals and stages (and, when given, into
