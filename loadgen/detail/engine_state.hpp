@@ -163,6 +163,7 @@ struct Engine {
   std::unique_ptr<ssl::context> tls_ctx;
   TimePoint start;
   TimePoint end;
+  double start_unix = 0;  // `start` as Unix time (on every interval line, to line shards up)
   std::atomic<bool> stopping{false};
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> tls_warned{false};
