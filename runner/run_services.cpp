@@ -70,9 +70,12 @@ void Orchestrator::start_prometheus() {
   if (target_addr_) targets.push_back({"target", target_addr_->to_string(), "/metrics", {}, ""});
   if (proxy_api_)
     targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}, o_.api_token});
-  if (load_metrics_port_)
+  for (std::size_t i = 0; i < load_metrics_ports_.size(); ++i) {
     targets.push_back(
-        {"load", fmt::format("127.0.0.1:{}", *load_metrics_port_), "/metrics", {}, ""});
+        {"load", fmt::format("127.0.0.1:{}", load_metrics_ports_[i]), "/metrics", {}, ""});
+    // Shards are told apart by a label (sum over it for the whole load).
+    if (load_metrics_ports_.size() > 1) targets.back().labels["shard"] = std::to_string(i);
+  }
   for (const auto& p : s_.processes)
     if (!p.metrics.empty())
       targets.push_back({p.name, p.metrics_address.to_string(), p.metrics_path, {}, ""});

@@ -84,6 +84,8 @@ struct LoadSpec {
   std::optional<std::string> timeout;
   std::uint64_t seed = 1;
   double apdex_t_seconds = 0.1;
+  // Local load processes (`--shard I/N`, one --start-at), their intervals merged per second.
+  std::int64_t shards = 1;
   std::vector<std::string> args;
   // The names the workload records stats under (loadgen::parse_workload); nullopt when it did not
   // parse (its errors were reported).
