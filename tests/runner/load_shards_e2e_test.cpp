@@ -113,6 +113,32 @@ TEST(LoadShardsE2E, ShardedRunOffersTheSameLoadAndPasses) {
               three.results["phases"][i]["load"]["schedule"]["offered"]);
 }
 
+TEST(LoadShardsE2E, TheRunsPrometheusScrapesEveryShard) {
+  // Each shard is a scrape target of its own (label shard="I"): PromQL sums over them.
+  TempDir dir;
+  json s = scenario(3);
+  s["assertions"].push_back({{"name", "three shards scraped"},
+                             {"kind", "promql"},
+                             {"phase", "second"},
+                             {"query", "count(count by (shard) (faultline_load_requests_total))"},
+                             {"min", 3},
+                             {"max", 3}});
+  s["assertions"].push_back({{"name", "the whole rate"},
+                             {"kind", "promql"},
+                             {"phase", "second"},
+                             {"query", "sum(increase(faultline_load_requests_total[phase]))"},
+                             {"min", 500},
+                             {"max", 700}});
+  const std::string file = write_json(dir, "prom.json", s);
+  const std::string out = dir.file("prom");
+  auto [code, text] = run_faultline({"run", file, "--out", out}, dir.file("prom.err"), 90s);
+  EXPECT_EQ(code, 0) << text << slurp(dir.file("prom.err"));
+  const json r = load_json_file(out + "/results.json");
+  for (const auto& a : r["assertions"])
+    EXPECT_EQ(a["verdict"], "pass") << a.dump();
+  expect_nothing_left(r, out);
+}
+
 TEST(LoadShardsE2E, BadShardCountsExitTwoWithTheirPath) {
   TempDir dir;
   for (const json& bad : {json(0), json(65), json("3")}) {
