@@ -97,6 +97,7 @@ class Orchestrator {
   // Processes, Prometheus and the process actions (run_services.cpp).
   void start_process(const ProcessSpec& p);
   void start_prometheus();
+  void check_promql_queries();
   void evaluate_promql();
   void signal_component(const Action& a);
   double restart_component(const std::string& name);  // seconds until ready again

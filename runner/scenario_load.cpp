@@ -44,10 +44,20 @@ std::optional<std::vector<std::string>> check_workload(const json& doc, const st
 
 void parse_load(const json& l, const std::string& path, const std::string& base_dir, Scenario& s,
                 ConfigErrors& errors) {
+  if (auto ext = l.find("external"); ext != l.end()) {
+    if (!ext->is_boolean()) {
+      errors.add(path_join(path, "external"), "must be true or false");
+    } else if (ext->get<bool>()) {
+      // The load runs elsewhere: nothing here describes it.
+      reject_unknown_keys(l, path, {"external"}, errors);
+      s.load.external = true;
+      return;
+    }
+  }
   s.load.enabled = true;
   reject_unknown_keys(l, path,
                       {"via", "url", "workload", "rate", "users", "stages", "connections",
-                       "timeout", "seed", "apdex_t", "shards", "args"},
+                       "timeout", "seed", "apdex_t", "shards", "external", "args"},
                       errors);
   auto url = get_string(l, path, "url", errors);
   if (url) {
