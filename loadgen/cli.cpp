@@ -14,6 +14,7 @@
 
 #include "common/config.hpp"
 #include "loadgen/engine.hpp"
+#include "loadgen/interval_merge.hpp"
 #include "loadgen/merge.hpp"
 #include "loadgen/push_gateway.hpp"
 #include "loadgen/replay.hpp"
@@ -378,12 +379,38 @@ int run_load_command(const LoadArgs& a) {
   return all_ok ? kExitOk : kExitFailed;
 }
 
-int run_merge(const std::vector<std::string>& files) {
-  std::vector<json> docs;
+struct MergeArgs {
+  std::vector<std::string> files;      // results JSON files
+  std::vector<std::string> intervals;  // --intervals: interval streams
+  std::string intervals_out;
+};
+
+int run_merge(const MergeArgs& a) {
+  auto usage = [](const char* message) {
+    std::cerr << "faultline report merge: " << message << "\n";
+    return kExitUsage;
+  };
+  if (a.files.empty() && a.intervals.empty())
+    return usage("give results files, --intervals files, or both");
+  if (!a.intervals.empty() && a.intervals_out.empty())
+    return usage("--intervals needs --intervals-out PATH ('-' = stdout)");
+  if (a.intervals.empty() && !a.intervals_out.empty())
+    return usage("--intervals-out needs --intervals FILE...");
+  if (!a.files.empty() && a.intervals_out == "-")
+    return usage("stdout takes the merged results; give --intervals-out a path");
   try {
-    for (const auto& f : files)
-      docs.push_back(load_json_file(f));
-    std::cout << merge_results(docs, files).dump() << std::endl;
+    if (!a.intervals.empty()) {
+      const auto lines = merge_interval_files(a.intervals, a.intervals_out);
+      if (a.intervals_out != "-")
+        std::cerr << "faultline report merge: " << lines << " seconds of " << a.intervals.size()
+                  << " interval streams merged into " << a.intervals_out << "\n";
+    }
+    if (!a.files.empty()) {
+      std::vector<json> docs;
+      for (const auto& f : a.files)
+        docs.push_back(load_json_file(f));
+      std::cout << merge_results(docs, a.files).dump() << std::endl;
+    }
   } catch (const ConfigError& e) {
     std::cerr << "faultline report merge: " << e.what() << "\n";
     return kExitUsage;
@@ -458,12 +485,19 @@ void register_commands(CommandRegistry& registry) {
 
   CLI::App* report = registry.add("report", "Work with results files", nullptr);
   report->require_subcommand(1);
-  auto files = std::make_shared<std::vector<std::string>>();
-  CLI::App* merge = registry.add(
-      report, "merge",
-      "Merge faultline load results (e.g. of --shard runs) losslessly; prints JSON on stdout",
-      [files] { return run_merge(*files); });
-  merge->add_option("files", *files, "Results JSON files")->required()->expected(1, -1);
+  auto margs = std::make_shared<MergeArgs>();
+  CLI::App* merge = registry.add(report, "merge",
+                                 "Merge faultline load results (e.g. of --shard runs) losslessly "
+                                 "(JSON on stdout), and/or their interval streams second by second",
+                                 [margs] { return run_merge(*margs); });
+  merge->add_option("files", margs->files, "Results JSON files (--out of each shard)");
+  merge
+      ->add_option("--intervals", margs->intervals,
+                   "Interval streams (--intervals-out of each shard, rolled segments included) "
+                   "to merge second by second")
+      ->expected(1, -1);
+  merge->add_option("--intervals-out", margs->intervals_out,
+                    "Write the merged interval stream here ('-' = stdout)");
 }
 
 }  // namespace faultline::loadgen

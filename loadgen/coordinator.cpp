@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "loadgen/detail/results.hpp"
@@ -160,10 +161,14 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent) {
   watch_cpu(seconds);
   const std::size_t stage = cfg.replay ? 0 : cfg.profile.stage_at(t);
   if (intervals_.is_open()) {
-    const bool ok = intervals_.write(interval_line(t, seconds, interval_sum_, names_interval_,
-                                                   e_.workload.request_names, in_flight, backlog,
-                                                   offered_rate, stage, sched)
-                                         .dump());
+    json line = interval_line(t, seconds, interval_sum_, names_interval_, e_.workload.request_names,
+                              in_flight, backlog, offered_rate, stage, sched);
+    // What `report merge --intervals` needs to line shards up (loadgen/interval_merge.hpp).
+    line["seconds"] = seconds;
+    line["start_unix"] = e_.start_unix;
+    line["model"] = cfg.replay ? "replay" : model_name(cfg.model);
+    line["shard"] = fmt::format("{}/{}", cfg.shard, cfg.shards);
+    const bool ok = intervals_.write(line.dump());
     if (!ok && !write_failed_) {
       write_failed_ = true;
       spdlog::error("--intervals-out: cannot write {} (is the disk full?)", e_.cfg.intervals_out);

@@ -96,12 +96,11 @@ void set_timeline(Engine& engine) {
                                    : Clock::now() + std::chrono::milliseconds(20);
   engine.end = engine.start +
                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(planned));
-  if (cfg.metrics_listen) {
-    const auto wall = std::chrono::system_clock::now() + (engine.start - Clock::now());
-    ready_line::print_started_at(
-        cfg.start_at_unix ? *cfg.start_at_unix
-                          : std::chrono::duration<double>(wall.time_since_epoch()).count());
-  }
+  const auto wall = std::chrono::system_clock::now() + (engine.start - Clock::now());
+  engine.start_unix = cfg.start_at_unix
+                          ? *cfg.start_at_unix
+                          : std::chrono::duration<double>(wall.time_since_epoch()).count();
+  if (cfg.metrics_listen) ready_line::print_started_at(engine.start_unix);
 }
 
 // Ends a run: stops sending, lets in-flight requests finish (each bounded by --timeout), takes

@@ -174,22 +174,32 @@ void Orchestrator::write_checkpoint() {
 // The load generator finishes its last second and writes its results; give it its request
 // timeout plus a margin.
 void Orchestrator::drain() {
-  if (load_) {
+  if (!loads_.empty()) {
     const auto deadline = Clock::now() + 15s;
-    while (load_->running() && Clock::now() < deadline) {
+    while (load_running() && Clock::now() < deadline) {
       check_stop();
       read_intervals();
       sleep_until(Clock::now() + 100ms);
     }
-    if (load_->running()) {
+    if (load_running()) {
       spdlog::warn("run: the load generator is still running 15s after the end; stopping it");
-      load_->terminate(3000ms);
+      for (auto& l : loads_)
+        l.terminate(3000ms);
     }
-    const int st = load_->wait(0ms);
     read_intervals();
-    // 0 = done, 1 = one of its own thresholds failed (the scenario's assertions decide here).
-    if (st != 0 && st != 1)
-      throw RunError(fmt::format("load exited with status {} (see {})", st, log_file("load")));
+    for (std::size_t i = 0; i < loads_.size(); ++i) {
+      const int st = loads_[i].wait(0ms);
+      const std::string name = loads_.size() > 1 ? fmt::format("load-{}", i) : "load";
+      // 0 = done, 1 = one of its own thresholds failed (the scenario's assertions decide here).
+      if (st != 0 && st != 1)
+        throw RunError(fmt::format("{} exited with status {} (see {})", name, st, log_file(name)));
+    }
+    if (loads_.size() > 1) {
+      std::vector<std::string> parts;
+      for (std::size_t i = 0; i < loads_.size(); ++i)
+        parts.push_back(shard_results_path(o_.out_dir, i));
+      merge_shard_results(parts, load_out_);
+    }
   }
 }
 
@@ -203,7 +213,8 @@ void Orchestrator::teardown() {
   if (prometheus_) prometheus_->stop();
   // Load first (it stops sending), then the things it talks to; SIGTERM, then SIGKILL after a
   // grace period (processes: their own stop signal and grace).
-  if (load_) load_->terminate(3000ms);
+  for (auto& l : loads_)
+    l.terminate(3000ms);
   stop_processes();
   if (target_) {
     target_->signal(SIGCONT);

@@ -254,11 +254,13 @@ struct PrometheusServer::Impl {
   Subprocess process;
   std::size_t expected_targets = 0;
   bool stopped = false;
+  bool attached = false;
+  std::string prefix;  // attached: the base URL's path, without a trailing '/'
 
   std::pair<error_code, HttpClientResponse> get(const std::string& target,
                                                 std::chrono::milliseconds timeout = 10s) const {
     HttpClientRequest req;
-    req.target = target;
+    req.target = prefix + target;
     req.timeout = timeout;
     return http_fetch_sync(address, std::move(req));
   }
@@ -332,6 +334,23 @@ PrometheusServer::~PrometheusServer() {
   stop();
 }
 
+PrometheusServer::PrometheusServer() : impl_(std::make_unique<Impl>()) {}
+
+std::unique_ptr<PrometheusServer> PrometheusServer::attach(const HostPort& address,
+                                                           const std::string& path_prefix) {
+  std::unique_ptr<PrometheusServer> p(new PrometheusServer());
+  p->impl_->address = address;
+  p->impl_->attached = true;
+  p->impl_->prefix = path_prefix;
+  while (!p->impl_->prefix.empty() && p->impl_->prefix.back() == '/')
+    p->impl_->prefix.pop_back();
+  return p;
+}
+
+bool PrometheusServer::attached() const {
+  return impl_->attached;
+}
+
 HostPort PrometheusServer::address() const {
   return impl_->address;
 }
@@ -341,13 +360,13 @@ pid_t PrometheusServer::pid() const {
 }
 
 bool PrometheusServer::running() {
-  return !impl_->stopped && impl_->process.running();
+  return !impl_->stopped && (impl_->attached || impl_->process.running());
 }
 
 void PrometheusServer::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  impl_->process.terminate(5000ms);
+  if (!impl_->attached) impl_->process.terminate(5000ms);
 }
 
 PromqlResult PrometheusServer::query(const std::string& expr, double at_unix_seconds) {

@@ -47,6 +47,12 @@ class PrometheusServer {
   // `should_stop` while waiting and throws std::runtime_error("interrupted") when it is true.
   PrometheusServer(const std::string& dir, const std::vector<ScrapeTarget>& targets,
                    const std::string& log_file, const std::function<bool()>& should_stop);
+  // A Prometheus that already runs (e.g. the cluster's), at `address` with base path
+  // `path_prefix` ("" or "/prometheus"): queries only; nothing is started, configured or stopped,
+  // and wait_scraped_after is not used (its targets are not the run's).
+  static std::unique_ptr<PrometheusServer> attach(const HostPort& address,
+                                                  const std::string& path_prefix);
+  bool attached() const;
   ~PrometheusServer();  // stop()
   PrometheusServer(const PrometheusServer&) = delete;
   PrometheusServer& operator=(const PrometheusServer&) = delete;
@@ -66,9 +72,10 @@ class PrometheusServer {
   // constructor returns; wait_scraped_after(start time) before the load begins to miss nothing.
   bool wait_scraped_after(double unix_seconds, std::chrono::milliseconds timeout);
 
-  void stop();  // SIGTERM, then SIGKILL after 5 s; idempotent
+  void stop();  // SIGTERM, then SIGKILL after 5 s; idempotent (attached: nothing)
 
  private:
+  PrometheusServer();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

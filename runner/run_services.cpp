@@ -62,6 +62,13 @@ void Orchestrator::start_process(const ProcessSpec& p) {
 }
 
 void Orchestrator::start_prometheus() {
+  if (s_.prometheus_address) {
+    // The user's Prometheus: it scrapes what it scrapes; the run only queries it.
+    prometheus_ = PrometheusServer::attach(*s_.prometheus_address, s_.prometheus_path);
+    spdlog::info("run: querying the Prometheus on {}", s_.prometheus_address->to_string());
+    check_promql_queries();
+    return;
+  }
   if (!PrometheusServer::find_binary())
     throw RunError(
         "prometheus is not installed (promql assertions and services.prometheus need Debian's "
@@ -73,9 +80,12 @@ void Orchestrator::start_prometheus() {
   }
   if (proxy_api_)
     targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}, o_.api_token});
-  if (load_metrics_port_)
+  for (std::size_t i = 0; i < load_metrics_ports_.size(); ++i) {
     targets.push_back(
-        {"load", fmt::format("127.0.0.1:{}", *load_metrics_port_), "/metrics", {}, ""});
+        {"load", fmt::format("127.0.0.1:{}", load_metrics_ports_[i]), "/metrics", {}, ""});
+    // Shards are told apart by a label (sum over it for the whole load).
+    if (load_metrics_ports_.size() > 1) targets.back().labels["shard"] = std::to_string(i);
+  }
   for (const auto& p : s_.processes)
     if (!p.metrics.empty())
       targets.push_back({p.name, p.metrics_address.to_string(), p.metrics_path, {}, ""});
@@ -102,7 +112,12 @@ void Orchestrator::start_prometheus() {
       break;
     }
   }
-  // A query Prometheus rejects is found now, not after the run.
+  check_promql_queries();
+}
+
+// A query Prometheus rejects (or a Prometheus that does not answer) is found now, not after the
+// run.
+void Orchestrator::check_promql_queries() {
   for (const auto& a : s_.assertions)
     if (auto q = a->promql_query()) {
       const std::string why = prometheus_->check(expand_phase_window(*q, 1));
@@ -150,11 +165,15 @@ void Orchestrator::evaluate_promql() {
     jobs.push_back(std::move(*j));
   }
   if (jobs.empty()) return;
-  // Every target scraped once more after the last phase ended (scrape interval 1 s).
-  if (!prometheus_->wait_scraped_after(t0_unix_ + last_end + 0.5, 5000ms))
+  if (prometheus_->attached()) {
+    // The user's Prometheus scrapes at its own interval: give it that long after the last phase.
+    sleep_until(clock_.at(last_end + s_.prometheus_scrape_wait_seconds));
+  } else if (!prometheus_->wait_scraped_after(t0_unix_ + last_end + 0.5, 5000ms)) {
+    // Every target scraped once more after the last phase ended (scrape interval 1 s).
     spdlog::warn(
         "run: prometheus did not scrape every target after the run ended; the last "
         "second may be missing from promql assertions");
+  }
   for (const auto& j : jobs) {
     const std::string q = expand_phase_window(j.query, j.end - j.start);
     PromqlResult r = prometheus_->query(q, t0_unix_ + j.end);

@@ -121,7 +121,9 @@ void Orchestrator::start(RunInfo& info) {
   // Prometheus before the load, so the first phase is scraped from its start; it scrapes the load
   // on a port fixed in advance.
   if (s_.prometheus) {
-    if (s_.load.enabled) load_metrics_port_ = free_loopback_port();
+    if (s_.load.enabled)
+      for (std::int64_t i = 0; i < s_.load.shards; ++i)
+        load_metrics_ports_.push_back(free_loopback_port());
     start_prometheus();
     info.endpoints["prometheus"] = prometheus_->address().to_string();
   }
@@ -318,23 +320,12 @@ void Orchestrator::start_target() {
                target_addr_->to_string());
 }
 
-void Orchestrator::start_load() {
-  if (!s_.load.enabled) return;
-  std::string workload = s_.load.workload_file;
-  if (workload.empty()) {
-    workload = (fs::path(o_.out_dir) / "workload.json").string();
-    std::ofstream(workload) << s_.load.workload_inline.dump(2) << "\n";
-  }
-  std::string url;
-  if (!s_.load.url.empty())
-    url = s_.load.url;
-  else
-    url = fmt::format(
-        "{}://{}", load_speaks_tls(s_) ? "https" : "http",
-        (s_.load.via.empty() ? *target_addr_ : proxy_listen_.at(s_.load.via)).to_string());
-  intervals_path_ = (fs::path(o_.out_dir) / "load-intervals.jsonl").string();
-  load_out_ = (fs::path(o_.out_dir) / "load-results.json").string();
-  fs::remove(intervals_path_);
+std::vector<std::string> Orchestrator::load_argv(const std::string& url,
+                                                 const std::string& workload,
+                                                 std::size_t shard) const {
+  const bool sharded = s_.load.shards > 1;
+  const unsigned short metrics_port =
+      shard < load_metrics_ports_.size() ? load_metrics_ports_[shard] : 0;
   std::vector<std::string> argv{o_.faultline_exe,
                                 "load",
                                 url,
@@ -343,13 +334,17 @@ void Orchestrator::start_load() {
                                 "--duration",
                                 seconds_arg(s_.duration_seconds),
                                 "--out",
-                                load_out_,
+                                sharded ? shard_results_path(o_.out_dir, shard) : load_out_,
                                 "--intervals-out",
-                                intervals_path_,
+                                sharded ? shard_intervals_path(o_.out_dir, shard) : intervals_path_,
                                 "--metrics-listen",
-                                fmt::format("127.0.0.1:{}", load_metrics_port_.value_or(0)),
+                                fmt::format("127.0.0.1:{}", metrics_port),
                                 "--seed",
                                 std::to_string(s_.load.seed)};
+  if (sharded) {
+    argv.push_back("--shard");
+    argv.push_back(fmt::format("{}/{}", shard, s_.load.shards));
+  }
   if (s_.load.rate) {
     argv.push_back("--rate");
     argv.push_back(fmt::format("{}", *s_.load.rate));
@@ -380,12 +375,61 @@ void Orchestrator::start_load() {
     argv.push_back("--cacert");
     argv.push_back(s_.placeholder_values.at("tls.ca"));
   }
-  const std::string log = log_file("load");
-  load_.emplace(argv, log);
-  load_metrics_ = wait_listening(*load_, "load", log);
-  load_t0_ = wait_load_start(*load_, log);
-  tail_ = std::make_unique<LineTail>(intervals_path_);
-  spdlog::info("run: load -> {} (metrics on {})", url, load_metrics_->to_string());
+  return argv;
+}
+
+bool Orchestrator::load_running() {
+  for (auto& l : loads_)
+    if (l.running()) return true;
+  return false;
+}
+
+void Orchestrator::start_load() {
+  if (!s_.load.enabled) return;
+  std::string workload = s_.load.workload_file;
+  if (workload.empty()) {
+    workload = (fs::path(o_.out_dir) / "workload.json").string();
+    std::ofstream(workload) << s_.load.workload_inline.dump(2) << "\n";
+  }
+  std::string url;
+  if (!s_.load.url.empty())
+    url = s_.load.url;
+  else
+    url = fmt::format(
+        "{}://{}", load_speaks_tls(s_) ? "https" : "http",
+        (s_.load.via.empty() ? *target_addr_ : proxy_listen_.at(s_.load.via)).to_string());
+  intervals_path_ = (fs::path(o_.out_dir) / "load-intervals.jsonl").string();
+  load_out_ = (fs::path(o_.out_dir) / "load-results.json").string();
+  fs::remove(intervals_path_);
+  const auto shards = static_cast<std::size_t>(s_.load.shards);
+  // Shards: one second 0 for all (--start-at), far enough ahead that the last one is up by then
+  // (each takes ~50-200 ms to start on a loaded machine), so their seconds merge one to one.
+  std::string start_at;
+  if (shards > 1) {
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    start_at = fmt::format("{:.6f}", now + 1.0 + 0.25 * static_cast<double>(shards));
+  }
+  std::vector<std::string> tails;
+  for (std::size_t i = 0; i < shards; ++i) {
+    std::vector<std::string> argv = load_argv(url, workload, i);
+    if (shards > 1) {
+      argv.push_back("--start-at");
+      argv.push_back(start_at);
+      fs::remove(shard_intervals_path(o_.out_dir, i));
+    }
+    tails.push_back(shards > 1 ? shard_intervals_path(o_.out_dir, i) : intervals_path_);
+    const std::string name = shards > 1 ? fmt::format("load-{}", i) : "load";
+    const std::string log = log_file(name);
+    loads_.emplace_back(argv, log);
+    const HostPort metrics = wait_listening(loads_.back(), name, log);
+    if (i == 0) load_metrics_ = metrics;
+  }
+  // Every shard's second 0 is the same instant: shard 0's "started at" line gives it.
+  load_t0_ = wait_load_start(loads_[0], log_file(shards > 1 ? "load-0" : "load"));
+  tail_ = std::make_unique<LoadIntervals>(tails, intervals_path_);
+  spdlog::info("run: load -> {} ({} process{}, metrics on {})", url, shards, shards > 1 ? "es" : "",
+               load_metrics_->to_string());
 }
 
 void Orchestrator::write_prometheus_sd() {

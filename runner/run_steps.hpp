@@ -21,6 +21,7 @@
 #include "common/subprocess.hpp"
 #include "common/tls.hpp"
 #include "runner/collector.hpp"
+#include "runner/load_intervals.hpp"
 #include "runner/orchestrator.hpp"
 #include "runner/process_runner.hpp"
 #include "runner/prom_text.hpp"
@@ -86,6 +87,9 @@ class Orchestrator {
   void start_target();
   void write_run_pki();  // Scenario::run_pki: ${out}/tls, and target_tls_
   void start_load();
+  std::vector<std::string> load_argv(const std::string& url, const std::string& workload,
+                                     std::size_t shard) const;
+  bool load_running();  // any load process
   void write_prometheus_sd();
   std::string upstream_of(const ProxySpec& p) const;
   std::vector<std::string> target_argv() const;
@@ -97,6 +101,7 @@ class Orchestrator {
   // Processes, Prometheus and the process actions (run_services.cpp).
   void start_process(const ProcessSpec& p);
   void start_prometheus();
+  void check_promql_queries();
   void evaluate_promql();
   void signal_component(const Action& a);
   double restart_component(const std::string& name);  // seconds until ready again
@@ -138,7 +143,8 @@ class Orchestrator {
   StopSignals& signals_;
   std::vector<Subprocess> redis_;
   std::vector<unsigned short> redis_ports_;
-  std::optional<Subprocess> proxy_, target_, load_;
+  std::optional<Subprocess> proxy_, target_;
+  std::vector<Subprocess> loads_;  // the load generator; one per shard with "load.shards"
   struct Proc {
     const ProcessSpec* spec = nullptr;
     std::unique_ptr<ManagedProcess> mp;
@@ -148,10 +154,10 @@ class Orchestrator {
   std::mutex procs_mutex_;                  // restart (main thread) vs. /proc sampling (scraper)
   std::set<std::string> expected_down_;     // stopped or ended by the timeline on purpose
   std::unique_ptr<PrometheusServer> prometheus_;
-  std::map<std::string, PromqlValue> promql_;        // by assertion name
-  std::vector<std::string> attached_created_;        // proxies this run created on an attached API
-  std::optional<unsigned short> load_metrics_port_;  // fixed when Prometheus scrapes the load
-  double t0_unix_ = 0;                               // second 0 as UNIX time
+  std::map<std::string, PromqlValue> promql_;       // by assertion name
+  std::vector<std::string> attached_created_;       // proxies this run created on an attached API
+  std::vector<unsigned short> load_metrics_ports_;  // per shard; fixed when Prometheus scrapes
+  double t0_unix_ = 0;                              // second 0 as UNIX time
   std::size_t execs_ = 0;
   RunRecordWriter record_;
   RunInfo* info_ = nullptr;      // the run's info while run() is on the stack (for checkpoints)
@@ -168,7 +174,7 @@ class Orchestrator {
   std::string intervals_path_, load_out_;
   std::unique_ptr<Collector> collector_;
   std::mutex collector_mutex_;  // the scraper thread adds resources while the main thread reads
-  std::unique_ptr<LineTail> tail_;
+  std::unique_ptr<LoadIntervals> tail_;
   TimelineClock clock_{};
   std::vector<TimelineRecord> timeline_log_;
   std::size_t boundaries_done_ = 0;

@@ -186,8 +186,7 @@ void Orchestrator::scraper_loop(std::stop_token st) {
 
 void Orchestrator::read_intervals() {
   if (!tail_) return;
-  for (const auto& line : tail_->read()) {
-    json j = json::parse(line, nullptr, false);
+  for (const json& j : tail_->read(!load_running())) {
     std::lock_guard lock(collector_mutex_);
     collector_->add_interval(j);
   }
@@ -254,11 +253,13 @@ void Orchestrator::run_timeline() {
     if (now >= next_tick) {
       read_intervals();
       check_components();
-      if (load_ && !load_->running() && now + 2s < end) {
-        record_death("load", load_->wait(0ms), log_file("load"));
-        throw RunError(fmt::format("load exited {:.1f}s before the end with status {} (see {})",
+      for (std::size_t i = 0; i < loads_.size() && now + 2s < end; ++i) {
+        if (loads_[i].running()) continue;
+        const std::string name = loads_.size() > 1 ? fmt::format("load-{}", i) : "load";
+        record_death(name, loads_[i].wait(0ms), log_file(name));
+        throw RunError(fmt::format("{} exited {:.1f}s before the end with status {} (see {})", name,
                                    std::chrono::duration<double>(end - now).count(),
-                                   load_->wait(0ms), log_file("load")));
+                                   loads_[i].wait(0ms), log_file(name)));
       }
       if (o_.checkpoint_interval_seconds > 0 && now >= next_checkpoint) {
         write_checkpoint();

@@ -197,8 +197,26 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
         s.proxy_api = u->address.to_string();
     }
     if (const json* pr = get_object(*services, sp, "prometheus", errors)) {
-      reject_unknown_keys(*pr, "$.services.prometheus", {}, errors);
+      reject_unknown_keys(*pr, "$.services.prometheus", {"url", "scrape_wait"}, errors);
       s.prometheus = true;
+      if (auto url = get_string(*pr, "$.services.prometheus", "url", errors)) {
+        if (auto u = parse_http_url(*url)) {
+          s.prometheus_address = u->address;
+          s.prometheus_path = u->path;
+        } else {
+          errors.add("$.services.prometheus.url",
+                     fmt::format("must be a Prometheus base URL like \"http://prometheus:9090\", "
+                                 "got \"{}\"",
+                                 *url));
+        }
+      }
+      if (auto w = get_duration(*pr, "$.services.prometheus", "scrape_wait", errors)) {
+        if (w->count() < 0 || !pr->contains("url"))
+          errors.add("$.services.prometheus.scrape_wait",
+                     "must be >= 0, with \"url\" (the run's own Prometheus scrapes every second)");
+        else
+          s.prometheus_scrape_wait_seconds = static_cast<double>(w->count()) / 1e9;
+      }
     }
     if (const json* r = get_object(*services, sp, "redis", errors)) {
       reject_unknown_keys(*r, "$.services.redis", {"shards"}, errors);
@@ -269,6 +287,10 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
       }
     }
   }
+  if (s.load.external && !std::any_of(s.assertions.begin(), s.assertions.end(),
+                                      [](const auto& a) { return a->promql_query().has_value(); }))
+    errors.add("$.load.external",
+               "an external load is judged with promql assertions, and there are none");
   if (!errors.empty()) throw ConfigError(errors);
   return s;
 }

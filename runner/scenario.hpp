@@ -87,6 +87,11 @@ struct LoadSpec {
   std::optional<std::string> timeout;
   std::uint64_t seed = 1;
   double apdex_t_seconds = 0.1;
+  // Local load processes (`--shard I/N`, one --start-at), their intervals merged per second.
+  std::int64_t shards = 1;
+  // "external": true — the load runs elsewhere (e.g. a Kubernetes Job); nothing is started and
+  // the load is judged with promql assertions. `enabled` stays false.
+  bool external = false;
   std::vector<std::string> args;
   // The names the workload records stats under (loadgen::parse_workload); nullopt when it did not
   // parse (its errors were reported).
@@ -139,6 +144,11 @@ struct Scenario {
   std::vector<StartItem> start_order;
   std::string proxy_api;    // services.proxy_api: drive this running proxy instead of starting one
   bool prometheus = false;  // services.prometheus, or any promql assertion
+  // services.prometheus.url: query this running Prometheus instead of starting one; promql
+  // assertions wait `prometheus_scrape_wait` after their phase before they ask.
+  std::optional<HostPort> prometheus_address;
+  std::string prometheus_path;  // the URL's path ("/" when none)
+  double prometheus_scrape_wait_seconds = 15;
   std::vector<unsigned short> redis_ports;  // picked by resolve_for_run (empty: pick at start)
   // A throw-away PKI under ${out}/tls (CA, a server certificate for localhost/127.0.0.1/::1, a
   // client certificate) is written before anything starts: when the target has "tls": true or a

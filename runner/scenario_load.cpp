@@ -13,6 +13,10 @@ namespace faultline::runner::scenario_detail {
 
 namespace {
 
+// More local processes than this only compete for the same cores; many machines is the
+// distributed set-up (docs/distributed.md).
+constexpr std::int64_t kMaxLoadShards = 64;
+
 // Parses a workload document with loadgen::parse_workload; its errors ("$.mix[0].url: ...") are
 // reported under `path` ("$.load.workload.mix[0].url: ..."), or, for a workload `file`, at `path`
 // naming the file and the path inside it. The request names, or nullopt when it did not parse.
@@ -40,10 +44,20 @@ std::optional<std::vector<std::string>> check_workload(const json& doc, const st
 
 void parse_load(const json& l, const std::string& path, const std::string& base_dir, Scenario& s,
                 ConfigErrors& errors) {
+  if (auto ext = l.find("external"); ext != l.end()) {
+    if (!ext->is_boolean()) {
+      errors.add(path_join(path, "external"), "must be true or false");
+    } else if (ext->get<bool>()) {
+      // The load runs elsewhere: nothing here describes it.
+      reject_unknown_keys(l, path, {"external"}, errors);
+      s.load.external = true;
+      return;
+    }
+  }
   s.load.enabled = true;
   reject_unknown_keys(l, path,
                       {"via", "url", "workload", "rate", "users", "stages", "connections",
-                       "timeout", "seed", "apdex_t", "args"},
+                       "timeout", "seed", "apdex_t", "shards", "external", "args"},
                       errors);
   auto url = get_string(l, path, "url", errors);
   if (url) {
@@ -132,7 +146,18 @@ void parse_load(const json& l, const std::string& path, const std::string& base_
     else
       s.load.apdex_t_seconds = static_cast<double>(a->count()) / 1e9;
   }
+  if (auto n = get_integer(l, path, "shards", errors)) {
+    if (*n < 1 || *n > kMaxLoadShards)
+      errors.add(path_join(path, "shards"),
+                 fmt::format("must be between 1 and {} (local load processes)", kMaxLoadShards));
+    else
+      s.load.shards = *n;
+  }
   s.load.args = get_string_list(l, path, "args", errors);
+  for (const auto& a : s.load.args)
+    if (s.load.shards > 1 && (a.rfind("--shard", 0) == 0 || a.rfind("--start-at", 0) == 0))
+      errors.add(path_join(path, "args"),
+                 fmt::format("{} is set by the runner when \"shards\" is given", a));
 }
 
 }  // namespace faultline::runner::scenario_detail

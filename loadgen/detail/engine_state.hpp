@@ -170,6 +170,7 @@ struct Engine {
   tls::ClientConfig tls_config;           // what tls_ctx was made from (SNI, verification)
   TimePoint start;
   TimePoint end;
+  double start_unix = 0;  // `start` as Unix time (on every interval line, to line shards up)
   std::atomic<bool> stopping{false};
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> tls_warned{false};
