@@ -1,15 +1,16 @@
 // `faultline envelope` end to end against systems whose boundary is known analytically, with short
 // trials (6 s: a 2 s warm-up, then a 4 s measured window) and a small budget:
-//   - the target behind an HTTP proxy with a `latency` toxic, SLO p99 <= 200 ms: the boundary is
-//     200 ms minus the baseline p99 (measured by re-running trial 1 with `faultline run` and its
+//   - the target behind an HTTP proxy with a `latency` toxic, SLO p99 <= 1 s: the boundary is
+//     1 s minus the baseline p99 (measured by re-running trial 1 with `faultline run` and its
 //     printed --set overrides, which also checks that a trial is reproducible), within 5 %;
 //   - the naive target (a pool of 4 workers, blocking Redis calls, no timeout) with its only shard
 //     slowed by F ms, SLO p99 <= 300 ms: the pool saturates at 4 / F requests/s, so the boundary
 //     at load L is F = 4 / L, within 10 %. (Slightly overloaded, the queue grows by (rho - 1) per
 //     second: the bound is chosen near the boundary's faults so a few percent of overload already
 //     breaks it within the 4 s window.)
-// T = 200 ms rather than 100 ms: on a shared 2-core machine, scheduler stalls add a few ms to the
-// p99 of a 4 s window; 5 % of 200 ms is wider than that noise.
+// T = 1 s rather than 100 ms: on the shared 2-core machine, scheduler stalls add from a few to
+// ~35 ms to the p99 of a 4 s window (measured while other builds ran); 5 % of 1 s is wider than
+// that noise, 5 % of 100 ms is not.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -30,7 +31,7 @@ const char* kLatencyScenario = R"({
     "target": {"mode": "resilient", "store": "memory"},
     "proxies": [{"name": "front", "protocol": "http", "upstream": "target"}]
   },
-  "load": {"via": "front", "rate": 50, "connections": 32, "timeout": "2s",
+  "load": {"via": "front", "rate": 50, "connections": 128, "timeout": "3s",
            "workload": {"mix": [{"name": "health", "method": "GET", "url": "/healthz"}]}},
   "timeline": [
     {"at": "0s", "phase": "warmup"},
@@ -39,7 +40,7 @@ const char* kLatencyScenario = R"({
        "toxic": {"name": "slow", "type": "latency", "attributes": {"latency": 0}}}]}
   ],
   "assertions": [
-    {"name": "fault p99 under 200 ms", "kind": "latency", "phase": "fault", "percentile": "p99", "max": "200ms"},
+    {"name": "fault p99 under 1 s", "kind": "latency", "phase": "fault", "percentile": "p99", "max": "1s"},
     {"name": "warm-up errors", "kind": "error_ratio", "phase": "warmup", "max": 0.5}
   ]
 })";
@@ -78,11 +79,11 @@ TEST(EnvelopeE2E, LatencyBoundaryIsTheSloMinusTheBaselineP99) {
   const std::string out = dir.file("env");
   const auto [code, stdout_text] =
       test::run_faultline({"envelope", scenario, "--load", "50..50", "--fault",
-                           "front/slow.latency=120..280", "--slo", "fault p99 under 200 ms",
-                           "--resolution", "3", "--repeats", "0", "--budget", "3m", "--out", out},
+                           "front/slow.latency=700..1100", "--slo", "fault p99 under 1 s",
+                           "--resolution", "8", "--repeats", "0", "--budget", "3m", "--out", out},
                           dir.file("envelope.stderr"), std::chrono::minutes(4));
   ASSERT_EQ(code, 0) << stdout_text;
-  EXPECT_NE(stdout_text.find("At 50 req/s the service holds p99 <= 200ms up to"), std::string::npos)
+  EXPECT_NE(stdout_text.find("At 50 req/s the service holds p99 <= 1s up to"), std::string::npos)
       << stdout_text;
   const json env = read_json(out + "/envelope.json");
   ASSERT_EQ(env["boundary"].size(), 1u) << env.dump(2);
@@ -91,7 +92,7 @@ TEST(EnvelopeE2E, LatencyBoundaryIsTheSloMinusTheBaselineP99) {
   EXPECT_EQ(b["holds"], "up_to");
   ASSERT_TRUE(b["fault"].is_number()) << b.dump();
   ASSERT_TRUE(b["band"].is_array() && b["band"].size() == 2);
-  EXPECT_LE(b["band"][1].get<double>() - b["band"][0].get<double>(), 3.0);
+  EXPECT_LE(b["band"][1].get<double>() - b["band"][0].get<double>(), 8.0);
   EXPECT_EQ(b["trials"], env["trials"].size());
   for (const auto& t : env["trials"]) {
     EXPECT_TRUE(t["set"].is_array() && t["command"].is_string() && t["verdicts"].is_array() &&
@@ -111,14 +112,14 @@ TEST(EnvelopeE2E, LatencyBoundaryIsTheSloMinusTheBaselineP99) {
   bool again_pass = false;
   double p99 = 0;
   for (const auto& a : again["assertions"])
-    if (a["name"] == "fault p99 under 200 ms") {
+    if (a["name"] == "fault p99 under 1 s") {
       again_pass = a["verdict"] == "pass";
       p99 = a["measured"].get<double>();
     }
   EXPECT_EQ(again_pass, first["pass"].get<bool>());
   const double added = first["fault"].get<double>();
   const double baseline_ms = p99 * 1000 - added;
-  const double expected = 200 - baseline_ms;
+  const double expected = 1000 - baseline_ms;
   const double found = b["fault"].get<double>();
   std::cout << "baseline p99 " << baseline_ms << " ms; expected boundary " << expected
             << " ms, found " << found << " ms (band " << b["band"].dump() << ", " << b["trials"]

@@ -136,6 +136,23 @@ TEST_F(EnvelopePlan, TheCommandExitsTwoAndNamesThePath) {
   EXPECT_FALSE(std::filesystem::exists(out.file("envelope.json")));
 }
 
+TEST(EnvelopePlanShipped, TheShippedScenarioPlansAsDocumented) {
+  EnvelopeArgs a;
+  a.scenario = test::source_dir() + "/scenarios/envelope-redis-latency.json";
+  a.load = "100..600";
+  a.fault = "redis2/slow.latency=0..200";
+  a.trial_duration = "10s";
+  for (const std::string mode : {"resilient", "naive"}) {
+    a.sets = {"target.mode=" + mode};
+    const Plan p = make_plan(a);
+    EXPECT_EQ(p.fault.set_keys,
+              (std::vector<std::string>{"timeline.1.actions.0.toxic.attributes.latency"}));
+    EXPECT_TRUE(p.fault.integer);
+    ASSERT_EQ(p.slo.size(), 1u);
+    EXPECT_DOUBLE_EQ(*p.slo[0].max, 0.1);
+  }
+}
+
 TEST(EnvelopeMargin, RelativeToTheBound) {
   EXPECT_DOUBLE_EQ(*slo_margin(SloBound{"a", 0.1, std::nullopt}, 0.05), 0.5);
   EXPECT_DOUBLE_EQ(*slo_margin(SloBound{"a", 0.1, std::nullopt}, 0.15), -0.5);
