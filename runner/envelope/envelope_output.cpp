@@ -59,16 +59,17 @@ json envelope_to_json(const SearchResult& r, const Plan& plan, const std::string
   j["faultline_version"] = kVersion;
   j["scenario"] = {{"name", plan.scenario_name}, {"file", plan.scenario_file}};
   j["command"] = command;
-  j["load"] = {{"from", plan.load.from}, {"to", plan.load.to}, {"unit", "req/s"}};
+  j["load"] = {
+      {"from", number_json(plan.load.from)}, {"to", number_json(plan.load.to)}, {"unit", "req/s"}};
   j["fault"] = {{"proxy", f.proxy},
                 {"toxic", f.toxic},
                 {"attribute", f.attribute},
-                {"from", f.range.from},
-                {"to", f.range.to},
+                {"from", number_json(f.range.from)},
+                {"to", number_json(f.range.to)},
                 {"unit", f.unit.empty() ? json(nullptr) : json(f.unit)},
                 {"integer", f.integer},
                 {"set_keys", f.set_keys},
-                {"resolution", plan.resolution}};
+                {"resolution", number_json(plan.resolution)}};
   json slo = json::array();
   for (const auto& b : plan.slo)
     slo.push_back({{"name", b.name}, {"max", opt(b.max)}, {"min", opt(b.min)}});
@@ -89,19 +90,21 @@ json envelope_to_json(const SearchResult& r, const Plan& plan, const std::string
   j["trials"] = trials;
   json boundary = json::array();
   for (const auto& l : r.levels) {
-    json b = {{"load", l.load},
-              {"fault", opt(l.fault)},
-              {"band", l.band ? json::array({l.band->first, l.band->second}) : json(nullptr)},
-              {"holds", l.holds},
-              {"trials", l.trials},
-              {"complete", l.complete},
-              {"non_monotone_trials", l.non_monotone}};
+    json b = {
+        {"load", number_json(l.load)},
+        {"fault", opt(l.fault)},
+        {"band", l.band ? json::array({number_json(l.band->first), number_json(l.band->second)})
+                        : json(nullptr)},
+        {"holds", l.holds},
+        {"trials", l.trials},
+        {"complete", l.complete},
+        {"non_monotone_trials", l.non_monotone}};
     boundary.push_back(std::move(b));
   }
   j["boundary"] = boundary;
   json rising = json::array();
   for (const auto& [a, b] : r.rising)
-    rising.push_back(json::array({a, b}));
+    rising.push_back(json::array({number_json(a), number_json(b)}));
   j["boundary_rises_with_load"] = rising;
   j["summary"] = summary_sentence(r, plan);
   return j;

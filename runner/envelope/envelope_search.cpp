@@ -68,6 +68,13 @@ class Searcher {
     return m;
   }
 
+  std::vector<const Trial*> trials_at(double load) const {
+    std::vector<const Trial*> at;
+    for (const auto& t : r_.trials)
+      if (t.point.load == load) at.push_back(&t);
+    return at;
+  }
+
   double round_load(double l) const { return o_.integer_load ? std::round(l) : l; }
 
   // Searches the level at `load`; [hint_lo, hint_hi] is where the neighbours say the boundary is.
@@ -113,10 +120,20 @@ class Searcher {
       for (int k = 0; k < o_.repeats; ++k) {
         if (!probe(load, *lo) || !probe(load, *hi)) return void(complete = false);
       }
+      // A repeat that disagreed widens the band to the next trials that agree; bisect that band
+      // again (once) so it narrows where the disagreement is.
+      const Level s = summarize_level(load, trials_at(load), f, true);
+      if (!s.band) return;
+      double ba = s.band->first, bb = s.band->second;
+      while (bb - ba > o_.resolution) {
+        const double m = mid(ba, bb);
+        if (m <= ba || m >= bb) break;
+        auto r = probe(load, m);
+        if (!r) return void(complete = false);
+        (*r ? ba : bb) = m;
+      }
     }();
-    std::vector<const Trial*> at;
-    for (const auto& t : r_.trials)
-      if (t.point.load == load) at.push_back(&t);
+    const auto at = trials_at(load);
     if (at.empty()) return;  // not even one trial: the level is left out
     r_.levels.push_back(summarize_level(load, at, f, complete));
     std::sort(r_.levels.begin(), r_.levels.end(),
@@ -222,7 +239,7 @@ Level summarize_level(double load, const std::vector<const Trial*>& trials, cons
       const double f = t->point.fault;
       if (t->pass && f < *min_fail) low = std::max(low, f);
       if (!t->pass && f > *max_pass) high = std::min(high, f);
-      if ((t->pass && f > *min_fail) || (!t->pass && f < *max_pass))
+      if ((t->pass && f >= *min_fail) || (!t->pass && f <= *max_pass))
         l.non_monotone.push_back(t->id);
     }
     // The first failure itself is the bottom of the disagreement when nothing passed below it.

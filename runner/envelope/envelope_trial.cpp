@@ -54,6 +54,11 @@ std::string format_value(double v, bool integer) {
   return fmt::format("{}", v);
 }
 
+json number_json(double v) {
+  if (std::floor(v) == v && std::abs(v) < 1e15) return static_cast<std::int64_t>(v);
+  return v;
+}
+
 std::vector<std::string> trial_overrides(const Plan& plan, const Point& p) {
   std::vector<std::string> sets = plan.base_sets;
   sets.push_back("load.rate=" + format_value(p.load, plan.integer_load));
@@ -163,8 +168,8 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
 
   t.pass = pass;
   t.margin = margin;
-  t.record = {{"load", p.load},
-              {"fault", p.fault},
+  t.record = {{"load", number_json(p.load)},
+              {"fault", number_json(p.fault)},
               {"pass", pass},
               {"run_verdict", verdict},
               {"margin", opt(margin)},

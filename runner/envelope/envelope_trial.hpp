@@ -13,6 +13,9 @@ namespace faultline::runner::envelope {
 // A number as --set and the summary write it: whole numbers without a decimal point.
 std::string format_value(double v, bool integer);
 
+// A number for envelope.json: whole numbers as JSON integers (400, not 400.0).
+json number_json(double v);
+
 // The --set overrides of a trial at `p`: the user's own, then load.rate and every key of the fault.
 std::vector<std::string> trial_overrides(const Plan& plan, const Point& p);
 

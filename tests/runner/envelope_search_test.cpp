@@ -129,6 +129,29 @@ TEST(EnvelopeSearch, NonMonotoneTrialsWidenTheBandAndAreNamed) {
   EXPECT_EQ(l.non_monotone, (std::vector<int>{2, 3}));
 }
 
+TEST(EnvelopeSearch, ADisagreeingRepeatIsNamedAndTheBandNarrowedAgain) {
+  // Holds up to 66; at 69 the first trial fails and its repeat holds (noise).
+  int at69 = 0;
+  TrialFn fn = [&](const Point& p) -> std::optional<Trial> {
+    Trial t;
+    t.seconds = 1;
+    t.pass = p.fault <= 66 || (p.fault == 69 && at69++ > 0);
+    return t;
+  };
+  auto o = options();
+  o.load = {100, 100};
+  o.fault = {0, 93};
+  o.resolution = 3;
+  const auto r = search(o, fn);
+  ASSERT_EQ(r.levels.size(), 1u);
+  const Level& l = r.levels[0];
+  ASSERT_TRUE(l.band);
+  EXPECT_EQ(l.band->first, 66);
+  EXPECT_LE(l.band->second, 72) << "the band is bisected again after the disagreement";
+  // The failure at 69 and both later passes there (the repeat, and the re-bisection landing on 69).
+  EXPECT_EQ(l.non_monotone.size(), 3u);
+}
+
 TEST(EnvelopeSearch, ABoundaryThatRisesWithLoadIsReported) {
   auto limit = [](double load) { return load / 10; };
   const auto r = search(options(), system(limit));
