@@ -133,7 +133,7 @@ TEST(EnvelopeE2E, NaiveTargetBoundaryIsWhereTheWorkerPoolSaturates) {
   std::ofstream(scenario) << kNaiveScenario;
   const std::string out = dir.file("env");
   const auto [code, stdout_text] = test::run_faultline(
-      {"envelope", scenario, "--load", "16..32", "--fault", "shard0/slow.latency=0..400",
+      {"envelope", scenario, "--load", "16..32", "--fault", "shard0/slow.latency=100..300",
        "--resolution", "6", "--repeats", "0", "--max-levels", "2", "--budget", "4m", "--out", out},
       dir.file("envelope.stderr"), std::chrono::minutes(5));
   ASSERT_EQ(code, 0) << stdout_text;
