@@ -3,6 +3,7 @@
 // self-contained page drawn by envelope.js with the uPlot that `faultline run`'s report inlines.
 #include "runner/envelope/envelope_output.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -41,8 +42,13 @@ std::string slo_text(const SearchResult& r, const Plan& plan) {
     std::string text = b.name;
     for (const auto& t : r.trials)
       for (const auto& v : t.record.value("verdicts", json::array()))
-        if (v.value("name", std::string()) == b.name && !v.value("bound", std::string()).empty())
+        if (v.value("name", std::string()) == b.name && !v.value("bound", std::string()).empty()) {
+          // "p99 <= 100ms" names its figure; "<= 0.05" (error_ratio) gets its kind in front.
           text = v.value("bound", std::string());
+          std::string kind = v.value("kind", std::string());
+          std::replace(kind.begin(), kind.end(), '_', ' ');
+          if (!kind.empty() && (text[0] == '<' || text[0] == '>')) text = kind + " " + text;
+        }
     if (std::find(parts.begin(), parts.end(), text) == parts.end()) parts.push_back(text);
   }
   std::string out;

@@ -64,8 +64,9 @@ class Searcher {
 
   double mid(double lo, double hi) const {
     double m = (lo + hi) / 2;
-    if (o_.integer_fault) m = std::floor(m);
-    return m;
+    // Whole numbers for integer attributes; otherwise 9 decimals, so a printed --set value is
+    // 0.0375 and not 0.037500000000000006.
+    return o_.integer_fault ? std::floor(m) : std::round(m * 1e9) / 1e9;
   }
 
   std::vector<const Trial*> trials_at(double load) const {

@@ -138,6 +138,7 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
     for (const auto& a : assertions) {
       if (a.value("name", std::string()) != b.name) continue;
       v = {{"name", b.name},
+           {"kind", a.value("kind", std::string())},
            {"phase", a.value("phase", std::string())},
            {"measured", a.value("measured", json(nullptr))},
            {"bound", a.value("bound", std::string())},
