@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 
+#include "runner/envelope/envelope_cli.hpp"
 #include "runner/orchestrator.hpp"
 #include "runner/report_build.hpp"
 #include "runner/scenario.hpp"
@@ -87,6 +88,7 @@ int run_command(const RunArgs& a) {
 }  // namespace
 
 void register_commands(CommandRegistry& registry) {
+  envelope::register_envelope_command(registry);
   // `faultline report build DIR` joins `faultline report` (registered by the load generator).
   if (CLI::App* report = registry.find("report")) {
     auto dir = std::make_shared<std::string>();

@@ -1,6 +1,7 @@
 // Formatting helpers for the report writers (see format.hpp).
 #include "format.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -158,6 +159,17 @@ std::string json_for_script(const nlohmann::json& j) {
     }
   }
   return out;
+}
+
+std::string inline_safe(std::string s, std::string_view closing_tag) {
+  std::string lower_tag(closing_tag);
+  for (std::size_t pos = 0; (pos = s.find("</", pos)) != std::string::npos; pos += 2) {
+    std::string candidate = s.substr(pos, closing_tag.size());
+    for (auto& c : candidate)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (candidate == lower_tag) s.replace(pos, 2, "<\\/");
+  }
+  return s;
 }
 
 }  // namespace faultline::runner::report_format

@@ -40,4 +40,8 @@ std::string xml_escape(std::string_view s, bool attribute = true);
 // replaced.
 std::string json_for_script(const nlohmann::json& j);
 
+// Code inlined into an HTML element must not close it early: every `closing_tag` ("</script",
+// any case) becomes "<\\/script" (the same inside JS strings; never legitimate elsewhere).
+std::string inline_safe(std::string s, std::string_view closing_tag);
+
 }  // namespace faultline::runner::report_format

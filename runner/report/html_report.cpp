@@ -14,23 +14,6 @@ namespace faultline::runner {
 
 namespace rf = report_format;
 
-namespace {
-
-// Inlined code must not close its own element early; "</" followed by a letter never occurs
-// legitimately outside strings in JS/CSS, and "<\/" means the same inside JS strings.
-std::string inline_safe(std::string s, std::string_view closing_tag) {
-  std::string lower_tag(closing_tag);
-  for (std::size_t pos = 0; (pos = s.find("</", pos)) != std::string::npos; pos += 2) {
-    std::string candidate = s.substr(pos, closing_tag.size());
-    for (auto& c : candidate)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (candidate == lower_tag) s.replace(pos, 2, "<\\/");
-  }
-  return s;
-}
-
-}  // namespace
-
 std::string render_html_report(const nlohmann::json& results) {
   const auto& scenario = rf::obj(results, "scenario");
   const std::string name = rf::str(scenario, "name", "scenario");
@@ -63,8 +46,8 @@ std::string render_html_report(const nlohmann::json& results) {
 })();
 </script>
 )";
-  html += "<style>\n" + inline_safe(report_assets::uplot_css(), "</style") + "\n</style>\n";
-  html += "<style>\n" + inline_safe(report_assets::report_css(), "</style") + "\n</style>\n";
+  html += "<style>\n" + rf::inline_safe(report_assets::uplot_css(), "</style") + "\n</style>\n";
+  html += "<style>\n" + rf::inline_safe(report_assets::report_css(), "</style") + "\n</style>\n";
   html += "</head>\n<body>\n";
   html +=
       "<noscript><p class=\"noscript\">This report draws its tables and charts with "
@@ -73,8 +56,8 @@ std::string render_html_report(const nlohmann::json& results) {
   html += "<div id=\"app\"></div>\n";
   html += "<script type=\"application/json\" id=\"faultline-results\">" +
           rf::json_for_script(results) + "</script>\n";
-  html += "<script>\n" + inline_safe(report_assets::uplot_js(), "</script") + "\n</script>\n";
-  html += "<script>\n" + inline_safe(report_assets::report_js(), "</script") + "\n</script>\n";
+  html += "<script>\n" + rf::inline_safe(report_assets::uplot_js(), "</script") + "\n</script>\n";
+  html += "<script>\n" + rf::inline_safe(report_assets::report_js(), "</script") + "\n</script>\n";
   html += "</body>\n</html>\n";
   return html;
 }
