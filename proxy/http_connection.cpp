@@ -23,6 +23,7 @@
 #include "proxy/recorder.hpp"
 #include "proxy/request_faults.hpp"
 #include "proxy/tcp_connection.hpp"
+#include "proxy/tls_stream.hpp"
 
 namespace faultline::proxy {
 
@@ -76,7 +77,7 @@ class HttpConnection : public ProxiedConnection,
  public:
   HttpConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
       : ProxiedConnection(std::move(proxy)),
-        client_(std::move(client)),
+        client_(beast::tcp_stream(std::move(client))),
         timer_(client_.get_executor()) {}
   void close_async(CloseReason reason) override {
     asio::post(client_.get_executor(),
@@ -146,10 +147,11 @@ class HttpConnection : public ProxiedConnection,
     rec->record(e);
   }
 
-  beast::tcp_stream client_;
-  std::optional<beast::tcp_stream> upstream_;
-  beast::flat_buffer cbuf_;  // client bytes read ahead (pipelined requests)
-  beast::flat_buffer ubuf_;  // upstream bytes read ahead
+  MaybeTlsStream<beast::tcp_stream> client_;
+  std::optional<MaybeTlsStream<beast::tcp_stream>> upstream_;
+  std::shared_ptr<const TlsRuntime> tls_;  // the proxy's TLS when the connection started
+  beast::flat_buffer cbuf_;                // client bytes read ahead (pipelined requests)
+  beast::flat_buffer ubuf_;                // upstream bytes read ahead
   asio::steady_timer timer_;
   bool closing_ = false;
 };
@@ -255,6 +257,15 @@ std::vector<PickedFault> HttpConnection::pick_faults(HttpRequest& req, RequestFa
 
 awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::uint64_t seed) {
   Proxy& proxy = *self->proxy_;
+  self->tls_ = proxy.tls();
+  if (self->tls_ && self->tls_->server) {
+    Rng chaos_rng(seed ^ 0x5851f42d4c957f2dULL);  // apart from the request draws
+    if (!co_await accept_tls(proxy, *self->tls_, self->client_, chaos_rng)) {
+      self->close(CloseReason::tls_failed);
+      co_return;
+    }
+    if (self->closing_) co_return;
+  }
   RequestFaultPicker picker(proxy, seed);
   for (;;) {
     auto in = co_await read_request(self);
@@ -346,10 +357,16 @@ awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> se
         proxy.counters().connect_errors->Increment();
         co_return false;
       }
-      self->upstream_.emplace(std::move(sock));
+      self->upstream_.emplace(beast::tcp_stream(std::move(sock)));
       error_code ig;
       self->upstream_->socket().set_option(tcp::no_delay(true), ig);
       self->ubuf_.clear();
+      if (self->tls_ && self->tls_->client &&
+          !co_await originate_tls(proxy, *self->tls_, *self->upstream_, proxy.upstream())) {
+        self->upstream_.reset();
+        co_return false;
+      }
+      if (self->closing_) co_return false;
     }
     self->upstream_->expires_after(proxy.env().idle_timeout);
     auto [wec, wn] = co_await http::async_write(*self->upstream_, req, use_nothrow);

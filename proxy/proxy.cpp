@@ -34,7 +34,7 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
   }
   reject_unknown_keys(body, path,
                       {"name", "listen", "upstream", "enabled", "toxics", "protocol",
-                       "max_active_faults", "record", "header_faults"},
+                       "max_active_faults", "record", "header_faults", "tls", "upstream_tls"},
                       errors);
   ProxySettings s = base ? *base : ProxySettings{};
   const bool required = base == nullptr;
@@ -102,6 +102,25 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     }
   }
   if (auto h = get_bool(body, path, "header_faults", errors)) s.header_faults = *h;
+  // TLS: the files are read and the contexts built here, once, so that a bad file is an error
+  // naming its field (400 / exit 2) and connections only share what was built.
+  bool tls_given = false;
+  if (auto it = body.find("tls"); it != body.end()) {
+    tls_given = true;
+    if (it->is_null())
+      s.tls.reset();
+    else if (auto t = parse_tls(*it, path_join(path, "tls"), errors))
+      s.tls = std::move(*t);
+  }
+  if (auto it = body.find("upstream_tls"); it != body.end()) {
+    tls_given = true;
+    if (it->is_null())
+      s.upstream_tls.reset();
+    else if (auto t = parse_upstream_tls(*it, path_join(path, "upstream_tls"), errors))
+      s.upstream_tls = std::move(*t);
+  }
+  if (tls_given && errors.list().size() == before)
+    s.tls_runtime = build_tls_runtime(s.tls, s.upstream_tls, path, errors);
   if (s.record && s.protocol != Protocol::http)
     errors.add(path_join(path, "record"), "recording needs \"protocol\": \"http\"");
   if (s.header_faults && s.protocol != Protocol::http)
@@ -181,7 +200,8 @@ Proxy::Proxy(ProxyEnv& env, ProxySettings settings)
       header_faults_(settings_.header_faults),
       // Every behavior type's fault counter at 0 from the start: a bounded set (the registry).
       counters_(metrics_.acquire(settings_.name, env.registry.names())),
-      upstream_(settings_.upstream) {
+      upstream_(settings_.upstream),
+      tls_(settings_.tls_runtime) {
   if (settings_.max_active_faults) max_active_faults_ = *settings_.max_active_faults;
   if (settings_.record) recorder_ = std::make_shared<Recorder>(*settings_.record);
   counters_.toxics_active->Set(0);
@@ -215,7 +235,8 @@ void Proxy::commit(Prepared p) {
   ProxySettings& next = p.settings;
   const bool restart = next.listen != settings_.listen || next.upstream != settings_.upstream ||
                        next.protocol != settings_.protocol || next.enabled != settings_.enabled ||
-                       next.record != settings_.record;
+                       next.record != settings_.record || next.tls != settings_.tls ||
+                       next.upstream_tls != settings_.upstream_tls;
   header_faults_ = next.header_faults;
   max_active_faults_ = next.max_active_faults ? *next.max_active_faults : -1;
   if (acceptor_ && (!next.enabled || p.acceptor)) {
@@ -232,6 +253,7 @@ void Proxy::commit(Prepared p) {
   {
     std::lock_guard lock(mu_);
     upstream_ = next.upstream;
+    tls_ = next.tls_runtime;
     if (next.record != settings_.record) recorder_ = std::move(p.recorder);
   }
   settings_ = std::move(next);
@@ -270,6 +292,8 @@ json Proxy::to_json() const {
   if (settings_.max_active_faults) j["max_active_faults"] = *settings_.max_active_faults;
   if (settings_.record) j["record"] = *settings_.record;
   if (settings_.header_faults) j["header_faults"] = true;
+  if (settings_.tls) j["tls"] = tls_json(*settings_.tls);
+  if (settings_.upstream_tls) j["upstream_tls"] = tls_json(*settings_.upstream_tls);
   return j;
 }
 
@@ -364,6 +388,11 @@ std::string Proxy::upstream() const {
 std::shared_ptr<Recorder> Proxy::recorder() const {
   std::lock_guard lock(mu_);
   return recorder_;
+}
+
+std::shared_ptr<const TlsRuntime> Proxy::tls() const {
+  std::lock_guard lock(mu_);
+  return tls_;
 }
 
 void Proxy::add_connection(const std::shared_ptr<Connection>& c) {
