@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,6 +16,10 @@
 #include "common/config.hpp"
 #include "common/net.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace faultline {
 
 struct HttpClientRequest {
@@ -23,6 +28,9 @@ struct HttpClientRequest {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{10000};
+  // Set: HTTPS with this client context (common/tls.hpp make_client_context); the server's
+  // certificate must name the host connected to when the context verifies. Null: plain HTTP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 struct HttpClientResponse {

@@ -5,13 +5,15 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cctype>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <unordered_set>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -20,6 +22,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "common/co_spawn.hpp"
+#include "common/http_request_rules.hpp"
 
 namespace faultline {
 
@@ -38,6 +41,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using RequestParser = http::request_parser<http::string_body>;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+// The session code is one template over the stream: tcp::socket (plain, unchanged) or TlsStream.
+template <class Stream>
+inline constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
 struct ActiveGuard {
   std::atomic<std::size_t>& n;
@@ -143,23 +151,14 @@ std::size_t read_size(const beast::flat_buffer& b) {
   return std::clamp<std::size_t>(b.capacity() - b.size(), 4096, 65536);
 }
 
-// True when a request head uses obsolete line folding (a field line starting with SP or HTAB).
-// Beast unfolds it into the previous field's value, as RFC 9112 §5.2 allows; we reject it, the
-// other choice the RFC offers, because a front proxy that reads the folded line as a field of its
-// own (" Transfer-Encoding: chunked") would frame the body differently (request smuggling).
-bool has_obs_fold(asio::const_buffer head) {
-  const std::string_view s(static_cast<const char*>(head.data()), head.size());
-  for (std::size_t at = s.find("\r\n"); at != std::string_view::npos; at = s.find("\r\n", at + 2))
-    if (at + 2 < s.size() && (s[at + 2] == ' ' || s[at + 2] == '\t')) return true;
-  return false;
-}
-
-// Beast's read algorithm (http::async_read_header / http::async_read) on a plain socket: parse
-// what is buffered, read only when the parser needs more. Returns the error codes Beast's reads
-// return, or beast::error::timeout when the watchdog cut the connection off. Bytes after the
-// message (pipelining) stay in the buffer.
-awaitable<error_code> read_part(tcp::socket* socket, beast::flat_buffer* buffer,
-                                RequestParser* parser, Deadline* deadline, bool header_only) {
+// Beast's read algorithm (http::async_read_header / http::async_read) on a socket or TLS stream:
+// parse what is buffered, read only when the parser needs more. Returns the error codes Beast's
+// reads return, or beast::error::timeout when the watchdog cut the connection off. Bytes after
+// the message (pipelining) stay in the buffer. A TLS peer closing without close_notify counts as
+// EOF: HTTP/1.1 framing already tells a complete request from a cut one.
+template <class Stream>
+awaitable<error_code> read_part(Stream* socket, beast::flat_buffer* buffer, RequestParser* parser,
+                                Deadline* deadline, bool header_only) {
   parser->eager(!header_only);
   while (!(header_only ? parser->is_header_done() : parser->is_done())) {
     if (buffer->size() > 0) {
@@ -167,7 +166,7 @@ awaitable<error_code> read_part(tcp::socket* socket, beast::flat_buffer* buffer,
       const std::size_t used = parser->put(buffer->data(), ec);
       // Beast parses a head only once all of it is buffered, in one put: these bytes are the head.
       if (!ec && header_only && parser->is_header_done() &&
-          has_obs_fold(asio::buffer(buffer->data(), used)))
+          http_rules::has_obs_fold(asio::buffer(buffer->data(), used)))
         co_return http::error::bad_field;
       buffer->consume(used);
       if (!ec) continue;
@@ -176,7 +175,7 @@ awaitable<error_code> read_part(tcp::socket* socket, beast::flat_buffer* buffer,
     auto [rec, n] =
         co_await socket->async_read_some(buffer->prepare(read_size(*buffer)), use_nothrow);
     if (deadline->fired()) co_return beast::error::timeout;
-    if (rec == asio::error::eof) {
+    if (rec == asio::error::eof || rec == asio::ssl::error::stream_truncated) {
       if (!parser->got_some()) co_return http::error::end_of_stream;
       error_code eec;
       parser->put_eof(eec);  // completes a message delimited by EOF, else partial_message
@@ -214,23 +213,41 @@ void serialize_head(const HttpResponse& res, std::string& out) {
 // Sends a response: head and body in one gather write (no copy of the body). `head` is scratch
 // space reused across responses. Chunked responses go through Beast's serializer. The answer to a
 // HEAD request is the head alone (its Content-Length still says what a GET would get), or the
-// client would read the body as the start of the next response.
-awaitable<error_code> write_response(tcp::socket* socket, const HttpResponse* res,
-                                     std::string* head, bool head_only = false) {
+// client would read the body as the start of the next response. Over TLS a small body is copied
+// behind the head: an SSL stream writes one buffer per record, and two records (two sends) per
+// response cost more than the copy.
+template <class Stream>
+awaitable<error_code> write_response(Stream* socket, const HttpResponse* res, std::string* head,
+                                     bool head_only = false) {
   if (res->chunked() && !head_only) {
     auto [ec, n] = co_await http::async_write(*socket, *res, use_nothrow);
     co_return ec;
   }
   head->clear();
   serialize_head(*res, *head);
+  if constexpr (kTls<Stream>) {
+    if (!head_only && res->body().size() <= 16 * 1024) {
+      head->append(res->body());
+      head_only = true;
+    }
+  }
   const std::array<asio::const_buffer, 2> bufs = {
       asio::buffer(*head), head_only ? asio::const_buffer() : asio::buffer(res->body())};
   auto [ec, n] = co_await asio::async_write(*socket, bufs, use_nothrow);
   co_return ec;
 }
 
+// After a last response over TLS: a close_notify instead of a bare FIN. Asio's shutdown then waits
+// for the peer's close_notify or EOF, bounded by the deadline.
+awaitable<void> send_close_notify(TlsStream* stream, Deadline* deadline,
+                                  std::chrono::milliseconds timeout) {
+  deadline->arm(std::min(timeout, std::chrono::milliseconds(2000)));
+  co_await stream->async_shutdown(use_nothrow);
+}
+
 // Writes a response that ends the connection (errors detected before a handler ran).
-awaitable<void> write_final(tcp::socket* socket, Deadline* deadline, HttpResponse res,
+template <class Stream>
+awaitable<void> write_final(Stream* socket, Deadline* deadline, HttpResponse res,
                             std::chrono::milliseconds timeout) {
   res.keep_alive(false);
   res.prepare_payload();
@@ -238,82 +255,12 @@ awaitable<void> write_final(tcp::socket* socket, Deadline* deadline, HttpRespons
   std::string head;
   const error_code ec = co_await write_response(socket, &res, &head);
   if (ec || deadline->fired()) co_return;
-  error_code ignored;
-  socket->shutdown(tcp::socket::shutdown_send, ignored);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Request framing that the parser accepted but that cannot be trusted (RFC 9112 §6.1, §6.3):
-// unless chunked is the final transfer coding, and applied once, the body length cannot be
-// determined; a proxy in front of us may delimit the body differently, and whatever we would read
-// as the next request is really the body (request smuggling). Such a request is refused before
-// its body is read and the connection is closed. Returns the answer, or nullopt when the framing
-// is sound.
-std::optional<HttpResponse> framing_error(const HttpRequest& req) {
-  std::vector<std::string_view> codings;
-  bool has_te = false;
-  for (auto [it, end] = req.equal_range(http::field::transfer_encoding); it != end; ++it) {
-    has_te = true;
-    std::string_view list = it->value();
-    while (!list.empty()) {
-      const auto comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-      item = trim_ows(item.substr(0, item.find(';')));  // a coding's parameters do not matter
-      if (!item.empty()) codings.push_back(item);
-    }
+  if constexpr (kTls<Stream>) {
+    co_await send_close_notify(socket, deadline, timeout);
+  } else {
+    error_code ignored;
+    socket->shutdown(tcp::socket::shutdown_send, ignored);
   }
-  if (!has_te) return std::nullopt;
-  const auto bad = [&](std::string why) {
-    return json_error(http::status::bad_request, "malformed request: " + why, req.version());
-  };
-  if (req.version() < 11) return bad("Transfer-Encoding in an HTTP/1.0 request");
-  if (req.find(http::field::content_length) != req.end())
-    return bad("both Transfer-Encoding and Content-Length");
-  if (codings.empty() || !iequals(codings.back(), "chunked"))
-    return bad("the final transfer coding is not chunked");
-  for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
-    if (iequals(codings[i], "chunked")) return bad("chunked is applied more than once");
-    return json_error(http::status::not_implemented,
-                      "transfer coding '" + std::string(codings[i]) + "' is not supported",
-                      req.version());
-  }
-  return std::nullopt;
-}
-
-// RFC 9112 §3.2.2: a server must accept a request target in absolute form
-// ("http://host:port/path?query"). Handlers route on the origin form, so the target becomes its
-// path and query ("/" when it has no path), and Host becomes the target's authority, as the RFC
-// asks.
-void to_origin_form(HttpRequest& req) {
-  const std::string_view target = req.target();
-  std::size_t scheme = 0;
-  if (target.size() >= 7 && iequals(target.substr(0, 7), "http://"))
-    scheme = 7;
-  else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://"))
-    scheme = 8;
-  else
-    return;
-  const std::size_t path = target.find_first_of("/?", scheme);
-  const std::string authority(target.substr(scheme, path - scheme));
-  std::string origin = path == std::string_view::npos ? "/" : std::string(target.substr(path));
-  if (origin.front() == '?') origin.insert(0, "/");
-  req.target(origin);
-  if (!authority.empty()) req.set(http::field::host, authority);
 }
 
 HttpResponse too_large(const HttpServerOptions& opt) {
@@ -321,14 +268,33 @@ HttpResponse too_large(const HttpServerOptions& opt) {
                     "request body larger than " + std::to_string(opt.body_limit) + " bytes");
 }
 
+// One connection. Plain (Stream = tcp::socket): `socket` is the stream itself. TLS: the handshake
+// runs first, under the header deadline.
+template <class Stream>
 awaitable<void> session(std::shared_ptr<HttpServer::State> state, std::shared_ptr<Watchdog> dog,
-                        tcp::socket socket) {
+                        tcp::socket accepted) {
   ActiveGuard guard(state->active);
   const HttpServerOptions& opt = state->options;
   error_code ec;
-  const tcp::endpoint remote = socket.remote_endpoint(ec);
-  socket.set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = accepted.remote_endpoint(ec);
+  accepted.set_option(tcp::no_delay(true), ec);
+  Stream stream = [&] {
+    if constexpr (kTls<Stream>)
+      return Stream(std::move(accepted), *opt.tls);
+    else
+      return std::move(accepted);
+  }();
+  tcp::socket& socket = beast::get_lowest_layer(stream);
   Deadline deadline(std::move(dog), &socket);
+  if constexpr (kTls<Stream>) {
+    deadline.arm(opt.header_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    if (hec || deadline.fired()) {
+      spdlog::debug("TLS handshake with {} failed: {}", remote.address().to_string(),
+                    deadline.fired() ? "timed out" : hec.message());
+      co_return;
+    }
+  }
   beast::flat_buffer buffer;  // reused by every request of the connection
   std::string head;           // response head scratch, reused
   std::optional<RequestParser> parser;
@@ -340,7 +306,7 @@ awaitable<void> session(std::shared_ptr<HttpServer::State> state, std::shared_pt
     if (!first && buffer.size() == 0) {
       deadline.arm(opt.idle_timeout);
       auto [rec, n] =
-          co_await socket.async_read_some(buffer.prepare(read_size(buffer)), use_nothrow);
+          co_await stream.async_read_some(buffer.prepare(read_size(buffer)), use_nothrow);
       if (rec || deadline.fired()) co_return;  // idle timeout, EOF or reset: nothing in flight
       buffer.commit(n);
     }
@@ -351,21 +317,21 @@ awaitable<void> session(std::shared_ptr<HttpServer::State> state, std::shared_pt
     parser->body_limit(opt.body_limit);
 
     deadline.arm(opt.header_timeout);
-    const error_code hec = co_await read_part(&socket, &buffer, &*parser, &deadline, true);
+    const error_code hec = co_await read_part(&stream, &buffer, &*parser, &deadline, true);
     if (hec) {
       spdlog::debug("header read failed: {} (buffered {})", hec.message(), buffer.size());
       if (hec == http::error::header_limit) {
-        co_await write_final(&socket, &deadline,
+        co_await write_final(&stream, &deadline,
                              json_error(http::status::request_header_fields_too_large,
                                         "request header fields too large"),
                              opt.write_timeout);
       } else if (hec == http::error::body_limit) {
-        co_await write_final(&socket, &deadline, too_large(opt), opt.write_timeout);
+        co_await write_final(&stream, &deadline, too_large(opt), opt.write_timeout);
       } else if (hec == beast::error::timeout) {
         // The deadline passed: a slow client is simply cut off.
       } else if (!is_disconnect(hec) && hec != http::error::end_of_stream &&
                  hec != http::error::partial_message) {
-        co_await write_final(&socket, &deadline,
+        co_await write_final(&stream, &deadline,
                              json_error(http::status::bad_request,
                                         std::string("malformed request: ") + hec.message()),
                              opt.write_timeout);
@@ -373,29 +339,29 @@ awaitable<void> session(std::shared_ptr<HttpServer::State> state, std::shared_pt
       co_return;
     }
 
-    if (auto refused = framing_error(parser->get())) {
-      co_await write_final(&socket, &deadline, std::move(*refused), opt.write_timeout);
+    if (auto refused = http_rules::framing_error(parser->get())) {
+      co_await write_final(&stream, &deadline, std::move(*refused), opt.write_timeout);
       co_return;
     }
-    to_origin_form(parser->get());
+    http_rules::to_origin_form(parser->get());
 
     // An "Expect: 100-continue" client waits for this before sending the body.
     if (parser->get()[http::field::expect] == "100-continue") {
       HttpResponse cont{http::status::continue_, parser->get().version()};
       deadline.arm(opt.write_timeout);
-      const error_code cec = co_await write_response(&socket, &cont, &head);
+      const error_code cec = co_await write_response(&stream, &cont, &head);
       if (cec || deadline.fired()) co_return;
     }
 
     deadline.arm(opt.body_timeout);
-    const error_code bec = co_await read_part(&socket, &buffer, &*parser, &deadline, false);
+    const error_code bec = co_await read_part(&stream, &buffer, &*parser, &deadline, false);
     if (bec) {
       if (bec == http::error::body_limit) {
-        co_await write_final(&socket, &deadline, too_large(opt), opt.write_timeout);
+        co_await write_final(&stream, &deadline, too_large(opt), opt.write_timeout);
       } else if (bec == beast::error::timeout) {
         // Cut off by the deadline.
       } else if (!is_disconnect(bec) && bec != http::error::partial_message) {
-        co_await write_final(&socket, &deadline,
+        co_await write_final(&stream, &deadline,
                              json_error(http::status::bad_request,
                                         std::string("malformed request body: ") + bec.message()),
                              opt.write_timeout);
@@ -423,10 +389,13 @@ awaitable<void> session(std::shared_ptr<HttpServer::State> state, std::shared_pt
     if (res.find(http::field::content_length) == res.end() && !res.chunked()) res.prepare_payload();
     deadline.arm(opt.write_timeout);
     const error_code wec =
-        co_await write_response(&socket, &res, &head, req.method() == http::verb::head);
+        co_await write_response(&stream, &res, &head, req.method() == http::verb::head);
     if (wec || deadline.fired()) co_return;
     if (!keep) {
-      socket.shutdown(tcp::socket::shutdown_send, ec);
+      if constexpr (kTls<Stream>)
+        co_await send_close_notify(&stream, &deadline, opt.write_timeout);
+      else
+        socket.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
   }
@@ -459,11 +428,18 @@ awaitable<void> accept_loop(std::shared_ptr<HttpServer::State> state, tcp::accep
     }
     const auto cap = state->options.max_connections;
     if (cap != 0 && state->active.load() >= cap) {
-      asio::co_spawn(executor, reject_overflow(dog, std::move(socket)),
-                     log_exception("http overflow"));
+      // A plain 503 means nothing to a TLS client, and a handshake costs what overload lacks.
+      if (!state->options.tls)
+        asio::co_spawn(executor, reject_overflow(dog, std::move(socket)),
+                       log_exception("http overflow"));
       continue;
     }
-    asio::co_spawn(executor, session(state, dog, std::move(socket)), log_exception("http session"));
+    if (state->options.tls)
+      asio::co_spawn(executor, session<TlsStream>(state, dog, std::move(socket)),
+                     log_exception("https session"));
+    else
+      asio::co_spawn(executor, session<tcp::socket>(state, dog, std::move(socket)),
+                     log_exception("http session"));
   }
   std::lock_guard lock(state->mu);
   state->acceptors.erase(&acceptor);

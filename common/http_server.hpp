@@ -5,7 +5,8 @@
 // (slow clients), an idle keep-alive timeout and a write timeout. Requests are parsed by Beast's
 // parser (one per request, buffer reused per connection); responses are written as one gather
 // write of a serialized head and the body; deadlines are checked by one watchdog timer per event
-// loop, so a timeout fires up to 1/8 of the smallest timeout (at most 250 ms) late.
+// loop, so a timeout fires up to 1/8 of the smallest timeout (at most 250 ms) late. With
+// `HttpServerOptions::tls` set it serves HTTPS instead: the same code over an SSL stream.
 #pragma once
 
 #include <chrono>
@@ -23,6 +24,10 @@
 #include "common/io_pool.hpp"
 #include "common/net.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace faultline {
 
 namespace http = boost::beast::http;
@@ -38,6 +43,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30000};   // to send a response
   std::size_t max_connections = 0;  // 0 = no cap; above → accept and close at once
   std::string server_header = "faultline";
+  // Set: HTTPS with this context (see common/tls.hpp); the TLS handshake must complete within
+  // header_timeout, and a connection over max_connections is closed before its handshake. Null:
+  // plain HTTP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 // What a handler knows about the request beyond its message.

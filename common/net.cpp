@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -14,7 +15,7 @@ bool is_disconnect(const error_code& ec) noexcept {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
          ec == asio::error::operation_aborted || ec == beast::http::error::end_of_stream ||
-         ec == asio::error::not_connected;
+         ec == asio::error::not_connected || ec == asio::ssl::error::stream_truncated;
 }
 
 void LogException::operator()(std::exception_ptr ep) const {

@@ -25,7 +25,8 @@ using awaitable = asio::awaitable<T>;
 
 inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-// True for the errors a peer causes by going away: EOF, reset, broken pipe, aborted.
+// True for the errors a peer causes by going away: EOF, reset, broken pipe, aborted, a TLS peer
+// closing without close_notify (stream_truncated).
 bool is_disconnect(const error_code& ec) noexcept;
 
 }  // namespace faultline

@@ -43,6 +43,7 @@ struct LoadArgs {
   std::string har;
   double speed = 1;
   bool insecure = false;
+  std::string cacert;
   std::string method = "GET";
   std::string body;
   bool quiet = false;
@@ -98,6 +99,20 @@ void print_schedule(const json& s) {
                  "error_ratio)\n";
 }
 
+// https: handshakes apart from request latency.
+void print_handshakes(const json& t) {
+  const json& d = t["handshake_seconds"];
+  char b[256];
+  std::snprintf(b, sizeof b,
+                "  tls handshakes: %llu (%llu failed), mean %.3fms  p50 %.3fms  p99 %.3fms  max "
+                "%.3fms\n",
+                static_cast<unsigned long long>(t["handshakes"].get<std::uint64_t>()),
+                static_cast<unsigned long long>(t["failed"].get<std::uint64_t>()),
+                d["mean"].get<double>() * 1e3, d["p50"].get<double>() * 1e3,
+                d["p99"].get<double>() * 1e3, d["max"].get<double>() * 1e3);
+  std::cerr << b;
+}
+
 void print_summary(const json& r, const std::vector<json>& threshold_report) {
   auto lat = [](const json& l) {
     char b[256];
@@ -128,6 +143,7 @@ void print_summary(const json& r, const std::vector<json>& threshold_report) {
     if (v.get<std::uint64_t>() > 0) errs += " " + k + "=" + std::to_string(v.get<std::uint64_t>());
   if (!errs.empty()) std::cerr << "  errors:" << errs << "\n";
   if (r["model"] == "open" || r["model"] == "replay") print_schedule(r["schedule"]);
+  if (const auto t = r.find("tls"); t != r.end()) print_handshakes(*t);
   for (const auto& t : threshold_report)
     std::cerr << "  threshold " << t["expr"].get<std::string>() << ": "
               << (t["ok"].get<bool>() ? "ok" : "FAILED") << " (value " << t["value"] << ")\n";
@@ -140,6 +156,9 @@ int run_load_command(const LoadArgs& a) {
   auto url = parse_url(a.url, error);
   if (!url) return usage_error(error);
   cfg.url = *url;
+  if (!a.cacert.empty() && a.insecure)
+    return usage_error("--cacert and --insecure exclude each other");
+  if (!a.cacert.empty() && !cfg.url.tls) return usage_error("--cacert applies to https:// URLs");
 
   // Mutually exclusive choices.
   if (!a.rate.empty() && !a.users.empty())
@@ -186,6 +205,7 @@ int run_load_command(const LoadArgs& a) {
   cfg.threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
   cfg.seed = a.seed;
   cfg.insecure = a.insecure;
+  cfg.cacert = a.cacert;
   cfg.intervals_out = a.intervals_out;
   cfg.progress = !a.quiet;
 
@@ -392,6 +412,8 @@ void register_commands(CommandRegistry& registry) {
   load->add_option("--speed", args->speed, "Replay time scale (2 = twice as fast)")
       ->capture_default_str();
   load->add_flag("--insecure", args->insecure, "https: skip certificate verification");
+  load->add_option("--cacert", args->cacert,
+                   "https: verify the server against this CA (PEM) instead of the system store");
   load->add_option("--method", args->method, "Method of the single request (no --workload)")
       ->capture_default_str();
   load->add_option("--body", args->body, "Body of the single request (no --workload)");

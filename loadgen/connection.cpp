@@ -2,11 +2,12 @@
 // per request; the body readers are separate coroutines so its frame stays small.
 #include "loadgen/detail/connection.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 
+#include "common/tls.hpp"
 #include "loadgen/http1.hpp"
 
 namespace faultline::loadgen::detail {
@@ -60,19 +61,28 @@ awaitable<std::optional<Outcome>> ensure_connected(Conn* c) {
   c->sock.non_blocking(true, ignored);  // exchange_once's direct write must never block
   if (e.tls_ctx) {
     c->tls = std::make_unique<ssl::stream<tcp::socket&>>(c->sock, *e.tls_ctx);
-    SSL_set_tlsext_host_name(c->tls->native_handle(), e.cfg.url.host.c_str());
-    if (!e.cfg.insecure) c->tls->set_verify_callback(ssl::host_name_verification(e.cfg.url.host));
-    auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, use_nothrow);
+    // SNI and the name the certificate must carry: the URL's host (a DNS name or an IP SAN).
+    const std::string prepared =
+        tls::prepare_client_ssl(c->tls->native_handle(), e.tls_config, e.cfg.url.host);
+    const TimePoint hs_start = Clock::now();
+    error_code hec;
+    if (prepared.empty())
+      std::tie(hec) = co_await c->tls->async_handshake(ssl::stream_base::client, use_nothrow);
+    else
+      hec = asio::error::invalid_argument;
+    c->w->record_handshake(!hec && !c->timed_out, Clock::now() - hs_start);
     if (hec) {
       const bool timed_out = c->timed_out;
+      const std::string refused = tls::verify_failure(c->tls->native_handle());
       c->deadline = TimePoint::max();
       c->close();
       if (timed_out) co_return Outcome::connect_timeout;
       if (!e.tls_warned.exchange(true))
         spdlog::warn(
-            "TLS handshake with {} failed: {} (counted as bad_response; --insecure "
-            "skips certificate verification)",
-            e.cfg.url.host, hec.message());
+            "TLS handshake with {} failed: {}{} (counted as bad_response; --cacert PATH trusts "
+            "your CA, --insecure skips certificate verification)",
+            e.cfg.url.host, prepared.empty() ? hec.message() : prepared,
+            refused.empty() ? "" : fmt::format(": {}", refused));
       co_return Outcome::bad_response;
     }
   }

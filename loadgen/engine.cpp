@@ -8,9 +8,12 @@
 #include <exception>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "common/io_pool.hpp"
 #include "common/ready_line.hpp"
 #include "common/signals.hpp"
+#include "common/tls.hpp"
 #include "loadgen/detail/coordinator.hpp"
 #include "loadgen/detail/drivers.hpp"
 #include "loadgen/detail/engine_state.hpp"
@@ -48,13 +51,11 @@ void prepare_target(Engine& engine) {
       engine.endpoints.push_back(r.endpoint());
   }
   if (cfg.url.tls) {
-    engine.tls_ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-    if (cfg.insecure) {
-      engine.tls_ctx->set_verify_mode(ssl::verify_none);
-    } else {
-      engine.tls_ctx->set_verify_mode(ssl::verify_peer);
-      engine.tls_ctx->set_default_verify_paths();
-    }
+    engine.tls_config.verify = !cfg.insecure;
+    engine.tls_config.ca = cfg.cacert;
+    auto made = tls::make_client_context(engine.tls_config, {"http/1.1"});
+    if (!made.ok()) throw ConfigError(fmt::format("--cacert: {}", made.error));
+    engine.tls_ctx = made.context;
   }
 }
 

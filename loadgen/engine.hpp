@@ -45,7 +45,8 @@ struct EngineConfig {
   std::size_t shard = 0;
   std::size_t shards = 1;
   Workload* workload = nullptr;
-  bool insecure = false;
+  bool insecure = false;  // https: no certificate verification
+  std::string cacert;     // https: trust this CA (PEM file) instead of the system store
   // Replay: items sorted by at_seconds; each process sends its shard's share (i % shards).
   const std::vector<ReplayItem>* replay = nullptr;
   double replay_speed = 1;    // at_seconds / speed; ignored when replay_rate > 0
@@ -60,7 +61,7 @@ struct EngineConfig {
 };
 
 // Runs the load to completion or until SIGINT/SIGTERM; returns the results document. Throws
-// ConfigError for setup problems (unresolvable host, metrics port in use).
+// ConfigError for setup problems (unresolvable host, unreadable --cacert, metrics port in use).
 json run_load(const EngineConfig& config);
 
 }  // namespace faultline::loadgen

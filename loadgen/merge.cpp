@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "loadgen/stats.hpp"
 
@@ -21,6 +22,7 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   std::vector<json> stage_meta;
   std::vector<double> stage_durations;
   std::map<std::string, Stats> by_name;
+  std::optional<HandshakeStats> handshakes;  // https runs only
   std::string model;
   for (std::size_t d = 0; d < docs.size(); ++d) {
     const json& doc = docs[d];
@@ -67,6 +69,10 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
         }
       }
     }
+    if (auto t = doc.find("tls"); t != doc.end()) {
+      if (!handshakes) handshakes.emplace();
+      handshakes->merge(HandshakeStats::from_json(*t, who + ": tls"));
+    }
     if (auto by = doc.find("requests_by_name"); by != doc.end() && by->is_object())
       for (const auto& [name, sj] : by->items())
         by_name[name].merge(Stats::from_json(sj, who + ": requests_by_name." + name));
@@ -99,6 +105,7 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   for (const auto& [name, s] : by_name)
     by[name] = s.to_json(duration, true);
   out["requests_by_name"] = std::move(by);
+  if (handshakes) out["tls"] = handshakes->to_json();
   return out;
 }
 

@@ -39,6 +39,7 @@ json results_json(const Engine& e, const RunSummary& run) {
   const std::size_t names = e.workload.request_names.size();
   const double users_scale = e.users_scale();
   Stats total;
+  HandshakeStats handshakes;
   std::vector<Stats> stages(stage_count);
   std::vector<Stats> by_name(names);
   // The workers are stopped: their per-stage counters are final. Closed and max models count
@@ -56,6 +57,7 @@ json results_json(const Engine& e, const RunSummary& run) {
     sum += t;
   for (const auto& w : e.workers) {
     total.merge(w->stats.total);
+    handshakes.merge(w->stats.handshakes);
     for (std::size_t s = 0; s < stage_count; ++s)
       stages[s].merge(w->stats.stages[s]);
     if (names > 1)
@@ -109,6 +111,7 @@ json results_json(const Engine& e, const RunSummary& run) {
   for (std::size_t n = 0; n < names; ++n)
     by[e.workload.request_names[n]] = by_name[n].to_json(duration, true);
   out["requests_by_name"] = std::move(by);
+  if (cfg.url.tls) out["tls"] = handshakes.to_json();
   return out;
 }
 

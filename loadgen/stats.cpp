@@ -1,6 +1,8 @@
 // Counters and latency histograms of one scope, and their JSON (see stats.hpp).
 #include "loadgen/stats.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace faultline::loadgen {
@@ -106,6 +108,48 @@ Stats Stats::from_json(const json& j, std::string_view path) {
     s.uncorrected = Histogram::from_json((*h)["latency_uncorrected"]);
   } catch (const ConfigError& e) {
     fail(std::string("histograms: ") + e.what());
+  }
+  return s;
+}
+
+void HandshakeStats::record(bool ok, std::chrono::nanoseconds took) {
+  ++total;
+  if (ok)
+    duration.record(took);
+  else
+    ++failed;
+}
+
+void HandshakeStats::merge(const HandshakeStats& other) {
+  total += other.total;
+  failed += other.failed;
+  duration.merge(other.duration);
+}
+
+json HandshakeStats::to_json() const {
+  return {{"handshakes", total},
+          {"failed", failed},
+          {"handshake_seconds", latency_summary(duration)},
+          {"histogram", duration.to_json()}};
+}
+
+HandshakeStats HandshakeStats::from_json(const json& j, std::string_view path) {
+  const auto fail = [&](const std::string& what) {
+    throw ConfigError(fmt::format("{}: {}", path, what));
+  };
+  if (!j.is_object()) fail("expected an object");
+  HandshakeStats s;
+  for (auto [key, into] : {std::pair{"handshakes", &s.total}, std::pair{"failed", &s.failed}}) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_number_unsigned())
+      fail(fmt::format("{} must be a non-negative integer", key));
+    *into = it->get<std::uint64_t>();
+  }
+  if (!j.contains("histogram")) fail("histogram is required");
+  try {
+    s.duration = Histogram::from_json(j["histogram"]);
+  } catch (const ConfigError& e) {
+    fail(fmt::format("histogram: {}", e.what()));
   }
   return s;
 }

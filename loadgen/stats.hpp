@@ -54,6 +54,22 @@ struct Stats {
 
 json latency_summary(const Histogram& h);
 
+// TLS handshakes of an https run (the results' "tls" object), counted and timed apart from request
+// latency: one per new connection, from the first ClientHello byte to the verified peer's
+// Finished. A request that opened a connection still includes its handshake in its latency.
+struct HandshakeStats {
+  std::uint64_t total = 0;   // attempted
+  std::uint64_t failed = 0;  // of `total`: refused certificate, alert, reset or timeout
+  Histogram duration;        // successful handshakes only
+
+  void record(bool ok, std::chrono::nanoseconds took);
+  void merge(const HandshakeStats& other);
+  // {"handshakes","failed","handshake_seconds":{p50,...,mean},"histogram":{...}}
+  json to_json() const;
+  // Reads to_json() back; throws ConfigError naming `path`.
+  static HandshakeStats from_json(const json& j, std::string_view path);
+};
+
 // What happened to the arrivals of one scope (the run or a stage). Open model: offered = sent +
 // dropped + unsent once the run is over. Closed and max models: offered = sent = iterations
 // started, the rest 0.

@@ -166,6 +166,10 @@ json make_config(const std::vector<ScrapeTarget>& targets) {
     // A job has one authorization: the first target's token (jobs are per component).
     if (!list.front()->bearer_token.empty())
       job["authorization"] = {{"type", "Bearer"}, {"credentials", list.front()->bearer_token}};
+    if (!list.front()->ca_file.empty()) {
+      job["scheme"] = "https";
+      job["tls_config"] = {{"ca_file", list.front()->ca_file}};
+    }
     jobs.push_back(std::move(job));
   }
   return {{"global", {{"scrape_interval", "1s"}, {"evaluation_interval", "1s"}}},

@@ -26,6 +26,7 @@ struct ScrapeTarget {
   std::string metrics_path = "/metrics";
   std::map<std::string, std::string> labels;  // extra target labels
   std::string bearer_token;                   // sent as "Authorization: Bearer" ("" = none)
+  std::string ca_file;  // set: scraped over https, the server verified against this CA (PEM)
 };
 
 struct PromqlResult {

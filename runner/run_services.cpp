@@ -67,7 +67,10 @@ void Orchestrator::start_prometheus() {
         "prometheus is not installed (promql assertions and services.prometheus need Debian's "
         "`prometheus` package)");
   std::vector<ScrapeTarget> targets;
-  if (target_addr_) targets.push_back({"target", target_addr_->to_string(), "/metrics", {}, ""});
+  if (target_addr_) {
+    targets.push_back({"target", target_addr_->to_string(), "/metrics", {}, ""});
+    if (target_tls_) targets.back().ca_file = s_.placeholder_values.at("tls.ca");
+  }
   if (proxy_api_)
     targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}, o_.api_token});
   if (load_metrics_port_)

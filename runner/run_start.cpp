@@ -1,5 +1,6 @@
 // `faultline run`, step 1: start what the scenario names and wait until each is ready (see
 // run_steps.hpp). Children report readiness with common/ready_line.hpp's lines.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/ready_line.hpp"
+#include "common/tls_certgen.hpp"
 #include "runner/run_steps.hpp"
 
 namespace faultline::runner::run_detail {
@@ -20,6 +22,17 @@ namespace {
 std::string seconds_arg(double s) {
   return format_duration(
       std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(s * 1e9))));
+}
+
+// Whether the load's default URL (the target, or the proxy it goes through) speaks TLS: a proxy
+// terminating TLS, or a tcp proxy passing the TLS of a "tls": true target through untouched.
+bool load_speaks_tls(const Scenario& s) {
+  if (s.load.via.empty()) return s.target.tls;
+  const ProxySpec* p = s.proxy(s.load.via);
+  if (!p) return false;
+  if (p->extra.contains("tls")) return true;
+  return p->protocol == "tcp" && p->upstream_kind == ProxySpec::Upstream::target && s.target.tls &&
+         !p->extra.contains("upstream_tls");
 }
 
 bool tcp_connectable(unsigned short port) {
@@ -81,6 +94,7 @@ HostPort Orchestrator::wait_listening(Subprocess& p, const std::string& componen
 
 void Orchestrator::start(RunInfo& info) {
   fs::create_directories(fs::path(o_.out_dir) / "logs");
+  write_run_pki();
   start_redis();
   start_proxy_process();
   for (const auto& item : s_.start_order) {
@@ -269,8 +283,25 @@ std::vector<std::string> Orchestrator::target_argv() const {
   add("--solver-queue", s_.target.solver_queue);
   if (s_.target.debug_leak_bytes_per_request > 0)
     add("--debug-leak-bytes-per-request", s_.target.debug_leak_bytes_per_request);
+  if (s_.target.tls) {
+    argv.insert(argv.end(), {"--tls-cert", s_.placeholder_values.at("tls.cert"), "--tls-key",
+                             s_.placeholder_values.at("tls.key")});
+  }
   argv.insert(argv.end(), s_.target.args.begin(), s_.target.args.end());
   return argv;
+}
+
+void Orchestrator::write_run_pki() {
+  if (!s_.run_pki) return;
+  const fs::path dir = fs::path(s_.placeholder_values.at("tls.ca")).parent_path();
+  const auto pki = tls::write_throwaway_pki(dir);
+  if (!pki.error.empty()) throw RunError(fmt::format("tls: {}", pki.error));
+  tls::ClientConfig trust;
+  trust.ca = pki.files.ca_cert.string();
+  auto made = tls::make_client_context(trust);
+  if (!made.ok()) throw RunError(fmt::format("tls: {}", made.message()));
+  if (s_.target.tls) target_tls_ = made.context;
+  spdlog::info("run: throw-away TLS certificates in {}", dir.string());
 }
 
 void Orchestrator::start_target() {
@@ -298,8 +329,9 @@ void Orchestrator::start_load() {
   if (!s_.load.url.empty())
     url = s_.load.url;
   else
-    url = "http://" +
-          (s_.load.via.empty() ? *target_addr_ : proxy_listen_.at(s_.load.via)).to_string();
+    url = fmt::format(
+        "{}://{}", load_speaks_tls(s_) ? "https" : "http",
+        (s_.load.via.empty() ? *target_addr_ : proxy_listen_.at(s_.load.via)).to_string());
   intervals_path_ = (fs::path(o_.out_dir) / "load-intervals.jsonl").string();
   load_out_ = (fs::path(o_.out_dir) / "load-results.json").string();
   fs::remove(intervals_path_);
@@ -339,6 +371,15 @@ void Orchestrator::start_load() {
     argv.push_back(*s_.load.timeout);
   }
   argv.insert(argv.end(), s_.load.args.begin(), s_.load.args.end());
+  // https to a certificate of the run's PKI: trusted through its CA, unless the scenario's load
+  // args already say how to verify.
+  const auto given = [&](const char* flag) {
+    return std::find(s_.load.args.begin(), s_.load.args.end(), flag) != s_.load.args.end();
+  };
+  if (s_.run_pki && url.rfind("https://", 0) == 0 && !given("--cacert") && !given("--insecure")) {
+    argv.push_back("--cacert");
+    argv.push_back(s_.placeholder_values.at("tls.ca"));
+  }
   const std::string log = log_file("load");
   load_.emplace(argv, log);
   load_metrics_ = wait_listening(*load_, "load", log);

@@ -18,6 +18,7 @@
 #include "common/net.hpp"
 #include "common/signals.hpp"
 #include "common/subprocess.hpp"
+#include "common/tls.hpp"
 #include "runner/collector.hpp"
 #include "runner/orchestrator.hpp"
 #include "runner/process_runner.hpp"
@@ -53,10 +54,12 @@ struct Fetched {
   std::string error;
 };
 // `token`: sent as "Authorization: Bearer TOKEN" when not empty (a proxy API with --api-token).
+// `tls`: HTTPS with this client context (the target with "tls": true); null: HTTP.
 Fetched fetch(const HostPort& hp, const std::string& method, const std::string& target,
               const std::string& body = "",
               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
-              const std::string& token = "");
+              const std::string& token = "",
+              std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
 // Reads complete lines appended to a file since the last call.
 class LineTail {
@@ -95,6 +98,7 @@ class Orchestrator {
   void start_proxy_process();
   void create_proxy(const ProxySpec& p, const std::string& upstream);
   void start_target();
+  void write_run_pki();  // Scenario::run_pki: ${out}/tls, and target_tls_
   void start_load();
   void write_prometheus_sd();
   std::string upstream_of(const ProxySpec& p) const;
@@ -169,6 +173,8 @@ class Orchestrator {
   std::size_t checkpoint_failures_ = 0;
   std::set<std::string> rotation_warned_;  // scraper thread only
   std::optional<HostPort> proxy_api_, target_addr_, load_metrics_;
+  // The target with "tls": true is scraped over HTTPS, verified against the run's CA.
+  std::shared_ptr<boost::asio::ssl::context> target_tls_;
   // When second 0 of the load generator's intervals began: the timeline counts from there, so a
   // phase boundary at a whole second falls exactly between two interval lines.
   std::optional<Clock::time_point> load_t0_;

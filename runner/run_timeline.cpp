@@ -19,9 +19,10 @@ namespace faultline::runner::run_detail {
 using namespace std::chrono_literals;
 
 Fetched fetch(const HostPort& hp, const std::string& method, const std::string& target,
-              const std::string& body, std::chrono::milliseconds timeout,
-              const std::string& token) {
+              const std::string& body, std::chrono::milliseconds timeout, const std::string& token,
+              std::shared_ptr<boost::asio::ssl::context> tls) {
   HttpClientRequest req;
+  req.tls = std::move(tls);
   req.method = method;
   req.target = target;
   req.body = body;
@@ -46,9 +47,10 @@ namespace {
 std::optional<std::string> scrape_text(const std::optional<HostPort>& hp,
                                        std::chrono::milliseconds timeout = 1500ms,
                                        const std::string& path = "/metrics",
-                                       const std::string& token = "") {
+                                       const std::string& token = "",
+                                       std::shared_ptr<boost::asio::ssl::context> tls = nullptr) {
   if (!hp) return std::nullopt;
-  Fetched f = fetch(*hp, "GET", path, "", timeout, token);
+  Fetched f = fetch(*hp, "GET", path, "", timeout, token, std::move(tls));
   if (!f.ok) return std::nullopt;
   return std::move(f.body);
 }
@@ -56,8 +58,9 @@ std::optional<std::string> scrape_text(const std::optional<HostPort>& hp,
 std::optional<PromSnapshot> scrape(const std::optional<HostPort>& hp,
                                    std::chrono::milliseconds timeout = 1500ms,
                                    const std::string& path = "/metrics",
-                                   const std::string& token = "") {
-  auto text = scrape_text(hp, timeout, path, token);
+                                   const std::string& token = "",
+                                   std::shared_ptr<boost::asio::ssl::context> tls = nullptr) {
+  auto text = scrape_text(hp, timeout, path, token, std::move(tls));
   if (!text) return std::nullopt;
   return PromSnapshot::parse(*text);
 }
@@ -117,15 +120,16 @@ void Orchestrator::execute(const Action& a) {
 // Every component's /metrics at boundary k, into the collector and the run record.
 void Orchestrator::scrape_boundary(std::size_t k, double at) {
   auto take = [&](const std::string& component, const std::optional<HostPort>& hp,
-                  const std::string& path, const std::string& token) {
-    auto text = scrape_text(hp, 1500ms, path, token);
+                  const std::string& path, const std::string& token,
+                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr) {
+    auto text = scrape_text(hp, 1500ms, path, token, std::move(tls));
     if (!text) return;
     record_.append(
         {{"type", "boundary"}, {"k", k}, {"at", at}, {"component", component}, {"metrics", *text}});
     std::lock_guard lock(collector_mutex_);
     collector_->set_boundary(k, at, component, PromSnapshot::parse(*text));
   };
-  take("target", target_addr_, "/metrics", "");
+  take("target", target_addr_, "/metrics", "", target_tls_);
   take("proxy", proxy_api_, "/metrics", o_.api_token);
   take("load", load_metrics_, "/metrics", "");
   for (const auto& p : s_.processes) {
@@ -174,8 +178,9 @@ void Orchestrator::scraper_loop(std::stop_token st) {
     std::map<std::string, double> values;
     for (auto [name, hp] : {std::pair{"target", target_addr_}, std::pair{"proxy", proxy_api_},
                             std::pair{"load", load_metrics_}}) {
-      auto snap =
-          scrape(hp, 900ms, "/metrics", std::string_view(name) == "proxy" ? o_.api_token : "");
+      const std::string_view n(name);
+      auto snap = scrape(hp, 900ms, "/metrics", n == "proxy" ? o_.api_token : "",
+                         n == "target" ? target_tls_ : nullptr);
       if (!snap) continue;
       if (auto v = snap->sum("process_resident_memory_bytes"))
         values[std::string(name) + "_rss_bytes"] = *v;

@@ -227,6 +227,9 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
       after_paths[s.processes[i].name] = path_join(path_index("$.services.processes", i), "after");
     compute_start_order(s, after_paths, errors);
   }
+  s.run_pki = s.target.tls || std::any_of(uses.begin(), uses.end(), [](const PlaceholderUse& u) {
+                return tls_pki_files().count(u.name) > 0;
+              });
   if (const json* l = get_object(doc, "$", "load", errors))
     parse_load(*l, "$.load", base_dir, s, errors);
   if (auto it = doc.find("timeline"); it != doc.end())

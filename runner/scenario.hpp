@@ -30,6 +30,7 @@ struct TargetSpec {
   std::vector<std::string> args;   // extra flags passed verbatim
   std::string listen;              // "" = 127.0.0.1:0 (the target reports its port)
   std::vector<std::string> after;  // start after these (processes, proxies)
+  bool tls = false;  // HTTPS with the run's throw-away certificate (Scenario::run_pki)
 };
 
 struct ProxySpec {
@@ -37,11 +38,13 @@ struct ProxySpec {
   std::string name;
   std::string protocol = "tcp";  // tcp | http | redis
   Upstream upstream_kind = Upstream::address;
-  int shard = -1;               // for redis_shard
-  std::string address;          // for address ("host:port")
-  std::vector<json> toxics;     // created with the proxy, verbatim (checked by proxy::parse_toxic)
-  json extra = json::object();  // other proxy members passed through (max_active_faults, record)
-  std::string listen;           // "" = 127.0.0.1:0 (the proxy reports the bound port)
+  int shard = -1;            // for redis_shard
+  std::string address;       // for address ("host:port")
+  std::vector<json> toxics;  // created with the proxy, verbatim (checked by proxy::parse_toxic)
+  // Other proxy members passed through (max_active_faults, record, tls, upstream_tls; the paths
+  // in tls/upstream_tls made absolute against the scenario's directory).
+  json extra = json::object();
+  std::string listen;              // "" = 127.0.0.1:0 (the proxy reports the bound port)
   std::vector<std::string> after;  // created after these (target, processes, other proxies)
 };
 
@@ -137,6 +140,10 @@ struct Scenario {
   std::string proxy_api;    // services.proxy_api: drive this running proxy instead of starting one
   bool prometheus = false;  // services.prometheus, or any promql assertion
   std::vector<unsigned short> redis_ports;  // picked by resolve_for_run (empty: pick at start)
+  // A throw-away PKI under ${out}/tls (CA, a server certificate for localhost/127.0.0.1/::1, a
+  // client certificate) is written before anything starts: when the target has "tls": true or a
+  // ${tls.*} placeholder is used.
+  bool run_pki = false;
   LoadSpec load;
   std::vector<TimelineEntry> timeline;
   std::vector<std::unique_ptr<Assertion>> assertions;

@@ -64,6 +64,10 @@ void compute_start_order(Scenario& s, const std::map<std::string, std::string>& 
 void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>& uses,
                              ConfigErrors& errors);
 std::map<std::string, std::string> placeholder_stand_ins(const std::vector<PlaceholderUse>& uses);
+// ${tls.ca}, ${tls.cert}, ... → their file names in the run's PKI directory (${out}/tls).
+const std::map<std::string, std::string>& tls_pki_files();
+// Sets every ${tls.*} value to its file under OUT_DIR/tls.
+void add_tls_values(std::map<std::string, std::string>& values, const std::string& out_dir);
 
 void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErrors& errors);
 void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyStates& states,

@@ -19,7 +19,8 @@ namespace {
 
 constexpr const char* kKnown =
     "${port.NAME}, ${out}, ${scenario_dir}, ${faultline}, ${target.url}, "
-    "${proxies.NAME.listen}, ${redis.I.port}";
+    "${proxies.NAME.listen}, ${redis.I.port}, ${tls.ca}, ${tls.cert}, ${tls.key}, "
+    "${tls.client_cert}, ${tls.client_key}";
 
 bool has_prefix(const std::string& s, std::string_view p) {
   return s.rfind(p, 0) == 0;
@@ -59,6 +60,7 @@ void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>&
     const std::string& n = u.name;
     std::string problem;
     if (n == "out" || n == "scenario_dir" || n == "faultline") continue;
+    if (tls_pki_files().count(n)) continue;
     if (has_prefix(n, "port.")) {
       if (!valid_name(n.substr(5)))
         problem = fmt::format("\"${{{}}}\": a port name is 1-64 characters of [A-Za-z0-9_.-]", n);
@@ -83,9 +85,24 @@ void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>&
   }
 }
 
+const std::map<std::string, std::string>& tls_pki_files() {
+  static const std::map<std::string, std::string> files{{"tls.ca", "ca.pem"},
+                                                        {"tls.cert", "server.pem"},
+                                                        {"tls.key", "server.key"},
+                                                        {"tls.client_cert", "client.pem"},
+                                                        {"tls.client_key", "client.key"}};
+  return files;
+}
+
+void add_tls_values(std::map<std::string, std::string>& values, const std::string& out_dir) {
+  for (const auto& [name, file] : tls_pki_files())
+    values[name] = (std::filesystem::path(out_dir) / "tls" / file).string();
+}
+
 std::map<std::string, std::string> placeholder_stand_ins(const std::vector<PlaceholderUse>& uses) {
   std::map<std::string, std::string> v{
       {"out", "/faultline-out"}, {"scenario_dir", "."}, {"faultline", "faultline"}};
+  add_tls_values(v, v["out"]);
   // std::string values assigned, not C strings: GCC 12 -Wrestrict false positive (PR105651).
   const std::string port = "1", url = "http://127.0.0.1:1", listen = "127.0.0.1:1";
   for (const auto& u : uses) {
@@ -123,6 +140,7 @@ std::string member_string(const json& obj, const char* key) {
 Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
   std::map<std::string, std::string> values{
       {"out", ctx.out_dir}, {"scenario_dir", validated.base_dir}, {"faultline", ctx.faultline_exe}};
+  add_tls_values(values, ctx.out_dir);
   ConfigErrors ignored;
   const auto uses = find_placeholders(validated.source, ignored);
   std::set<unsigned short> taken;
@@ -157,7 +175,8 @@ Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
     if (target_listen.empty() && (used("target.url") || restarted))
       target_listen = fmt::format("127.0.0.1:{}", pick());
     if (!target_listen.empty())
-      values["target.url"] = fmt::format("http://{}", connectable(target_listen));
+      values["target.url"] = fmt::format("{}://{}", validated.target.tls ? "https" : "http",
+                                         connectable(target_listen));
   }
   std::map<std::string, std::string> proxy_listen;
   for (const auto& p : validated.proxies) {

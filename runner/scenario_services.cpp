@@ -1,7 +1,9 @@
 // Scenario parsing, services: the target, and the proxies with their initial toxics (checked by
 // the proxy's own toxic parser for each proxy's protocol).
 #include <algorithm>
+#include <filesystem>
 #include <set>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -82,8 +84,9 @@ void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErr
   s.target.enabled = true;
   reject_unknown_keys(t, path,
                       {"mode", "store", "threads", "solver_threads", "solver_queue",
-                       "debug_leak_bytes_per_request", "args", "listen", "after"},
+                       "debug_leak_bytes_per_request", "args", "listen", "after", "tls"},
                       errors);
+  s.target.tls = get_bool(t, path, "tls", errors).value_or(false);
   if (auto m = get_string(t, path, "mode", errors)) {
     if (*m != "resilient" && *m != "naive")
       errors.add(path_join(path, "mode"),
@@ -114,6 +117,10 @@ void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErr
       s.target.debug_leak_bytes_per_request = *v;
   }
   s.target.args = get_string_list(t, path, "args", errors);
+  for (const auto& a : s.target.args)
+    if (s.target.tls && (a == "--tls-cert" || a == "--tls-key"))
+      errors.add(path_join(path, "tls"),
+                 fmt::format("true gives the target the run's certificate; args has {} too", a));
   if (auto l = get_string(t, path, "listen", errors)) {
     if (!parse_host_port(*l))
       errors.add(path_join(path, "listen"), fmt::format("must be HOST:PORT, got \"{}\"", *l));
@@ -121,6 +128,80 @@ void parse_target(const json& t, const std::string& path, Scenario& s, ConfigErr
   }
   s.target.after = get_string_list(t, path, "after", errors);
 }
+
+namespace {
+
+// services.proxies[i] of the scenario as written (placeholders not substituted), or null.
+const json* raw_proxy(const json& source, std::size_t i) {
+  const auto services = source.find("services");
+  if (services == source.end() || !services->is_object()) return nullptr;
+  const auto proxies = services->find("proxies");
+  if (proxies == services->end() || !proxies->is_array() || i >= proxies->size()) return nullptr;
+  return (*proxies)[i].is_object() ? &(*proxies)[i] : nullptr;
+}
+
+// A proxy's "tls" / "upstream_tls" object: its shape, and that each file it names exists. The
+// file paths are made absolute against the scenario's directory (the proxy runs elsewhere). A
+// path written with a placeholder (${tls.cert}, ${out}/...) names a file made at run time: not
+// checked here. The proxy's own parser judges the rest when the proxy is created.
+std::optional<json> tls_member(const json& value, json::const_iterator raw_it, const json* raw,
+                               const std::string& path, const std::string& key,
+                               const std::string& base_dir, ConfigErrors& errors) {
+  if (!value.is_object()) {
+    errors.add(path, fmt::format("must be an object, got {}", value.type_name()));
+    return std::nullopt;
+  }
+  const bool upstream = key == "upstream_tls";
+  const std::vector<std::string> files = upstream
+                                             ? std::vector<std::string>{"ca", "cert", "key"}
+                                             : std::vector<std::string>{"cert", "key", "client_ca"};
+  const json* raw_obj = raw && raw_it != raw->end() && raw_it->is_object() ? &*raw_it : nullptr;
+  json out = value;
+  bool ok = true;
+  for (const auto& f : files) {
+    const auto it = value.find(f);
+    if (it == value.end()) continue;
+    const std::string fp = path_join(path, f);
+    if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+      errors.add(fp, "must be a file path (a non-empty string)");
+      ok = false;
+      continue;
+    }
+    std::filesystem::path file(it->get<std::string>());
+    if (file.is_relative()) file = std::filesystem::path(base_dir) / file;
+    out[f] = file.lexically_normal().string();
+    bool generated = false;
+    if (raw_obj)
+      if (auto r = raw_obj->find(f); r != raw_obj->end() && r->is_string())
+        generated = r->get_ref<const std::string&>().find("${") != std::string::npos;
+    std::error_code ec;
+    if (!generated && !std::filesystem::is_regular_file(file, ec)) {
+      errors.add(fp, fmt::format("no such file: {}", file.string()));
+      ok = false;
+    }
+  }
+  if (!upstream) {
+    for (const char* required : {"cert", "key"})
+      if (!value.contains(required)) {
+        errors.add(path_join(path, required),
+                   "required field is missing (the certificate the proxy serves)");
+        ok = false;
+      }
+  } else if (value.contains("cert") != value.contains("key")) {
+    errors.add(path_join(path, value.contains("cert") ? "key" : "cert"),
+               "a client certificate needs both cert and key");
+    ok = false;
+  }
+  if (upstream)
+    if (auto v = value.find("verify"); v != value.end() && !v->is_boolean()) {
+      errors.add(path_join(path, "verify"), "must be true or false");
+      ok = false;
+    }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace
 
 void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyStates& states,
                    ConfigErrors& errors) {
@@ -139,7 +220,7 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
     }
     reject_unknown_keys(o, p,
                         {"name", "protocol", "upstream", "listen", "after", "toxics",
-                         "max_active_faults", "record"},
+                         "max_active_faults", "record", "tls", "upstream_tls"},
                         errors);
     ProxySpec px;
     if (auto n = get_string(o, p, "name", errors, true)) {
@@ -210,16 +291,34 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
     }
     for (const char* key : {"max_active_faults", "record"})
       if (auto it = o.find(key); it != o.end()) px.extra[key] = *it;
+    const json* raw = raw_proxy(s.source, i);
+    for (const char* key : {"tls", "upstream_tls"})
+      if (auto it = o.find(key); it != o.end())
+        if (auto tls = tls_member(*it, raw ? raw->find(key) : json::const_iterator(), raw,
+                                  path_join(p, key), key, s.base_dir, errors))
+          px.extra[key] = std::move(*tls);
     if (!px.extra.empty() && state.protocol) {
       // The members passed through to the proxy are judged by the proxy's own parser, on a probe
       // object whose other members are valid (its listen/upstream are only known at run time).
+      // tls/upstream_tls are checked above (shape, files exist) and by the proxy when it is
+      // created (the certificates themselves): the probe leaves them out.
       json probe = px.extra;
+      probe.erase("tls");
+      probe.erase("upstream_tls");
       probe["name"] = "probe";
       probe["listen"] = "127.0.0.1:0";
       probe["upstream"] = "127.0.0.1:1";
       probe["protocol"] = px.protocol;
       proxy::parse_proxy(probe, p, nullptr, behavior_registry(), nullptr, errors);
     }
+    // An http or redis proxy reads its upstream's protocol: in front of a TLS target it must
+    // originate TLS itself (a tcp proxy passes the encrypted bytes through untouched).
+    if (px.upstream_kind == ProxySpec::Upstream::target && s.target.tls && px.protocol != "tcp" &&
+        !o.contains("upstream_tls"))
+      errors.add(path_join(p, "upstream_tls"),
+                 fmt::format("required: the target has \"tls\": true and a {} proxy reads its "
+                             "traffic (e.g. \"upstream_tls\": {{\"ca\": \"${{tls.ca}}\"}})",
+                             px.protocol));
     s.proxies.push_back(std::move(px));
   }
 }

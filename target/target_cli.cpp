@@ -6,10 +6,13 @@
 #include <iostream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "common/http_server.hpp"
 #include "common/io_pool.hpp"
 #include "common/ready_line.hpp"
 #include "common/signals.hpp"
+#include "common/tls.hpp"
 #include "target/service.hpp"
 #include "target/store.hpp"
 
@@ -39,6 +42,7 @@ struct TargetFlags {
   std::string idle_timeout = "60s";
   std::string shutdown_grace = "5s";
   std::size_t leak_bytes = 0;
+  std::string tls_cert, tls_key;
 };
 
 // Upper bounds of the thread-count flags: far above any useful value, far below what makes
@@ -128,6 +132,15 @@ int run_target(const TargetFlags& f) {
   // Naive mode has no connection cap and an unbounded solver queue: that is the point of it.
   ho.max_connections = so.mode == Mode::naive ? 0 : f.max_connections;
   const std::size_t solver_queue = so.mode == Mode::naive ? 0 : f.solver_queue;
+  if (f.tls_cert.empty() != f.tls_key.empty()) {
+    p.add(f.tls_cert.empty() ? "--tls-key: needs --tls-cert" : "--tls-cert: needs --tls-key");
+  } else if (!f.tls_cert.empty()) {
+    const auto tls_context = tls::make_server_context({f.tls_cert, f.tls_key, ""});
+    if (tls_context.ok())
+      ho.tls = tls_context.context;
+    else
+      p.add(fmt::format("--tls-{}: {}", tls_context.field, tls_context.error));
+  }
 
   if (!p.list.empty()) {
     for (const auto& m : p.list)
@@ -191,8 +204,8 @@ int run_target(const TargetFlags& f) {
     pool.join();
     return cannot_start("the event-loop threads", e);
   }
-  spdlog::info("faultline target: mode {}, store {}, {} event loops, {} solver threads{}", f.mode,
-               f.store, io_threads, solver_threads,
+  spdlog::info("faultline target: {}, mode {}, store {}, {} event loops, {} solver threads{}",
+               ho.tls ? "HTTPS" : "HTTP", f.mode, f.store, io_threads, solver_threads,
                so.mode == Mode::naive ? ", " + std::to_string(f.workers) + " naive workers" : "");
   ready_line::print_listening(bound);
 
@@ -272,6 +285,9 @@ void register_target_command(CommandRegistry& registry) {
   app->add_option("--shutdown-grace", f.shutdown_grace,
                   "on SIGINT/SIGTERM: how long requests in progress may take to finish")
       ->capture_default_str();
+  app->add_option("--tls-cert", f.tls_cert,
+                  "serve HTTPS with this PEM certificate (chain, leaf first); needs --tls-key");
+  app->add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert");
   app->add_option("--debug-leak-bytes-per-request", f.leak_bytes,
                   "DEBUG: leak this many bytes per request (soak-test self-check)")
       ->capture_default_str();

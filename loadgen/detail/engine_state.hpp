@@ -23,6 +23,7 @@
 
 #include "common/co_spawn.hpp"
 #include "common/net.hpp"
+#include "common/tls.hpp"
 #include "loadgen/engine.hpp"
 #include "loadgen/stats.hpp"
 #include "loadgen/workload.hpp"
@@ -52,6 +53,7 @@ struct WorkerStats {
   std::vector<Stats> pending;  // per stage, plus one last slot for "no stage"
   std::vector<Stats> names_total;
   std::vector<Stats> names_interval;  // used only with more than one name
+  HandshakeStats handshakes;          // https: one record per new connection
 };
 
 struct Conn {
@@ -149,6 +151,11 @@ struct Worker {
     in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return Clock::now();
   }
+  // Once per new TLS connection (not on the per-request path).
+  void record_handshake(bool ok, Clock::duration took) {
+    std::lock_guard lock(mu);
+    stats.handshakes.record(ok, std::chrono::duration_cast<std::chrono::nanoseconds>(took));
+  }
   void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -160,7 +167,8 @@ struct Engine {
   const EngineConfig& cfg;
   Workload& workload;
   std::vector<tcp::endpoint> endpoints;
-  std::unique_ptr<ssl::context> tls_ctx;
+  std::shared_ptr<ssl::context> tls_ctx;  // https only
+  tls::ClientConfig tls_config;           // what tls_ctx was made from (SNI, verification)
   TimePoint start;
   TimePoint end;
   std::atomic<bool> stopping{false};
