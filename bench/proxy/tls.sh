@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TLS and http-protocol benchmarks of `faultline proxy` against HAProxy, same machine, same run,
-# each pair measured back to back (faultline, then HAProxy) ROUNDS times, the median ratio printed:
+# each pair measured back to back ROUNDS times (the order alternating), the median ratio printed:
 #  1. TLS-terminating pass-through: wrk over https, keep-alive, 1 thread, CONNECTIONS connections,
 #     through a tcp proxy with "tls" to a plain nginx, vs HAProxy terminating the same certificate
 #     (TCP mode, `bind ... ssl crt`, ALPN http/1.1). Both negotiate the same TLS version and cipher
@@ -93,18 +93,23 @@ rps() {
 }
 
 declare -A RATIOS
+# pair NAME FAULTLINE_URL HAPROXY_URL [wrk flags...]: one measurement of each, in the order of the
+# round (odd rounds faultline first, even rounds HAProxy first, so drift on a shared machine falls
+# on both alike); appends "f h," to RATIOS[NAME] and prints the round.
+pair() {
+  local name=$1 fu=$2 hu=$3 f h
+  shift 3
+  if (( r % 2 )); then f=$(rps "$fu" "$@"); h=$(rps "$hu" "$@")
+  else h=$(rps "$hu" "$@"); f=$(rps "$fu" "$@"); fi
+  echo "round $r $name: faultline $f/s, haproxy $h/s"
+  RATIOS[$name]+="$f $h,"
+}
 echo "== wrk -t1 -c$CONNS -d$DURATION, $ROUNDS rounds, proxies with $PROXY_THREADS threads, $(nproc) CPUs"
 for r in $(seq "$ROUNDS"); do
-  f=$(rps "https://localhost:${FL_TLS#*:}/"); h=$(rps "https://localhost:$HA_TLS/")
-  echo "round $r tls pass-through keep-alive: faultline $f req/s, haproxy $h req/s"
-  RATIOS[keepalive]+="$f $h,"
-  f=$(rps "https://localhost:${FL_TLS#*:}/" -H "Connection: close")
-  h=$(rps "https://localhost:$HA_TLS/" -H "Connection: close")
-  echo "round $r new TLS handshakes (Connection: close): faultline $f /s, haproxy $h /s"
-  RATIOS[handshakes]+="$f $h,"
-  f=$(rps "http://$FL_HTTP/"); h=$(rps "http://127.0.0.1:$HA_HTTP/")
-  echo "round $r http protocol (plain) keep-alive: faultline $f req/s, haproxy mode http $h req/s"
-  RATIOS[http]+="$f $h,"
+  pair keepalive "https://localhost:${FL_TLS#*:}/" "https://localhost:$HA_TLS/"
+  pair handshakes "https://localhost:${FL_TLS#*:}/" "https://localhost:$HA_TLS/" \
+    -H "Connection: close"
+  pair http "http://$FL_HTTP/" "http://127.0.0.1:$HA_HTTP/"
 done
 for k in keepalive handshakes http; do
   python3 - "$k" "${RATIOS[$k]}" <<'PY'
