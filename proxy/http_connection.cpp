@@ -132,6 +132,14 @@ class HttpConnection : public ProxiedConnection,
   // Header-triggered faults (x-faultline-abort / x-faultline-delay-ms, each with a -percentage).
   void header_faults(const HttpRequest& req, std::vector<PickedFault>& faults, Rng& rng);
   static awaitable<bool> write_client(std::shared_ptr<HttpConnection> self, HttpResponse res);
+  // Before closing a TLS client connection after a complete response: close_notify, so that the
+  // client reads an orderly end rather than a truncation; waits at most 1 s for the client's.
+  static awaitable<void> end_tls(std::shared_ptr<HttpConnection> self) {
+    if (!self->client_.is_tls() || self->closing_) co_return;
+    self->client_.expires_after(std::chrono::seconds(1));
+    co_await self->client_.tls().async_shutdown(use_nothrow);
+    self->client_.expires_never();
+  }
   void record(const HttpRequest& req, unsigned status, Clock::time_point started) {
     auto rec = proxy_->recorder();
     if (!rec) return;
@@ -338,6 +346,7 @@ awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> s
   }
   self->proxy_->counters().bytes_downstream->Increment(static_cast<double>(wn));
   if (!keep_alive) {
+    co_await end_tls(self);
     self->close(CloseReason::client_closed);
     co_return Next::stop;
   }
@@ -444,6 +453,7 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, Ht
   self->record(req, status, started);
   if (!co_await write_client(self, std::move(res))) co_return Next::stop;
   if (!keep) {
+    co_await end_tls(self);
     error_code ig;
     self->client_.socket().shutdown(tcp::socket::shutdown_send, ig);
     self->close(CloseReason::client_closed);
