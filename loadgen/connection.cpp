@@ -70,7 +70,7 @@ awaitable<std::optional<Outcome>> ensure_connected(Conn* c) {
       std::tie(hec) = co_await c->tls->async_handshake(ssl::stream_base::client, use_nothrow);
     else
       hec = asio::error::invalid_argument;
-    c->w->record_handshake(!hec && !c->timed_out, Clock::now() - hs_start);
+    c->w->record_handshake(!hec && !c->timed_out, hs_start, Clock::now() - hs_start);
     if (hec) {
       const bool timed_out = c->timed_out;
       const std::string refused = tls::verify_failure(c->tls->native_handle());

@@ -23,6 +23,7 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   std::vector<double> stage_durations;
   std::map<std::string, Stats> by_name;
   std::optional<HandshakeStats> handshakes;  // https runs only
+  std::map<std::size_t, HandshakeStats> stage_handshakes;
   std::string model;
   for (std::size_t d = 0; d < docs.size(); ++d) {
     const json& doc = docs[d];
@@ -61,6 +62,9 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
         stage_durations[i] = std::max(stage_durations[i], sj.value("duration_seconds", 0.0));
         if (auto ss = sj.find("schedule"); ss != sj.end())
           stage_schedule[i] += ScheduleCounts::from_json(*ss);
+        if (auto t = sj.find("tls"); t != sj.end())
+          stage_handshakes[i].merge(
+              HandshakeStats::from_json(*t, who + ": stages[" + std::to_string(i) + "].tls"));
         if (sj.contains("target") && sj["target"].is_object()) {
           // Each shard offered its share: the whole run offered the sum.
           auto& t = stage_meta[i]["target"];
@@ -98,6 +102,8 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
     j["duration_seconds"] = stage_durations[i];
     j["schedule"] = stage_schedule[i].to_json();
     add_never_sent(j, stage_schedule[i].never_sent());
+    if (auto t = stage_handshakes.find(i); t != stage_handshakes.end())
+      j["tls"] = t->second.to_json();
     st.push_back(std::move(j));
   }
   out["stages"] = std::move(st);

@@ -40,6 +40,7 @@ json results_json(const Engine& e, const RunSummary& run) {
   const double users_scale = e.users_scale();
   Stats total;
   HandshakeStats handshakes;
+  std::vector<HandshakeStats> stage_handshakes(stage_count);
   std::vector<Stats> stages(stage_count);
   std::vector<Stats> by_name(names);
   // The workers are stopped: their per-stage counters are final. Closed and max models count
@@ -57,7 +58,10 @@ json results_json(const Engine& e, const RunSummary& run) {
     sum += t;
   for (const auto& w : e.workers) {
     total.merge(w->stats.total);
-    handshakes.merge(w->stats.handshakes);
+    for (std::size_t s = 0; s < w->stats.handshakes.size(); ++s) {
+      handshakes.merge(w->stats.handshakes[s]);
+      if (s < stage_count) stage_handshakes[s].merge(w->stats.handshakes[s]);
+    }
     for (std::size_t s = 0; s < stage_count; ++s)
       stages[s].merge(w->stats.stages[s]);
     if (names > 1)
@@ -104,6 +108,7 @@ json results_json(const Engine& e, const RunSummary& run) {
                    {"to", to * (cfg.model == Model::max ? 0 : users_scale)}};
     j["schedule"] = stage_sched[s].to_json();
     add_never_sent(j, stage_sched[s].never_sent());
+    if (cfg.url.tls) j["tls"] = stage_handshakes[s].to_json();
     st.push_back(std::move(j));
   }
   out["stages"] = std::move(st);

@@ -311,14 +311,16 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
       probe["protocol"] = px.protocol;
       proxy::parse_proxy(probe, p, nullptr, behavior_registry(), nullptr, errors);
     }
-    // An http or redis proxy reads its upstream's protocol: in front of a TLS target it must
-    // originate TLS itself (a tcp proxy passes the encrypted bytes through untouched).
-    if (px.upstream_kind == ProxySpec::Upstream::target && s.target.tls && px.protocol != "tcp" &&
-        !o.contains("upstream_tls"))
-      errors.add(path_join(p, "upstream_tls"),
-                 fmt::format("required: the target has \"tls\": true and a {} proxy reads its "
-                             "traffic (e.g. \"upstream_tls\": {{\"ca\": \"${{tls.ca}}\"}})",
-                             px.protocol));
+    // A proxy that decrypts (tls) or reads the protocol (http, redis) sends plain bytes upstream:
+    // in front of a TLS target it must originate TLS itself. A plain tcp proxy passes the
+    // encrypted bytes through untouched.
+    if (px.upstream_kind == ProxySpec::Upstream::target && s.target.tls &&
+        (px.protocol != "tcp" || o.contains("tls")) && !o.contains("upstream_tls"))
+      errors.add(
+          path_join(p, "upstream_tls"),
+          fmt::format("required: the target has \"tls\": true and this {} proxy {} (e.g. "
+                      "\"upstream_tls\": {{\"ca\": \"${{tls.ca}}\"}})",
+                      px.protocol, o.contains("tls") ? "terminates TLS" : "reads the traffic"));
     s.proxies.push_back(std::move(px));
   }
 }

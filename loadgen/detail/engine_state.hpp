@@ -53,7 +53,9 @@ struct WorkerStats {
   std::vector<Stats> pending;  // per stage, plus one last slot for "no stage"
   std::vector<Stats> names_total;
   std::vector<Stats> names_interval;  // used only with more than one name
-  HandshakeStats handshakes;          // https: one record per new connection
+  // https only: per stage of the handshake's start, plus one last slot for "no stage"; one
+  // record per new connection.
+  std::vector<HandshakeStats> handshakes;
 };
 
 struct Conn {
@@ -152,10 +154,7 @@ struct Worker {
     return Clock::now();
   }
   // Once per new TLS connection (not on the per-request path).
-  void record_handshake(bool ok, Clock::duration took) {
-    std::lock_guard lock(mu);
-    stats.handshakes.record(ok, std::chrono::duration_cast<std::chrono::nanoseconds>(took));
-  }
+  inline void record_handshake(bool ok, TimePoint started, Clock::duration took);
   void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -227,6 +226,13 @@ inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_
   stats.pending[stage].record(outcome, corrected, actual);
   if (stats.names_interval.size() > 1 && name < stats.names_interval.size())
     stats.names_interval[name].record(outcome, corrected, actual);
+}
+
+inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration took) {
+  if (stats.handshakes.empty()) return;
+  const std::size_t stage = std::min(engine->stage_of(started), stats.handshakes.size() - 1);
+  std::lock_guard lock(mu);
+  stats.handshakes[stage].record(ok, std::chrono::duration_cast<std::chrono::nanoseconds>(took));
 }
 
 // Folds what `w` recorded since the last call into its totals and stages (and, when given, into

@@ -1,12 +1,13 @@
 // The shared HTTP server with HttpServerOptions::tls: curl over HTTPS (verification against the
 // test CA, keep-alive, bodies both ways, a large response), a plain-HTTP client and a silent
-// client that never completes its handshake.
+// client that never completes its handshake; common/http_client with HttpClientRequest::tls.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
 #include <thread>
 
+#include "common/http_client.hpp"
 #include "common/http_server.hpp"
 #include "common/tls.hpp"
 #include "tests/support/support.hpp"
@@ -114,6 +115,29 @@ TEST_F(HttpsServerTest, PlainHttpAndSilentClientsAreDroppedOthersServed) {
   for (int i = 0; i < 100 && server->active_connections() != 0; ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(server->active_connections(), 0u);
+}
+
+TEST_F(HttpsServerTest, HttpClientSpeaksHttpsAndVerifies) {
+  tls::ClientConfig trust;
+  trust.ca = pki.ca_cert.string();
+  auto ctx = tls::make_client_context(trust);
+  ASSERT_TRUE(ctx.ok()) << ctx.message();
+  HttpClientRequest req;
+  req.method = "POST";
+  req.target = "/c";
+  req.body = "x";
+  req.tls = ctx.context;
+  auto [ec, res] = http_fetch_sync(HostPort{"127.0.0.1", port}, req);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.body, "POST /c x");
+  // Another CA: the handshake fails, as an error code.
+  const auto other = test::make_test_pki(dir.path() / "other");
+  trust.ca = other.ca_cert.string();
+  req.tls = tls::make_client_context(trust).context;
+  std::tie(ec, res) = http_fetch_sync(HostPort{"127.0.0.1", port}, req);
+  EXPECT_TRUE(ec);
+  EXPECT_EQ(res.status, 0u);
 }
 
 }  // namespace

@@ -56,6 +56,8 @@ TEST_F(LoadTls, CacertVerifiesAndHandshakesAreTimedApart) {
     EXPECT_LT(s["mean"].get<double>(), 1.0);
     EXPECT_GE(s["p99"].get<double>(), s["p50"].get<double>());
     EXPECT_EQ(t["histogram"]["count"], 3);
+    // Per stage too (one stage here).
+    EXPECT_EQ(r["stages"][0]["tls"]["handshakes"], 3);
     EXPECT_NE(err.find("tls handshakes: 3 (0 failed), mean "), std::string::npos) << err;
   }
   // report merge adds the handshakes of shards losslessly.
@@ -64,6 +66,7 @@ TEST_F(LoadTls, CacertVerifiesAndHandshakesAreTimedApart) {
   const json m = json::parse(merged);
   EXPECT_EQ(m["tls"]["handshakes"], 6);
   EXPECT_EQ(m["tls"]["histogram"]["count"], 6);
+  EXPECT_EQ(m["stages"][0]["tls"]["handshakes"], 6);
 }
 
 TEST_F(LoadTls, CertificateFromAnotherCaFailsClearly) {
