@@ -116,7 +116,7 @@ TEST_F(TlsChaos, HandshakeDelayHoldsTheServerHello) {
   remove();
   r = curl("-o /dev/null -w '%{time_appconnect} %{time_connect}'");
   ASSERT_EQ(std::sscanf(r.out.c_str(), "%lf %lf", &appconnect, &connect), 2) << r.out;
-  EXPECT_LT(appconnect - connect, 0.3);
+  EXPECT_LT(appconnect - connect, 0.38);  // a handshake without the toxic is well under the delay
 }
 
 TEST_F(TlsChaos, ToxicityIsDrawnPerConnection) {
