@@ -123,6 +123,17 @@ struct RequestInfo {
   std::function<std::optional<std::string_view>(std::string_view)> header;  // HTTP header lookup
 };
 
+// The certificates `tls_bad_cert` can serve instead of the configured one.
+enum class BadCert { expired, wrong_host, self_signed };
+inline constexpr std::size_t kBadCerts = 3;
+
+// What a certificate-chaos behavior (tls_*) does to one TLS handshake from a client.
+struct HandshakeFault {
+  Clock::duration delay{};          // wait before answering the client hello
+  int alert = 0;                    // fail the handshake with this TLS alert (0: no)
+  std::optional<BadCert> bad_cert;  // serve this certificate instead of the configured one
+};
+
 // One behavior type's parsed attributes.
 class BehaviorConfig;
 
@@ -151,6 +162,9 @@ class BehaviorConfig {
   // HTTP/Redis: the fault for one request (toxicity already drawn and hit); `stream` is the
   // toxic's stream (upstream: act on the request, downstream: on the response).
   virtual RequestFault request_fault(Rng& rng, Stream stream) const;
+  // Proxies that terminate TLS: the fault for one client handshake (toxicity already drawn and
+  // hit), or nullopt for behaviors that do not act on handshakes.
+  virtual std::optional<HandshakeFault> handshake_fault() const { return std::nullopt; }
 };
 
 // How a behavior type turns a toxic's `attributes` object into a config. `path` is the JSON path

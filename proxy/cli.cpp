@@ -35,6 +35,13 @@ struct ProxyOptions {
   std::string behavior;
   std::string idle_timeout = "1h";
   std::string connect_timeout = "5s";
+  std::string tls_handshake_timeout = "10s";
+  // One-liner TLS: terminate with cert/key (client_ca: require client certificates); originate
+  // when any upstream_tls_* is given.
+  std::string tls_cert, tls_key, tls_client_ca;
+  bool upstream_tls = false;
+  std::string upstream_tls_ca, upstream_tls_sni;
+  bool upstream_tls_insecure = false;
   unsigned threads = 0;
   std::uint64_t seed = 0;
   bool seed_set = false;
@@ -58,9 +65,11 @@ int run_proxy(const ProxyOptions& o) {
   }
   auto idle = parse_duration(o.idle_timeout);
   auto connect = parse_duration(o.connect_timeout);
-  if (!idle || idle->count() <= 0 || !connect || connect->count() <= 0) {
-    std::cerr << "faultline proxy: --idle-timeout/--connect-timeout: expected a positive duration "
-                 "like 30s\n";
+  auto handshake = parse_duration(o.tls_handshake_timeout);
+  if (!idle || idle->count() <= 0 || !connect || connect->count() <= 0 || !handshake ||
+      handshake->count() <= 0) {
+    std::cerr << "faultline proxy: --idle-timeout/--connect-timeout/--tls-handshake-timeout: "
+                 "expected a positive duration like 30s\n";
     return kExitUsage;
   }
   if (o.threads > kMaxEventLoops) {
@@ -68,7 +77,11 @@ int run_proxy(const ProxyOptions& o) {
               << "\n";
     return kExitUsage;
   }
-  const bool one_liner = !o.listen.empty() || !o.upstream.empty() || !o.behavior.empty();
+  const bool one_liner_tls =
+      !o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty() || o.upstream_tls ||
+      !o.upstream_tls_ca.empty() || !o.upstream_tls_sni.empty() || o.upstream_tls_insecure;
+  const bool one_liner =
+      !o.listen.empty() || !o.upstream.empty() || !o.behavior.empty() || one_liner_tls;
   if (one_liner && (o.listen.empty() || o.upstream.empty())) {
     std::cerr << "faultline proxy: --listen and --upstream go together (and --behavior needs "
                  "both)\n";
@@ -90,6 +103,18 @@ int run_proxy(const ProxyOptions& o) {
   if (one_liner) {
     ConfigErrors errors;
     auto p = one_liner_proxy(o.listen, o.upstream, o.protocol, o.behavior, registry, errors);
+    if (p && (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty())) {
+      json t{{"cert", o.tls_cert}, {"key", o.tls_key}};
+      if (!o.tls_client_ca.empty()) t["client_ca"] = o.tls_client_ca;
+      (*p)["tls"] = std::move(t);
+    }
+    if (p && (o.upstream_tls || !o.upstream_tls_ca.empty() || !o.upstream_tls_sni.empty() ||
+              o.upstream_tls_insecure)) {
+      json u{{"verify", !o.upstream_tls_insecure}};
+      if (!o.upstream_tls_ca.empty()) u["ca"] = o.upstream_tls_ca;
+      if (!o.upstream_tls_sni.empty()) u["sni"] = o.upstream_tls_sni;
+      (*p)["upstream_tls"] = std::move(u);
+    }
     if (!p) {
       std::cerr << "faultline proxy: " << errors.to_string() << "\n";
       return kExitUsage;
@@ -112,14 +137,16 @@ int run_proxy(const ProxyOptions& o) {
   ProxyMetrics proxy_metrics(metrics);
   IoPool control(1);
   IoPool workers(threads);
-  ProxyEnv env{.control = control.context(0),
-               .workers = workers,
-               .metrics = proxy_metrics,
-               .registry = registry,
-               .seed = o.seed_set ? o.seed : std::random_device{}() * 0x100000001ULL,
-               .idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*idle),
-               .connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*connect),
-               .splice = !o.no_splice};
+  ProxyEnv env{
+      .control = control.context(0),
+      .workers = workers,
+      .metrics = proxy_metrics,
+      .registry = registry,
+      .seed = o.seed_set ? o.seed : std::random_device{}() * 0x100000001ULL,
+      .idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*idle),
+      .connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*connect),
+      .splice = !o.no_splice,
+      .tls_handshake_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*handshake)};
   ProxyServer server(env,
                      o.api_token.empty() ? std::nullopt : std::optional<std::string>(o.api_token));
   HttpServerOptions api_options;
@@ -220,6 +247,23 @@ void register_commands(CommandRegistry& registry) {
       ->capture_default_str();
   app->add_option("--connect-timeout", opts->connect_timeout, "upstream connect timeout")
       ->capture_default_str();
+  app->add_option("--tls-handshake-timeout", opts->tls_handshake_timeout,
+                  "close a connection whose TLS handshake (either side) takes longer")
+      ->capture_default_str();
+  app->add_option("--tls-cert", opts->tls_cert,
+                  "one-liner: terminate TLS from clients with this certificate (PEM chain)");
+  app->add_option("--tls-key", opts->tls_key, "one-liner: the key of --tls-cert (PEM)");
+  app->add_option("--tls-client-ca", opts->tls_client_ca,
+                  "one-liner: require client certificates signed by this CA");
+  app->add_flag("--upstream-tls", opts->upstream_tls,
+                "one-liner: originate TLS to the upstream (system trust store unless "
+                "--upstream-tls-ca)");
+  app->add_option("--upstream-tls-ca", opts->upstream_tls_ca,
+                  "one-liner: originate TLS, verifying the upstream against this CA");
+  app->add_option("--upstream-tls-sni", opts->upstream_tls_sni,
+                  "one-liner: originate TLS, sending and verifying this name");
+  app->add_flag("--upstream-tls-insecure", opts->upstream_tls_insecure,
+                "one-liner: originate TLS without verifying the upstream's certificate");
   app->add_option("--threads", opts->threads, "worker threads (default: one per CPU)");
   app->add_flag("--no-splice", opts->no_splice,
                 "tcp: always copy through user space (default: bulk transfers on toxic-free "

@@ -23,6 +23,7 @@
 #include "proxy/recorder.hpp"
 #include "proxy/request_faults.hpp"
 #include "proxy/tcp_connection.hpp"
+#include "proxy/tls_stream.hpp"
 
 namespace faultline::proxy {
 
@@ -76,7 +77,7 @@ class HttpConnection : public ProxiedConnection,
  public:
   HttpConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
       : ProxiedConnection(std::move(proxy)),
-        client_(std::move(client)),
+        client_(beast::tcp_stream(std::move(client))),
         timer_(client_.get_executor()) {}
   void close_async(CloseReason reason) override {
     asio::post(client_.get_executor(),
@@ -131,6 +132,14 @@ class HttpConnection : public ProxiedConnection,
   // Header-triggered faults (x-faultline-abort / x-faultline-delay-ms, each with a -percentage).
   void header_faults(const HttpRequest& req, std::vector<PickedFault>& faults, Rng& rng);
   static awaitable<bool> write_client(std::shared_ptr<HttpConnection> self, HttpResponse res);
+  // Before closing a TLS client connection after a complete response: close_notify, so that the
+  // client reads an orderly end rather than a truncation; waits at most 1 s for the client's.
+  static awaitable<void> end_tls(std::shared_ptr<HttpConnection> self) {
+    if (!self->client_.is_tls() || self->closing_) co_return;
+    self->client_.expires_after(std::chrono::seconds(1));
+    co_await self->client_.tls().async_shutdown(use_nothrow);
+    self->client_.expires_never();
+  }
   void record(const HttpRequest& req, unsigned status, Clock::time_point started) {
     auto rec = proxy_->recorder();
     if (!rec) return;
@@ -146,10 +155,11 @@ class HttpConnection : public ProxiedConnection,
     rec->record(e);
   }
 
-  beast::tcp_stream client_;
-  std::optional<beast::tcp_stream> upstream_;
-  beast::flat_buffer cbuf_;  // client bytes read ahead (pipelined requests)
-  beast::flat_buffer ubuf_;  // upstream bytes read ahead
+  MaybeTlsStream<beast::tcp_stream> client_;
+  std::optional<MaybeTlsStream<beast::tcp_stream>> upstream_;
+  std::shared_ptr<const TlsRuntime> tls_;  // the proxy's TLS when the connection started
+  beast::flat_buffer cbuf_;                // client bytes read ahead (pipelined requests)
+  beast::flat_buffer ubuf_;                // upstream bytes read ahead
   asio::steady_timer timer_;
   bool closing_ = false;
 };
@@ -261,6 +271,15 @@ std::vector<PickedFault> HttpConnection::pick_faults(HttpRequest& req, RequestFa
 
 awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::uint64_t seed) {
   Proxy& proxy = *self->proxy_;
+  self->tls_ = proxy.tls();
+  if (self->tls_ && self->tls_->server) {
+    Rng chaos_rng(seed ^ 0x5851f42d4c957f2dULL);  // apart from the request draws
+    if (!co_await accept_tls(proxy, *self->tls_, self->client_, chaos_rng)) {
+      self->close(CloseReason::tls_failed);
+      co_return;
+    }
+    if (self->closing_) co_return;
+  }
   RequestFaultPicker picker(proxy, seed);
   for (;;) {
     auto in = co_await read_request(self);
@@ -333,6 +352,7 @@ awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> s
   }
   self->proxy_->counters().bytes_downstream->Increment(static_cast<double>(wn));
   if (!keep_alive) {
+    co_await end_tls(self);
     self->close(CloseReason::client_closed);
     co_return Next::stop;
   }
@@ -352,10 +372,16 @@ awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> se
         proxy.counters().connect_errors->Increment();
         co_return false;
       }
-      self->upstream_.emplace(std::move(sock));
+      self->upstream_.emplace(beast::tcp_stream(std::move(sock)));
       error_code ig;
       self->upstream_->socket().set_option(tcp::no_delay(true), ig);
       self->ubuf_.clear();
+      if (self->tls_ && self->tls_->client &&
+          !co_await originate_tls(proxy, *self->tls_, *self->upstream_, proxy.upstream())) {
+        self->upstream_.reset();
+        co_return false;
+      }
+      if (self->closing_) co_return false;
     }
     self->upstream_->expires_after(proxy.env().idle_timeout);
     auto [wec, wn] = co_await http::async_write(*self->upstream_, req, use_nothrow);
@@ -433,6 +459,7 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, Ht
   self->record(req, status, started);
   if (!co_await write_client(self, std::move(res))) co_return Next::stop;
   if (!keep) {
+    co_await end_tls(self);
     error_code ig;
     self->client_.socket().shutdown(tcp::socket::shutdown_send, ig);
     self->close(CloseReason::client_closed);

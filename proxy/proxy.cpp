@@ -32,10 +32,11 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     errors.add(path, "must be a JSON object");
     return std::nullopt;
   }
-  reject_unknown_keys(body, path,
-                      {"name", "listen", "upstream", "enabled", "toxics", "protocol",
-                       "max_active_faults", "record", "header_faults", "header_fault_percentage"},
-                      errors);
+  reject_unknown_keys(
+      body, path,
+      {"name", "listen", "upstream", "enabled", "toxics", "protocol", "max_active_faults", "record",
+       "header_faults", "header_fault_percentage", "tls", "upstream_tls"},
+      errors);
   ProxySettings s = base ? *base : ProxySettings{};
   const bool required = base == nullptr;
   if (auto n = get_string(body, path, "name", errors, required)) {
@@ -111,6 +112,25 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     else
       s.header_fault_percentage = given.get<int>();
   }
+  // TLS: the files are read and the contexts built here, once, so that a bad file is an error
+  // naming its field (400 / exit 2) and connections only share what was built.
+  bool tls_given = false;
+  if (auto it = body.find("tls"); it != body.end()) {
+    tls_given = true;
+    if (it->is_null())
+      s.tls.reset();
+    else if (auto t = parse_tls(*it, path_join(path, "tls"), errors))
+      s.tls = std::move(*t);
+  }
+  if (auto it = body.find("upstream_tls"); it != body.end()) {
+    tls_given = true;
+    if (it->is_null())
+      s.upstream_tls.reset();
+    else if (auto t = parse_upstream_tls(*it, path_join(path, "upstream_tls"), errors))
+      s.upstream_tls = std::move(*t);
+  }
+  if (tls_given && errors.list().size() == before)
+    s.tls_runtime = build_tls_runtime(s.tls, s.upstream_tls, path, errors);
   if (s.record && s.protocol != Protocol::http)
     errors.add(path_join(path, "record"), "recording needs \"protocol\": \"http\"");
   if (s.header_faults && s.protocol != Protocol::http)
@@ -191,7 +211,8 @@ Proxy::Proxy(ProxyEnv& env, ProxySettings settings)
       header_fault_percentage_(settings_.header_fault_percentage),
       // Every behavior type's fault counter at 0 from the start: a bounded set (the registry).
       counters_(metrics_.acquire(settings_.name, env.registry.names())),
-      upstream_(settings_.upstream) {
+      upstream_(settings_.upstream),
+      tls_(settings_.tls_runtime) {
   if (settings_.max_active_faults) max_active_faults_ = *settings_.max_active_faults;
   if (settings_.record) recorder_ = std::make_shared<Recorder>(*settings_.record);
   counters_.toxics_active->Set(0);
@@ -225,7 +246,8 @@ void Proxy::commit(Prepared p) {
   ProxySettings& next = p.settings;
   const bool restart = next.listen != settings_.listen || next.upstream != settings_.upstream ||
                        next.protocol != settings_.protocol || next.enabled != settings_.enabled ||
-                       next.record != settings_.record;
+                       next.record != settings_.record || next.tls != settings_.tls ||
+                       next.upstream_tls != settings_.upstream_tls;
   header_faults_ = next.header_faults;
   header_fault_percentage_ = next.header_fault_percentage;
   max_active_faults_ = next.max_active_faults ? *next.max_active_faults : -1;
@@ -243,6 +265,7 @@ void Proxy::commit(Prepared p) {
   {
     std::lock_guard lock(mu_);
     upstream_ = next.upstream;
+    tls_ = next.tls_runtime;
     if (next.record != settings_.record) recorder_ = std::move(p.recorder);
   }
   settings_ = std::move(next);
@@ -284,6 +307,8 @@ json Proxy::to_json() const {
     j["header_faults"] = true;
     j["header_fault_percentage"] = settings_.header_fault_percentage;
   }
+  if (settings_.tls) j["tls"] = tls_json(*settings_.tls);
+  if (settings_.upstream_tls) j["upstream_tls"] = tls_json(*settings_.upstream_tls);
   return j;
 }
 
@@ -378,6 +403,11 @@ std::string Proxy::upstream() const {
 std::shared_ptr<Recorder> Proxy::recorder() const {
   std::lock_guard lock(mu_);
   return recorder_;
+}
+
+std::shared_ptr<const TlsRuntime> Proxy::tls() const {
+  std::lock_guard lock(mu_);
+  return tls_;
 }
 
 void Proxy::add_connection(const std::shared_ptr<Connection>& c) {

@@ -21,6 +21,7 @@
 #include "common/net.hpp"
 #include "proxy/behavior.hpp"
 #include "proxy/proxy_metrics.hpp"
+#include "proxy/proxy_tls.hpp"
 
 namespace faultline::proxy {
 
@@ -37,6 +38,8 @@ struct ProxyEnv {
   std::chrono::milliseconds connect_timeout{5000};
   // tcp: move bulk data of a toxic-free direction with splice(2) (see tcp_connection.cpp).
   bool splice = true;
+  // A TLS handshake (either side) not done within this closes its connection (outcome timeout).
+  std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 // A proxy as the API shows it.
@@ -52,6 +55,10 @@ struct ProxySettings {
   // The share of requests a header fault applies to when the request names none or an invalid
   // one, and the cap of the one it names (Envoy's configured `percentage`).
   int header_fault_percentage = 100;
+  std::optional<TlsSettings> tls;                   // terminate TLS from clients
+  std::optional<UpstreamTlsSettings> upstream_tls;  // originate TLS to the upstream
+  // The contexts built from tls/upstream_tls when they were parsed (null: neither is set).
+  std::shared_ptr<const TlsRuntime> tls_runtime;
 };
 
 // Proxy and toxic names: 1 to 64 of [A-Za-z0-9._-], not "." or "..". Each name is then one URL
@@ -174,9 +181,11 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
   const ProxyCounters& counters() const noexcept { return counters_; }
   // Tries to take a fault slot (always succeeds without max_active_faults); counts overflows.
   std::optional<FaultSlot> acquire_fault();
-  // The upstream and protocol of new connections (snapshot; settings may change concurrently).
+  // The upstream of new connections (snapshot; settings may change concurrently).
   std::string upstream() const;
   std::shared_ptr<Recorder> recorder() const;
+  // The TLS contexts of new connections (null: plain on both sides).
+  std::shared_ptr<const TlsRuntime> tls() const;
   void add_connection(const std::shared_ptr<Connection>& c);
   void remove_connection(const Connection* c);
 
@@ -197,10 +206,11 @@ class Proxy : public std::enable_shared_from_this<Proxy> {
       std::make_shared<std::atomic<std::int64_t>>(0);
   std::atomic<std::int64_t> max_active_faults_{-1};
 
-  mutable std::mutex mu_;  // guards toxics_, upstream_, recorder_, connections_
+  mutable std::mutex mu_;  // guards toxics_, upstream_, recorder_, tls_, connections_
   std::shared_ptr<const ToxicList> toxics_ = std::make_shared<ToxicList>();
   std::string upstream_;
   std::shared_ptr<Recorder> recorder_;
+  std::shared_ptr<const TlsRuntime> tls_;
   std::unordered_map<const Connection*, std::weak_ptr<Connection>> connections_;
   std::atomic<std::uint64_t> generation_{1};
 };

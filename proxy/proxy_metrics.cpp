@@ -17,8 +17,28 @@ std::string_view to_string(CloseReason r) {
       return "fault";
     case CloseReason::proxy_disabled:
       return "proxy_disabled";
+    case CloseReason::tls_failed:
+      return "tls_failed";
   }
   return "client_closed";
+}
+
+std::string_view to_string(TlsSide s) {
+  return s == TlsSide::client ? "client" : "upstream";
+}
+
+std::string_view to_string(TlsOutcome o) {
+  switch (o) {
+    case TlsOutcome::ok:
+      return "ok";
+    case TlsOutcome::failed:
+      return "failed";
+    case TlsOutcome::timeout:
+      return "timeout";
+    case TlsOutcome::fault:
+      return "fault";
+  }
+  return "failed";
 }
 
 ProxyMetrics::ProxyMetrics(Metrics& metrics)
@@ -64,7 +84,16 @@ ProxyMetrics::ProxyMetrics(Metrics& metrics)
       overflow_(prometheus::BuildCounter()
                     .Name("faultline_proxy_fault_overflow_total")
                     .Help("Faults not injected because max_active_faults were already active.")
-                    .Register(metrics.registry())) {}
+                    .Register(metrics.registry())),
+      tls_handshakes_(prometheus::BuildCounter()
+                          .Name("faultline_proxy_tls_handshakes_total")
+                          .Help("TLS handshakes of the proxy, by side (client: terminated, "
+                                "upstream: originated) and outcome.")
+                          .Register(metrics.registry())),
+      tls_handshake_seconds_(prometheus::BuildHistogram()
+                                 .Name("faultline_proxy_tls_handshake_seconds")
+                                 .Help("Duration of the proxy's completed TLS handshakes, by side.")
+                                 .Register(metrics.registry())) {}
 
 ProxyCounters ProxyMetrics::acquire(const std::string& name,
                                     const std::vector<std::string>& kinds) {
@@ -84,6 +113,16 @@ ProxyCounters ProxyMetrics::acquire(const std::string& name,
     c.injected_delay = &injected_delay_.Add({{"proxy", name}});
     c.toxics_active = &toxics_active_.Add({{"proxy", name}});
     c.overflow = &overflow_.Add({{"proxy", name}});
+    for (std::size_t side = 0; side < kTlsSides; ++side) {
+      const std::string side_name(to_string(static_cast<TlsSide>(side)));
+      for (std::size_t o = 0; o < kTlsOutcomes; ++o)
+        c.tls_handshakes[side][o] =
+            &tls_handshakes_.Add({{"proxy", name},
+                                  {"side", side_name},
+                                  {"outcome", std::string(to_string(static_cast<TlsOutcome>(o)))}});
+      c.tls_handshake_seconds[side] = &tls_handshake_seconds_.Add(
+          {{"proxy", name}, {"side", side_name}}, latency_buckets_seconds());
+    }
   }
   for (const auto& kind : kinds)
     if (!h.faults.count(kind)) h.faults[kind] = &faults_.Add({{"proxy", name}, {"kind", kind}});
@@ -106,6 +145,11 @@ void ProxyMetrics::release(const std::string& name) {
   injected_delay_.Remove(c.injected_delay);
   toxics_active_.Remove(c.toxics_active);
   overflow_.Remove(c.overflow);
+  for (std::size_t side = 0; side < kTlsSides; ++side) {
+    for (auto* h : c.tls_handshakes[side])
+      tls_handshakes_.Remove(h);
+    tls_handshake_seconds_.Remove(c.tls_handshake_seconds[side]);
+  }
   for (const auto& [_, f] : it->second.faults)
     faults_.Remove(f);
   held_.erase(it);

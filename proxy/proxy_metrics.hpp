@@ -21,9 +21,24 @@ enum class CloseReason {
   idle_timeout,             // no traffic in either direction for --idle-timeout
   fault,                    // a behavior closed it (timeout, limit_data, reset_peer, abort, ...)
   proxy_disabled,           // the proxy was disabled, updated, deleted or reset
+  tls_failed,               // a TLS handshake (with the client or the upstream) failed
 };
-inline constexpr std::size_t kCloseReasons = 6;
+inline constexpr std::size_t kCloseReasons = 7;
 std::string_view to_string(CloseReason r);
+
+// TLS handshakes: which side of the proxy (`side`: client = the proxy terminates TLS from its
+// client, upstream = the proxy originates TLS to its upstream) and how each ended (`outcome`).
+enum class TlsSide { client, upstream };
+inline constexpr std::size_t kTlsSides = 2;
+enum class TlsOutcome {
+  ok,       // completed
+  failed,   // a protocol or verification error, or the peer closed during the handshake
+  timeout,  // not completed within --tls-handshake-timeout
+  fault,    // failed on purpose by a certificate-chaos toxic (tls_alert)
+};
+inline constexpr std::size_t kTlsOutcomes = 4;
+std::string_view to_string(TlsSide s);
+std::string_view to_string(TlsOutcome o);
 
 struct ProxyCounters {
   prometheus::Counter* accepted = nullptr;
@@ -36,6 +51,9 @@ struct ProxyCounters {
   prometheus::Counter* injected_delay = nullptr;
   prometheus::Gauge* toxics_active = nullptr;
   prometheus::Counter* overflow = nullptr;  // faults skipped because of max_active_faults
+  // faultline_proxy_tls_handshakes_total[side][outcome], faultline_proxy_tls_handshake_seconds.
+  std::array<std::array<prometheus::Counter*, kTlsOutcomes>, kTlsSides> tls_handshakes{};
+  std::array<prometheus::Histogram*, kTlsSides> tls_handshake_seconds{};
 };
 
 class ProxyMetrics {
@@ -71,6 +89,8 @@ class ProxyMetrics {
   prometheus::Family<prometheus::Counter>& injected_delay_;
   prometheus::Family<prometheus::Gauge>& toxics_active_;
   prometheus::Family<prometheus::Counter>& overflow_;
+  prometheus::Family<prometheus::Counter>& tls_handshakes_;
+  prometheus::Family<prometheus::Histogram>& tls_handshake_seconds_;
 };
 
 }  // namespace faultline::proxy

@@ -20,6 +20,7 @@
 #include "proxy/redis_request.hpp"
 #include "proxy/request_faults.hpp"
 #include "proxy/tcp_connection.hpp"
+#include "proxy/tls_stream.hpp"
 
 namespace faultline::proxy {
 
@@ -88,7 +89,7 @@ class RedisConnection : public ProxiedConnection,
   RedisConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
       : ProxiedConnection(std::move(proxy)),
         client_(std::move(client)),
-        upstream_(client_.get_executor()),
+        upstream_(tcp::socket(client_.get_executor())),
         wake_(client_.get_executor()),
         delay_(client_.get_executor()),
         idle_(client_.get_executor()),
@@ -119,8 +120,8 @@ class RedisConnection : public ProxiedConnection,
     idle_.cancel();
   }
 
-  tcp::socket client_;
-  tcp::socket upstream_;
+  MaybeTlsStream<tcp::socket> client_;
+  MaybeTlsStream<tcp::socket> upstream_;
   asio::steady_timer wake_;   // wakes the client writer
   asio::steady_timer delay_;  // the writer's injected delay
   asio::steady_timer idle_;
@@ -336,17 +337,32 @@ awaitable<void> RedisConnection::watcher(std::shared_ptr<RedisConnection> self) 
 }
 
 awaitable<void> RedisConnection::run(std::shared_ptr<RedisConnection> self, std::uint64_t seed) {
-  auto [ec, sock] =
-      co_await connect_upstream(self->proxy_->upstream(), self->proxy_->env().connect_timeout);
+  Proxy& proxy = *self->proxy_;
+  const auto tls = proxy.tls();
+  if (tls && tls->server) {
+    Rng chaos_rng(seed ^ 0x5851f42d4c957f2dULL);  // apart from the command draws
+    if (!co_await accept_tls(proxy, *tls, self->client_, chaos_rng)) {
+      self->close(CloseReason::tls_failed);
+      co_return;
+    }
+    if (self->closing_) co_return;
+  }
+  const std::string upstream = proxy.upstream();
+  auto [ec, sock] = co_await connect_upstream(upstream, proxy.env().connect_timeout);
   if (self->closing_) co_return;
   if (ec) {
     self->proxy_->counters().connect_errors->Increment();
     self->close(CloseReason::upstream_connect_failed);
     co_return;
   }
-  self->upstream_ = std::move(sock);
+  self->upstream_.next_layer() = std::move(sock);
   error_code ignored;
-  self->upstream_.set_option(tcp::no_delay(true), ignored);
+  self->upstream_.socket().set_option(tcp::no_delay(true), ignored);
+  if (tls && tls->client && !co_await originate_tls(proxy, *tls, self->upstream_, upstream)) {
+    self->close(CloseReason::tls_failed);
+    co_return;
+  }
+  if (self->closing_) co_return;
   auto ex = self->client_.get_executor();
   asio::co_spawn(ex, client_reader(self, seed), log_exception("proxy redis client reader"));
   asio::co_spawn(ex, upstream_reader(self), log_exception("proxy redis upstream reader"));

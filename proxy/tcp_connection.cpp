@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <deque>
+#include <tuple>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -16,7 +17,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "common/co_spawn.hpp"
+#include "common/tls.hpp"
 #include "proxy/proxied_connection.hpp"
+#include "proxy/tls_handshake.hpp"
+#include "proxy/tls_socket.hpp"
 
 namespace faultline::proxy {
 
@@ -108,9 +112,16 @@ class TcpConnection : public ProxiedConnection, public std::enable_shared_from_t
   static awaitable<bool> splice_chunk(std::shared_ptr<TcpConnection> self, int d);
   static awaitable<void> writer(std::shared_ptr<TcpConnection> self, int d);
   static awaitable<void> watcher(std::shared_ptr<TcpConnection> self);
+  // TLS with the client / the upstream when the proxy terminates / originates it; false when
+  // the connection ended.
+  static awaitable<bool> accept_tls(std::shared_ptr<TcpConnection> self);
+  static awaitable<bool> originate_tls(std::shared_ptr<TcpConnection> self, std::string upstream);
 
   tcp::socket& src(int d) { return d == 0 ? client_ : upstream_; }
   tcp::socket& dst(int d) { return d == 0 ? upstream_ : client_; }
+  // The TLS of the source/destination of direction `d` (null: plain TCP).
+  TlsSocket* src_tls(int d) { return d == 0 ? ctls_.get() : utls_.get(); }
+  TlsSocket* dst_tls(int d) { return d == 0 ? utls_.get() : ctls_.get(); }
   // The reason a failure on the socket of side `d`'s source/destination means.
   static CloseReason side_reason(bool client_side) {
     return client_side ? CloseReason::client_closed : CloseReason::upstream_closed;
@@ -137,6 +148,9 @@ class TcpConnection : public ProxiedConnection, public std::enable_shared_from_t
 
   tcp::socket client_;
   tcp::socket upstream_;
+  std::shared_ptr<const TlsRuntime> tls_;  // the proxy's TLS when the connection started
+  std::unique_ptr<TlsSocket> ctls_;        // declared after the sockets: freed before them
+  std::unique_ptr<TlsSocket> utls_;
   asio::steady_timer watch_;
   std::array<Dir, 2> dirs_;  // 0: upstream (client → server), 1: downstream (server → client)
   Rng rng_;
@@ -232,12 +246,20 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
   prometheus::Counter* bytes =
       d == 0 ? self->proxy_->counters().bytes_upstream : self->proxy_->counters().bytes_downstream;
   const bool src_is_client = d == 0;
+  TlsSocket* stls = self->src_tls(d);
+  TlsSocket* dtls = self->dst_tls(d);
+  TlsSocket::Want want = TlsSocket::Want::read;  // what the next TLS read waits for
   for (;;) {
-    auto [wec] = co_await src.async_wait(tcp::socket::wait_read, use_nothrow);
-    if (self->closing_) co_return;
-    if (wec) {
-      self->abort(side_reason(src_is_client));
-      co_return;
+    // TLS may hold decrypted bytes already read from the socket: no readiness wait for those.
+    if (!stls || !stls->has_pending()) {
+      auto [wec] = co_await src.async_wait(
+          want == TlsSocket::Want::write ? tcp::socket::wait_write : tcp::socket::wait_read,
+          use_nothrow);
+      if (self->closing_) co_return;
+      if (wec) {
+        self->abort(side_reason(src_is_client));
+        co_return;
+      }
     }
     self->refresh_links();
     if (dir.pipe_w >= 0 && !self->any_active(d) && dir.queue.empty() && !dir.writer_busy) {
@@ -245,8 +267,19 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
       continue;
     }
     error_code ec;
-    const std::size_t n = src.read_some(asio::buffer(tls_buffer), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    std::size_t n = 0;
+    if (stls) {
+      want = TlsSocket::Want::nothing;
+      n = stls->read(tls_buffer.data(), kReadBuffer, want, ec);
+      if (!ec && n == 0) {
+        if (want == TlsSocket::Want::nothing) want = TlsSocket::Want::read;
+        continue;
+      }
+      want = TlsSocket::Want::read;
+    } else {
+      n = src.read_some(asio::buffer(tls_buffer), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    }
     const auto now = Clock::now();
     self->last_activity_ = now;
     if (ec == asio::error::eof) {
@@ -278,10 +311,16 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
         }
       }
       // Fast path: no toxic on this direction and nothing queued: send now.
-      std::size_t sent = dst.send(asio::buffer(tls_buffer.data(), n), 0, ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        sent = 0;
-        ec = {};
+      std::size_t sent = 0;
+      if (dtls) {
+        TlsSocket::Want w = TlsSocket::Want::nothing;
+        sent = dtls->write(tls_buffer.data(), n, w, ec);
+      } else {
+        sent = dst.send(asio::buffer(tls_buffer.data(), n), 0, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          sent = 0;
+          ec = {};
+        }
       }
       if (ec) {
         self->abort(side_reason(!src_is_client));
@@ -290,7 +329,12 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
       if (sent < n) {
         std::string rest(tls_buffer.data() + sent, n - sent);
         dir.writer_busy = true;
-        auto [xec, xn] = co_await asio::async_write(dst, asio::buffer(rest), use_nothrow);
+        error_code xec;
+        if (dtls)
+          xec = co_await dtls->write_all(dst, rest.data(), rest.size());
+        else
+          std::tie(xec, std::ignore) =
+              co_await asio::async_write(dst, asio::buffer(rest), use_nothrow);
         dir.writer_busy = false;
         if (self->closing_) co_return;
         if (xec) {
@@ -375,6 +419,7 @@ awaitable<void> TcpConnection::writer(std::shared_ptr<TcpConnection> self, int d
   Dir& dir = self->dirs_[d];
   tcp::socket& dst = self->dst(d);
   const bool dst_is_client = d == 1;
+  TlsSocket* dtls = self->dst_tls(d);
   for (;;) {
     while (dir.queue.empty()) {
       dir.writer_busy = false;
@@ -395,7 +440,12 @@ awaitable<void> TcpConnection::writer(std::shared_ptr<TcpConnection> self, int d
     dir.space_ready.cancel();
     switch (item.kind) {
       case Item::Kind::data: {
-        auto [ec, n] = co_await asio::async_write(dst, asio::buffer(item.bytes), use_nothrow);
+        error_code ec;
+        if (dtls)
+          ec = co_await dtls->write_all(dst, item.bytes.data(), item.bytes.size());
+        else
+          std::tie(ec, std::ignore) =
+              co_await asio::async_write(dst, asio::buffer(item.bytes), use_nothrow);
         if (self->closing_) co_return;
         if (ec) {
           self->abort(side_reason(dst_is_client));
@@ -406,6 +456,7 @@ awaitable<void> TcpConnection::writer(std::shared_ptr<TcpConnection> self, int d
       }
       case Item::Kind::eof: {
         error_code ec;
+        if (dtls) dtls->send_close_notify();
         dst.shutdown(tcp::socket::shutdown_send, ec);
         self->direction_done(d, side_reason(!dst_is_client));
         dir.writer_busy = false;
@@ -455,11 +506,17 @@ awaitable<void> TcpConnection::run(std::shared_ptr<TcpConnection> self, std::uin
   // Toxics are linked (and toxicity drawn) when the client connects, before the upstream is
   // dialled.
   self->refresh_links();
-  auto [ec, sock] =
-      co_await connect_upstream(self->proxy_->upstream(), self->proxy_->env().connect_timeout);
+  self->tls_ = self->proxy_->tls();
+  if (self->tls_) {
+    for (auto& dir : self->dirs_)
+      dir.no_pipe = true;  // TLS bytes pass through user space
+  }
+  if (self->tls_ && self->tls_->server && !co_await accept_tls(self)) co_return;
+  const std::string upstream = self->proxy_->upstream();
+  auto [ec, sock] = co_await connect_upstream(upstream, self->proxy_->env().connect_timeout);
   if (self->closing_) co_return;
   if (ec) {
-    spdlog::debug("proxy: upstream {} unreachable: {}", self->proxy_->upstream(), ec.message());
+    spdlog::debug("proxy: upstream {} unreachable: {}", upstream, ec.message());
     self->proxy_->counters().connect_errors->Increment();
     self->abort(CloseReason::upstream_connect_failed);
     co_return;
@@ -469,6 +526,7 @@ awaitable<void> TcpConnection::run(std::shared_ptr<TcpConnection> self, std::uin
   self->upstream_.set_option(tcp::no_delay(true), ignored);
   self->upstream_.non_blocking(true, ignored);
   self->client_.non_blocking(true, ignored);
+  if (self->tls_ && self->tls_->client && !co_await originate_tls(self, upstream)) co_return;
   self->last_activity_ = Clock::now();
   auto ex = self->client_.get_executor();
   for (int d = 0; d < 2; ++d) {
@@ -478,33 +536,46 @@ awaitable<void> TcpConnection::run(std::shared_ptr<TcpConnection> self, std::uin
   asio::co_spawn(ex, watcher(self), log_exception("proxy tcp watcher"));
 }
 
+awaitable<bool> TcpConnection::accept_tls(std::shared_ptr<TcpConnection> self) {
+  Proxy& proxy = *self->proxy_;
+  HandshakeChaos chaos = draw_handshake_chaos(proxy, self->rng_);
+  if (chaos.fault.delay.count() > 0) {
+    // tls_handshake_delay: the client hello waits unanswered (the timeout starts after it).
+    self->watch_.expires_after(chaos.fault.delay);
+    co_await self->watch_.async_wait(use_nothrow);
+    if (self->closing_) co_return false;
+  }
+  self->ctls_ = std::make_unique<TlsSocket>(self->tls_->server->native_handle());
+  self->ctls_->attach(self->client_, true);
+  arm_server_chaos(self->ctls_->ssl(), *self->tls_, chaos.fault.alert, chaos.fault.bad_cert);
+  HandshakeScope scope(proxy, self->client_, TlsSide::client);
+  const error_code ec = co_await self->ctls_->handshake(self->client_);
+  if (!scope.finish(ec, self->ctls_->ssl())) {
+    self->abort(CloseReason::tls_failed);
+    co_return false;
+  }
+  co_return !self->closing_;
+}
+
+awaitable<bool> TcpConnection::originate_tls(std::shared_ptr<TcpConnection> self,
+                                             std::string upstream) {
+  self->utls_ = std::make_unique<TlsSocket>(self->tls_->client->native_handle());
+  self->utls_->attach(self->upstream_, false);
+  const std::string err = tls::prepare_client_ssl(self->utls_->ssl(), self->tls_->client_config,
+                                                  upstream_host(upstream));
+  HandshakeScope scope(*self->proxy_, self->upstream_, TlsSide::upstream);
+  error_code ec = asio::error::invalid_argument;
+  if (err.empty()) ec = co_await self->utls_->handshake(self->upstream_);
+  if (!scope.finish(ec, self->utls_->ssl())) {
+    self->abort(CloseReason::tls_failed);
+    co_return false;
+  }
+  co_return !self->closing_;
+}
+
 std::atomic<std::uint64_t> g_connection_counter{0};
 
 }  // namespace
-
-awaitable<std::pair<error_code, tcp::socket>> connect_upstream(std::string upstream,
-                                                               std::chrono::milliseconds timeout) {
-  auto ex = co_await asio::this_coro::executor;
-  auto hp = parse_host_port(upstream);
-  if (!hp) co_return std::pair{make_error_code(asio::error::invalid_argument), tcp::socket(ex)};
-  beast::tcp_stream stream(ex);
-  stream.expires_after(timeout);
-  error_code aec;
-  auto addr = asio::ip::make_address(hp->host, aec);
-  if (!aec) {
-    auto [cec] = co_await stream.async_connect(tcp::endpoint(addr, hp->port), use_nothrow);
-    if (cec) co_return std::pair{cec, tcp::socket(ex)};
-  } else {
-    tcp::resolver resolver(ex);
-    auto [rec, results] =
-        co_await resolver.async_resolve(hp->host, std::to_string(hp->port), use_nothrow);
-    if (rec) co_return std::pair{rec, tcp::socket(ex)};
-    auto [cec, ep] = co_await stream.async_connect(results, use_nothrow);
-    if (cec) co_return std::pair{cec, tcp::socket(ex)};
-  }
-  stream.expires_never();
-  co_return std::pair{error_code{}, stream.release_socket()};
-}
 
 void start_tcp_connection(std::shared_ptr<Proxy> proxy, tcp::socket client) {
   const std::uint64_t seed = connection_seed(*proxy, 0x9e3779b97f4a7c15ULL, g_connection_counter);

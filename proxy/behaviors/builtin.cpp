@@ -23,6 +23,9 @@
   X(http_abort)                      \
   X(redis_error)                     \
   X(redis_delay)                     \
+  X(tls_handshake_delay)             \
+  X(tls_alert)                       \
+  X(tls_bad_cert)                    \
   X(transient)                       \
   X(weighted)
 

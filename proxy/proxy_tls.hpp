@@ -1,0 +1,82 @@
+// TLS on a proxy: the `tls` (terminate TLS from clients) and `upstream_tls` (originate TLS to the
+// upstream) objects of a proxy, parsed and turned once into OpenSSL contexts (a bad file is a
+// config error naming its field), plus what the certificate-chaos toxics need at handshake time:
+// the substitute certificates generated from the configured one, and the alert hook.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/config.hpp"
+#include "common/tls.hpp"
+#include "proxy/behavior.hpp"
+
+namespace faultline::proxy {
+
+// `"tls": {"cert", "key", "client_ca"?}`.
+struct TlsSettings {
+  std::string cert, key, client_ca;
+  bool operator==(const TlsSettings&) const = default;
+};
+
+// `"upstream_tls": {"ca" | "verify": false, "sni"?, "cert"?, "key"?}`.
+struct UpstreamTlsSettings {
+  std::string ca;
+  bool verify = true;
+  std::string sni;
+  std::string cert, key;
+  bool operator==(const UpstreamTlsSettings&) const = default;
+};
+
+std::string_view to_string(BadCert b);
+std::optional<BadCert> parse_bad_cert(std::string_view s);
+
+// A certificate with its key, owned (freed with the last holder).
+struct CertAndKey {
+  std::shared_ptr<X509> cert;
+  std::shared_ptr<EVP_PKEY> key;
+};
+
+// What connections use, built once per settings change and shared read-only.
+struct TlsRuntime {
+  std::shared_ptr<boost::asio::ssl::context> server;  // null: clients speak plain TCP
+  std::shared_ptr<boost::asio::ssl::context> client;  // null: the upstream speaks plain TCP
+  tls::ClientConfig client_config;                    // SNI and the name to verify
+  std::array<CertAndKey, kBadCerts> bad;              // served by tls_bad_cert (server side)
+};
+
+// JSON of the settings, as the API shows them (paths as given).
+json tls_json(const TlsSettings& s);
+json tls_json(const UpstreamTlsSettings& s);
+
+// Parses `body[key]` ("tls" or "upstream_tls"); errors carry their JSON paths.
+std::optional<TlsSettings> parse_tls(const json& v, const std::string& path, ConfigErrors& errors);
+std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::string& path,
+                                                      ConfigErrors& errors);
+
+// Reads the files and builds the contexts (and the substitute certificates); a file that cannot
+// be read or parsed, or a key that does not match its certificate, is an error at
+// `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set.
+std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
+                                                    const std::optional<UpstreamTlsSettings>& up,
+                                                    const std::string& path, ConfigErrors& errors);
+
+// The TLS alert numbers `tls_alert` accepts by name ("handshake_failure" → 40); nullopt when the
+// name is unknown. `alert_names()` lists them for error messages.
+std::optional<int> parse_alert(std::string_view name);
+std::string alert_names();
+
+// Before a server-side handshake: makes this handshake fail with `alert` (sent in answer to the
+// client hello) when non-zero, and serves `bad` instead of the configured certificate when set.
+void arm_server_chaos(SSL* ssl, const TlsRuntime& rt, int alert, std::optional<BadCert> bad);
+
+// Whether the last handshake failure of `ssl` was the one arm_server_chaos() asked for.
+bool failed_by_chaos(SSL* ssl);
+
+}  // namespace faultline::proxy
