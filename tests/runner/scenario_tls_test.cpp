@@ -168,4 +168,38 @@ TEST(ScenarioTls, TargetWithTlsRunsPass) {
   expect_nothing_left(r, out);
 }
 
+// TLS → TLS through an http proxy: it terminates the client's TLS with the run's certificate,
+// injects http_error into the decrypted requests and re-encrypts to the TLS target, verifying it
+// against the run's CA. The injected errors reach the client one for one (amplification ~1).
+TEST(ScenarioTls, HttpFaultsInsideTlsToATlsTargetPass) {
+  TempDir dir;
+  json doc = scenario(true, {{"protocol", "http"},
+                             {"tls", {{"cert", "${tls.cert}"}, {"key", "${tls.key}"}}},
+                             {"upstream_tls", {{"ca", "${tls.ca}"}}}});
+  doc["duration"] = "6s";
+  doc["timeline"][1] = json::parse(R"({"at": "2s", "phase": "errors", "actions": [
+      {"action": "add_toxic", "proxy": "front",
+       "toxic": {"name": "e", "type": "http_error", "toxicity": 0.2,
+                 "attributes": {"status": 503}}}]})");
+  doc["timeline"].push_back(json::parse(R"({"at": "4s", "phase": "clean", "actions": [
+      {"action": "remove_toxic", "proxy": "front", "toxic": "e"}]})"));
+  doc["assertions"] = json::parse(R"([
+      {"name": "baseline errors", "kind": "error_ratio", "phase": "baseline", "max": 0.01},
+      {"name": "errors seen as injected", "kind": "error_amplification", "phase": "errors",
+       "proxy": "front", "min": 0.5, "max": 1.5},
+      {"name": "clean again", "kind": "error_ratio", "phase": "clean", "max": 0.01}])");
+  const std::string file = write_json(dir, "tls2.json", doc);
+  const std::string out = dir.file("out");
+  auto [code, stdout_text] =
+      run_faultline({"run", file, "--out", out}, dir.file("stderr.log"), 60s);
+  ASSERT_EQ(code, 0) << stdout_text << slurp(dir.file("stderr.log"));
+  const json r = load_json_file(out + "/results.json");
+  EXPECT_EQ(r["verdict"], "pass");
+  const json load = load_json_file(out + "/load-results.json");
+  EXPECT_GT(load["tls"]["handshakes"].get<int>(), 0);
+  EXPECT_EQ(load["tls"]["failed"], 0);
+  EXPECT_GT(load["errors"]["http_5xx"].get<int>(), 5);  // the injected 503s, decrypted and all
+  expect_nothing_left(r, out);
+}
+
 }  // namespace
