@@ -217,20 +217,7 @@ awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method,
         break;
       }
       if (!c->make_room()) co_return fail(Outcome::bad_response, false);
-      error_code rec;
-      std::size_t n = 0;
-      if (c->tls) {
-        std::tie(rec, n) = co_await c->read_some();
-      } else {
-        // Plain HTTP waits for readability first and then reads without blocking: right after a
-        // request the answer is almost never there yet, and async_read_some's speculative recv
-        // (Asio 1.81 tries one on every call) would fail with EAGAIN first. See read_ready().
-        std::tie(rec) = co_await c->sock.async_wait(tcp::socket::wait_read, use_nothrow);
-        if (!rec) {
-          n = c->read_ready(rec);
-          if (rec == asio::error::would_block || rec == asio::error::try_again) continue;
-        }
-      }
+      const auto [rec, n] = co_await c->read_some();
       if (rec) {
         read_failed = fail(Outcome::reset, !received_any && c->end == c->begin);
         break;

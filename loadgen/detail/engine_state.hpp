@@ -91,22 +91,15 @@ struct Conn {
     return end < buf.size() || grow();
   }
   // Reads what has arrived into the free space after `end` (TLS or plain). Not a coroutine itself,
-  // so it allocates no extra frame. Used by the body readers and TLS; a plain response head is
-  // read by exchange() with async_wait + read_ready() instead (see there).
+  // so the hot path allocates no extra frame. Asio 1.81 tries a speculative recv on every call
+  // (it skips it only after EOF), so right after a request this costs one recv that fails with
+  // EAGAIN before the reactor wait; async_wait + a non-blocking read_some avoids that recv but
+  // re-arms the descriptor with one epoll_ctl(EPOLL_CTL_MOD) per call instead, and measured no
+  // cheaper (docs/benchmarks.md, "faultline load").
   awaitable<std::tuple<error_code, std::size_t>> read_some() {
     const auto space = asio::buffer(buf.data() + end, buf.size() - end);
     if (tls) return tls->async_read_some(space, use_nothrow);
     return sock.async_read_some(space, use_nothrow);
-  }
-
-  // Plain sockets: one non-blocking read of what has arrived (would_block when nothing has).
-  // After async_wait(wait_read) this is the only recv of a response: Asio 1.81's
-  // async_read_some tries a speculative recv on every call (it skips it only after EOF), which
-  // right after a request fails with EAGAIN; measured against nginx (1 thread, 50 connections)
-  // that wasted recv cost ~1 µs of client CPU per request, more than the epoll_ctl(EPOLL_CTL_MOD)
-  // that async_wait costs instead (the client also sleeps less often).
-  std::size_t read_ready(error_code& ec) {
-    return sock.read_some(asio::buffer(buf.data() + end, buf.size() - end), ec);
   }
 
   explicit Conn(Worker* worker, asio::io_context& ioc)
