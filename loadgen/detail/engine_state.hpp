@@ -91,10 +91,11 @@ struct Conn {
     return end < buf.size() || grow();
   }
   // Reads what has arrived into the free space after `end` (TLS or plain). Not a coroutine itself,
-  // so the hot path allocates no extra frame; plain async_read_some, not async_wait + read_some:
-  // Asio's epoll reactor skips the speculative read after a short read (until epoll reports the
-  // socket readable again), so this costs no wasted EAGAIN, while async_wait re-arms the
-  // descriptor with one epoll_ctl(EPOLL_CTL_MOD) per call.
+  // so the hot path allocates no extra frame. Asio 1.81 tries a speculative recv on every call
+  // (it skips it only after EOF), so right after a request this costs one recv that fails with
+  // EAGAIN before the reactor wait; async_wait + a non-blocking read_some avoids that recv but
+  // re-arms the descriptor with one epoll_ctl(EPOLL_CTL_MOD) per call instead, and measured no
+  // cheaper (docs/benchmarks.md, "faultline load").
   awaitable<std::tuple<error_code, std::size_t>> read_some() {
     const auto space = asio::buffer(buf.data() + end, buf.size() - end);
     if (tls) return tls->async_read_some(space, use_nothrow);
