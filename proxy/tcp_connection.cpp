@@ -249,9 +249,14 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
   TlsSocket* stls = self->src_tls(d);
   TlsSocket* dtls = self->dst_tls(d);
   TlsSocket::Want want = TlsSocket::Want::read;  // what the next TLS read waits for
+  // TLS: OpenSSL may hold records it already read from the socket (read-ahead, or data that came
+  // with the handshake), which no readiness wait would announce. So read without waiting first
+  // and after every read that returned data; wait only once OpenSSL asked for more (WANT_READ /
+  // WANT_WRITE). (SSL_has_pending() is no guide: it is also true for half a record, which would
+  // spin here until the rest arrived, starving the thread.)
+  bool tls_may_have_more = stls != nullptr;
   for (;;) {
-    // TLS may hold decrypted bytes already read from the socket: no readiness wait for those.
-    if (!stls || !stls->has_pending()) {
+    if (!tls_may_have_more) {
       auto [wec] = co_await src.async_wait(
           want == TlsSocket::Want::write ? tcp::socket::wait_write : tcp::socket::wait_read,
           use_nothrow);
@@ -271,6 +276,7 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
     if (stls) {
       want = TlsSocket::Want::nothing;
       n = stls->read(tls_buffer.data(), kReadBuffer, want, ec);
+      tls_may_have_more = !ec && n > 0;
       if (!ec && n == 0) {
         if (want == TlsSocket::Want::nothing) want = TlsSocket::Want::read;
         continue;

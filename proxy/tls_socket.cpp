@@ -14,8 +14,9 @@ TlsSocket::TlsSocket(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
   // passes on what the peer did instead of turning it into an error.
   SSL_set_options(ssl_, SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  // One read(2) per record or more instead of two (header, then body); bytes read ahead show in
-  // SSL_has_pending(), which the tcp engine checks before it waits for readiness.
+  // One read(2) per record or more instead of two (header, then body). Records read ahead are
+  // announced by no readiness wait: the tcp engine reads again after every read that returned
+  // data and waits only once OpenSSL wants more (tcp_connection.cpp, reader).
   SSL_set_read_ahead(ssl_, 1);
 }
 

@@ -36,8 +36,6 @@ class TlsSocket {
   std::size_t write(const char* p, std::size_t n, Want& want, error_code& ec);
   // Writes all of [p, p+n), waiting as needed.
   awaitable<error_code> write_all(tcp::socket& sock, const char* p, std::size_t n);
-  // Decrypted bytes already buffered (read() returns them without a readiness wait).
-  bool has_pending() const { return SSL_has_pending(ssl_) == 1; }
   // Sends close_notify (best effort, non-blocking); reading may go on afterwards.
   void send_close_notify();
 

@@ -108,6 +108,29 @@ TlsClient::~TlsClient() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+std::string TlsClient::seal(const std::string& data) {
+  // Swap the write side to a memory BIO for this one write, then back to the socket.
+  BIO* mem = BIO_new(BIO_s_mem());
+  BIO* sock = SSL_get_wbio(ssl_);
+  BIO_up_ref(sock);
+  SSL_set0_wbio(ssl_, mem);
+  write_all(data);
+  char* p = nullptr;
+  const long n = BIO_get_mem_data(mem, &p);
+  std::string out(p, static_cast<std::size_t>(n));
+  SSL_set0_wbio(ssl_, sock);  // frees mem
+  return out;
+}
+
+void TlsClient::send_raw(const std::string& bytes) {
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    off += static_cast<std::size_t>(n);
+  }
+}
+
 void TlsClient::write_all(const std::string& data) {
   std::size_t off = 0;
   while (off < data.size()) {

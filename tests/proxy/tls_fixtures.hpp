@@ -61,6 +61,11 @@ class TlsClient {
   std::string read_to_end();
   // Sends close_notify and shuts the TCP send side (a TLS half-close).
   void half_close();
+  // The TLS record(s) that writing `data` would send, without sending them (for tests that
+  // deliver a record in pieces with send_raw).
+  std::string seal(const std::string& data);
+  // Sends bytes on the TCP socket as they are.
+  void send_raw(const std::string& bytes);
 
  private:
   SSL_CTX* ctx_ = nullptr;

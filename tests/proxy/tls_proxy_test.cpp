@@ -137,6 +137,36 @@ TEST_F(TlsTcp, ByteExactStreamsInEveryCombination) {
   EXPECT_EQ(handshakes("term", "client", "ok"), 3);
 }
 
+// A record that arrives in pieces must not make the reader spin: OpenSSL's read-ahead holds the
+// first half (SSL_has_pending() is then true, yet SSL_read wants more), and the reader used to
+// loop on it without waiting, starving every other connection of its worker thread.
+TEST(TlsTcpOneWorker, AHalfRecordDoesNotStarveOtherConnections) {
+  TempDir dir;
+  const auto pki = faultline::test::make_test_pki(dir.path());
+  EchoServer echo;
+  Harness h(42, /*workers=*/1);
+  const auto port =
+      h.create("term", echo.address(), "tcp",
+               {{"tls", {{"cert", pki.server_cert.string()}, {"key", pki.server_key.string()}}}});
+  ASSERT_NE(port, 0);
+  TlsClient slow(port, pki.ca_cert.string());
+  ASSERT_TRUE(slow.handshake_ok());
+  const std::string record = slow.seal(std::string(8000, 'h'));
+  ASSERT_GT(record.size(), 8000u);
+  slow.send_raw(record.substr(0, 100));  // a record header and the start of its body
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Another client on the same (only) worker thread still gets its echo at once.
+  const auto t0 = std::chrono::steady_clock::now();
+  TlsClient other(port, pki.ca_cert.string());
+  ASSERT_TRUE(other.handshake_ok());
+  other.write_all("ping");
+  EXPECT_EQ(other.read_n(4), "ping");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  // The rest of the record completes it.
+  slow.send_raw(record.substr(100));
+  EXPECT_EQ(slow.read_n(8000), std::string(8000, 'h'));
+}
+
 TEST_F(TlsTcp, ClientCertificateRequiredAndMissing) {
   Nginx nginx(dir_);
   json t = tls();
