@@ -102,7 +102,8 @@ void IntervalMerger::check_alignment(std::size_t stream, const json& line,
   }
   if (lines_[stream] != 1) return;
   // The shard ("I/N") is checked once per stream, on its first line.
-  const std::string shard = line.value("shard", "");
+  const auto sh = line.find("shard");
+  const std::string shard = sh != line.end() && sh->is_string() ? sh->get<std::string>() : "";
   shard_[stream] = shard;
   unsigned i = 0, n = 0;
   if (shard.empty() || std::sscanf(shard.c_str(), "%u/%u", &i, &n) != 2 || n <= 1) return;
@@ -130,6 +131,20 @@ void IntervalMerger::add(std::size_t stream, const json& line) {
   const std::int64_t key = std::llround(line["t"].get<double>());
   if (last_key_[stream] && key < *last_key_[stream])
     throw ConfigError(fmt::format("{}: t = {} goes back in time", where, line["t"].dump()));
+  // Whatever can be rejected is read before the second is touched: a rejected line adds nothing
+  // (its counts never disagree with its histograms).
+  Histogram line_hist;
+  std::map<std::string, Histogram> name_hists;
+  try {
+    if (auto h = line.find("histogram"); h != line.end() && h->is_object())
+      line_hist = Histogram::from_json(*h);
+    if (auto by = line.find("requests_by_name"); by != line.end() && by->is_object())
+      for (const auto& [name, v] : by->items())
+        if (auto h = v.find("histogram"); h != v.end() && h->is_object())
+          name_hists[name] = Histogram::from_json(*h);
+  } catch (const ConfigError& e) {
+    throw ConfigError(where + ": histogram: " + e.what());
+  }
   last_key_[stream] = key;
 
   Second& s = pending_[key];
@@ -141,21 +156,15 @@ void IntervalMerger::add(std::size_t stream, const json& line) {
   if (auto e = line.find("errors"); e != line.end() && e->is_object())
     for (const auto& [kind, n] : e->items())
       s.errors[kind] += count_of(n);
-  try {
-    if (auto h = line.find("histogram"); h != line.end() && h->is_object())
-      s.hist.merge(Histogram::from_json(*h));
-    if (auto by = line.find("requests_by_name"); by != line.end() && by->is_object())
-      for (const auto& [name, v] : by->items()) {
-        NameSum& n = s.names[name];
-        n.total += u64(v, "total");
-        n.ok += u64(v, "ok");
-        n.failed += u64(v, "failed");
-        if (auto h = v.find("histogram"); h != v.end() && h->is_object())
-          n.hist.merge(Histogram::from_json(*h));
-      }
-  } catch (const ConfigError& e) {
-    throw ConfigError(where + ": histogram: " + e.what());
-  }
+  s.hist.merge(line_hist);
+  if (auto by = line.find("requests_by_name"); by != line.end() && by->is_object())
+    for (const auto& [name, v] : by->items()) {
+      NameSum& n = s.names[name];
+      n.total += u64(v, "total");
+      n.ok += u64(v, "ok");
+      n.failed += u64(v, "failed");
+      if (auto it = name_hists.find(name); it != name_hists.end()) n.hist.merge(it->second);
+    }
   StreamPart& p = s.parts[stream];
   if (auto sc = line.find("schedule"); sc != line.end() && sc->is_object()) {
     s.offered += u64(*sc, "offered");

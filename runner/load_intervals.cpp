@@ -40,7 +40,7 @@ std::vector<json> LoadIntervals::read(bool final) {
       json j = json::parse(line, nullptr, false);
       try {
         merger_->add(i, j);
-      } catch (const ConfigError& e) {
+      } catch (const std::exception& e) {  // ConfigError, or a JSON type error of an odd line
         // Cannot happen with shards this runner started together, short of a torn line.
         if (rejected_++ == 0) spdlog::warn("run: an interval line of a load shard: {}", e.what());
       }
@@ -53,6 +53,14 @@ std::vector<json> LoadIntervals::read(bool final) {
   for (json& j : merger_->take_ready()) {
     if (!merged_->write(j.dump()))
       spdlog::warn("run: cannot append to the merged intervals (is the disk full?)");
+    // Rolled hourly like a load process's own stream, so a 24-hour sharded run stays bounded.
+    if (const auto t = j.find("t");
+        t != j.end() && t->is_number() && t->get<double>() >= next_roll_) {
+      std::string error;
+      if (!merged_->roll(error)) spdlog::warn("run: merged intervals: {}", error);
+      while (next_roll_ <= t->get<double>())
+        next_roll_ += kMergedRollSeconds;
+    }
     out.push_back(std::move(j));
   }
   return out;

@@ -38,6 +38,8 @@ class LoadIntervals {
   std::unique_ptr<RollingLineWriter> merged_;
   bool finished_ = false;
   std::size_t rejected_ = 0;
+  static constexpr double kMergedRollSeconds = 3600;  // as the load's --intervals-roll default
+  double next_roll_ = kMergedRollSeconds;
 };
 
 // The --shard, --start-at and per-shard file arguments of shard `index` of `count` local load

@@ -111,6 +111,30 @@ TEST(IntervalMerger, SumsPerSecondLosslessly) {
   EXPECT_TRUE(m.take_ready().empty());
 }
 
+// Found in review: a line whose histogram is bad was rejected only after its counts were added
+// (the second's counts then disagreed with its histogram), and a non-string "shard" threw a JSON
+// type error instead of a ConfigError.
+TEST(IntervalMerger, ARejectedLineAddsNothing) {
+  loadgen::IntervalMerger m({"a", "b"});
+  m.add(0, line(1.0, 100, 2, "0/2"));
+  json bad = line(1.0, 50, 8, "1/2");
+  bad["requests_by_name"]["get"]["histogram"]["count"] = 7;  // disagrees with its buckets
+  EXPECT_THROW(m.add(1, bad), ConfigError);
+  m.add(1, line(1.0, 20, 8, "1/2"));
+  m.finish(0);
+  m.finish(1);
+  const auto ready = m.take_ready();
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0]["requests"]["total"], 120);
+  EXPECT_EQ(Histogram::from_json(ready[0]["histogram"]).count(), 120u);
+  EXPECT_EQ(ready[0]["requests_by_name"]["get"]["total"], 120);
+
+  loadgen::IntervalMerger odd({"a"});
+  json l = line(1.0, 10, 2, "0/1");
+  l["shard"] = 3;
+  EXPECT_NO_THROW(odd.add(0, l));
+}
+
 TEST(IntervalMerger, RejectsStreamsThatDoNotLineUp) {
   {
     loadgen::IntervalMerger m({"a.jsonl", "b.jsonl"});
