@@ -123,6 +123,13 @@ void check_nested_protocol(const BehaviorConfig& config, const std::string& attr
       errors.add(path_join(npath, "type"),
                  fmt::format("behavior type \"{}\" is not available on a {} proxy", n.type,
                              to_string(protocol)));
+    // A handshake fault acts once per connection, before any byte; a wrapper draws per connection
+    // or request after the handshake, so inside one it would silently do nothing.
+    if (n.config && n.config->handshake_fault())
+      errors.add(path_join(npath, "type"),
+                 fmt::format("\"{}\" acts on the TLS handshake and cannot be wrapped; add it as a "
+                             "toxic of its own",
+                             n.type));
     if (n.config)
       check_nested_protocol(*n.config, path_join(npath, "attributes"), protocol, registry, errors);
   }

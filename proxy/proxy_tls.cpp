@@ -305,6 +305,10 @@ void arm_server_chaos(SSL* ssl, const TlsRuntime& rt, int alert, std::optional<B
     SSL_set_ex_data(ssl, alert_index(), reinterpret_cast<void*>(std::intptr_t{alert}));
   if (bad) {
     const CertAndKey& ck = rt.bad[static_cast<std::size_t>(*bad)];
+    // Replace, not add: the self-signed substitute has an EC key, and beside a configured RSA
+    // certificate it would only fill another slot, so a client preferring RSA signatures would
+    // get the real certificate (found in review).
+    SSL_certs_clear(ssl);
     SSL_use_certificate(ssl, ck.cert.get());
     SSL_use_PrivateKey(ssl, ck.key.get());
   }

@@ -77,6 +77,35 @@ TEST_F(TlsChaos, EachBadCertificateFailsCurlsVerificationForItsReasonAndInsecure
   EXPECT_EQ(curl().code, 0);
 }
 
+// The self-signed substitute (an EC key) replaces a configured RSA certificate instead of being
+// added beside it, so a client that prefers RSA signatures gets it too.
+TEST(TlsChaosRsa, SelfSignedReplacesAnRsaCertificate) {
+  if (!have("openssl")) GTEST_SKIP() << "openssl is needed";
+  TempDir dir;
+  const std::string cert = dir.file("rsa.pem"), key = dir.file("rsa.key");
+  auto made = sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                 " -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost");
+  ASSERT_EQ(made.code, 0) << made.out;
+  EchoServer echo;
+  Harness h(42);
+  const auto port =
+      h.create("rsa", echo.address(), "tcp", {{"tls", {{"cert", cert}, {"key", key}}}});
+  ASSERT_NE(port, 0);
+  const std::string client = fmt::format(
+      "openssl s_client -connect 127.0.0.1:{} -servername localhost -CAfile {} "
+      "-sigalgs RSA-PSS+SHA256:ECDSA+SHA256 </dev/null",
+      port, cert);
+  auto r = sh(client);
+  EXPECT_TRUE(contains(r.out, "Verify return code: 0 (ok)")) << r.out;
+  ASSERT_EQ(h.call("POST", "/proxies/rsa/toxics",
+                   {{"type", "tls_bad_cert"}, {"attributes", {{"certificate", "self_signed"}}}})
+                .status,
+            200u);
+  r = sh(client);
+  EXPECT_FALSE(contains(r.out, "Verify return code: 0 (ok)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "self-signed certificate")) << r.out;
+}
+
 TEST_F(TlsChaos, AlertFailsTheHandshakeWithThatAlertAndIsCountedAsAFault) {
   add("tls_alert", {{"alert", "handshake_failure"}});
   auto r = curl("--insecure");

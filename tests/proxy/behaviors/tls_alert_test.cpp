@@ -29,3 +29,20 @@ TEST(TlsAlert, RejectsAnUnknownNameListingTheKnownOnes) {
   EXPECT_NE(text.find("$.attributes.alert"), std::string::npos) << text;
   EXPECT_NE(text.find("handshake_failure"), std::string::npos) << text;
 }
+
+// Found in review: inside transient/weighted a handshake fault was accepted and never acted.
+TEST(TlsAlert, CannotBeWrapped) {
+  for (const json& body :
+       {json{{"type", "transient"}, {"attributes", {{"behavior", {{"type", "tls_alert"}}}}}},
+        json{{"type", "weighted"},
+             {"attributes",
+              {{"choices",
+                {{{"percent", 10},
+                  {"type", "tls_bad_cert"},
+                  {"attributes", {{"certificate", "expired"}}}}}}}}}}) {
+    ConfigErrors errors;
+    EXPECT_FALSE(parse_toxic(body, "$", Protocol::tcp, builtin_registry(), errors)) << body.dump();
+    EXPECT_NE(errors.to_string().find("cannot be wrapped"), std::string::npos)
+        << errors.to_string();
+  }
+}
