@@ -2,12 +2,15 @@
 // written the way `openssl req -x509` / `openssl x509 -req` with an extension file would.
 #include "common/tls_certgen.hpp"
 
+#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 #include <system_error>
 #include <utility>
@@ -101,14 +104,18 @@ bool write_pem(const Issued& issued, const std::filesystem::path& cert_path,
     error = fmt::format("cannot write {}: {}", cert_path.string(), take_openssl_error());
     return false;
   }
-  // Create the key file private before any byte is written to it.
-  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new_file(key_path.c_str(), "w"), &BIO_free);
+  // The key file is created private (0600, O_EXCL after removing any old one, no symlink
+  // followed): a chmod after creation would leave a window in which another local user could open
+  // it and read the key once written (found in review).
   std::error_code ec;
-  if (key_bio) {
-    std::filesystem::permissions(
-        key_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-        std::filesystem::perm_options::replace, ec);
-  }
+  std::filesystem::remove(key_path, ec);
+  ec.clear();
+  const int fd =
+      ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) ec = std::error_code(errno, std::generic_category());
+  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(fd >= 0 ? BIO_new_fd(fd, BIO_CLOSE) : nullptr,
+                                                    &BIO_free);
+  if (fd >= 0 && !key_bio) ::close(fd);
   if (!key_bio || ec ||
       PEM_write_bio_PrivateKey(key_bio.get(), issued.key.get(), nullptr, nullptr, 0, nullptr,
                                nullptr) != 1) {

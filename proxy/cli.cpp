@@ -234,7 +234,9 @@ void register_commands(CommandRegistry& registry) {
   app->add_option("--config", opts->config,
                   "JSON array of proxies (each optionally with toxics) created at start-up");
   app->add_option("--api-token", opts->api_token,
-                  "require 'Authorization: Bearer TOKEN' on every API request");
+                  "require 'Authorization: Bearer TOKEN' on every API request "
+                  "(default: $FAULTLINE_API_TOKEN)")
+      ->envname("FAULTLINE_API_TOKEN");
   app->add_option("--listen", opts->listen, "one-liner: the proxy's listen address");
   app->add_option("--upstream", opts->upstream, "one-liner: the upstream host:port");
   app->add_option("--protocol", opts->protocol, "one-liner: tcp, http or redis")

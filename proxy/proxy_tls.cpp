@@ -259,6 +259,9 @@ std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::
   if (s.cert.empty() != s.key.empty())
     errors.add(path_join(path, s.cert.empty() ? "cert" : "key"),
                "a client certificate needs both \"cert\" and \"key\"");
+  if (!s.verify && !s.ca.empty())
+    errors.add(path_join(path, "ca"),
+               "\"verify\": false checks no certificate: drop \"ca\" or verify against it");
   if (errors.list().size() != before) return std::nullopt;
   return s;
 }

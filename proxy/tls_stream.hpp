@@ -82,6 +82,8 @@ awaitable<bool> accept_tls(Proxy& proxy, const TlsRuntime& rt, MaybeTlsStream<Ne
     asio::steady_timer delay(s.get_executor());
     delay.expires_after(chaos.fault.delay);
     co_await delay.async_wait(use_nothrow);
+    // Closed meanwhile (the proxy deleted or updated): no handshake, and none counted as failed.
+    if (!s.socket().is_open()) co_return false;
   }
   SSL* ssl = s.enable_tls(*rt.server);
   arm_server_chaos(ssl, rt, chaos.fault.alert, chaos.fault.bad_cert);

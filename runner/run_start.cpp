@@ -368,8 +368,10 @@ std::vector<std::string> Orchestrator::load_argv(const std::string& url,
   argv.insert(argv.end(), s_.load.args.begin(), s_.load.args.end());
   // https to a certificate of the run's PKI: trusted through its CA, unless the scenario's load
   // args already say how to verify.
-  const auto given = [&](const char* flag) {
-    return std::find(s_.load.args.begin(), s_.load.args.end(), flag) != s_.load.args.end();
+  const auto given = [&](const std::string& flag) {  // "--flag VALUE" or "--flag=VALUE"
+    return std::any_of(s_.load.args.begin(), s_.load.args.end(), [&](const std::string& a) {
+      return a == flag || a.rfind(flag + "=", 0) == 0;
+    });
   };
   if (s_.run_pki && url.rfind("https://", 0) == 0 && !given("--cacert") && !given("--insecure")) {
     argv.push_back("--cacert");
@@ -411,6 +413,8 @@ void Orchestrator::start_load() {
     start_at = fmt::format("{:.6f}", now + 1.0 + 0.25 * static_cast<double>(shards));
   }
   std::vector<std::string> tails;
+  // Every shard is started before any is waited for, so the last one is not late for --start-at
+  // by the sum of the others' start-up times (found in review).
   for (std::size_t i = 0; i < shards; ++i) {
     std::vector<std::string> argv = load_argv(url, workload, i);
     if (shards > 1) {
@@ -419,10 +423,11 @@ void Orchestrator::start_load() {
       fs::remove(shard_intervals_path(o_.out_dir, i));
     }
     tails.push_back(shards > 1 ? shard_intervals_path(o_.out_dir, i) : intervals_path_);
+    loads_.emplace_back(argv, log_file(shards > 1 ? fmt::format("load-{}", i) : "load"));
+  }
+  for (std::size_t i = 0; i < shards; ++i) {
     const std::string name = shards > 1 ? fmt::format("load-{}", i) : "load";
-    const std::string log = log_file(name);
-    loads_.emplace_back(argv, log);
-    const HostPort metrics = wait_listening(loads_.back(), name, log);
+    const HostPort metrics = wait_listening(loads_[i], name, log_file(name));
     if (i == 0) load_metrics_ = metrics;
   }
   // Every shard's second 0 is the same instant: shard 0's "started at" line gives it.

@@ -158,6 +158,25 @@ std::optional<json> tls_member(const json& value, json::const_iterator raw_it, c
   const json* raw_obj = raw && raw_it != raw->end() && raw_it->is_object() ? &*raw_it : nullptr;
   json out = value;
   bool ok = true;
+  // Every member, so a typo ("verfy") is an error here, with its path, before anything starts.
+  const std::size_t before = errors.list().size();
+  if (upstream)
+    reject_unknown_keys(value, path, {"ca", "verify", "sni", "cert", "key"}, errors);
+  else
+    reject_unknown_keys(value, path, {"cert", "key", "client_ca"}, errors);
+  if (errors.list().size() != before) ok = false;
+  if (upstream) {
+    if (auto sni = value.find("sni"); sni != value.end() && !sni->is_string()) {
+      errors.add(path_join(path, "sni"), "must be a host name (a string)");
+      ok = false;
+    }
+    if (auto v = value.find("verify");
+        v != value.end() && v->is_boolean() && !v->get<bool>() && value.contains("ca")) {
+      errors.add(path_join(path, "ca"),
+                 "\"verify\": false checks no certificate: drop \"ca\" or verify against it");
+      ok = false;
+    }
+  }
   for (const auto& f : files) {
     const auto it = value.find(f);
     if (it == value.end()) continue;

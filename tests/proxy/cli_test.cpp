@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 
 #include "common/http_client.hpp"
@@ -152,4 +153,22 @@ TEST(ProxyCtl, ToxicAddHelpListsTheRegistrysTypes) {
   for (const auto& n : registry.names())
     names += (names.empty() ? "" : ", ") + n;
   EXPECT_NE(out.find("toxic type: " + names), std::string::npos) << out;
+}
+
+// `faultline proxy` takes its API token from $FAULTLINE_API_TOKEN (as `run` and `ctl` do), so a
+// Kubernetes Secret can hold it.
+TEST(ProxyCli, ApiTokenFromTheEnvironment) {
+  ::setenv("FAULTLINE_API_TOKEN", "from-env", 1);
+  auto proxy = faultline::test::start_faultline({"proxy", "--api", "127.0.0.1:0"});
+  ::unsetenv("FAULTLINE_API_TOKEN");
+  ASSERT_TRUE(proxy);
+  HttpClientRequest req;
+  req.target = "/version";
+  auto [ec, res] = http_fetch_sync(proxy->address, req);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.status, 401u);
+  req.headers.emplace_back("Authorization", "Bearer from-env");
+  auto [ec2, res2] = http_fetch_sync(proxy->address, req);
+  ASSERT_FALSE(ec2) << ec2.message();
+  EXPECT_EQ(res2.status, 200u);
 }

@@ -121,6 +121,15 @@ TEST(ScenarioTls, ProxyTlsMembersCheckedAndForwarded) {
        "$.services.proxies[0].upstream_tls.verify: must be true or false"},
       {{{"upstream_tls", {{"cert", "pki/client.pem"}}}},
        "$.services.proxies[0].upstream_tls.key: a client certificate needs both cert and key"},
+      // Typos and contradictions are errors before anything starts (found in review).
+      {{{"upstream_tls", {{"ca", "pki/ca.pem"}, {"verfy", false}}}},
+       "$.services.proxies[0].upstream_tls.verfy: unknown field"},
+      {{{"tls", {{"cert", "pki/server.pem"}, {"key", "pki/server.key"}, {"clientca", "x"}}}},
+       "$.services.proxies[0].tls.clientca: unknown field"},
+      {{{"upstream_tls", {{"sni", 5}}}},
+       "$.services.proxies[0].upstream_tls.sni: must be a host name"},
+      {{{"upstream_tls", {{"ca", "pki/ca.pem"}, {"verify", false}}}},
+       "$.services.proxies[0].upstream_tls.ca: \"verify\": false checks no certificate"},
   };
   for (const auto& [members, want] : bad) {
     const std::string e = errors_of(scenario(false, members), dir.path().string());
