@@ -5,8 +5,10 @@
 #include "loadgen/engine.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -40,6 +42,14 @@ namespace {
 
 using namespace detail;
 
+bool is_localhost_name(std::string_view host) {
+  std::string h(host);
+  std::transform(h.begin(), h.end(), h.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (!h.empty() && h.back() == '.') h.pop_back();
+  return h == "localhost" || (h.size() > 10 && h.ends_with(".localhost"));
+}
+
 // Resolves once; every connection uses the same endpoints. Prepares the TLS client context.
 void prepare_target(Engine& engine) {
   const EngineConfig& cfg = engine.cfg;
@@ -48,7 +58,14 @@ void prepare_target(Engine& engine) {
     tcp::resolver resolver(ioc);
     error_code ec;
     auto results = resolver.resolve(cfg.url.host, std::to_string(cfg.url.port), ec);
-    if (ec) throw ConfigError("cannot resolve \"" + cfg.url.host + "\": " + ec.message());
+    if (ec && is_localhost_name(cfg.url.host)) {
+      // RFC 6761: "localhost" is the loopback, even where the resolver says nothing of it (a
+      // minimal system or chroot without /etc/hosts), as curl and browsers do.
+      engine.endpoints.emplace_back(asio::ip::address_v4::loopback(), cfg.url.port);
+      engine.endpoints.emplace_back(asio::ip::address_v6::loopback(), cfg.url.port);
+    } else if (ec) {
+      throw ConfigError("cannot resolve \"" + cfg.url.host + "\": " + ec.message());
+    }
     for (const auto& r : results)
       engine.endpoints.push_back(r.endpoint());
   }

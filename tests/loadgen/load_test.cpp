@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -338,4 +339,19 @@ TEST(Load, IntervalsRollIntoGzipSegmentsWithNothingLost) {
   EXPECT_GE(ts.size(), 4u);
   json r = read_json(dir.file("r.json"));
   EXPECT_EQ(total, r["requests"]["total"].get<std::uint64_t>());
+}
+
+// RFC 6761: "localhost" is the loopback even where the resolver does not know it (a minimal
+// system or chroot without /etc/hosts; seen in a fresh debootstrap root). Needs root and unshare
+// to hide /etc/hosts in a private mount namespace.
+TEST(Load, LocalhostIsTheLoopbackWithoutEtcHosts) {
+  if (::geteuid() != 0 || std::system("command -v unshare >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "needs root and unshare";
+  TestServer server;
+  std::string url = server.url();
+  url.replace(url.find("127.0.0.1"), 9, "localhost");
+  const std::string cmd = "unshare -m sh -c 'mount --bind /dev/null /etc/hosts && " +
+                          faultline_bin() + " load " + url +
+                          " --rate 20 --duration 500ms -q' >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }

@@ -163,8 +163,12 @@ std::string why_no_netns() {
     return "ip netns add failed (a container or sandbox without network namespaces?)";
   const bool veth =
       sh(fmt::format("ip link add eth0 netns {0} type veth peer name eth1 netns {0}", probe)) == 0;
+  // A bridge needs the kernel's bridge module, which a chroot or container may not be able to
+  // load (seen in a debootstrap chroot: veth worked, the bridge did not).
+  const bool bridge = veth && sh(fmt::format("ip -n {} link add br0 type bridge", probe)) == 0;
   sh("ip netns del " + probe);
   if (!veth) return "veth pairs cannot be created here";
+  if (!bridge) return "a bridge cannot be created here (no bridge kernel module?)";
   return "";
 }
 
