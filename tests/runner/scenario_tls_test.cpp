@@ -211,4 +211,20 @@ TEST(ScenarioTls, HttpFaultsInsideTlsToATlsTargetPass) {
   expect_nothing_left(r, out);
 }
 
+// Load args that already say how to verify, as "--cacert=FILE": the runner adds no second
+// --cacert (found in review: only "--cacert" as a word of its own was recognised).
+TEST(ScenarioTls, LoadArgsCacertWithEqualsIsRespected) {
+  TempDir dir;
+  json doc = scenario(true);
+  doc["duration"] = "2s";
+  doc["timeline"] = json::parse(R"([{"at": "0s", "phase": "baseline"}])");
+  doc["assertions"] = json::parse(
+      R"([{"name": "baseline errors", "kind": "error_ratio", "phase": "baseline", "max": 0.01}])");
+  doc["load"]["args"] = json::array({"--cacert=${tls.ca}"});
+  const std::string file = write_json(dir, "eq.json", doc);
+  auto [code, stdout_text] =
+      run_faultline({"run", file, "--out", dir.file("out")}, dir.file("stderr.log"), 60s);
+  EXPECT_EQ(code, 0) << stdout_text << slurp(dir.file("stderr.log"));
+}
+
 }  // namespace
