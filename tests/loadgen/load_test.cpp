@@ -350,8 +350,10 @@ TEST(Load, LocalhostIsTheLoopbackWithoutEtcHosts) {
   TestServer server;
   std::string url = server.url();
   url.replace(url.find("127.0.0.1"), 9, "localhost");
-  const std::string cmd = "unshare -m sh -c 'mount --bind /dev/null /etc/hosts && " +
-                          faultline_bin() + " load " + url +
-                          " --rate 20 --duration 500ms -q' >/dev/null 2>&1";
+  // (A root without /etc/hosts, as a debootstrap chroot, already lacks localhost: nothing to hide.)
+  const std::string cmd =
+      "unshare -m sh -c '{ [ ! -e /etc/hosts ] || mount --bind /dev/null "
+      "/etc/hosts; } && " +
+      faultline_bin() + " load " + url + " --rate 20 --duration 500ms -q' >/dev/null 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }

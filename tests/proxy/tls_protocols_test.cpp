@@ -230,8 +230,8 @@ TEST(TlsRedis, RedisCliTlsThroughARedisProxyToRedisServerTlsPort) {
                     "--loglevel",
                     "warning"},
                    dir.file("redis.log"));
-  const std::string cli =
-      fmt::format("redis-cli --tls --cacert {} -h localhost -p ", pki.ca_cert.string());
+  const std::string cli = fmt::format(
+      "redis-cli --tls --cacert {} --sni localhost -h 127.0.0.1 -p ", pki.ca_cert.string());
   bool up = false;
   for (int i = 0; i < 200 && !up; ++i) {
     up = sh(cli + std::to_string(rport) + " PING").out == "PONG\n";
