@@ -233,6 +233,9 @@ pid_t spawn_process(const std::vector<std::string>& argv, const SubprocessOption
 
 Subprocess::~Subprocess() {
   if (pid_ > 0 && status_ < 0) {
+    // The child leads its own process group: kill the group, so that what it started (nginx's
+    // workers, a shell's background jobs) does not outlive it (found: orphaned nginx workers).
+    ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
     wait(std::chrono::milliseconds(5000));
   }
@@ -321,6 +324,7 @@ int Subprocess::terminate(std::chrono::milliseconds grace) {
   ::kill(pid_, SIGTERM);
   int st = wait(grace);
   if (st < 0) {
+    ::kill(-pid_, SIGKILL);  // its group, as the destructor does
     ::kill(pid_, SIGKILL);
     st = wait(std::chrono::milliseconds(5000));
   }

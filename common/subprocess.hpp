@@ -31,7 +31,7 @@ class Subprocess {
   // As above, with files, environment and working directory from `options`. A chdir or exec that
   // fails in the child is reported on its stderr (or stdout file) and ends it with status 127.
   Subprocess(const std::vector<std::string>& argv, const SubprocessOptions& options);
-  ~Subprocess();  // SIGKILLs and reaps a child that is still running
+  ~Subprocess();  // SIGKILLs (its process group too) and reaps a child that is still running
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&& other) noexcept;
   Subprocess(const Subprocess&) = delete;

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/signals.hpp"
 
@@ -110,6 +112,50 @@ TEST(Subprocess, SpawnProcessLeavesTheChildToTheCaller) {
   ASSERT_EQ(::waitpid(pid, &st, 0), pid);
   EXPECT_TRUE(WIFEXITED(st));
   EXPECT_EQ(WEXITSTATUS(st), 4);
+}
+
+}  // namespace
+}  // namespace faultline
+
+namespace faultline {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Dead: no such process, or a zombie waiting for whoever adopted it to reap it.
+bool dead(pid_t pid) {
+  if (::kill(pid, 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+}
+
+// What a child started (nginx's workers, a shell's background job) goes with it: the destructor
+// kills the child's process group, not only the child (nginx workers used to be orphaned).
+TEST(Subprocess, DestructionTakesTheChildsGroupWithIt) {
+  char dir_template[] = "/tmp/faultline-subprocess-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string pidfile = std::string(dir_template) + "/bg.pid";
+  {
+    Subprocess sh({"sh", "-c", "sleep 300 & echo $! > " + pidfile + "; wait"});
+    for (int i = 0; i < 200 && !std::filesystem::exists(pidfile); ++i)
+      std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(50ms);
+  }
+  std::ifstream in(pidfile);
+  pid_t bg = 0;
+  in >> bg;
+  ASSERT_GT(bg, 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {  // reaped by init shortly after the kill
+    gone = dead(bg);
+    if (!gone) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(gone) << "the child's background process " << bg << " outlived it";
+  if (!gone) ::kill(bg, SIGKILL);
+  std::filesystem::remove_all(dir_template);
 }
 
 }  // namespace
