@@ -21,21 +21,7 @@ C1_DURATION=${7:-5s}
 source "$(dirname "$0")/common.sh"
 NGINX_PORT=$(free_port); HA_PORT=$(free_port)
 
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$NGINX_PORT; location / { return 200 "hello from nginx\n"; } }
-}
-CONF
-nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+start_hello_nginx "$NGINX_PORT"
 
 haproxy_tcp_config "$HA_PORT" 9500 > "$WORK/haproxy.cfg"
 haproxy -f "$WORK/haproxy.cfg" -db & PIDS+=($!)

@@ -26,21 +26,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
   -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
 cat "$WORK/cert.pem" "$WORK/key.pem" > "$WORK/haproxy.pem"
 
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$NGINX_PORT; location / { return 200 "hello from nginx\n"; } }
-}
-CONF
-nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+start_hello_nginx "$NGINX_PORT"
 
 cat > "$WORK/haproxy.cfg" <<CONF
 global
