@@ -52,15 +52,6 @@ json line(double t, std::uint64_t total, int ms, const std::string& shard, doubl
           {"shard", shard}};
 }
 
-std::vector<json> read_stream(const std::string& path) {
-  std::vector<json> out;
-  std::string error;
-  EXPECT_TRUE(for_each_line(
-      path, [&](const std::string& l) { out.push_back(json::parse(l)); }, error))
-      << error;
-  return out;
-}
-
 }  // namespace
 
 TEST(IntervalMerger, SumsPerSecondLosslessly) {
@@ -205,9 +196,9 @@ TEST(IntervalMerge, TwoShardsEndToEnd) {
                                     "--intervals-out", dir.file("merged.jsonl")});
   ASSERT_EQ(code, 0);
   const json totals = json::parse(out);
-  const auto a = read_stream(dir.file("i0.jsonl"));
-  const auto b = read_stream(dir.file("i1.jsonl"));
-  const auto merged = read_stream(dir.file("merged.jsonl"));
+  const auto a = read_json_stream(dir.file("i0.jsonl"));
+  const auto b = read_json_stream(dir.file("i1.jsonl"));
+  const auto merged = read_json_stream(dir.file("merged.jsonl"));
   ASSERT_GE(merged.size(), 3u);
   // Second by second, the merge is the sum of the shards' lines in that second.
   std::map<long, std::uint64_t> expect_total, expect_offered;

@@ -146,15 +146,6 @@ void remove_stale_namespaces() {
   }
 }
 
-std::vector<json> read_stream(const std::string& path) {
-  std::vector<json> out;
-  std::string error;
-  EXPECT_TRUE(for_each_line(
-      path, [&](const std::string& l) { out.push_back(json::parse(l)); }, error))
-      << error;
-  return out;
-}
-
 std::string why_no_netns() {
   if (::geteuid() != 0) return "not running as root (ip netns add needs CAP_SYS_ADMIN)";
   if (!find_program("ip")) return "the ip command (iproute2) is not installed";
@@ -271,14 +262,14 @@ TEST(MultiHost, ThreeShardsOnThreeHostsMergeToTheirSum) {
     for (int i = 0; i < 3; ++i) {
       shard_offered += load_json_file(dir.file(fmt::format("r{}.json", i)))["schedule"]["offered"]
                            .get<std::uint64_t>();
-      for (const json& l : read_stream(dir.file(fmt::format("i{}.jsonl", i)))) {
+      for (const json& l : read_json_stream(dir.file(fmt::format("i{}.jsonl", i)))) {
         const long k = std::lround(l["t"].get<double>());
         want_total[k] += l["requests"]["total"].get<std::uint64_t>();
         want_offered[k] += l["schedule"]["offered"].get<std::uint64_t>();
         want_hist[k].merge(Histogram::from_json(l["histogram"]));
       }
     }
-    const auto merged = read_stream(dir.file("merged.jsonl"));
+    const auto merged = read_json_stream(dir.file("merged.jsonl"));
     ASSERT_EQ(merged.size(), want_total.size());
     std::uint64_t offered = 0, total = 0, http_5xx = 0;
     for (const json& m : merged) {

@@ -17,6 +17,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/http_client.hpp"
+#include "common/line_segments.hpp"
 #include "common/ready_line.hpp"
 
 namespace faultline::test {
@@ -139,6 +140,15 @@ std::string write_json(const TempDir& dir, const std::string& name, const json& 
   const std::string path = dir.file(name);
   std::ofstream(path) << j.dump(2);
   return path;
+}
+
+std::vector<json> read_json_stream(const std::string& path) {
+  std::vector<json> out;
+  std::string error;
+  EXPECT_TRUE(for_each_line(
+      path, [&](const std::string& l) { out.push_back(json::parse(l)); }, error))
+      << error;
+  return out;
 }
 
 namespace {

@@ -74,6 +74,9 @@ std::pair<int, std::string> promtool_check_metrics(const std::string& exposition
 
 // Writes `j` (indented) to DIR/name and returns the path.
 std::string write_json(const TempDir& dir, const std::string& name, const json& j);
+// Every line of an interval stream (`--intervals-out`, rolled gzip segments included) as JSON;
+// fails the current test when a segment cannot be read.
+std::vector<json> read_json_stream(const std::string& path);
 
 // Processes whose command line mentions `needle` (e.g. a run's unique output directory).
 std::vector<std::string> processes_mentioning(const std::string& needle);
