@@ -49,6 +49,11 @@ std::string Orchestrator::log_file(const std::string& name) const {
   return (fs::path(o_.out_dir) / "logs" / (name + ".log")).string();
 }
 
+std::string Orchestrator::system_log_file(const std::string& name) const {
+  if (sys_.log_dir.empty()) return log_file(name);
+  return (fs::path(sys_.log_dir) / (name + ".log")).string();
+}
+
 // The fault state of each phase comes from the scenario's own simulation of the toxics.
 std::vector<PhaseWindow> Orchestrator::windows() const {
   std::vector<PhaseWindow> out;
@@ -101,6 +106,7 @@ int Orchestrator::run() {
   } catch (const Interrupted&) {
     info.interrupted = true;
   }
+  keep_after_ = info.verdict != "error" && !info.interrupted;
   teardown();
   read_intervals();
   info.duration_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();
@@ -215,23 +221,20 @@ void Orchestrator::teardown() {
   // grace period (processes: their own stop signal and grace).
   for (auto& l : loads_)
     l.terminate(3000ms);
-  stop_processes();
-  if (target_) {
-    target_->signal(SIGCONT);
-    target_->terminate(3000ms);
+  if (keep_after_ && o_.keep_system) {
+    // Handed back running for the next run (KeptSystem); the process specs are this run's.
+    for (auto& [_, p] : sys_.procs)
+      p.spec = nullptr;
+    if (!reused_) {
+      o_.keep_system->values_ = s_.placeholder_values;
+      o_.keep_system->values_.erase("out");
+    }
+    o_.keep_system->sys_ = std::make_unique<System>(std::move(sys_));
+    sys_ = System{};
+    return;
   }
-  // An attached proxy outlives the run: remove what this run created there.
-  for (const auto& name : attached_created_) {
-    Fetched f = api("DELETE", "/proxies/" + name);
-    if (!f.ok && f.status != 404)
-      spdlog::warn("run: could not remove proxy {} from {}: {}", name, s_.proxy_api, f.error);
-  }
-  attached_created_.clear();
-  if (proxy_) proxy_->terminate(3000ms);
-  for (auto& r : redis_) {
-    r.signal(SIGCONT);  // a SIGSTOPped server cannot act on SIGTERM
-    r.terminate(3000ms);
-  }
+  if (o_.keep_system) o_.keep_system->values_.clear();
+  sys_.stop();
 }
 
 int Orchestrator::write_outputs(RunInfo& info) {
@@ -261,6 +264,39 @@ int Orchestrator::write_outputs(RunInfo& info) {
 }
 
 }  // namespace run_detail
+
+KeptSystem::KeptSystem(std::string log_dir) : log_dir_(std::move(log_dir)) {}
+
+KeptSystem::~KeptSystem() {
+  stop();
+}
+
+bool KeptSystem::holds() const noexcept {
+  return sys_ && !sys_->empty();
+}
+
+void KeptSystem::stop() {
+  if (sys_) sys_->stop();
+  sys_.reset();
+  values_.clear();
+}
+
+std::string system_reuse_obstacle(const Scenario& s) {
+  for (std::size_t i = 0; i < s.timeline.size(); ++i) {
+    const auto& actions = s.timeline[i].actions;
+    for (std::size_t j = 0; j < actions.size(); ++j) {
+      const Action& a = actions[j];
+      if (a.kind != Action::Kind::signal && a.kind != Action::Kind::restart &&
+          a.kind != Action::Kind::exec)
+        continue;
+      return fmt::format(
+          "$.timeline[{}].actions[{}]: \"{}\" changes the system beyond the proxies' state, "
+          "so every trial starts it afresh",
+          i, j, a.describe());
+    }
+  }
+  return "";
+}
 
 int run_scenario(const Scenario& scenario, const RunOptions& options) {
   // Before the scraper thread starts, so every thread of the run has the stop signals blocked.

@@ -40,7 +40,7 @@ void Orchestrator::start_process(const ProcessSpec& p) {
   launch.command = p.command;
   launch.env = p.env;
   launch.cwd = p.cwd.empty() ? dir.string() : p.cwd;
-  launch.log_file = log_file(p.name);
+  launch.log_file = system_log_file(p.name);
   auto mp = std::make_unique<ManagedProcess>(std::move(launch));
   try {
     mp->start();
@@ -51,8 +51,13 @@ void Orchestrator::start_process(const ProcessSpec& p) {
   ManagedProcess& ref = *mp;
   {
     std::lock_guard lock(procs_mutex_);
-    procs_[p.name] = Proc{&p, std::move(mp)};
-    procs_started_.push_back(p.name);
+    System::Proc proc;
+    proc.spec = &p;
+    proc.stop_signal = p.stop_signal;
+    proc.stop_grace_seconds = p.stop_grace_seconds;
+    proc.mp = std::move(mp);
+    sys_.procs[p.name] = std::move(proc);
+    sys_.procs_started.push_back(p.name);
   }
   const std::string why = ref.wait_ready(p.ready, [this] { return signals_.received(); });
   if (why == "interrupted") throw Interrupted{};
@@ -74,12 +79,12 @@ void Orchestrator::start_prometheus() {
         "prometheus is not installed (promql assertions and services.prometheus need Debian's "
         "`prometheus` package)");
   std::vector<ScrapeTarget> targets;
-  if (target_addr_) {
-    targets.push_back({"target", target_addr_->to_string(), "/metrics", {}, ""});
-    if (target_tls_) targets.back().ca_file = s_.placeholder_values.at("tls.ca");
+  if (sys_.target_addr) {
+    targets.push_back({"target", sys_.target_addr->to_string(), "/metrics", {}, ""});
+    if (sys_.target_tls) targets.back().ca_file = s_.placeholder_values.at("tls.ca");
   }
-  if (proxy_api_)
-    targets.push_back({"proxy", proxy_api_->to_string(), "/metrics", {}, o_.api_token});
+  if (sys_.proxy_api)
+    targets.push_back({"proxy", sys_.proxy_api->to_string(), "/metrics", {}, o_.api_token});
   for (std::size_t i = 0; i < load_metrics_ports_.size(); ++i) {
     targets.push_back(
         {"load", fmt::format("127.0.0.1:{}", load_metrics_ports_[i]), "/metrics", {}, ""});
@@ -190,12 +195,12 @@ void Orchestrator::evaluate_promql() {
 void Orchestrator::signal_component(const Action& a) {
   const int sig = a.signal;
   if (a.process == "target") {
-    target_->signal(sig);
+    sys_.target->signal(sig);
   } else if (a.process.rfind("redis:", 0) == 0) {
-    redis_[std::stoul(a.process.substr(6))].signal(sig);
+    sys_.redis[std::stoul(a.process.substr(6))].signal(sig);
   } else {
     std::lock_guard lock(procs_mutex_);
-    procs_.at(a.process).mp->signal(sig);
+    sys_.procs.at(a.process).mp->signal(sig);
   }
   if (sig == SIGCONT)
     expected_down_.erase(a.process);
@@ -207,24 +212,24 @@ double Orchestrator::restart_component(const std::string& name) {
   const auto t = Clock::now();
   expected_down_.insert(name);  // while it is down
   if (name == "target") {
-    target_->signal(SIGCONT);
-    target_->terminate(3000ms);
-    const std::string log = log_file("target");
-    target_.emplace(target_argv(), log);
-    target_addr_ = wait_listening(*target_, "target", log);
+    sys_.target->signal(SIGCONT);
+    sys_.target->terminate(3000ms);
+    const std::string log = system_log_file("target");
+    sys_.target.emplace(target_argv(), log);
+    sys_.target_addr = wait_listening(*sys_.target, "target", log);
   } else if (name.rfind("redis:", 0) == 0) {
     const std::size_t i = std::stoul(name.substr(6));
-    redis_[i].signal(SIGCONT);
-    redis_[i].terminate(3000ms);
-    redis_[i] = Subprocess(redis_argv(i), log_file(fmt::format("redis-{}", i)));
+    sys_.redis[i].signal(SIGCONT);
+    sys_.redis[i].terminate(3000ms);
+    sys_.redis[i] = Subprocess(redis_argv(i), system_log_file(fmt::format("redis-{}", i)));
     wait_redis(i);
   } else {
     ManagedProcess* mp = nullptr;
     const ProcessSpec* spec = nullptr;
     {
       std::lock_guard lock(procs_mutex_);
-      mp = procs_.at(name).mp.get();
-      spec = procs_.at(name).spec;
+      mp = sys_.procs.at(name).mp.get();
+      spec = sys_.procs.at(name).spec;
       mp->stop(spec->stop_signal, ms(spec->stop_grace_seconds));
       try {
         mp->start();
@@ -287,16 +292,35 @@ std::string Orchestrator::exec_command(const Action& a, std::size_t n) {
   return what;
 }
 
-// In reverse start order, each with its own stop signal and grace period.
-void Orchestrator::stop_processes() {
-  std::lock_guard lock(procs_mutex_);
-  for (auto it = procs_started_.rbegin(); it != procs_started_.rend(); ++it) {
-    auto& proc = procs_.at(*it);
+void System::stop() {
+  // The processes in reverse start order, each with its own stop signal and grace period.
+  for (auto it = procs_started.rbegin(); it != procs_started.rend(); ++it) {
+    auto& proc = procs.at(*it);
     if (proc.mp->running()) {
-      const int st = proc.mp->stop(proc.spec->stop_signal, ms(proc.spec->stop_grace_seconds));
+      const int st = proc.mp->stop(proc.stop_signal, ms(proc.stop_grace_seconds));
       spdlog::info("run: process {} stopped (status {})", *it, st);
     }
   }
+  procs.clear();
+  procs_started.clear();
+  if (target) {
+    target->signal(SIGCONT);
+    target->terminate(3000ms);
+  }
+  // An attached proxy API outlives the run: remove what this run created there.
+  for (const auto& name : attached_created) {
+    Fetched f = fetch(*proxy_api, "DELETE", "/proxies/" + name, "", 5000ms, api_token);
+    if (!f.ok && f.status != 404)
+      spdlog::warn("run: could not remove proxy {} from {}: {}", name, attached_api, f.error);
+  }
+  if (proxy) proxy->terminate(3000ms);
+  for (auto& r : redis) {
+    r.signal(SIGCONT);  // a SIGSTOPped server cannot act on SIGTERM
+    r.terminate(3000ms);
+  }
+  std::string dir = std::move(log_dir);
+  *this = System{};
+  log_dir = std::move(dir);
 }
 
 }  // namespace faultline::runner::run_detail

@@ -94,26 +94,36 @@ HostPort Orchestrator::wait_listening(Subprocess& p, const std::string& componen
 
 void Orchestrator::start(RunInfo& info) {
   fs::create_directories(fs::path(o_.out_dir) / "logs");
-  write_run_pki();
-  start_redis();
-  start_proxy_process();
-  for (const auto& item : s_.start_order) {
-    check_stop();
-    switch (item.kind) {
-      case StartItem::Kind::target:
-        start_target();
-        break;
-      case StartItem::Kind::proxy:
-        create_proxy(*s_.proxy(item.name), upstream_of(*s_.proxy(item.name)));
-        break;
-      case StartItem::Kind::process:
-        start_process(*s_.process(item.name));
-        break;
+  if (o_.keep_system && o_.keep_system->holds()) {
+    adopt_kept_system();
+  } else {
+    if (o_.keep_system) {
+      o_.keep_system->stop();  // what is left of a system that is not running whole
+      sys_.log_dir = o_.keep_system->log_dir();
+      fs::create_directories(sys_.log_dir);
+      ++o_.keep_system->starts_;
+    }
+    write_run_pki();
+    start_redis();
+    start_proxy_process();
+    for (const auto& item : s_.start_order) {
+      check_stop();
+      switch (item.kind) {
+        case StartItem::Kind::target:
+          start_target();
+          break;
+        case StartItem::Kind::proxy:
+          create_proxy(*s_.proxy(item.name), upstream_of(*s_.proxy(item.name)));
+          break;
+        case StartItem::Kind::process:
+          start_process(*s_.process(item.name));
+          break;
+      }
     }
   }
-  if (target_addr_) info.endpoints["target"] = target_addr_->to_string();
-  if (proxy_api_) info.endpoints["proxy"] = proxy_api_->to_string();
-  for (const auto& [n, hp] : proxy_listen_)
+  if (sys_.target_addr) info.endpoints["target"] = sys_.target_addr->to_string();
+  if (sys_.proxy_api) info.endpoints["proxy"] = sys_.proxy_api->to_string();
+  for (const auto& [n, hp] : sys_.proxy_listen)
     info.endpoints["proxy:" + n] = hp.to_string();
   for (const auto& p : s_.processes)
     if (!p.metrics.empty()) info.endpoints["process:" + p.name] = p.metrics_address.to_string();
@@ -137,12 +147,48 @@ void Orchestrator::start(RunInfo& info) {
   write_prometheus_sd();
 }
 
+// A system kept by an earlier run of the same scenario (KeptSystem): still whole, its process specs
+// pointed at this run's scenario, and its proxies set back to the scenario's initial state.
+void Orchestrator::adopt_kept_system() {
+  sys_ = std::move(*o_.keep_system->sys_);
+  o_.keep_system->sys_.reset();
+  reused_ = true;
+  for (auto& [name, p] : sys_.procs)
+    p.spec = s_.process(name);
+  check_components();  // a component that died since the last run: RunError, restarted next time
+  reset_proxies();
+  spdlog::info("run: reusing the running system (target {}, proxy API {})",
+               sys_.target_addr ? sys_.target_addr->to_string() : "-",
+               sys_.proxy_api ? sys_.proxy_api->to_string() : "-");
+}
+
+void Orchestrator::reset_proxies() {
+  for (const auto& p : s_.proxies) {
+    const std::string base = "/proxies/" + p.name;
+    auto must = [&](const Fetched& f, const std::string& what) {
+      if (!f.ok) throw RunError(fmt::format("proxy: {} {} failed: {}", what, p.name, f.error));
+    };
+    must(api("POST", base, R"({"enabled": true})"), "enabling");
+    Fetched list = api("GET", base + "/toxics");
+    must(list, "listing the toxics of");
+    const json toxics = json::parse(list.body, nullptr, false);
+    if (!toxics.is_array())
+      throw RunError(fmt::format("proxy: the toxics of {} are not a JSON array: {}", p.name,
+                                 list.body));
+    for (const auto& t : toxics)
+      if (t.is_object() && t.contains("name") && t["name"].is_string())
+        must(api("DELETE", base + "/toxics/" + t["name"].get<std::string>()), "removing a toxic of");
+    for (const auto& t : p.toxics)
+      must(api("POST", base + "/toxics", t.dump()), "adding toxic " + t.dump() + " to");
+  }
+}
+
 std::string Orchestrator::upstream_of(const ProxySpec& p) const {
   switch (p.upstream_kind) {
     case ProxySpec::Upstream::redis_shard:
-      return fmt::format("127.0.0.1:{}", redis_ports_[static_cast<std::size_t>(p.shard)]);
+      return fmt::format("127.0.0.1:{}", sys_.redis_ports[static_cast<std::size_t>(p.shard)]);
     case ProxySpec::Upstream::target:
-      return target_addr_->to_string();
+      return sys_.target_addr->to_string();
     case ProxySpec::Upstream::address:
       break;
   }
@@ -152,7 +198,7 @@ std::string Orchestrator::upstream_of(const ProxySpec& p) const {
 std::vector<std::string> Orchestrator::redis_argv(std::size_t shard) const {
   return {*find_program("redis-server"),
           "--port",
-          std::to_string(redis_ports_[shard]),
+          std::to_string(sys_.redis_ports[shard]),
           "--bind",
           "127.0.0.1",
           "--save",
@@ -160,19 +206,19 @@ std::vector<std::string> Orchestrator::redis_argv(std::size_t shard) const {
           "--appendonly",
           "no",
           "--logfile",
-          log_file(fmt::format("redis-{}", shard))};
+          system_log_file(fmt::format("redis-{}", shard))};
 }
 
 void Orchestrator::wait_redis(std::size_t i) {
   const auto deadline = Clock::now() + 10s;
-  while (!tcp_connectable(redis_ports_[i])) {
+  while (!tcp_connectable(sys_.redis_ports[i])) {
     check_stop();
-    if (!redis_[i].running())
+    if (!sys_.redis[i].running())
       throw RunError(fmt::format("redis shard {} exited during start-up (see {})", i,
-                                 log_file(fmt::format("redis-{}", i))));
+                                 system_log_file(fmt::format("redis-{}", i))));
     if (Clock::now() > deadline)
       throw RunError(fmt::format("redis shard {} did not accept connections on port {} within 10s",
-                                 i, redis_ports_[i]));
+                                 i, sys_.redis_ports[i]));
     sleep_until(Clock::now() + 20ms);
   }
 }
@@ -181,24 +227,26 @@ void Orchestrator::start_redis() {
   if (s_.redis_shards > 0 && !find_program("redis-server"))
     throw RunError("redis: redis-server is not installed (services.redis.shards needs it)");
   for (std::size_t i = 0; i < static_cast<std::size_t>(s_.redis_shards); ++i) {
-    redis_ports_.push_back(i < s_.redis_ports.size() ? s_.redis_ports[i] : free_loopback_port());
-    redis_.emplace_back(redis_argv(i), log_file(fmt::format("redis-{}", i)));
+    sys_.redis_ports.push_back(i < s_.redis_ports.size() ? s_.redis_ports[i] : free_loopback_port());
+    sys_.redis.emplace_back(redis_argv(i), system_log_file(fmt::format("redis-{}", i)));
   }
-  for (std::size_t i = 0; i < redis_.size(); ++i) {
+  for (std::size_t i = 0; i < sys_.redis.size(); ++i) {
     wait_redis(i);
-    spdlog::info("run: redis shard {} on 127.0.0.1:{}", i, redis_ports_[i]);
+    spdlog::info("run: redis shard {} on 127.0.0.1:{}", i, sys_.redis_ports[i]);
   }
 }
 
 Fetched Orchestrator::api(const std::string& method, const std::string& target,
                           const std::string& body) {
-  return fetch(*proxy_api_, method, target, body, 5000ms, o_.api_token);
+  return fetch(*sys_.proxy_api, method, target, body, 5000ms, o_.api_token);
 }
 
 void Orchestrator::start_proxy_process() {
+  sys_.api_token = o_.api_token;
+  sys_.attached_api = s_.proxy_api;
   if (!s_.proxy_api.empty()) {
     // Attach: drive a proxy that is already running (a sidecar, or a Toxiproxy server).
-    proxy_api_ = parse_host_port(s_.proxy_api);
+    sys_.proxy_api = parse_host_port(s_.proxy_api);
     Fetched f = api("GET", "/proxies");
     if (!f.ok)
       throw RunError(fmt::format("services.proxy_api http://{}: not usable: {}", s_.proxy_api,
@@ -207,15 +255,15 @@ void Orchestrator::start_proxy_process() {
     return;
   }
   if (s_.proxies.empty()) return;
-  const std::string log = log_file("proxy");
+  const std::string log = system_log_file("proxy");
   std::vector<std::string> argv{o_.faultline_exe, "proxy", "--api", "127.0.0.1:0"};
   if (!o_.api_token.empty()) {
     argv.push_back("--api-token");
     argv.push_back(o_.api_token);
   }
-  proxy_.emplace(argv, log);
-  proxy_api_ = wait_listening(*proxy_, "proxy", log);
-  spdlog::info("run: proxy API on {}", proxy_api_->to_string());
+  sys_.proxy.emplace(argv, log);
+  sys_.proxy_api = wait_listening(*sys_.proxy, "proxy", log);
+  spdlog::info("run: proxy API on {}", sys_.proxy_api->to_string());
 }
 
 void Orchestrator::create_proxy(const ProxySpec& p, const std::string& upstream) {
@@ -233,7 +281,7 @@ void Orchestrator::create_proxy(const ProxySpec& p, const std::string& upstream)
                       p.name, s_.proxy_api));
     throw RunError(fmt::format("proxy: creating proxy {} failed: {}", p.name, f.error));
   }
-  if (!s_.proxy_api.empty()) attached_created_.push_back(p.name);
+  if (!s_.proxy_api.empty()) sys_.attached_created.push_back(p.name);
   json res = json::parse(f.body, nullptr, false);
   std::optional<HostPort> listen;
   if (res.is_object() && res.contains("listen") && res["listen"].is_string())
@@ -241,7 +289,7 @@ void Orchestrator::create_proxy(const ProxySpec& p, const std::string& upstream)
   if (!listen || listen->port == 0)
     throw RunError(
         fmt::format("proxy: creating proxy {} returned no bound address: {}", p.name, f.body));
-  proxy_listen_[p.name] = *listen;
+  sys_.proxy_listen[p.name] = *listen;
   for (const auto& t : p.toxics) {
     Fetched ft = api("POST", "/proxies/" + p.name + "/toxics", t.dump());
     if (!ft.ok)
@@ -258,10 +306,10 @@ std::vector<std::string> Orchestrator::target_argv() const {
   } else if (store == "redis") {
     store.clear();
     for (int i = 0; i < s_.redis_shards; ++i) {
-      std::string addr = fmt::format("127.0.0.1:{}", redis_ports_[static_cast<std::size_t>(i)]);
+      std::string addr = fmt::format("127.0.0.1:{}", sys_.redis_ports[static_cast<std::size_t>(i)]);
       for (const auto& p : s_.proxies)
         if (p.upstream_kind == ProxySpec::Upstream::redis_shard && p.shard == i)
-          addr = proxy_listen_.at(p.name).to_string();
+          addr = sys_.proxy_listen.at(p.name).to_string();
       // Appended piece by piece: `"," + std::string(...)` trips GCC 12's -Wrestrict false
       // positive (PR105651) once inlined here.
       if (!store.empty()) store += ',';
@@ -302,7 +350,7 @@ void Orchestrator::write_run_pki() {
   trust.ca = pki.files.ca_cert.string();
   auto made = tls::make_client_context(trust);
   if (!made.ok()) throw RunError(fmt::format("tls: {}", made.message()));
-  if (s_.target.tls) target_tls_ = made.context;
+  if (s_.target.tls) sys_.target_tls = made.context;
   spdlog::info("run: throw-away TLS certificates in {}", dir.string());
 }
 
@@ -313,11 +361,11 @@ void Orchestrator::start_target() {
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
-  const std::string log = log_file("target");
-  target_.emplace(target_argv(), log);
-  target_addr_ = wait_listening(*target_, "target", log);
+  const std::string log = system_log_file("target");
+  sys_.target.emplace(target_argv(), log);
+  sys_.target_addr = wait_listening(*sys_.target, "target", log);
   spdlog::info("run: target ({}, {}) on {}", s_.target.mode, s_.target.store,
-               target_addr_->to_string());
+               sys_.target_addr->to_string());
 }
 
 std::vector<std::string> Orchestrator::load_argv(const std::string& url,
@@ -399,7 +447,7 @@ void Orchestrator::start_load() {
   else
     url = fmt::format(
         "{}://{}", load_speaks_tls(s_) ? "https" : "http",
-        (s_.load.via.empty() ? *target_addr_ : proxy_listen_.at(s_.load.via)).to_string());
+        (s_.load.via.empty() ? *sys_.target_addr : sys_.proxy_listen.at(s_.load.via)).to_string());
   intervals_path_ = (fs::path(o_.out_dir) / "load-intervals.jsonl").string();
   load_out_ = (fs::path(o_.out_dir) / "load-results.json").string();
   fs::remove(intervals_path_);
@@ -448,8 +496,8 @@ void Orchestrator::write_prometheus_sd() {
                         {"component", job},
                         {"scenario", s_.name}}}});
   };
-  add("target", target_addr_);
-  add("proxy", proxy_api_);
+  add("target", sys_.target_addr);
+  add("proxy", sys_.proxy_api);
   add("load", load_metrics_);
   const std::string tmp = o_.prometheus_sd + ".tmp";
   {

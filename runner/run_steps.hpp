@@ -63,6 +63,37 @@ Fetched fetch(const HostPort& hp, const std::string& method, const std::string& 
               const std::string& token = "",
               std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 
+// What a run starts besides its load generator and Prometheus: the Redis shards, the proxy process
+// (or the proxies it created on an attached API), the target and the scenario's processes, with
+// the addresses they listen on. Owned by the run, or kept between runs in a KeptSystem.
+struct System {
+  std::vector<Subprocess> redis;
+  std::vector<unsigned short> redis_ports;
+  std::optional<Subprocess> proxy, target;
+  struct Proc {
+    const ProcessSpec* spec = nullptr;  // of the scenario of the run that holds the system
+    int stop_signal = 15;
+    double stop_grace_seconds = 10;
+    std::unique_ptr<ManagedProcess> mp;
+  };
+  std::map<std::string, Proc> procs;
+  std::vector<std::string> procs_started;  // in start order
+  std::optional<HostPort> proxy_api, target_addr;
+  std::string api_token;                       // for proxy_api
+  std::string attached_api;                    // services.proxy_api when attached ("" = own)
+  std::vector<std::string> attached_created;   // proxies created on the attached API
+  std::map<std::string, HostPort> proxy_listen;
+  // The target with "tls": true is scraped over HTTPS, verified against the run's CA.
+  std::shared_ptr<boost::asio::ssl::context> target_tls;
+  std::string log_dir;  // where its components' logs are
+
+  bool empty() const { return redis.empty() && !proxy && !target && procs.empty() && !proxy_api; }
+  // Stops everything in teardown order, each with SIGTERM (a process: its own stop signal) and
+  // SIGKILL after a grace period: the processes in reverse start order, the target, the proxies
+  // created on an attached API, the proxy process, the Redis shards. Leaves it empty.
+  void stop();
+};
+
 class Orchestrator {
  public:
   Orchestrator(const Scenario& s, const RunOptions& o, StopSignals& signals)
@@ -84,6 +115,9 @@ class Orchestrator {
   void start_redis();
   void start_proxy_process();
   void create_proxy(const ProxySpec& p, const std::string& upstream);
+  // A kept system (RunOptions::keep_system): taken over at the start, handed back at teardown.
+  void adopt_kept_system();
+  void reset_proxies();  // every proxy enabled, with exactly the scenario's initial toxics
   void start_target();
   void write_run_pki();  // Scenario::run_pki: ${out}/tls, and target_tls_
   void start_load();
@@ -106,7 +140,6 @@ class Orchestrator {
   void signal_component(const Action& a);
   double restart_component(const std::string& name);  // seconds until ready again
   std::string exec_command(const Action& a, std::size_t n);
-  void stop_processes();
 
   // The run record and checkpoints (orchestrator.cpp; run_record.hpp).
   json record_header(const RunInfo& info) const;
@@ -136,41 +169,33 @@ class Orchestrator {
   void sleep_until(Clock::time_point t);
   void teardown();
   std::vector<PhaseWindow> windows() const;
-  std::string log_file(const std::string& name) const;
+  std::string log_file(const std::string& name) const;         // the run's logs/NAME.log
+  std::string system_log_file(const std::string& name) const;  // the system's (sys_.log_dir)
 
   const Scenario& s_;
   const RunOptions& o_;
   StopSignals& signals_;
-  std::vector<Subprocess> redis_;
-  std::vector<unsigned short> redis_ports_;
-  std::optional<Subprocess> proxy_, target_;
   std::vector<Subprocess> loads_;  // the load generator; one per shard with "load.shards"
-  struct Proc {
-    const ProcessSpec* spec = nullptr;
-    std::unique_ptr<ManagedProcess> mp;
-  };
-  std::map<std::string, Proc> procs_;
-  std::vector<std::string> procs_started_;  // in start order
+  // The system: started here, or taken over from (and handed back to) o_.keep_system.
+  System sys_;
+  bool reused_ = false;      // sys_ came from o_.keep_system
+  bool keep_after_ = false;  // hand sys_ back to o_.keep_system at teardown (the run went well)
   std::mutex procs_mutex_;                  // restart (main thread) vs. /proc sampling (scraper)
   std::set<std::string> expected_down_;     // stopped or ended by the timeline on purpose
   std::unique_ptr<PrometheusServer> prometheus_;
   std::map<std::string, PromqlValue> promql_;       // by assertion name
-  std::vector<std::string> attached_created_;       // proxies this run created on an attached API
   std::vector<unsigned short> load_metrics_ports_;  // per shard; fixed when Prometheus scrapes
   double t0_unix_ = 0;                              // second 0 as UNIX time
   std::size_t execs_ = 0;
+  std::optional<HostPort> load_metrics_;
   RunRecordWriter record_;
   RunInfo* info_ = nullptr;      // the run's info while run() is on the stack (for checkpoints)
   json events_ = json::array();  // components that died
   std::size_t checkpoint_failures_ = 0;
   std::set<std::string> rotation_warned_;  // scraper thread only
-  std::optional<HostPort> proxy_api_, target_addr_, load_metrics_;
-  // The target with "tls": true is scraped over HTTPS, verified against the run's CA.
-  std::shared_ptr<boost::asio::ssl::context> target_tls_;
   // When second 0 of the load generator's intervals began: the timeline counts from there, so a
   // phase boundary at a whole second falls exactly between two interval lines.
   std::optional<Clock::time_point> load_t0_;
-  std::map<std::string, HostPort> proxy_listen_;
   std::string intervals_path_, load_out_;
   std::unique_ptr<Collector> collector_;
   std::mutex collector_mutex_;  // the scraper thread adds resources while the main thread reads

@@ -106,11 +106,11 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
     std::lock_guard lock(collector_mutex_);
     collector_->set_boundary(k, at, component, PromSnapshot::parse(*text));
   };
-  take("target", target_addr_, "/metrics", "", target_tls_);
-  take("proxy", proxy_api_, "/metrics", o_.api_token);
+  take("target", sys_.target_addr, "/metrics", "", sys_.target_tls);
+  take("proxy", sys_.proxy_api, "/metrics", o_.api_token);
   take("load", load_metrics_, "/metrics", "");
   for (const auto& p : s_.processes) {
-    if (!p.metrics.empty() && procs_.count(p.name))
+    if (!p.metrics.empty() && sys_.procs.count(p.name))
       take(p.name, p.metrics_address, p.metrics_path, "");
   }
 }
@@ -153,11 +153,11 @@ void Orchestrator::scraper_loop(std::stop_token st) {
   while (!st.stop_requested()) {
     next += 1s;
     std::map<std::string, double> values;
-    for (auto [name, hp] : {std::pair{"target", target_addr_}, std::pair{"proxy", proxy_api_},
+    for (auto [name, hp] : {std::pair{"target", sys_.target_addr}, std::pair{"proxy", sys_.proxy_api},
                             std::pair{"load", load_metrics_}}) {
       const std::string_view n(name);
       auto snap = scrape(hp, 900ms, "/metrics", n == "proxy" ? o_.api_token : "",
-                         n == "target" ? target_tls_ : nullptr);
+                         n == "target" ? sys_.target_tls : nullptr);
       if (!snap) continue;
       if (auto v = snap->sum("process_resident_memory_bytes"))
         values[std::string(name) + "_rss_bytes"] = *v;
@@ -166,7 +166,7 @@ void Orchestrator::scraper_loop(std::stop_token st) {
     {
       // The user's processes: from /proc (they need not export process_* metrics).
       std::lock_guard lock(procs_mutex_);
-      for (auto& [name, proc] : procs_) {
+      for (auto& [name, proc] : sys_.procs) {
         if (auto v = proc.mp->rss_bytes()) values[name + "_rss_bytes"] = *v;
         if (auto v = proc.mp->open_fds()) values[name + "_open_fds"] = *v;
       }
@@ -199,17 +199,18 @@ void Orchestrator::check_components() {
     throw RunError(
         fmt::format("{} exited during the run with status {} (see {})", what, status, log));
   };
-  for (std::size_t i = 0; i < redis_.size(); ++i)
-    if (!expected_down(fmt::format("redis:{}", i)) && !redis_[i].running())
-      died(fmt::format("redis:{}", i), redis_[i].wait(0ms), log_file(fmt::format("redis-{}", i)),
+  for (std::size_t i = 0; i < sys_.redis.size(); ++i)
+    if (!expected_down(fmt::format("redis:{}", i)) && !sys_.redis[i].running())
+      died(fmt::format("redis:{}", i), sys_.redis[i].wait(0ms),
+           system_log_file(fmt::format("redis-{}", i)),
            fmt::format("redis shard {}", i));
-  if (proxy_ && !proxy_->running()) died("proxy", proxy_->wait(0ms), log_file("proxy"), "proxy");
-  if (target_ && !expected_down("target") && !target_->running())
-    died("target", target_->wait(0ms), log_file("target"), "target");
+  if (sys_.proxy && !sys_.proxy->running()) died("proxy", sys_.proxy->wait(0ms), system_log_file("proxy"), "proxy");
+  if (sys_.target && !expected_down("target") && !sys_.target->running())
+    died("target", sys_.target->wait(0ms), system_log_file("target"), "target");
   std::lock_guard lock(procs_mutex_);
-  for (auto& [name, proc] : procs_)
+  for (auto& [name, proc] : sys_.procs)
     if (!expected_down(name) && !proc.mp->running())
-      died(name, proc.mp->exit_status().value_or(-1), log_file(name), "process " + name);
+      died(name, proc.mp->exit_status().value_or(-1), system_log_file(name), "process " + name);
 }
 
 void Orchestrator::run_timeline() {

@@ -186,6 +186,9 @@ Scenario parse_scenario(const json& doc, const std::string& base_dir,
 struct RunContext {
   std::string out_dir;        // absolute
   std::string faultline_exe;  // absolute
+  // Values taken as they are instead of picked (a kept system's ports and TLS files:
+  // KeptSystem::placeholder_values).
+  std::map<std::string, std::string> fixed_values;
 };
 // The scenario with every placeholder substituted: picks a free loopback port per ${port.NAME}, for
 // the Redis shards, for the target when ${target.url} is used or it is restarted, and for proxies

@@ -188,6 +188,8 @@ Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
     if (listen.empty()) listen = proxy_listen[p.name] = fmt::format("127.0.0.1:{}", pick());
     values[key] = connectable(listen);
   }
+  for (const auto& [k, v] : ctx.fixed_values)
+    values[k] = v;
   Scenario s = parse_scenario(validated.source, validated.base_dir, builtin_assertions(), &values);
   s.file = validated.file;
   s.placeholder_values = values;

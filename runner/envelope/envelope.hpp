@@ -57,6 +57,7 @@ struct EnvelopeArgs {
   int repeats = 1;
   int max_levels = 7;
   std::vector<std::string> sets;  // the user's own --set overrides, applied to every trial
+  bool fresh_system = false;      // --fresh-system: start the system afresh for every trial
 };
 
 // Everything checked, before the first trial starts.
@@ -74,6 +75,14 @@ struct Plan {
   int repeats = 1;
   int max_levels = 7;
   std::string out_dir;
+  // The system is started once and kept running between trials unless the scenario's timeline
+  // changes more than the proxies (runner::system_reuse_obstacle) or --fresh-system is given:
+  // then `fresh_reason` says why every trial starts it afresh.
+  bool reuse_system = true;
+  std::string fresh_reason;
+  // The scenario's recovery assertions (kind "recovery_time"). After a failed trial the system is
+  // restarted unless every one of them passed in that trial; with none, after every failed trial.
+  std::vector<std::string> recovery_assertions;
 };
 
 // Checks `args` against the scenario: the ranges parse and are not empty, the proxy, toxic and

@@ -40,6 +40,7 @@ std::string command_line(const EnvelopeArgs& a) {
   if (!a.out.empty()) c += " --out " + a.out;
   if (!a.trial_duration.empty()) c += " --trial-duration " + a.trial_duration;
   if (!a.resolution.empty()) c += " --resolution " + a.resolution;
+  if (a.fresh_system) c += " --fresh-system";
   for (const auto& s : a.sets)
     c += fmt::format(" --set '{}'", s);
   return c;
@@ -81,7 +82,8 @@ int run_envelope(const EnvelopeArgs& args) {
     if (signals.received()) return std::nullopt;
     return runner(p);
   });
-  const json doc = envelope_to_json(r, plan, command_line(args));
+  json doc = envelope_to_json(r, plan, command_line(args));
+  doc["system"] = runner.system_json();
   const std::string json_path = (fs::path(plan.out_dir) / "envelope.json").string();
   const std::string html_path = (fs::path(plan.out_dir) / "report.html").string();
   try {
@@ -128,6 +130,9 @@ void register_envelope_command(CommandRegistry& registry) {
       ->capture_default_str();
   app->add_option("--set", a->sets,
                   "Override a scenario value for every trial, as `faultline run --set`");
+  app->add_flag("--fresh-system", a->fresh_system,
+                "Start the scenario's system afresh for every trial instead of keeping it "
+                "running between trials");
 }
 
 }  // namespace faultline::runner::envelope

@@ -10,6 +10,7 @@
 #include "proxy/behavior.hpp"
 #include "runner/envelope/envelope.hpp"
 #include "runner/envelope/envelope_trial.hpp"
+#include "runner/orchestrator.hpp"
 #include "runner/scenario.hpp"
 
 namespace faultline::runner::envelope {
@@ -269,6 +270,18 @@ Plan make_plan(const EnvelopeArgs& a) {
   if (a.resolution.empty()) {
     plan.resolution = (f.range.to - f.range.from) / 50;
     if (f.integer) plan.resolution = std::max(1.0, std::round(plan.resolution));
+  }
+  for (const auto& as : assertions)
+    if (as.value("kind", std::string()) == "recovery_time")
+      plan.recovery_assertions.push_back(as.value("name", std::string()));
+  if (a.fresh_system) {
+    plan.reuse_system = false;
+    plan.fresh_reason = "--fresh-system";
+  } else {
+    plan.fresh_reason = system_reuse_obstacle(load_scenario(
+        plan.scenario_file, trial_overrides(plan, Point{plan.load.from, f.range.from}),
+        plan.trial_seconds));
+    plan.reuse_system = plan.fresh_reason.empty();
   }
   return plan;
 }

@@ -1,6 +1,6 @@
-// One envelope trial (envelope_trial.hpp). Each trial starts the scenario's system afresh: the
-// load generator's rate is fixed when it starts, and a fresh target, proxy and Redis make every
-// trial independent of the one before and reproducible on its own with the printed command.
+// One envelope trial (envelope_trial.hpp): a `faultline run` in-process, with its own load
+// generator (whose rate is fixed when it starts), on the system kept from the trial before when
+// the plan reuses it, else on a system of its own.
 #include "runner/envelope/envelope_trial.hpp"
 
 #include <chrono>
@@ -96,6 +96,14 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
   const auto started = std::chrono::steady_clock::now();
   int code = kExitUsage;
   std::string error;
+  bool reused = false;
+  if (plan_.reuse_system) {
+    if (!keep_ || !keep_->holds())
+      keep_ = std::make_shared<KeptSystem>(
+          (fs::path(plan_.out_dir) / "systems" / fmt::format("{:02}", ++systems_)).string());
+    else
+      reused = true;
+  }
   // The run's own progress lines would bury the envelope's one line per trial; its warnings and
   // errors still show, and its logs are in the trial's directory.
   const auto level = spdlog::get_level();
@@ -108,7 +116,13 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
     o.print_summary = false;
     o.checkpoint_interval_seconds = 0;
     if (const char* tok = std::getenv("FAULTLINE_API_TOKEN")) o.api_token = tok;
-    s = resolve_for_run(s, RunContext{out.string(), exe_});
+    RunContext ctx{out.string(), exe_, {}};
+    if (keep_) {
+      o.keep_system = keep_;
+      // The kept system's ports and TLS files (empty when this trial starts it).
+      ctx.fixed_values = keep_->placeholder_values();
+    }
+    s = resolve_for_run(s, ctx);
     code = run_scenario(s, o);
   } catch (const std::exception& e) {
     error = e.what();
@@ -167,6 +181,21 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
   }
   if (!pass && margin && *margin > 0) margin = 0;
 
+  json system = nullptr;
+  if (keep_) {
+    system = {{"id", systems_}, {"reused", reused}};
+    if (keep_->holds() && !pass && !recovered(results)) {
+      keep_->stop();
+      system["stopped_after"] =
+          plan_.recovery_assertions.empty()
+              ? "the trial failed (the scenario has no recovery_time assertion to say the "
+                "system recovered)"
+              : "the trial failed and a recovery_time assertion did not pass";
+    } else if (!keep_->holds()) {
+      system["stopped_after"] = "the run ended in error or was interrupted";
+    }
+  }
+
   t.pass = pass;
   t.margin = margin;
   t.record = {{"load", number_json(p.load)},
@@ -179,12 +208,35 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
               {"set", sets},
               {"command", command},
               {"out", rel},
-              {"seconds", t.seconds}};
+              {"seconds", t.seconds},
+              {"system", system}};
   if (!error.empty()) t.record["error"] = error;
-  spdlog::info("envelope: trial {} at {} req/s, {} = {}: {} ({:.1f}s)", id,
+  spdlog::info("envelope: trial {} at {} req/s, {} = {}: {} ({:.1f}s{})", id,
                format_value(p.load, plan_.integer_load), plan_.fault.label(),
-               format_value(p.fault, plan_.fault.integer), pass ? "holds" : "fails", t.seconds);
+               format_value(p.fault, plan_.fault.integer), pass ? "holds" : "fails", t.seconds,
+               !keep_ ? "" : reused ? ", system reused" : ", system started");
   return t;
+}
+
+bool TrialRunner::recovered(const json& results) const {
+  if (plan_.recovery_assertions.empty()) return false;
+  const json& assertions = results.value("assertions", json::array());
+  for (const auto& name : plan_.recovery_assertions) {
+    bool passed = false;
+    for (const auto& a : assertions)
+      if (a.value("name", std::string()) == name && a.value("verdict", std::string()) == "pass")
+        passed = true;
+    if (!passed) return false;
+  }
+  return true;
+}
+
+json TrialRunner::system_json() const {
+  json j = {{"reused", plan_.reuse_system},
+            {"starts", plan_.reuse_system ? systems_ : next_ - 1}};
+  j["fresh_reason"] = plan_.reuse_system ? json(nullptr) : json(plan_.fresh_reason);
+  j["recovery_assertions"] = plan_.recovery_assertions;
+  return j;
 }
 
 }  // namespace faultline::runner::envelope

@@ -3,10 +3,12 @@
 // assertions, their margins and the measured phases' figures. The printed command reproduces it.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "runner/envelope/envelope.hpp"
+#include "runner/orchestrator.hpp"
 
 namespace faultline::runner::envelope {
 
@@ -23,16 +25,28 @@ std::vector<std::string> trial_overrides(const Plan& plan, const Point& p);
 // value is, relative to the bound; nullopt when either is unknown.
 std::optional<double> slo_margin(const SloBound& b, std::optional<double> measured);
 
+// Runs the trials of a plan. With plan.reuse_system the first trial starts the scenario's system
+// and leaves it running (runner::KeptSystem, its logs in OUT/systems/NN/); the next trials reuse
+// it, each with its own load generator and the proxies reset to the trial's initial toxics. After
+// a failed trial the system is stopped (and the next trial starts a new one) unless every
+// recovery assertion of the scenario passed in it; a trial whose run ended in error stops it too.
 class TrialRunner {
  public:
   TrialRunner(const Plan& plan, std::string faultline_exe);
   // Runs the trial; nullopt when it was interrupted (SIGINT/SIGTERM).
   std::optional<Trial> operator()(const Point& p);
+  // envelope.json's "system": whether it was reused, why not, how many times it was started.
+  json system_json() const;
 
  private:
+  // Whether the system is kept after a trial that did not hold: every recovery assertion passed.
+  bool recovered(const json& results) const;
+
   const Plan& plan_;
   std::string exe_;
   int next_ = 1;
+  std::shared_ptr<KeptSystem> keep_;
+  int systems_ = 0;  // systems started (with reuse)
 };
 
 }  // namespace faultline::runner::envelope

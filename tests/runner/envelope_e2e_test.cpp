@@ -68,6 +68,31 @@ const char* kNaiveScenario = R"({
   ]
 })";
 
+// The latency scenario with a recovery phase (the toxic removed) and a recovery_time assertion.
+const char* kRecoveringScenario = R"({
+  "name": "envelope-recovering",
+  "duration": "8s",
+  "services": {
+    "target": {"mode": "resilient", "store": "memory"},
+    "proxies": [{"name": "front", "protocol": "http", "upstream": "target"}]
+  },
+  "load": {"via": "front", "rate": 40, "connections": 64, "timeout": "3s",
+           "workload": {"mix": [{"name": "health", "method": "GET", "url": "/healthz"}]}},
+  "timeline": [
+    {"at": "0s", "phase": "warmup"},
+    {"at": "2s", "phase": "fault", "actions": [
+      {"action": "add_toxic", "proxy": "front",
+       "toxic": {"name": "slow", "type": "latency", "attributes": {"latency": 0}}}]},
+    {"at": "4s", "phase": "recovery", "actions": [
+      {"action": "remove_toxic", "proxy": "front", "toxic": "slow"}]}
+  ],
+  "assertions": [
+    {"name": "fault p99 under 100 ms", "kind": "latency", "phase": "fault", "percentile": "p99", "max": "100ms"},
+    {"name": "recovers", "kind": "recovery_time", "phase": "recovery", "baseline": "warmup",
+     "max": "3s", "stable_seconds": 2, "p99_floor": "50ms"}
+  ]
+})";
+
 json read_json(const std::string& path) {
   return load_json_file(path);
 }
@@ -148,6 +173,44 @@ TEST(EnvelopeE2E, NaiveTargetBoundaryIsWhereTheWorkerPoolSaturates) {
     const double saturation = 4 / fault_s;
     EXPECT_NEAR(load, saturation, 0.10 * load) << b.dump();
   }
+}
+
+// The system is started once and kept: trial 1 holds, trials 2 and 3 fail the SLO but the
+// recovery assertion passes in them, so all three run on the first system (one start, the later
+// trials marked reused, none stopped after). With --fresh-system every trial starts its own.
+TEST(EnvelopeE2E, TheSystemIsKeptWhileItRecovers) {
+  test::TempDir dir;
+  const std::string scenario = dir.file("recovering.json");
+  std::ofstream(scenario) << kRecoveringScenario;
+  const std::string out = dir.file("env");
+  const auto [code, stdout_text] = test::run_faultline(
+      {"envelope", scenario, "--load", "40..40", "--fault", "front/slow.latency=0..300", "--slo",
+       "fault p99 under 100 ms", "--resolution", "150", "--repeats", "0", "--budget", "2m",
+       "--out", out},
+      dir.file("envelope.stderr"), std::chrono::minutes(3));
+  ASSERT_EQ(code, 0) << stdout_text;
+  const json env = read_json(out + "/envelope.json");
+  ASSERT_EQ(env["trials"].size(), 3u) << env.dump(2);
+  EXPECT_EQ(env["system"]["reused"], true) << env["system"].dump();
+  EXPECT_EQ(env["system"]["starts"], 1) << env.dump(2);
+  EXPECT_EQ(env["system"]["recovery_assertions"], json::array({"recovers"}));
+  const json& t = env["trials"];
+  EXPECT_EQ(t[0]["pass"], true);
+  EXPECT_EQ(t[0]["system"]["reused"], false);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(t[i]["pass"], false) << t[i].dump();
+    EXPECT_EQ(t[i]["system"]["reused"], true) << t[i].dump();
+    EXPECT_FALSE(t[i]["system"].contains("stopped_after")) << t[i].dump();
+  }
+  // The fault each trial asked for is the one it measured: the kept proxy was reset between them.
+  for (const auto& trial : t) {
+    const double added = trial["fault"].get<double>() / 1000;
+    const double p50 = trial["measurements"]["fault"]["p50_seconds"].get<double>();
+    EXPECT_NEAR(p50, added, 0.05) << trial.dump();
+  }
+  EXPECT_TRUE(std::filesystem::exists(out + "/systems/01/target.log"));
+  EXPECT_FALSE(std::filesystem::exists(out + "/systems/02"));
+  EXPECT_TRUE(test::processes_mentioning(out).empty());
 }
 
 }  // namespace

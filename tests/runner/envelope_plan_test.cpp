@@ -77,6 +77,43 @@ TEST_F(EnvelopePlan, AGoodPlanFindsTheToxicInTheTimeline) {
                                       "timeline.1.actions.0.toxic.attributes.latency=62"}));
 }
 
+TEST_F(EnvelopePlan, TheSystemIsReusedUnlessTheTimelineOrTheFlagSaysOtherwise) {
+  const Plan p = make_plan(args());
+  EXPECT_TRUE(p.reuse_system);
+  EXPECT_EQ(p.fresh_reason, "");
+  EXPECT_TRUE(p.recovery_assertions.empty());
+
+  auto a = args();
+  a.fresh_system = true;
+  const Plan fresh = make_plan(a);
+  EXPECT_FALSE(fresh.reuse_system);
+  EXPECT_EQ(fresh.fresh_reason, "--fresh-system");
+
+  // A timeline that stops the target: every trial starts the system afresh, and says why.
+  json doc = json::parse(kScenario);
+  doc["timeline"][1]["actions"].push_back(
+      {{"action", "signal"}, {"process", "target"}, {"signal", "STOP"}});
+  doc["timeline"].push_back({{"at", "4s"},
+                             {"phase", "recovery"},
+                             {"actions", {{{"action", "signal"},
+                                           {"process", "target"},
+                                           {"signal", "CONT"}}}}});
+  doc["assertions"].push_back({{"name", "recovers"},
+                               {"kind", "recovery_time"},
+                               {"phase", "recovery"},
+                               {"baseline", "warmup"},
+                               {"max", "1s"},
+                               {"stable_seconds", 1}});
+  a = args();
+  a.scenario = test::write_json(dir_, "stopping.json", doc);
+  a.slo = {"p99"};
+  const Plan stopping = make_plan(a);
+  EXPECT_FALSE(stopping.reuse_system);
+  EXPECT_NE(stopping.fresh_reason.find("$.timeline[1].actions[1]"), std::string::npos)
+      << stopping.fresh_reason;
+  EXPECT_EQ(stopping.recovery_assertions, (std::vector<std::string>{"recovers"}));
+}
+
 TEST_F(EnvelopePlan, AnInitialToxicAndItsToxicityWork) {
   auto a = args();
   a.fault = "front/errs.toxicity=0..0.2";
