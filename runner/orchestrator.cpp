@@ -222,6 +222,12 @@ void Orchestrator::teardown() {
   for (auto& l : loads_)
     l.terminate(3000ms);
   if (keep_after_ && o_.keep_system) {
+    if (const std::string why = sys_.not_running(); !why.empty()) {
+      spdlog::warn("run: not keeping the system: {}", why);
+      keep_after_ = false;
+    }
+  }
+  if (keep_after_ && o_.keep_system) {
     // Handed back running for the next run (KeptSystem); the process specs are this run's.
     for (auto& [_, p] : sys_.procs)
       p.spec = nullptr;
@@ -233,7 +239,7 @@ void Orchestrator::teardown() {
     sys_ = System{};
     return;
   }
-  if (o_.keep_system) o_.keep_system->values_.clear();
+  if (o_.keep_system) o_.keep_system->stop();  // nothing half-kept: the next run starts afresh
   sys_.stop();
 }
 
@@ -295,6 +301,12 @@ std::string system_reuse_obstacle(const Scenario& s) {
           i, j, a.describe());
     }
   }
+  for (std::size_t i = 0; i < s.proxies.size(); ++i)
+    if (s.proxies[i].extra.contains("record"))
+      return fmt::format(
+          "$.services.proxies[{}].record: proxy {} records each run's traffic to its own file, "
+          "so every trial starts the system afresh",
+          i, s.proxies[i].name);
   return "";
 }
 

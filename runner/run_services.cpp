@@ -292,6 +292,16 @@ std::string Orchestrator::exec_command(const Action& a, std::size_t n) {
   return what;
 }
 
+std::string System::not_running() {
+  for (std::size_t i = 0; i < redis.size(); ++i)
+    if (!redis[i].running()) return fmt::format("redis shard {} exited", i);
+  if (proxy && !proxy->running()) return "the proxy exited";
+  if (target && !target->running()) return "the target exited";
+  for (auto& [name, p] : procs)
+    if (!p.mp->running()) return fmt::format("process {} exited", name);
+  return "";
+}
+
 void System::stop() {
   // The processes in reverse start order, each with its own stop signal and grace period.
   for (auto it = procs_started.rbegin(); it != procs_started.rend(); ++it) {

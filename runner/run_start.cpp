@@ -94,8 +94,8 @@ HostPort Orchestrator::wait_listening(Subprocess& p, const std::string& componen
 
 void Orchestrator::start(RunInfo& info) {
   fs::create_directories(fs::path(o_.out_dir) / "logs");
-  if (o_.keep_system && o_.keep_system->holds()) {
-    adopt_kept_system();
+  if (o_.keep_system && o_.keep_system->holds() && adopt_kept_system()) {
+    // The kept system, its proxies reset.
   } else {
     if (o_.keep_system) {
       o_.keep_system->stop();  // what is left of a system that is not running whole
@@ -149,21 +149,36 @@ void Orchestrator::start(RunInfo& info) {
 
 // A system kept by an earlier run of the same scenario (KeptSystem): still whole, its process specs
 // pointed at this run's scenario, and its proxies set back to the scenario's initial state.
-void Orchestrator::adopt_kept_system() {
+bool Orchestrator::adopt_kept_system() {
   sys_ = std::move(*o_.keep_system->sys_);
   o_.keep_system->sys_.reset();
-  reused_ = true;
   for (auto& [name, p] : sys_.procs)
     p.spec = s_.process(name);
-  check_components();  // a component that died since the last run: RunError, restarted next time
-  reset_proxies();
+  // A component that died after the last run's last check, or a proxy that cannot be reset: this
+  // run starts a new system rather than failing for what happened before it.
+  std::string why = sys_.not_running();
+  if (why.empty()) {
+    try {
+      reset_proxies();
+    } catch (const RunError& e) {
+      why = e.what();
+    }
+  }
+  if (!why.empty()) {
+    spdlog::warn("run: the kept system is not usable ({}); starting a new one", why);
+    sys_.stop();
+    return false;
+  }
+  reused_ = true;
   spdlog::info("run: reusing the running system (target {}, proxy API {})",
                sys_.target_addr ? sys_.target_addr->to_string() : "-",
                sys_.proxy_api ? sys_.proxy_api->to_string() : "-");
+  return true;
 }
 
 void Orchestrator::reset_proxies() {
   for (const auto& p : s_.proxies) {
+    check_stop();
     const std::string base = "/proxies/" + p.name;
     auto must = [&](const Fetched& f, const std::string& what) {
       if (!f.ok) throw RunError(fmt::format("proxy: {} {} failed: {}", what, p.name, f.error));
@@ -173,11 +188,12 @@ void Orchestrator::reset_proxies() {
     must(list, "listing the toxics of");
     const json toxics = json::parse(list.body, nullptr, false);
     if (!toxics.is_array())
-      throw RunError(fmt::format("proxy: the toxics of {} are not a JSON array: {}", p.name,
-                                 list.body));
+      throw RunError(
+          fmt::format("proxy: the toxics of {} are not a JSON array: {}", p.name, list.body));
     for (const auto& t : toxics)
       if (t.is_object() && t.contains("name") && t["name"].is_string())
-        must(api("DELETE", base + "/toxics/" + t["name"].get<std::string>()), "removing a toxic of");
+        must(api("DELETE", base + "/toxics/" + t["name"].get<std::string>()),
+             "removing a toxic of");
     for (const auto& t : p.toxics)
       must(api("POST", base + "/toxics", t.dump()), "adding toxic " + t.dump() + " to");
   }
@@ -227,7 +243,8 @@ void Orchestrator::start_redis() {
   if (s_.redis_shards > 0 && !find_program("redis-server"))
     throw RunError("redis: redis-server is not installed (services.redis.shards needs it)");
   for (std::size_t i = 0; i < static_cast<std::size_t>(s_.redis_shards); ++i) {
-    sys_.redis_ports.push_back(i < s_.redis_ports.size() ? s_.redis_ports[i] : free_loopback_port());
+    sys_.redis_ports.push_back(i < s_.redis_ports.size() ? s_.redis_ports[i]
+                                                         : free_loopback_port());
     sys_.redis.emplace_back(redis_argv(i), system_log_file(fmt::format("redis-{}", i)));
   }
   for (std::size_t i = 0; i < sys_.redis.size(); ++i) {

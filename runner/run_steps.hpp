@@ -79,15 +79,17 @@ struct System {
   std::map<std::string, Proc> procs;
   std::vector<std::string> procs_started;  // in start order
   std::optional<HostPort> proxy_api, target_addr;
-  std::string api_token;                       // for proxy_api
-  std::string attached_api;                    // services.proxy_api when attached ("" = own)
-  std::vector<std::string> attached_created;   // proxies created on the attached API
+  std::string api_token;                      // for proxy_api
+  std::string attached_api;                   // services.proxy_api when attached ("" = own)
+  std::vector<std::string> attached_created;  // proxies created on the attached API
   std::map<std::string, HostPort> proxy_listen;
   // The target with "tls": true is scraped over HTTPS, verified against the run's CA.
   std::shared_ptr<boost::asio::ssl::context> target_tls;
   std::string log_dir;  // where its components' logs are
 
   bool empty() const { return redis.empty() && !proxy && !target && procs.empty() && !proxy_api; }
+  // The first component that is not running ("" when all are), e.g. "redis shard 1".
+  std::string not_running();
   // Stops everything in teardown order, each with SIGTERM (a process: its own stop signal) and
   // SIGKILL after a grace period: the processes in reverse start order, the target, the proxies
   // created on an attached API, the proxy process, the Redis shards. Leaves it empty.
@@ -116,7 +118,8 @@ class Orchestrator {
   void start_proxy_process();
   void create_proxy(const ProxySpec& p, const std::string& upstream);
   // A kept system (RunOptions::keep_system): taken over at the start, handed back at teardown.
-  void adopt_kept_system();
+  // False when it was not whole or its proxies could not be reset: then it has been stopped.
+  bool adopt_kept_system();
   void reset_proxies();  // every proxy enabled, with exactly the scenario's initial toxics
   void start_target();
   void write_run_pki();  // Scenario::run_pki: ${out}/tls, and target_tls_
@@ -180,8 +183,8 @@ class Orchestrator {
   System sys_;
   bool reused_ = false;      // sys_ came from o_.keep_system
   bool keep_after_ = false;  // hand sys_ back to o_.keep_system at teardown (the run went well)
-  std::mutex procs_mutex_;                  // restart (main thread) vs. /proc sampling (scraper)
-  std::set<std::string> expected_down_;     // stopped or ended by the timeline on purpose
+  std::mutex procs_mutex_;   // restart (main thread) vs. /proc sampling (scraper)
+  std::set<std::string> expected_down_;  // stopped or ended by the timeline on purpose
   std::unique_ptr<PrometheusServer> prometheus_;
   std::map<std::string, PromqlValue> promql_;       // by assertion name
   std::vector<unsigned short> load_metrics_ports_;  // per shard; fixed when Prometheus scrapes

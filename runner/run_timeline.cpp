@@ -117,16 +117,20 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
 
 // Every log under DIR/logs is capped (copytruncate: the children append with O_APPEND), so a 24 h
 // run's logs stay bounded; a failure is reported once per file.
+// A kept system's logs (sys_.log_dir, fixed while this thread runs) likewise.
 void Orchestrator::rotate_logs() {
   constexpr std::uint64_t kMaxBytes = 16u << 20;
   constexpr int kKeep = 3;
-  std::error_code ec;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::filesystem::path(o_.out_dir) / "logs", ec)) {
-    if (e.path().extension() != ".log") continue;
-    const std::string why = rotate_if_larger(e.path().string(), kMaxBytes, kKeep);
-    if (!why.empty() && rotation_warned_.insert(e.path().string()).second)
-      spdlog::warn("run: cannot rotate {}: {}", e.path().string(), why);
+  std::vector<std::filesystem::path> dirs{std::filesystem::path(o_.out_dir) / "logs"};
+  if (!sys_.log_dir.empty()) dirs.emplace_back(sys_.log_dir);
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().extension() != ".log") continue;
+      const std::string why = rotate_if_larger(e.path().string(), kMaxBytes, kKeep);
+      if (!why.empty() && rotation_warned_.insert(e.path().string()).second)
+        spdlog::warn("run: cannot rotate {}: {}", e.path().string(), why);
+    }
   }
 }
 
@@ -153,8 +157,8 @@ void Orchestrator::scraper_loop(std::stop_token st) {
   while (!st.stop_requested()) {
     next += 1s;
     std::map<std::string, double> values;
-    for (auto [name, hp] : {std::pair{"target", sys_.target_addr}, std::pair{"proxy", sys_.proxy_api},
-                            std::pair{"load", load_metrics_}}) {
+    for (auto [name, hp] : {std::pair{"target", sys_.target_addr},
+                            std::pair{"proxy", sys_.proxy_api}, std::pair{"load", load_metrics_}}) {
       const std::string_view n(name);
       auto snap = scrape(hp, 900ms, "/metrics", n == "proxy" ? o_.api_token : "",
                          n == "target" ? sys_.target_tls : nullptr);
@@ -202,9 +206,9 @@ void Orchestrator::check_components() {
   for (std::size_t i = 0; i < sys_.redis.size(); ++i)
     if (!expected_down(fmt::format("redis:{}", i)) && !sys_.redis[i].running())
       died(fmt::format("redis:{}", i), sys_.redis[i].wait(0ms),
-           system_log_file(fmt::format("redis-{}", i)),
-           fmt::format("redis shard {}", i));
-  if (sys_.proxy && !sys_.proxy->running()) died("proxy", sys_.proxy->wait(0ms), system_log_file("proxy"), "proxy");
+           system_log_file(fmt::format("redis-{}", i)), fmt::format("redis shard {}", i));
+  if (sys_.proxy && !sys_.proxy->running())
+    died("proxy", sys_.proxy->wait(0ms), system_log_file("proxy"), "proxy");
   if (sys_.target && !expected_down("target") && !sys_.target->running())
     died("target", sys_.target->wait(0ms), system_log_file("target"), "target");
   std::lock_guard lock(procs_mutex_);

@@ -82,6 +82,7 @@ int run_envelope(const EnvelopeArgs& args) {
     if (signals.received()) return std::nullopt;
     return runner(p);
   });
+  runner.stop_system();
   json doc = envelope_to_json(r, plan, command_line(args));
   doc["system"] = runner.system_json();
   const std::string json_path = (fs::path(plan.out_dir) / "envelope.json").string();

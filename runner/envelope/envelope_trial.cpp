@@ -96,13 +96,14 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
   const auto started = std::chrono::steady_clock::now();
   int code = kExitUsage;
   std::string error;
-  bool reused = false;
+  bool held = false;  // a kept system was there to reuse
+  int starts_before = 0;
   if (plan_.reuse_system) {
     if (!keep_ || !keep_->holds())
       keep_ = std::make_shared<KeptSystem>(
           (fs::path(plan_.out_dir) / "systems" / fmt::format("{:02}", ++systems_)).string());
-    else
-      reused = true;
+    held = keep_->holds();
+    starts_before = keep_->starts();
   }
   // The run's own progress lines would bury the envelope's one line per trial; its warnings and
   // errors still show, and its logs are in the trial's directory.
@@ -182,15 +183,21 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
   if (!pass && margin && *margin > 0) margin = 0;
 
   json system = nullptr;
+  // Reused unless the run found the kept system broken and started a new one in its place.
+  const bool reused = keep_ && held && keep_->starts() == starts_before;
   if (keep_) {
+    starts_ += keep_->starts() - starts_before;
     system = {{"id", systems_}, {"reused", reused}};
-    if (keep_->holds() && !pass && !recovered(results)) {
-      keep_->stop();
+    // With recovery_time assertions they decide (also after a trial that held its SLO); without,
+    // a failed trial's system is not trusted.
+    const bool stop = plan_.recovery_assertions.empty() ? !pass : !recovered(results);
+    if (keep_->holds() && stop) {
+      stop_system();
       system["stopped_after"] =
           plan_.recovery_assertions.empty()
               ? "the trial failed (the scenario has no recovery_time assertion to say the "
                 "system recovered)"
-              : "the trial failed and a recovery_time assertion did not pass";
+              : "a recovery_time assertion did not pass";
     } else if (!keep_->holds()) {
       system["stopped_after"] = "the run ended in error or was interrupted";
     }
@@ -214,8 +221,19 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
   spdlog::info("envelope: trial {} at {} req/s, {} = {}: {} ({:.1f}s{})", id,
                format_value(p.load, plan_.integer_load), plan_.fault.label(),
                format_value(p.fault, plan_.fault.integer), pass ? "holds" : "fails", t.seconds,
-               !keep_ ? "" : reused ? ", system reused" : ", system started");
+               !keep_   ? ""
+               : reused ? ", system reused"
+                        : ", system started");
   return t;
+}
+
+void TrialRunner::stop_system() {
+  if (!keep_) return;
+  // Its components' "stopped" lines would interleave with the envelope's one line per trial.
+  const auto level = spdlog::get_level();
+  if (level == spdlog::level::info) spdlog::set_level(spdlog::level::warn);
+  keep_->stop();
+  spdlog::set_level(level);
 }
 
 bool TrialRunner::recovered(const json& results) const {
@@ -232,8 +250,7 @@ bool TrialRunner::recovered(const json& results) const {
 }
 
 json TrialRunner::system_json() const {
-  json j = {{"reused", plan_.reuse_system},
-            {"starts", plan_.reuse_system ? systems_ : next_ - 1}};
+  json j = {{"reused", plan_.reuse_system}, {"starts", plan_.reuse_system ? starts_ : next_ - 1}};
   j["fresh_reason"] = plan_.reuse_system ? json(nullptr) : json(plan_.fresh_reason);
   j["recovery_assertions"] = plan_.recovery_assertions;
   return j;

@@ -27,9 +27,10 @@ std::optional<double> slo_margin(const SloBound& b, std::optional<double> measur
 
 // Runs the trials of a plan. With plan.reuse_system the first trial starts the scenario's system
 // and leaves it running (runner::KeptSystem, its logs in OUT/systems/NN/); the next trials reuse
-// it, each with its own load generator and the proxies reset to the trial's initial toxics. After
-// a failed trial the system is stopped (and the next trial starts a new one) unless every
-// recovery assertion of the scenario passed in it; a trial whose run ended in error stops it too.
+// it, each with its own load generator and the proxies reset to the trial's initial toxics. The
+// system is stopped (and the next trial starts a new one) after a trial in which a recovery_time
+// assertion did not pass, or, when the scenario has none, after a failed trial; a trial whose run
+// ended in error stops it too.
 class TrialRunner {
  public:
   TrialRunner(const Plan& plan, std::string faultline_exe);
@@ -37,6 +38,8 @@ class TrialRunner {
   std::optional<Trial> operator()(const Point& p);
   // envelope.json's "system": whether it was reused, why not, how many times it was started.
   json system_json() const;
+  // Stops the kept system (quietly); the next trial would start a new one.
+  void stop_system();
 
  private:
   // Whether the system is kept after a trial that did not hold: every recovery assertion passed.
@@ -46,7 +49,8 @@ class TrialRunner {
   std::string exe_;
   int next_ = 1;
   std::shared_ptr<KeptSystem> keep_;
-  int systems_ = 0;  // systems started (with reuse)
+  int systems_ = 0;  // KeptSystems made (OUT/systems/NN)
+  int starts_ = 0;   // systems started in them
 };
 
 }  // namespace faultline::runner::envelope

@@ -183,11 +183,11 @@ TEST(EnvelopeE2E, TheSystemIsKeptWhileItRecovers) {
   const std::string scenario = dir.file("recovering.json");
   std::ofstream(scenario) << kRecoveringScenario;
   const std::string out = dir.file("env");
-  const auto [code, stdout_text] = test::run_faultline(
-      {"envelope", scenario, "--load", "40..40", "--fault", "front/slow.latency=0..300", "--slo",
-       "fault p99 under 100 ms", "--resolution", "150", "--repeats", "0", "--budget", "2m",
-       "--out", out},
-      dir.file("envelope.stderr"), std::chrono::minutes(3));
+  const auto [code, stdout_text] =
+      test::run_faultline({"envelope", scenario, "--load", "40..40", "--fault",
+                           "front/slow.latency=0..300", "--slo", "fault p99 under 100 ms",
+                           "--resolution", "150", "--repeats", "0", "--budget", "2m", "--out", out},
+                          dir.file("envelope.stderr"), std::chrono::minutes(3));
   ASSERT_EQ(code, 0) << stdout_text;
   const json env = read_json(out + "/envelope.json");
   ASSERT_EQ(env["trials"].size(), 3u) << env.dump(2);

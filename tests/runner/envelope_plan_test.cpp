@@ -93,11 +93,10 @@ TEST_F(EnvelopePlan, TheSystemIsReusedUnlessTheTimelineOrTheFlagSaysOtherwise) {
   json doc = json::parse(kScenario);
   doc["timeline"][1]["actions"].push_back(
       {{"action", "signal"}, {"process", "target"}, {"signal", "STOP"}});
-  doc["timeline"].push_back({{"at", "4s"},
-                             {"phase", "recovery"},
-                             {"actions", {{{"action", "signal"},
-                                           {"process", "target"},
-                                           {"signal", "CONT"}}}}});
+  doc["timeline"].push_back(
+      {{"at", "4s"},
+       {"phase", "recovery"},
+       {"actions", {{{"action", "signal"}, {"process", "target"}, {"signal", "CONT"}}}}});
   doc["assertions"].push_back({{"name", "recovers"},
                                {"kind", "recovery_time"},
                                {"phase", "recovery"},

@@ -5,8 +5,12 @@
 // again); a run that ends in error leaves nothing kept and nothing running; stop() ends it all;
 // system_reuse_obstacle names the timeline action that rules reuse out; RunContext::fixed_values
 // keeps a kept system's placeholder values.
+#include <signal.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -50,7 +54,7 @@ struct RunOutcome {
 };
 
 RunOutcome run(const std::string& scenario_file, const std::vector<std::string>& sets,
-        const std::string& out, const std::shared_ptr<runner::KeptSystem>& keep) {
+               const std::string& out, const std::shared_ptr<runner::KeptSystem>& keep) {
   runner::Scenario s = runner::load_scenario(scenario_file, sets, std::nullopt);
   runner::RunContext ctx{out, test::faultline_bin(), {}};
   if (keep) ctx.fixed_values = keep->placeholder_values();
@@ -81,8 +85,8 @@ TEST(KeptSystem, ASecondRunReusesTheSystemWithItsOwnInitialToxics) {
   auto keep = std::make_shared<runner::KeptSystem>(dir.file("system"));
   EXPECT_FALSE(keep->holds());
 
-  const RunOutcome first = run(scenario, {"proxies.0.toxics.0.attributes.latency=300"},
-                        dir.file("one"), keep);
+  const RunOutcome first =
+      run(scenario, {"proxies.0.toxics.0.attributes.latency=300"}, dir.file("one"), keep);
   ASSERT_EQ(first.code, 0) << first.results.dump(2);
   ASSERT_TRUE(keep->holds());
   EXPECT_EQ(keep->starts(), 1);
@@ -131,6 +135,34 @@ TEST(KeptSystem, ARunThatEndsInErrorKeepsNothing) {
   EXPECT_TRUE(test::processes_mentioning(dir.file("system")).empty());
 }
 
+// A component of the kept system died between two runs (here its Redis shard, found by its
+// process title "redis-server 127.0.0.1:PORT"): the next run starts a new system instead of failing
+// for it.
+TEST(KeptSystem, ADeadComponentMeansANewSystemNotAFailedRun) {
+  test::TempDir dir;
+  json doc = json::parse(kScenario);
+  doc["services"]["redis"] = {{"shards", 1}};
+  const std::string scenario = test::write_json(dir, "with-redis.json", doc);
+  auto keep = std::make_shared<runner::KeptSystem>(dir.file("system"));
+  const RunOutcome first = run(scenario, {}, dir.file("one"), keep);
+  ASSERT_EQ(first.code, 0) << first.results.dump(2);
+  ASSERT_TRUE(keep->holds());
+  const auto redis = test::processes_mentioning("redis-server 127.0.0.1:" +
+                                                keep->placeholder_values().at("redis.0.port"));
+  ASSERT_EQ(redis.size(), 1u);
+  ASSERT_EQ(::kill(std::stoi(redis[0].substr(0, redis[0].find(':'))), SIGKILL), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  const RunOutcome second = run(scenario, {}, dir.file("two"), keep);
+  EXPECT_EQ(second.code, 0) << second.results.dump(2);
+  EXPECT_EQ(second.results["verdict"], "pass");
+  EXPECT_EQ(keep->starts(), 2);
+  EXPECT_TRUE(keep->holds());
+  keep->stop();
+  test::expect_nothing_left(second.results, dir.file("two"));
+  EXPECT_TRUE(test::processes_mentioning(dir.file("system")).empty());
+}
+
 TEST(KeptSystem, ReuseObstacleNamesTheActionThatChangesTheSystem) {
   test::TempDir dir;
   const std::string ok = dir.file("ok.json");
@@ -145,6 +177,14 @@ TEST(KeptSystem, ReuseObstacleNamesTheActionThatChangesTheSystem) {
       runner::system_reuse_obstacle(runner::load_scenario(stopping, {}, std::nullopt));
   EXPECT_NE(why.find("$.timeline[1].actions[1]"), std::string::npos) << why;
   EXPECT_NE(why.find("every trial starts it afresh"), std::string::npos) << why;
+
+  // A recording proxy writes each run's traffic to its own file.
+  doc = json::parse(kScenario);
+  doc["services"]["proxies"][0]["record"] = "${out}/front.jsonl";
+  const std::string recording = test::write_json(dir, "recording.json", doc);
+  const std::string rec =
+      runner::system_reuse_obstacle(runner::load_scenario(recording, {}, std::nullopt));
+  EXPECT_NE(rec.find("$.services.proxies[0].record"), std::string::npos) << rec;
 }
 
 TEST(KeptSystem, FixedPlaceholderValuesAreKept) {
