@@ -42,13 +42,24 @@
   var unit = fault.unit ? ' ' + fault.unit : '';
   var label = fault.proxy + '/' + fault.toxic + '.' + fault.attribute;
   var trials = arr(E.trials), boundary = arr(E.boundary);
+  // How the trials' system was run: kept between trials (how many starts), or one per trial.
+  function systemText(sys) {
+    if (!isNum(sys.starts)) return '';
+    if (sys.reused) return ' · system kept between trials, started ' + sys.starts + '×';
+    return ' · a system per trial' + (sys.fresh_reason ? ' (' + sys.fresh_reason + ')' : '');
+  }
+  function trialSystem(t) {
+    var sys = t.system;
+    if (!sys || typeof sys !== 'object') return 'own';
+    return '#' + sys.id + (sys.reused ? ' reused' : ' started') + (sys.stopped_after ? ', then stopped' : '');
+  }
 
   app.appendChild(el('header', { class: 'top' }, [
     el('h1', {}, [el('span', { class: 'brand', text: 'faultline envelope' }), ' ' + (scen.name || '')]),
     el('p', { class: 'description', text: E.summary || '' }),
     el('p', { class: 'meta', text: 'SLO: ' + (E.slo_text || '') + ' · fault ' + label + ' ' + sig(fault.from) + '..' + sig(fault.to) + unit +
       ' · load ' + sig(load.from) + '..' + sig(load.to) + ' req/s · ' + trials.length + ' trials in ' + sig(E.spent_seconds) + ' s' +
-      (E.budget_exhausted ? ' · budget exhausted' : '') + (E.interrupted ? ' · interrupted' : '') }),
+      (E.budget_exhausted ? ' · budget exhausted' : '') + (E.interrupted ? ' · interrupted' : '') + systemText(obj(E.system)) }),
     el('p', { class: 'meta', text: E.command || '' })
   ]));
 
@@ -182,11 +193,13 @@
         String(b.trials), b.complete ? 'yes' : 'no (budget)', arr(b.non_monotone_trials).join(', ') || '–'];
     }))]));
   app.appendChild(section('Trials', [table(
-    ['#', 'Load', 'Fault', 'SLO', 'Margin', 'Measured', 'Seconds', 'Reproduce'],
+    ['#', 'Load', 'Fault', 'SLO', 'Margin', 'Measured', 'Seconds', 'System', 'Reproduce'],
     trials.map(function (t) {
       var measured = arr(t.verdicts).map(function (v) { return v.name + ': ' + sig(v.measured); }).join('; ');
       return [String(t.id), sig(t.load), sig(t.fault) + unit, el('span', { class: 'badge ' + (t.pass ? 'pass' : 'fail'), text: t.pass ? 'HOLDS' : 'FAILS' }),
-        sig(t.margin), measured, sig(t.seconds), el('code', { text: t.command || '' })];
+        sig(t.margin), measured, sig(t.seconds),
+        el('span', { title: (t.system && t.system.stopped_after) || '', text: trialSystem(t) }),
+        el('code', { text: t.command || '' })];
     }))]));
   document.body.setAttribute('data-charts-rendered', String(rendered));
   if (rendered && !document.body.hasAttribute('data-heat-cells')) document.body.setAttribute('data-heat-cells', String(cells));

@@ -44,7 +44,8 @@ SearchResult synthetic(Plan& plan) {
                 {"margin", *t.margin},
                 {"verdicts", {{{"name", "p99"}, {"bound", "p99 <= 100ms"}, {"measured", 0.05}}}},
                 {"set", {"load.rate=1"}},
-                {"command", "faultline run s.json --set load.rate=1"}};
+                {"command", "faultline run s.json --set load.rate=1"},
+                {"system", {{"id", 1}, {"reused", p.fault > 0}}}};
     return t;
   });
 }
@@ -77,7 +78,11 @@ TEST(EnvelopeReport, RendersInChromiumWithoutScriptErrors) {
   auto chromium = find_program("chromium");
   ASSERT_TRUE(chromium) << "chromium is not installed (scripts/install-deps installs it)";
   Plan plan;
-  const json doc = envelope_to_json(synthetic(plan), plan, "faultline envelope s.json");
+  json doc = envelope_to_json(synthetic(plan), plan, "faultline envelope s.json");
+  doc["system"] = {{"reused", true},
+                   {"starts", 2},
+                   {"fresh_reason", nullptr},
+                   {"recovery_assertions", json::array()}};
   test::TempDir dir;
   const std::string html = dir.file("report.html");
   report_format::write_file(html, render_envelope_html(doc));
@@ -98,6 +103,8 @@ TEST(EnvelopeReport, RendersInChromiumWithoutScriptErrors) {
   EXPECT_NE(attr("data-heat-cells"), "<missing>");
   EXPECT_NE(attr("data-heat-cells"), "0");
   EXPECT_NE(dom.find("faultline run s.json --set load.rate=1"), std::string::npos);
+  EXPECT_NE(dom.find("system kept between trials, started 2×"), std::string::npos);
+  EXPECT_NE(dom.find("#1 reused"), std::string::npos);
 }
 
 }  // namespace
