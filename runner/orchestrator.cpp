@@ -221,13 +221,12 @@ void Orchestrator::teardown() {
   // grace period (processes: their own stop signal and grace).
   for (auto& l : loads_)
     l.terminate(3000ms);
-  if (keep_after_ && o_.keep_system) {
-    if (const std::string why = sys_.not_running(); !why.empty()) {
-      spdlog::warn("run: not keeping the system: {}", why);
-      keep_after_ = false;
-    }
+  bool keep = keep_after_ && o_.keep_system;
+  if (const std::string why = keep ? sys_.not_running() : ""; !why.empty()) {
+    spdlog::warn("run: not keeping the system: {}", why);
+    keep = false;
   }
-  if (keep_after_ && o_.keep_system) {
+  if (keep) {
     // Handed back running for the next run (KeptSystem); the process specs are this run's.
     for (auto& [_, p] : sys_.procs)
       p.spec = nullptr;
@@ -271,7 +270,11 @@ int Orchestrator::write_outputs(RunInfo& info) {
 
 }  // namespace run_detail
 
-KeptSystem::KeptSystem(std::string log_dir) : log_dir_(std::move(log_dir)) {}
+KeptSystem::KeptSystem(std::string log_root) : log_root_(std::move(log_root)) {}
+
+std::string KeptSystem::log_dir() const {
+  return (std::filesystem::path(log_root_) / fmt::format("{:02}", starts_)).string();
+}
 
 KeptSystem::~KeptSystem() {
   stop();

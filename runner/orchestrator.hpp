@@ -30,23 +30,24 @@ class Orchestrator;
 // and the scenario must allow it (system_reuse_obstacle). Destroying it stops what it holds.
 class KeptSystem {
  public:
-  explicit KeptSystem(std::string log_dir);  // the system's logs go to LOG_DIR/NAME.log
+  // Each system started into it logs to LOG_ROOT/NN/NAME.log, NN its start number (01, 02, ...).
+  explicit KeptSystem(std::string log_root);
   ~KeptSystem();
   KeptSystem(const KeptSystem&) = delete;
   KeptSystem& operator=(const KeptSystem&) = delete;
 
   bool holds() const noexcept;
   void stop();  // stops what it holds, in teardown order
-  // How many times a run started a system into it.
+  // How many times a run started a system into it (the one it holds is number starts()).
   int starts() const noexcept { return starts_; }
   // The placeholder values of the run that started the system (its ports, its TLS files) but
   // `out`: pass them as RunContext::fixed_values when resolving the runs that reuse it.
   const std::map<std::string, std::string>& placeholder_values() const noexcept { return values_; }
-  const std::string& log_dir() const noexcept { return log_dir_; }
+  std::string log_dir() const;  // of the system it holds (or was last started)
 
  private:
   friend class run_detail::Orchestrator;
-  std::string log_dir_;
+  std::string log_root_;
   std::unique_ptr<run_detail::System> sys_;
   std::map<std::string, std::string> values_;
   int starts_ = 0;

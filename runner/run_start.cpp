@@ -94,33 +94,8 @@ HostPort Orchestrator::wait_listening(Subprocess& p, const std::string& componen
 
 void Orchestrator::start(RunInfo& info) {
   fs::create_directories(fs::path(o_.out_dir) / "logs");
-  if (o_.keep_system && o_.keep_system->holds() && adopt_kept_system()) {
-    // The kept system, its proxies reset.
-  } else {
-    if (o_.keep_system) {
-      o_.keep_system->stop();  // what is left of a system that is not running whole
-      sys_.log_dir = o_.keep_system->log_dir();
-      fs::create_directories(sys_.log_dir);
-      ++o_.keep_system->starts_;
-    }
-    write_run_pki();
-    start_redis();
-    start_proxy_process();
-    for (const auto& item : s_.start_order) {
-      check_stop();
-      switch (item.kind) {
-        case StartItem::Kind::target:
-          start_target();
-          break;
-        case StartItem::Kind::proxy:
-          create_proxy(*s_.proxy(item.name), upstream_of(*s_.proxy(item.name)));
-          break;
-        case StartItem::Kind::process:
-          start_process(*s_.process(item.name));
-          break;
-      }
-    }
-  }
+  reused_ = o_.keep_system && o_.keep_system->holds() && adopt_kept_system();
+  if (!reused_) start_system();
   if (sys_.target_addr) info.endpoints["target"] = sys_.target_addr->to_string();
   if (sys_.proxy_api) info.endpoints["proxy"] = sys_.proxy_api->to_string();
   for (const auto& [n, hp] : sys_.proxy_listen)
@@ -147,6 +122,32 @@ void Orchestrator::start(RunInfo& info) {
   write_prometheus_sd();
 }
 
+void Orchestrator::start_system() {
+  if (o_.keep_system) {
+    o_.keep_system->stop();  // what is left of a system that is not running whole
+    ++o_.keep_system->starts_;
+    sys_.log_dir = o_.keep_system->log_dir();
+    fs::create_directories(sys_.log_dir);
+  }
+  write_run_pki();
+  start_redis();
+  start_proxy_process();
+  for (const auto& item : s_.start_order) {
+    check_stop();
+    switch (item.kind) {
+      case StartItem::Kind::target:
+        start_target();
+        break;
+      case StartItem::Kind::proxy:
+        create_proxy(*s_.proxy(item.name), upstream_of(*s_.proxy(item.name)));
+        break;
+      case StartItem::Kind::process:
+        start_process(*s_.process(item.name));
+        break;
+    }
+  }
+}
+
 // A system kept by an earlier run of the same scenario (KeptSystem): still whole, its process specs
 // pointed at this run's scenario, and its proxies set back to the scenario's initial state.
 bool Orchestrator::adopt_kept_system() {
@@ -169,7 +170,6 @@ bool Orchestrator::adopt_kept_system() {
     sys_.stop();
     return false;
   }
-  reused_ = true;
   spdlog::info("run: reusing the running system (target {}, proxy API {})",
                sys_.target_addr ? sys_.target_addr->to_string() : "-",
                sys_.proxy_api ? sys_.proxy_api->to_string() : "-");

@@ -117,6 +117,7 @@ class Orchestrator {
   void start_redis();
   void start_proxy_process();
   void create_proxy(const ProxySpec& p, const std::string& upstream);
+  void start_system();  // Redis, the proxy, then services.start_order (a KeptSystem's: counted)
   // A kept system (RunOptions::keep_system): taken over at the start, handed back at teardown.
   // False when it was not whole or its proxies could not be reset: then it has been stopped.
   bool adopt_kept_system();

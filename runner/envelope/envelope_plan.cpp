@@ -101,16 +101,16 @@ void locate_fault(const json& doc, FaultAxis& axis, ConfigErrors& errors) {
                            seen.empty() ? "none" : fmt::format("{}", fmt::join(seen, ", "))));
 }
 
-// Loads the scenario as one trial at `p` would (overrides, --duration) and records its errors.
-bool check_point(const Plan& plan, const Point& p, ConfigErrors& errors) {
+// Loads the scenario as one trial at `p` would (overrides, --duration); nullopt with its errors
+// recorded when it is invalid.
+std::optional<Scenario> check_point(const Plan& plan, const Point& p, ConfigErrors& errors) {
   try {
-    (void)load_scenario(plan.scenario_file, trial_overrides(plan, p), plan.trial_seconds);
-    return true;
+    return load_scenario(plan.scenario_file, trial_overrides(plan, p), plan.trial_seconds);
   } catch (const ConfigError& e) {
     errors.add(fmt::format("at load {} and {} = {}", format_value(p.load, plan.integer_load),
                            plan.fault.label(), format_value(p.fault, plan.fault.integer)),
                fmt::format("the trial's scenario is invalid:\n{}", e.what()));
-    return false;
+    return std::nullopt;
   }
 }
 
@@ -254,9 +254,11 @@ Plan make_plan(const EnvelopeArgs& a) {
 
   // Both ends of both ranges through the trial's own validation (the proxy's attribute parser
   // rejects an unknown attribute or a value out of its range, --duration a too-short phase).
-  const bool a_ok = check_point(plan, Point{plan.load.from, f.range.from}, errors);
+  const std::optional<Scenario> bottom =
+      check_point(plan, Point{plan.load.from, f.range.from}, errors);
+  const bool a_ok = bottom.has_value();
   ConfigErrors top;  // reported only when it says something the bottom corner did not
-  const bool b_ok = check_point(plan, Point{plan.load.to, f.range.to}, top);
+  const bool b_ok = check_point(plan, Point{plan.load.to, f.range.to}, top).has_value();
   if (!b_ok && (a_ok || top.list().back().substr(top.list().back().find(": ")) !=
                             errors.list().back().substr(errors.list().back().find(": "))))
     for (const auto& e : top.list())
@@ -265,7 +267,7 @@ Plan make_plan(const EnvelopeArgs& a) {
   // Whole numbers only? Ask the attribute's own parser with a value in between.
   if (a_ok && b_ok && whole(f.range.from) && whole(f.range.to)) {
     ConfigErrors probe;
-    f.integer = !check_point(plan, Point{plan.load.from, f.range.from + 0.5}, probe);
+    f.integer = !check_point(plan, Point{plan.load.from, f.range.from + 0.5}, probe).has_value();
   }
   if (a.resolution.empty()) {
     plan.resolution = (f.range.to - f.range.from) / 50;
@@ -278,9 +280,7 @@ Plan make_plan(const EnvelopeArgs& a) {
     plan.reuse_system = false;
     plan.fresh_reason = "--fresh-system";
   } else {
-    plan.fresh_reason = system_reuse_obstacle(load_scenario(
-        plan.scenario_file, trial_overrides(plan, Point{plan.load.from, f.range.from}),
-        plan.trial_seconds));
+    plan.fresh_reason = system_reuse_obstacle(*bottom);
     plan.reuse_system = plan.fresh_reason.empty();
   }
   return plan;

@@ -96,15 +96,9 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
   const auto started = std::chrono::steady_clock::now();
   int code = kExitUsage;
   std::string error;
-  bool held = false;  // a kept system was there to reuse
-  int starts_before = 0;
-  if (plan_.reuse_system) {
-    if (!keep_ || !keep_->holds())
-      keep_ = std::make_shared<KeptSystem>(
-          (fs::path(plan_.out_dir) / "systems" / fmt::format("{:02}", ++systems_)).string());
-    held = keep_->holds();
-    starts_before = keep_->starts();
-  }
+  if (plan_.reuse_system && !keep_)
+    keep_ = std::make_shared<KeptSystem>((fs::path(plan_.out_dir) / "systems").string());
+  const int starts_before = keep_ ? keep_->starts() : 0;
   // The run's own progress lines would bury the envelope's one line per trial; its warnings and
   // errors still show, and its logs are in the trial's directory.
   const auto level = spdlog::get_level();
@@ -183,11 +177,10 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
   if (!pass && margin && *margin > 0) margin = 0;
 
   json system = nullptr;
-  // Reused unless the run found the kept system broken and started a new one in its place.
-  const bool reused = keep_ && held && keep_->starts() == starts_before;
+  // Reused unless the run started a system (none was kept, or the kept one was broken).
+  const bool reused = keep_ && keep_->starts() == starts_before;
   if (keep_) {
-    starts_ += keep_->starts() - starts_before;
-    system = {{"id", systems_}, {"reused", reused}};
+    system = {{"id", keep_->starts()}, {"reused", reused}};
     // With recovery_time assertions they decide (also after a trial that held its SLO); without,
     // a failed trial's system is not trusted.
     const bool stop = plan_.recovery_assertions.empty() ? !pass : !recovered(results);
@@ -250,7 +243,7 @@ bool TrialRunner::recovered(const json& results) const {
 }
 
 json TrialRunner::system_json() const {
-  json j = {{"reused", plan_.reuse_system}, {"starts", plan_.reuse_system ? starts_ : next_ - 1}};
+  json j = {{"reused", plan_.reuse_system}, {"starts", keep_ ? keep_->starts() : next_ - 1}};
   j["fresh_reason"] = plan_.reuse_system ? json(nullptr) : json(plan_.fresh_reason);
   j["recovery_assertions"] = plan_.recovery_assertions;
   return j;

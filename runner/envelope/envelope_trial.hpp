@@ -48,9 +48,7 @@ class TrialRunner {
   const Plan& plan_;
   std::string exe_;
   int next_ = 1;
-  std::shared_ptr<KeptSystem> keep_;
-  int systems_ = 0;  // KeptSystems made (OUT/systems/NN)
-  int starts_ = 0;   // systems started in them
+  std::shared_ptr<KeptSystem> keep_;  // OUT/systems/NN: the logs of its NNth system
 };
 
 }  // namespace faultline::runner::envelope

@@ -91,9 +91,9 @@ TEST(KeptSystem, ASecondRunReusesTheSystemWithItsOwnInitialToxics) {
   ASSERT_TRUE(keep->holds());
   EXPECT_EQ(keep->starts(), 1);
   EXPECT_GE(phase_p50(first.results, "first"), 0.29);
-  // The system's logs are in the kept system's directory, the load's in the run's.
-  EXPECT_TRUE(fs::exists(dir.file("system/target.log")));
-  EXPECT_TRUE(fs::exists(dir.file("system/proxy.log")));
+  // The system's logs are in the kept system's directory (per start), the load's in the run's.
+  EXPECT_TRUE(fs::exists(dir.file("system/01/target.log")));
+  EXPECT_TRUE(fs::exists(dir.file("system/01/proxy.log")));
   EXPECT_FALSE(fs::exists(dir.file("one/logs/target.log")));
   EXPECT_TRUE(fs::exists(dir.file("one/logs/load.log")));
   // Its addresses stay where they were: the target still answers.
