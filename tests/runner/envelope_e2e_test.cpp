@@ -68,31 +68,6 @@ const char* kNaiveScenario = R"({
   ]
 })";
 
-// The latency scenario with a recovery phase (the toxic removed) and a recovery_time assertion.
-const char* kRecoveringScenario = R"({
-  "name": "envelope-recovering",
-  "duration": "8s",
-  "services": {
-    "target": {"mode": "resilient", "store": "memory"},
-    "proxies": [{"name": "front", "protocol": "http", "upstream": "target"}]
-  },
-  "load": {"via": "front", "rate": 40, "connections": 64, "timeout": "3s",
-           "workload": {"mix": [{"name": "health", "method": "GET", "url": "/healthz"}]}},
-  "timeline": [
-    {"at": "0s", "phase": "warmup"},
-    {"at": "2s", "phase": "fault", "actions": [
-      {"action": "add_toxic", "proxy": "front",
-       "toxic": {"name": "slow", "type": "latency", "attributes": {"latency": 0}}}]},
-    {"at": "4s", "phase": "recovery", "actions": [
-      {"action": "remove_toxic", "proxy": "front", "toxic": "slow"}]}
-  ],
-  "assertions": [
-    {"name": "fault p99 under 100 ms", "kind": "latency", "phase": "fault", "percentile": "p99", "max": "100ms"},
-    {"name": "recovers", "kind": "recovery_time", "phase": "recovery", "baseline": "warmup",
-     "max": "3s", "stable_seconds": 2, "p99_floor": "50ms"}
-  ]
-})";
-
 json read_json(const std::string& path) {
   return load_json_file(path);
 }
@@ -180,8 +155,20 @@ TEST(EnvelopeE2E, NaiveTargetBoundaryIsWhereTheWorkerPoolSaturates) {
 // trials marked reused, none stopped after). With --fresh-system every trial starts its own.
 TEST(EnvelopeE2E, TheSystemIsKeptWhileItRecovers) {
   test::TempDir dir;
-  const std::string scenario = dir.file("recovering.json");
-  std::ofstream(scenario) << kRecoveringScenario;
+  // The latency scenario with a recovery phase (the toxic removed), a tighter SLO and a
+  // recovery_time assertion.
+  json doc = json::parse(kLatencyScenario);
+  doc["duration"] = "8s";
+  doc["timeline"].push_back(
+      {{"at", "4s"},
+       {"phase", "recovery"},
+       {"actions", {{{"action", "remove_toxic"}, {"proxy", "front"}, {"toxic", "slow"}}}}});
+  doc["assertions"] = json::parse(R"([
+    {"name": "fault p99 under 100 ms", "kind": "latency", "phase": "fault", "percentile": "p99", "max": "100ms"},
+    {"name": "recovers", "kind": "recovery_time", "phase": "recovery", "baseline": "warmup",
+     "max": "3s", "stable_seconds": 2, "p99_floor": "50ms"}
+  ])");
+  const std::string scenario = test::write_json(dir, "recovering.json", doc);
   const std::string out = dir.file("env");
   const auto [code, stdout_text] =
       test::run_faultline({"envelope", scenario, "--load", "40..40", "--fault",
