@@ -16,24 +16,11 @@ PROXY_THREADS=${4:-2}
 source "$(dirname "$0")/common.sh"
 NGINX_PORT=$(free_port); HA_PORT=$(free_port); HAS_PORT=$(free_port)
 RC_PORT=$(free_port); RS_PORT=$(free_port)
-mkdir -p "$WORK/nginx" "$WORK/www"
+mkdir -p "$WORK/www"
 # Random bytes (not a sparse file) so that nothing along the path can shortcut zero pages.
 head -c "$((SIZE * 1024 * 1024))" /dev/urandom > "$WORK/www/blob"
 chmod -R a+rX "$WORK"  # nginx's workers run as an unprivileged user
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 1000; }
-http {
-  access_log off;
-  sendfile on;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:$NGINX_PORT; root $WORK/www; }
-}
-CONF
-nginx -c "$WORK/nginx.conf" -g 'daemon off;' & PIDS+=($!)
+start_nginx "$NGINX_PORT" 1000 "sendfile on;" "root $WORK/www;"
 
 haproxy_tcp_config "$HA_PORT" 1000 > "$WORK/ha.cfg"
 haproxy_tcp_config "$HAS_PORT" 1000 "option splice-auto" > "$WORK/ha-splice.cfg"

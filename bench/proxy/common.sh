@@ -1,6 +1,6 @@
 # Shared set-up of the proxy benchmarks (sourced by run.sh, tls.sh, bulk.sh, idle_memory.sh): a scratch
 # directory removed on exit together with every process started into PIDS, free loopback ports,
-# HAProxy's TCP-mode configuration, the "hello" nginx upstream, and a faultline proxy with one toxic-free proxy to nginx.
+# HAProxy's TCP-mode configuration, nginx upstreams, and a faultline proxy with one toxic-free proxy to nginx.
 # Needs BIN (the faultline binary) and PROXY_THREADS; the HAProxy config also NGINX_PORT.
 WORK=$(mktemp -d)
 PIDS=()
@@ -29,25 +29,31 @@ backend be
 CONF
 }
 
-# start_hello_nginx PORT: one nginx worker on 127.0.0.1:PORT answering every request with 200
-# "hello from nginx", keep-alive without a request limit (the upstream of the pass-through runs).
-start_hello_nginx() {
+# start_nginx PORT WORKER_CONNECTIONS HTTP_DIRECTIVES SERVER_DIRECTIVES: one nginx worker on
+# 127.0.0.1:PORT, no access log, its temporary files under $WORK/nginx.
+start_nginx() {
   mkdir -p "$WORK/nginx"
   cat > "$WORK/nginx.conf" <<CONF
 worker_processes 1;
 pid $WORK/nginx.pid;
 error_log $WORK/nginx-error.log;
-events { worker_connections 20000; }
+events { worker_connections $2; }
 http {
   access_log off;
   client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
   uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$1; location / { return 200 "hello from nginx\n"; } }
+  $3
+  server { listen 127.0.0.1:$1; $4 }
 }
 CONF
   nginx -c "$WORK/nginx.conf" -g 'daemon off;' &
   PIDS+=($!)
+}
+
+# start_hello_nginx PORT: answers every request with 200 "hello from nginx", keep-alive without a
+# request limit (the upstream of the pass-through runs).
+start_hello_nginx() {
+  start_nginx "$1" 20000 "keepalive_requests 1000000;" 'location / { return 200 "hello from nginx\n"; }'
 }
 
 # start_faultline_proxy NAME STDOUT_FILE [PROXY_FLAG...]: starts `faultline proxy` and creates the
