@@ -230,6 +230,10 @@ void Orchestrator::run_timeline() {
     const auto now = Clock::now();
     if (next < s_.timeline.size() && now >= clock_.at(s_.timeline[next].at_seconds)) {
       const auto& e = s_.timeline[next];
+      // The phase starts when its actions start, so what they cause (a restart's refused requests,
+      // a toxic's first effects) is measured in it; the boundary scrape follows the actions (a
+      // process they CONTinue answers it).
+      const double at = clock_.offset(Clock::now());
       for (const auto& a : e.actions) {
         const double started = clock_.offset(Clock::now());
         std::string what = a.describe();
@@ -244,7 +248,6 @@ void Orchestrator::run_timeline() {
         }
         log_timeline({started, e.phase, what});
       }
-      const double at = clock_.offset(Clock::now());
       if (e.actions.empty()) log_timeline({at, e.phase, "phase starts"});
       scrape_boundary(next, at);
       boundaries_done_ = next + 1;
