@@ -388,9 +388,8 @@ int ManagedProcess::stop(int sig, std::chrono::milliseconds grace) {
   return d.status.value_or(-1);
 }
 
-std::optional<double> ManagedProcess::rss_bytes() const {
-  const pid_t p = impl_->pid.load();
-  if (!impl_->alive()) return std::nullopt;
+std::optional<double> proc_rss_bytes(pid_t p) {
+  if (p <= 0) return std::nullopt;
   const std::string dir = "/proc/" + std::to_string(p);
   // A zombie (exited, not yet collected) reads as 0 pages: that is "not running", not 0 bytes.
   {
@@ -408,9 +407,8 @@ std::optional<double> ManagedProcess::rss_bytes() const {
   return static_cast<double>(resident) * static_cast<double>(page > 0 ? page : 4096);
 }
 
-std::optional<double> ManagedProcess::open_fds() const {
-  const pid_t p = impl_->pid.load();
-  if (!impl_->alive()) return std::nullopt;
+std::optional<double> proc_open_fds(pid_t p) {
+  if (p <= 0) return std::nullopt;
   std::error_code ec;
   std::filesystem::directory_iterator it("/proc/" + std::to_string(p) + "/fd", ec);
   if (ec) return std::nullopt;
@@ -420,6 +418,16 @@ std::optional<double> ManagedProcess::open_fds() const {
     ++n;
   }
   return n;
+}
+
+std::optional<double> ManagedProcess::rss_bytes() const {
+  if (!impl_->alive()) return std::nullopt;
+  return proc_rss_bytes(impl_->pid.load());
+}
+
+std::optional<double> ManagedProcess::open_fds() const {
+  if (!impl_->alive()) return std::nullopt;
+  return proc_open_fds(impl_->pid.load());
 }
 
 std::optional<int> parse_signal(const std::string& name) {

@@ -494,6 +494,7 @@ void Orchestrator::start_load() {
     const std::string name = shards > 1 ? fmt::format("load-{}", i) : "load";
     const HostPort metrics = wait_listening(loads_[i], name, log_file(name));
     if (i == 0) load_metrics_ = metrics;
+    load_shard_metrics_.push_back(metrics);
   }
   // Every shard's second 0 is the same instant: shard 0's "started at" line gives it.
   load_t0_ = wait_load_start(loads_[0], log_file(shards > 1 ? "load-0" : "load"));

@@ -96,19 +96,32 @@ void Orchestrator::execute(const Action& a) {
 
 // Every component's /metrics at boundary k, into the collector and the run record.
 void Orchestrator::scrape_boundary(std::size_t k, double at) {
-  auto take = [&](const std::string& component, const std::optional<HostPort>& hp,
-                  const std::string& path, const std::string& token,
-                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr) {
-    auto text = scrape_text(hp, 1500ms, path, token, std::move(tls));
+  auto keep = [&](const std::string& component, const std::optional<std::string>& text) {
     if (!text) return;
     record_.append(
         {{"type", "boundary"}, {"k", k}, {"at", at}, {"component", component}, {"metrics", *text}});
     std::lock_guard lock(collector_mutex_);
     collector_->set_boundary(k, at, component, PromSnapshot::parse(*text));
   };
+  auto take = [&](const std::string& component, const std::optional<HostPort>& hp,
+                  const std::string& path, const std::string& token,
+                  std::shared_ptr<boost::asio::ssl::context> tls = nullptr) {
+    keep(component, scrape_text(hp, 1500ms, path, token, std::move(tls)));
+  };
   take("target", sys_.target_addr, "/metrics", "", sys_.target_tls);
   take("proxy", sys_.proxy_api, "/metrics", o_.api_token);
-  take("load", load_metrics_, "/metrics", "");
+  // The load generator: every shard's text in one, so its process figures are the sum over its
+  // processes (none when a shard does not answer: a part would pass for the whole).
+  std::optional<std::string> load_text;
+  for (const auto& hp : load_shard_metrics_) {
+    auto text = scrape_text(hp, 1500ms, "/metrics", "", nullptr);
+    if (!text) {
+      load_text.reset();
+      break;
+    }
+    load_text = load_text.value_or("") + *text + "\n";
+  }
+  keep("load", load_text);
   for (const auto& p : s_.processes) {
     if (!p.metrics.empty() && sys_.procs.count(p.name))
       take(p.name, p.metrics_address, p.metrics_path, "");
@@ -157,8 +170,8 @@ void Orchestrator::scraper_loop(std::stop_token st) {
   while (!st.stop_requested()) {
     next += 1s;
     std::map<std::string, double> values;
-    for (auto [name, hp] : {std::pair{"target", sys_.target_addr},
-                            std::pair{"proxy", sys_.proxy_api}, std::pair{"load", load_metrics_}}) {
+    for (auto [name, hp] :
+         {std::pair{"target", sys_.target_addr}, std::pair{"proxy", sys_.proxy_api}}) {
       const std::string_view n(name);
       auto snap = scrape(hp, 900ms, "/metrics", n == "proxy" ? o_.api_token : "",
                          n == "target" ? sys_.target_tls : nullptr);
@@ -167,6 +180,17 @@ void Orchestrator::scraper_loop(std::stop_token st) {
         values[std::string(name) + "_rss_bytes"] = *v;
       if (auto v = snap->sum("process_open_fds")) values[std::string(name) + "_open_fds"] = *v;
     }
+    // The load generator: from /proc, summed over its shards (each is a process of its own).
+    std::optional<double> load_rss = loads_.empty() ? std::nullopt : std::optional<double>(0.0);
+    std::optional<double> load_fds = load_rss;
+    for (const auto& l : loads_) {
+      const auto rss = proc_rss_bytes(l.pid());
+      const auto fds = proc_open_fds(l.pid());
+      load_rss = load_rss && rss ? std::optional<double>(*load_rss + *rss) : std::nullopt;
+      load_fds = load_fds && fds ? std::optional<double>(*load_fds + *fds) : std::nullopt;
+    }
+    if (load_rss) values["load_rss_bytes"] = *load_rss;
+    if (load_fds) values["load_open_fds"] = *load_fds;
     {
       // The user's processes: from /proc (they need not export process_* metrics).
       std::lock_guard lock(procs_mutex_);

@@ -73,6 +73,14 @@ TEST(LoadShardsE2E, ShardedRunOffersTheSameLoadAndPasses) {
               0.01 * static_cast<double>(one.offered));
   for (const auto& p : three.results["phases"])
     EXPECT_NEAR(p["load"]["throughput_rps"].get<double>(), 300, 15) << p.dump();
+  // The load's memory is its three processes' (each maps the whole binary), not shard 0's.
+  const json& one_load = one.results["phases"][1]["components"]["load"];
+  const json& three_load = three.results["phases"][1]["components"]["load"];
+  ASSERT_TRUE(one_load.is_object() && three_load.is_object()) << three.results["phases"].dump();
+  EXPECT_GT(three_load["rss_bytes"].get<double>(), 2 * one_load["rss_bytes"].get<double>())
+      << one_load.dump() << three_load.dump();
+  EXPECT_GT(three_load["open_fds"].get<double>(), one_load["open_fds"].get<double>())
+      << one_load.dump() << three_load.dump();
 
   // The run directory: each shard's stream and results, the merge of both.
   const std::string out = dir.file("three");
