@@ -78,13 +78,13 @@ class ManagedProcess {
   std::unique_ptr<Impl> impl_;
 };
 
-// Signal names as in kill(1) without "SIG" ("TERM", "KILL", "STOP", "CONT", "HUP", "INT", "QUIT",
-// "USR1", "USR2"; "SIGTERM" and numbers are accepted too): the number, or nullopt.
 // From /proc/PID: resident set size in bytes and open file descriptors of one process; nullopt
 // when it does not exist, is a zombie or is unreadable.
 std::optional<double> proc_rss_bytes(pid_t pid);
 std::optional<double> proc_open_fds(pid_t pid);
 
+// Signal names as in kill(1) without "SIG" ("TERM", "KILL", "STOP", "CONT", "HUP", "INT", "QUIT",
+// "USR1", "USR2"; "SIGTERM" and numbers are accepted too): the number, or nullopt.
 std::optional<int> parse_signal(const std::string& name);
 
 // Whether a process that got `sig` is down on purpose (stopped or expected to end) rather than
