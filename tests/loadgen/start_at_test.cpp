@@ -156,9 +156,10 @@ TEST(StartAt, PastIsUsageErrorUnlessWithinOneSecond) {
   EXPECT_EQ(code, 2);
   EXPECT_NE(slurp(dir.file("err.txt")).find("in the past"), std::string::npos);
   EXPECT_FALSE(first_arrival());
-  // Half a second late (a pod that started slowly): taken, and the run still begins there.
+  // Half a second late (a pod that started slowly): taken, and the run still begins there. 3 s
+  // long: with 1 s, a start-up slower than 0.5 s (ASan on a busy machine) left no time to send.
   auto [code2, out2] =
-      run_faultline({"load", server.url(), "--rate", "10", "--duration", "1s", "-q", "--start-at",
+      run_faultline({"load", server.url(), "--rate", "10", "--duration", "3s", "-q", "--start-at",
                      fmt::format("{:.3f}", loadgen::unix_now() - 0.5), "--out", dir.file("r.json")},
                     dir.file("err2.txt"));
   EXPECT_EQ(code2, 0) << slurp(dir.file("err2.txt"));
