@@ -118,7 +118,7 @@ void Orchestrator::start(RunInfo& info) {
   t0_unix_ =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
       clock_.offset(Clock::now());
-  if (load_metrics_) info.endpoints["load"] = load_metrics_->to_string();
+  if (!load_metrics_.empty()) info.endpoints["load"] = load_metrics_.front().to_string();
   write_prometheus_sd();
 }
 
@@ -492,15 +492,13 @@ void Orchestrator::start_load() {
   }
   for (std::size_t i = 0; i < shards; ++i) {
     const std::string name = shards > 1 ? fmt::format("load-{}", i) : "load";
-    const HostPort metrics = wait_listening(loads_[i], name, log_file(name));
-    if (i == 0) load_metrics_ = metrics;
-    load_shard_metrics_.push_back(metrics);
+    load_metrics_.push_back(wait_listening(loads_[i], name, log_file(name)));
   }
   // Every shard's second 0 is the same instant: shard 0's "started at" line gives it.
   load_t0_ = wait_load_start(loads_[0], log_file(shards > 1 ? "load-0" : "load"));
   tail_ = std::make_unique<LoadIntervals>(tails, intervals_path_);
   spdlog::info("run: load -> {} ({} process{}, metrics on {})", url, shards, shards > 1 ? "es" : "",
-               load_metrics_->to_string());
+               load_metrics_.front().to_string());
 }
 
 void Orchestrator::write_prometheus_sd() {
@@ -516,7 +514,7 @@ void Orchestrator::write_prometheus_sd() {
   };
   add("target", sys_.target_addr);
   add("proxy", sys_.proxy_api);
-  add("load", load_metrics_);
+  if (!load_metrics_.empty()) add("load", load_metrics_.front());
   const std::string tmp = o_.prometheus_sd + ".tmp";
   {
     std::ofstream out(tmp);

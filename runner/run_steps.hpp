@@ -191,8 +191,7 @@ class Orchestrator {
   std::vector<unsigned short> load_metrics_ports_;  // per shard; fixed when Prometheus scrapes
   double t0_unix_ = 0;                              // second 0 as UNIX time
   std::size_t execs_ = 0;
-  std::optional<HostPort> load_metrics_;
-  std::vector<HostPort> load_shard_metrics_;  // every shard's, shard 0's first
+  std::vector<HostPort> load_metrics_;  // every shard's /metrics, shard 0's first
   RunRecordWriter record_;
   RunInfo* info_ = nullptr;      // the run's info while run() is on the stack (for checkpoints)
   json events_ = json::array();  // components that died

@@ -113,7 +113,7 @@ void Orchestrator::scrape_boundary(std::size_t k, double at) {
   // The load generator: every shard's text in one, so its process figures are the sum over its
   // processes (none when a shard does not answer: a part would pass for the whole).
   std::optional<std::string> load_text;
-  for (const auto& hp : load_shard_metrics_) {
+  for (const auto& hp : load_metrics_) {
     auto text = scrape_text(hp, 1500ms, "/metrics", "", nullptr);
     if (!text) {
       load_text.reset();
