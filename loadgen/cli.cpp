@@ -232,7 +232,7 @@ int run_load_command(const LoadArgs& a) {
     cfg.shards = n;
   }
   if (!a.start_at.empty()) {
-    cfg.start_at_unix = parse_start_at(a.start_at, unix_now(), error);
+    cfg.start_at_unix = parse_start_at(a.start_at, launch_unix(), error);
     if (!cfg.start_at_unix) return usage_error(error);
   }
   if (a.push.url.empty() && (a.push.keep || a.push.job != PushGatewaySettings{}.job))

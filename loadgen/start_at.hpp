@@ -22,10 +22,17 @@ inline constexpr double kStartAtMaxAheadSeconds = 24 * 3600.0;
 // The current wall-clock time as Unix seconds.
 double unix_now();
 
+// The wall-clock time this process was started (Unix seconds, to the clock tick), from
+// /proc/self/stat: the "now" --start-at is judged against, so that a slow start-up (a loaded
+// node, a sanitizer build) does not make a start given in time late. unix_now() when the start
+// cannot be read or is more than kLaunchMaxAgeSeconds ago.
+double launch_unix();
+inline constexpr double kLaunchMaxAgeSeconds = 30.0;
+
 // Parses --start-at: UNIX_SECONDS (a fraction allowed) or +DURATION ("+10s", "+1m") counted from
-// `now_unix`. Returns the instant as Unix seconds, or nullopt with `error` set (naming the flag):
-// malformed, more than kStartAtPastToleranceSeconds in the past, more than
-// kStartAtMaxAheadSeconds ahead.
+// `now_unix` (the CLI gives launch_unix()). Returns the instant as Unix seconds, or nullopt with
+// `error` set (naming the flag): malformed, more than kStartAtPastToleranceSeconds in the past,
+// more than kStartAtMaxAheadSeconds ahead.
 std::optional<double> parse_start_at(std::string_view text, double now_unix, std::string& error);
 
 // Converts a Unix instant to the steady clock (as of now).
