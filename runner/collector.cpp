@@ -343,19 +343,33 @@ void fill_from_deltas(PhaseStats& p, const PromSnapshot* target, const PromSnaps
   }
 }
 
-void fill_components(PhaseStats& p,
-                     const std::map<std::string, std::vector<std::optional<PromSnapshot>>>& b,
-                     std::size_t k) {
-  for (const auto& [component, snaps] : b) {
-    if (k >= snaps.size() || !snaps[k]) continue;
+}  // namespace
+
+std::optional<double> Collector::resource_in(const std::string& key, double from, double to) const {
+  const auto it = resource_index_.find(key);
+  if (it == resource_index_.end()) return std::nullopt;
+  // Samples are in time order: walk back from the last one at or before `to`.
+  auto i = static_cast<std::size_t>(
+      std::upper_bound(resource_t_.begin(), resource_t_.end(), to + 1e-6) - resource_t_.begin());
+  for (; i > 0 && resource_t_[i - 1] >= from - 1e-6; --i)
+    for (std::size_t j = i >= 2 ? resource_end_[i - 2] : 0; j < resource_end_[i - 1]; ++j)
+      if (resource_values_[j].first == it->second) return resource_values_[j].second;
+  return std::nullopt;
+}
+
+void Collector::fill_components(PhaseStats& p, std::size_t k) const {
+  for (const auto& [component, snaps] : boundary_) {
     ComponentStats c;
-    c.rss_bytes = snaps[k]->sum("process_resident_memory_bytes");
-    c.open_fds = snaps[k]->sum("process_open_fds");
+    if (k + 1 < snaps.size() && snaps[k + 1]) {
+      c.rss_bytes = snaps[k + 1]->sum("process_resident_memory_bytes");
+      c.open_fds = snaps[k + 1]->sum("process_open_fds");
+    } else {
+      c.rss_bytes = resource_in(component + "_rss_bytes", actual_[k], actual_[k + 1]);
+      c.open_fds = resource_in(component + "_open_fds", actual_[k], actual_[k + 1]);
+    }
     if (c.rss_bytes || c.open_fds) p.components[component] = c;
   }
 }
-
-}  // namespace
 
 RunMeasurements Collector::finish() const {
   RunMeasurements m;
@@ -384,7 +398,7 @@ RunMeasurements Collector::finish() const {
     auto td = delta("target", k);
     auto pd = delta("proxy", k);
     fill_from_deltas(p, td ? &*td : nullptr, pd ? &*pd : nullptr, proxies_, secs);
-    fill_components(p, boundary_, k + 1);
+    fill_components(p, k);
     m.phases.push_back(std::move(p));
 
     merged[name].merge(*acc_[k]);
@@ -413,7 +427,7 @@ RunMeasurements Collector::finish() const {
     p.fault = fault;
     fill_from_deltas(p, t.second ? &t.first : nullptr, px.second ? &px.first : nullptr, proxies_,
                      secs);
-    fill_components(p, boundary_, last + 1);
+    fill_components(p, last);
     m.by_name[name] = std::move(p);
   };
   for (const auto& [name, a] : merged)

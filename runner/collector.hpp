@@ -51,6 +51,12 @@ class Collector {
   struct Accumulator;
   std::size_t phase_of(double t) const;
   PhaseStats compute(const Accumulator& acc, const std::string& name) const;
+  // Phase `k`'s process figures: each component's scrape at the phase's end boundary; a
+  // component whose scrape is missing there (it had exited, or did not answer in time) gets its
+  // latest per-second sample within the phase instead, and none when that is missing too.
+  void fill_components(PhaseStats& p, std::size_t k) const;
+  // The latest per-second sample of `key` taken in [from, to], if any.
+  std::optional<double> resource_in(const std::string& key, double from, double to) const;
 
   std::vector<PhaseWindow> phases_;
   double end_seconds_;

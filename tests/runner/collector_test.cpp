@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "common/histogram.hpp"
 #include "runner/prom_text.hpp"
 #include "runner/results.hpp"
@@ -141,6 +143,41 @@ TEST(Collector, MissingDataStaysMissing) {
   EXPECT_FALSE(m.phases[0].load.error_ratio.has_value());
   EXPECT_FALSE(m.phases[0].load.latency.p99.has_value());
   EXPECT_TRUE(m.phases[0].faults.empty());
+}
+
+TEST(Collector, AComponentGoneAtTheLastBoundaryKeepsItsLatestSampleInThePhase) {
+  // Two phases, 0-2 s and 2-4 s. The load answered the boundary scrapes at 0 and 2 s but had
+  // exited before the one at the end (4.1 s); its per-second samples fill in phase two's figures:
+  // the latest one within the phase (3.5 s), not one from phase one (1.5 s).
+  Collector c({{"baseline", 0, false}, {"fault", 2, true}}, 4, 0.1, {});
+  const auto snap = [](double rss) {
+    return PromSnapshot::parse(
+        fmt::format("process_resident_memory_bytes {}\n"
+                    "process_open_fds 7\n",
+                    rss));
+  };
+  c.set_boundary(0, 0, "load", snap(1e6));
+  c.set_boundary(1, 2, "load", snap(2e6));
+  c.set_boundary(2, 4.1, "target", snap(9e6));  // the end boundary happened; the load was gone
+  c.add_resources(1.5, {{"load_rss_bytes", 1.5e6}, {"load_open_fds", 5}});
+  c.add_resources(3.0, {{"load_rss_bytes", 3e6}, {"load_open_fds", 6}});
+  c.add_resources(3.5, {{"load_rss_bytes", 3.5e6}, {"target_rss_bytes", 1}});
+  const RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 2u);
+  EXPECT_DOUBLE_EQ(*m.phases[0].components.at("load").rss_bytes, 2e6);  // its scrape
+  ASSERT_TRUE(m.phases[1].components.count("load"));
+  EXPECT_DOUBLE_EQ(*m.phases[1].components.at("load").rss_bytes, 3.5e6);
+  EXPECT_DOUBLE_EQ(*m.phases[1].components.at("load").open_fds, 6);       // the latest that has it
+  EXPECT_DOUBLE_EQ(*m.phases[1].components.at("target").rss_bytes, 9e6);  // a scrape wins
+  EXPECT_DOUBLE_EQ(*m.phase("fault")->components.at("load").rss_bytes, 3.5e6);
+
+  // No sample within the phase: no figure (one from an earlier phase would pass for this one's).
+  Collector gone({{"baseline", 0, false}, {"fault", 2, true}}, 4, 0.1, {});
+  gone.set_boundary(0, 0, "load", snap(1e6));
+  gone.set_boundary(1, 2, "load", snap(2e6));
+  gone.set_boundary(2, 4.1, "target", snap(9e6));
+  gone.add_resources(1.5, {{"load_rss_bytes", 1.5e6}});
+  EXPECT_FALSE(gone.finish().phases[1].components.count("load"));
 }
 
 TEST(Results, LongSeriesAreDownsampledKeepingPeaks) {
