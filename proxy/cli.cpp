@@ -20,6 +20,7 @@
 #include "proxy/ctl.hpp"
 #include "proxy/one_liner.hpp"
 #include "proxy/server.hpp"
+#include "proxy/tls_flags.hpp"
 
 namespace faultline::proxy {
 
@@ -36,12 +37,7 @@ struct ProxyOptions {
   std::string idle_timeout = "1h";
   std::string connect_timeout = "5s";
   std::string tls_handshake_timeout = "10s";
-  // One-liner TLS: terminate with cert/key (client_ca: require client certificates); originate
-  // when any upstream_tls_* is given.
-  std::string tls_cert, tls_key, tls_client_ca;
-  bool upstream_tls = false;
-  std::string upstream_tls_ca, upstream_tls_sni;
-  bool upstream_tls_insecure = false;
+  TlsFlags tls;  // one-liner TLS
   unsigned threads = 0;
   std::uint64_t seed = 0;
   bool seed_set = false;
@@ -77,9 +73,7 @@ int run_proxy(const ProxyOptions& o) {
               << "\n";
     return kExitUsage;
   }
-  const bool one_liner_tls =
-      !o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty() || o.upstream_tls ||
-      !o.upstream_tls_ca.empty() || !o.upstream_tls_sni.empty() || o.upstream_tls_insecure;
+  const bool one_liner_tls = o.tls.terminates() || o.tls.originates();
   const bool one_liner =
       !o.listen.empty() || !o.upstream.empty() || !o.behavior.empty() || one_liner_tls;
   if (one_liner && (o.listen.empty() || o.upstream.empty())) {
@@ -103,18 +97,7 @@ int run_proxy(const ProxyOptions& o) {
   if (one_liner) {
     ConfigErrors errors;
     auto p = one_liner_proxy(o.listen, o.upstream, o.protocol, o.behavior, registry, errors);
-    if (p && (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty())) {
-      json t{{"cert", o.tls_cert}, {"key", o.tls_key}};
-      if (!o.tls_client_ca.empty()) t["client_ca"] = o.tls_client_ca;
-      (*p)["tls"] = std::move(t);
-    }
-    if (p && (o.upstream_tls || !o.upstream_tls_ca.empty() || !o.upstream_tls_sni.empty() ||
-              o.upstream_tls_insecure)) {
-      json u{{"verify", !o.upstream_tls_insecure}};
-      if (!o.upstream_tls_ca.empty()) u["ca"] = o.upstream_tls_ca;
-      if (!o.upstream_tls_sni.empty()) u["sni"] = o.upstream_tls_sni;
-      (*p)["upstream_tls"] = std::move(u);
-    }
+    if (p) apply_tls_flags(o.tls, *p);
     if (!p) {
       std::cerr << "faultline proxy: " << errors.to_string() << "\n";
       return kExitUsage;
@@ -252,20 +235,7 @@ void register_commands(CommandRegistry& registry) {
   app->add_option("--tls-handshake-timeout", opts->tls_handshake_timeout,
                   "close a connection whose TLS handshake (either side) takes longer")
       ->capture_default_str();
-  app->add_option("--tls-cert", opts->tls_cert,
-                  "one-liner: terminate TLS from clients with this certificate (PEM chain)");
-  app->add_option("--tls-key", opts->tls_key, "one-liner: the key of --tls-cert (PEM)");
-  app->add_option("--tls-client-ca", opts->tls_client_ca,
-                  "one-liner: require client certificates signed by this CA");
-  app->add_flag("--upstream-tls", opts->upstream_tls,
-                "one-liner: originate TLS to the upstream (system trust store unless "
-                "--upstream-tls-ca)");
-  app->add_option("--upstream-tls-ca", opts->upstream_tls_ca,
-                  "one-liner: originate TLS, verifying the upstream against this CA");
-  app->add_option("--upstream-tls-sni", opts->upstream_tls_sni,
-                  "one-liner: originate TLS, sending and verifying this name");
-  app->add_flag("--upstream-tls-insecure", opts->upstream_tls_insecure,
-                "one-liner: originate TLS without verifying the upstream's certificate");
+  add_tls_flags(*app, opts->tls, "one-liner: ");
   app->add_option("--threads", opts->threads, "worker threads (default: one per CPU)");
   app->add_flag("--no-splice", opts->no_splice,
                 "tcp: always copy through user space (default: bulk transfers on toxic-free "

@@ -14,6 +14,7 @@
 #include "common/config.hpp"
 #include "common/http_client.hpp"
 #include "proxy/behaviors/builtin.hpp"
+#include "proxy/tls_flags.hpp"
 
 namespace faultline::proxy {
 
@@ -36,6 +37,7 @@ struct CtlOptions {
   std::string listen;
   std::string upstream;
   std::string protocol = "tcp";
+  TlsFlags tls;
   std::string type;
   std::string toxic_name;
   std::string stream;
@@ -141,9 +143,10 @@ int cmd_inspect(const CtlOptions& o) {
 }
 
 int cmd_create(const CtlOptions& o) {
-  auto [rc, j] = api(
-      o, "POST", "/proxies",
-      {{"name", o.name}, {"listen", o.listen}, {"upstream", o.upstream}, {"protocol", o.protocol}});
+  json body{
+      {"name", o.name}, {"listen", o.listen}, {"upstream", o.upstream}, {"protocol", o.protocol}};
+  apply_tls_flags(o.tls, body);
+  auto [rc, j] = api(o, "POST", "/proxies", body);
   if (rc) return rc;
   std::cout << "Created proxy " << o.name << " listening on " << j["listen"].get<std::string>()
             << "\n";
@@ -225,6 +228,7 @@ void register_ctl_command(CommandRegistry& registry) {
   create->add_option("--protocol", o->protocol, "tcp, http or redis")
       ->capture_default_str()
       ->check(CLI::IsMember({"tcp", "http", "redis"}));
+  add_tls_flags(*create, o->tls, "");
   registry
       .add(ctl, "toggle", "Enable a disabled proxy or disable an enabled one",
            [o] { return cmd_toggle(*o); })

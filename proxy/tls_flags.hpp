@@ -1,0 +1,34 @@
+// The TLS flags shared by `faultline proxy`'s one-liner and `faultline ctl create`: terminate TLS
+// from clients with --tls-cert/--tls-key (--tls-client-ca: require client certificates);
+// originate TLS to the upstream when any --upstream-tls* flag is given. They become the proxy
+// JSON's `tls` and `upstream_tls` members (docs/proxy.md "TLS"), which the API validates.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/config.hpp"
+
+namespace faultline::proxy {
+
+struct TlsFlags {
+  std::string cert, key, client_ca;
+  bool upstream = false;
+  std::string upstream_ca, upstream_sni;
+  bool upstream_insecure = false;
+
+  bool terminates() const { return !cert.empty() || !key.empty() || !client_ca.empty(); }
+  bool originates() const {
+    return upstream || !upstream_ca.empty() || !upstream_sni.empty() || upstream_insecure;
+  }
+};
+
+// Adds the seven flags to `app`; `help_prefix` starts each help text (e.g. "one-liner: ").
+void add_tls_flags(CLI::App& app, TlsFlags& flags, const std::string& help_prefix);
+
+// Sets `proxy["tls"]` and/or `proxy["upstream_tls"]` from the flags given. File paths are made
+// absolute (from this process's directory): the proxy reads them, and it may run elsewhere.
+void apply_tls_flags(const TlsFlags& flags, json& proxy);
+
+}  // namespace faultline::proxy
