@@ -143,7 +143,7 @@ TEST(PushGateway, ShardsArriveInPrometheusAndTheirGroupsAreDeleted) {
   for (int i = 0; i < 2; ++i)
     shards.emplace_back(
         std::vector<std::string>{faultline_bin(), "load", server.url(), "--rate", "40",
-                                 "--duration", "8s", "--shard", fmt::format("{}/2", i), "-q",
+                                 "--duration", "14s", "--shard", fmt::format("{}/2", i), "-q",
                                  "--threads", "1", "--push-gateway", gateway.url(), "--out",
                                  dir.file(fmt::format("r{}.json", i))},
         dir.file(fmt::format("err{}.txt", i)));
@@ -153,7 +153,8 @@ TEST(PushGateway, ShardsArriveInPrometheusAndTheirGroupsAreDeleted) {
       "count(faultline_load_sent_requests_total{exported_job=\"faultline_load\","
       "shard=~\"0|1\"} > 0)";
   std::optional<double> shards_sending;
-  const auto deadline = std::chrono::steady_clock::now() + 7s;
+  // 12 s: two ASan start-ups side by side, a push (every second) and a scrape (every second).
+  const auto deadline = std::chrono::steady_clock::now() + 12s;
   while (std::chrono::steady_clock::now() < deadline) {
     shards_sending = prometheus.query(sending).value;
     if (shards_sending && *shards_sending == 2) break;

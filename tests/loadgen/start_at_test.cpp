@@ -79,8 +79,9 @@ TEST(StartAtParse, MillisecondsForSecondsAreRefused) {
 TEST(StartAt, ShardsGivenTheSameInstantBeginTogether) {
   TestServer server;
   TempDir dir;
-  // Far enough ahead for both processes to be up and waiting on a busy 2-core machine.
-  const double start = std::floor(loadgen::unix_now()) + 4;
+  // Far enough ahead (5-6 s) for both processes to be up and waiting on a busy 2-core machine,
+  // two ASan start-ups side by side included.
+  const double start = std::floor(loadgen::unix_now()) + 6;
   const std::string at = fmt::format("{:.0f}", start);
   std::vector<Subprocess> shards;
   for (int i = 0; i < 2; ++i)
