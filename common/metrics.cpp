@@ -16,26 +16,6 @@ namespace faultline {
 
 namespace {
 
-double process_start_time_seconds() {
-  // Field 22 of /proc/self/stat is the start time in clock ticks after boot.
-  std::ifstream stat("/proc/self/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  auto close = content.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(content.substr(close + 2));
-  std::string field;
-  unsigned long long start_ticks = 0;
-  for (int i = 3; i <= 22 && rest >> field; ++i)
-    if (i == 22) start_ticks = std::stoull(field);
-  std::ifstream uptime_file("/proc/uptime");
-  double uptime = 0;
-  uptime_file >> uptime;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return now - uptime + static_cast<double>(start_ticks) / ticks;
-}
-
 prometheus::MetricFamily gauge_family(const char* name, const char* help, double value,
                                       prometheus::MetricType type = prometheus::MetricType::Gauge) {
   prometheus::MetricFamily f;
@@ -53,7 +33,7 @@ prometheus::MetricFamily gauge_family(const char* name, const char* help, double
 
 class ProcessCollector : public prometheus::Collectable {
  public:
-  ProcessCollector() : start_time_(process_start_time_seconds()) {}
+  ProcessCollector() : start_time_(process_start_time_seconds().value_or(0)) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -89,6 +69,28 @@ double process_resident_memory_bytes() {
   std::fclose(f);
   if (n != 2) return 0;
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+std::optional<double> process_start_time_seconds() {
+  // Field 22 is the start time in clock ticks after boot; field 2 (the command) is in
+  // parentheses and may hold spaces, so fields are counted after its closing one.
+  std::ifstream stat("/proc/self/stat");
+  const std::string content((std::istreambuf_iterator<char>(stat)),
+                            std::istreambuf_iterator<char>());
+  const auto close = content.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(content.substr(close + 1));
+  std::string field;
+  for (int i = 3; i < 22 && rest >> field; ++i) {
+  }
+  unsigned long long start_ticks = 0;
+  double uptime = 0;
+  std::ifstream uptime_file("/proc/uptime");
+  const long ticks = sysconf(_SC_CLK_TCK);
+  if (!(rest >> start_ticks) || !(uptime_file >> uptime) || ticks <= 0) return std::nullopt;
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return now - uptime + static_cast<double>(start_ticks) / static_cast<double>(ticks);
 }
 
 double process_open_fds() {

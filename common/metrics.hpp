@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <prometheus/collectable.h>
@@ -41,6 +42,9 @@ prometheus::Histogram::BucketBoundaries latency_buckets_seconds();
 double process_resident_memory_bytes();
 // Counts entries of /proc/self/fd.
 double process_open_fds();
+// When this process started, as Unix seconds (to the clock tick), from field 22 of
+// /proc/self/stat; nullopt when unreadable. Prometheus's process_start_time_seconds.
+std::optional<double> process_start_time_seconds();
 
 // Content-Type of the Prometheus text exposition format.
 inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";

@@ -1,18 +1,14 @@
 // --start-at: parsing, validation and the wait (see start_at.hpp).
 #include "loadgen/start_at.hpp"
 
-#include <time.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/config.hpp"
+#include "common/metrics.hpp"
 
 namespace faultline::loadgen {
 
@@ -22,26 +18,10 @@ double unix_now() {
 
 double launch_unix() {
   const double now = unix_now();
-  // /proc/self/stat: field 22 is the start time in clock ticks since boot; the command field
-  // (2) is in parentheses and may hold spaces, so fields are counted after its closing one.
-  std::ifstream in("/proc/self/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return now;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  for (int k = 3; k < 22 && rest >> field; ++k) {
-  }
-  unsigned long long ticks = 0;
-  const long hz = ::sysconf(_SC_CLK_TCK);
-  timespec boot{};
-  if (!(rest >> ticks) || hz <= 0 || ::clock_gettime(CLOCK_BOOTTIME, &boot) != 0) return now;
-  const double since_boot =
-      static_cast<double>(boot.tv_sec) + static_cast<double>(boot.tv_nsec) / 1e9;
-  const double age = since_boot - static_cast<double>(ticks) / static_cast<double>(hz);
-  // A clock-tick's rounding can make the age slightly negative; anything odd falls back to now.
-  if (age < -0.05 || age > kLaunchMaxAgeSeconds) return now;
-  return now - std::max(age, 0.0);
+  const auto started = process_start_time_seconds();
+  // /proc/uptime and the tick make it a few ms off either way; anything odd falls back to now.
+  if (!started || *started > now + 0.05 || now - *started > kLaunchMaxAgeSeconds) return now;
+  return std::min(*started, now);
 }
 
 std::optional<double> parse_start_at(std::string_view text, double now_unix, std::string& error) {

@@ -97,11 +97,11 @@ int run_proxy(const ProxyOptions& o) {
   if (one_liner) {
     ConfigErrors errors;
     auto p = one_liner_proxy(o.listen, o.upstream, o.protocol, o.behavior, registry, errors);
-    if (p) apply_tls_flags(o.tls, *p);
     if (!p) {
       std::cerr << "faultline proxy: " << errors.to_string() << "\n";
       return kExitUsage;
     }
+    apply_tls_flags(o.tls, *p);
     if (!initial.is_array()) {
       std::cerr << "faultline proxy: " << o.config << ": must be a JSON array of proxies\n";
       return kExitUsage;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include <CLI/CLI.hpp>
+
 namespace faultline::proxy {
 
 namespace {

@@ -6,9 +6,11 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "common/config.hpp"
+
+namespace CLI {
+class App;
+}
 
 namespace faultline::proxy {
 
