@@ -296,6 +296,13 @@ TEST(TlsTcpCli, CtlCreateTerminatesAndOriginatesTls) {
          " --tls-cert missing.pem --tls-key server.key");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("tls.cert"), std::string::npos) << r.out;
+  // A key without its certificate: the same, nothing created.
+  r = sh(ctl + "keyonly -l 127.0.0.1:0 -u " + nginx.address() + " --tls-key server.key");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("tls.cert"), std::string::npos) << r.out;
+  req.target = "/proxies";
+  const json all = json::parse(http_fetch_sync(fl->address, req).second.body);
+  EXPECT_EQ(all.size(), 1u) << all;  // only "web"
 }
 
 TEST(TlsTcpCli, HandshakeTimeoutClosesASilentClientAndCountsIt) {
