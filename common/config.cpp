@@ -1,5 +1,7 @@
 #include "common/config.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -295,16 +297,73 @@ void reject_unknown_keys(const json& obj, std::string_view path,
   }
 }
 
-json load_json_file(const std::string& file) {
+std::size_t json_nesting_depth(std::string_view text, std::size_t stop_after) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > deepest) {
+          deepest = depth;
+          if (deepest > stop_after) return deepest;
+        }
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return deepest;
+}
+
+std::optional<json> parse_json(std::string_view text, std::string* error, std::size_t max_depth) {
+  if (json_nesting_depth(text, max_depth) > max_depth) {
+    if (error) *error = fmt::format("nested deeper than {} levels", max_depth);
+    return std::nullopt;
+  }
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    if (error) *error = e.what();
+    return std::nullopt;
+  }
+}
+
+json load_json_file(const std::string& file, std::uint64_t max_bytes) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) throw ConfigError(fmt::format("{}: cannot open file", file));
+  if (!S_ISREG(st.st_mode))
+    throw ConfigError(
+        fmt::format("{}: not a regular file (a FIFO, device or directory is not "
+                    "read)",
+                    file));
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    throw ConfigError(
+        fmt::format("{}: {} bytes, over the limit of {} bytes", file, st.st_size, max_bytes));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ConfigError(fmt::format("{}: cannot open file", file));
   std::stringstream ss;
   ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    throw ConfigError(fmt::format("{}: invalid JSON: {}", file, e.what()));
-  }
+  std::string error;
+  auto doc = parse_json(ss.str(), &error);
+  if (!doc) throw ConfigError(fmt::format("{}: invalid JSON: {}", file, error));
+  return std::move(*doc);
 }
 
 }  // namespace faultline

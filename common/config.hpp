@@ -87,8 +87,26 @@ std::optional<std::chrono::nanoseconds> get_duration(
 void reject_unknown_keys(const json& obj, std::string_view path,
                          std::initializer_list<std::string_view> known, ConfigErrors& errors);
 
-// Reads a whole file and parses it as JSON; throws ConfigError naming the file and the
-// line/column of a syntax error.
-json load_json_file(const std::string& file);
+// The deepest nesting of arrays and objects faultline accepts in any JSON it reads (API bodies,
+// scenarios, workloads, run records, results, intervals). Deeper documents are refused before they
+// are parsed: nlohmann's copy, dump and comparison recurse, so a few hundred kilobytes of "[[[["
+// would overflow the stack of whatever walked the tree.
+inline constexpr std::size_t kMaxJsonDepth = 128;
+
+// The nesting depth of a JSON text (brackets outside strings), stopping as soon as it passes
+// `stop_after`: linear, without recursion, on any input (it does not validate the text).
+std::size_t json_nesting_depth(std::string_view text,
+                               std::size_t stop_after = static_cast<std::size_t>(-1));
+
+// Parses JSON text with the depth limit. nullopt on a syntax error or a document nested deeper
+// than `max_depth`, with the reason in `*error` (when given): "nested deeper than 128 levels" or
+// nlohmann's message with its position. Never throws.
+std::optional<json> parse_json(std::string_view text, std::string* error = nullptr,
+                               std::size_t max_depth = kMaxJsonDepth);
+
+// Reads a whole file and parses it as JSON (with the depth limit); throws ConfigError naming the
+// file and the line/column of a syntax error. A FIFO, a device or a directory is refused without
+// reading it, and so is a file over `max_bytes`.
+json load_json_file(const std::string& file, std::uint64_t max_bytes = 256ull << 20);
 
 }  // namespace faultline

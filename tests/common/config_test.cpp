@@ -1,7 +1,12 @@
 #include "common/config.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 using namespace faultline;
@@ -102,4 +107,46 @@ TEST(LoadJsonFile, NamesFileOnErrors) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/faultline.json"), std::string::npos);
   }
+}
+
+TEST(ParseJson, DepthLimitRefusesDeepNestingWithoutParsingIt) {
+  // 0.6 MB of nested arrays crashed the proxy's API (issue 22): refused, not parsed.
+  const std::string deep(600'000, '[');
+  std::string error;
+  EXPECT_FALSE(parse_json(deep, &error));
+  EXPECT_NE(error.find("nested deeper than 128 levels"), std::string::npos) << error;
+  std::string ok = std::string(128, '[') + std::string(128, ']');
+  EXPECT_TRUE(parse_json(ok, &error)) << error;
+  std::string over = std::string(129, '[') + std::string(129, ']');
+  EXPECT_FALSE(parse_json(over));
+  // Brackets inside strings (escaped quotes too) do not count.
+  EXPECT_TRUE(parse_json(R"({"a": "[[[[[[\"[[[[", "b": [1, {"c": "}}}}"}]})", nullptr, 3));
+  EXPECT_EQ(json_nesting_depth(R"({"a": "[[[[[[\"[[[[", "b": [1, {"c": "}}}}"}]})"), 3u);
+  EXPECT_FALSE(parse_json("{\"a\": ", &error));
+  EXPECT_FALSE(error.empty());
+}
+
+TEST(LoadJsonFile, RefusesNonRegularFilesDeepAndLargeDocuments) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("faultline-json-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto fifo = (dir / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // A FIFO would block the reader forever: refused without opening it.
+  EXPECT_THROW(load_json_file(fifo), ConfigError);
+  EXPECT_THROW(load_json_file("/dev/zero"), ConfigError);
+  EXPECT_THROW(load_json_file(dir.string()), ConfigError);
+  const auto deep = (dir / "deep.json").string();
+  std::ofstream(deep) << std::string(5000, '[') << std::string(5000, ']');
+  try {
+    load_json_file(deep);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("nested deeper"), std::string::npos) << e.what();
+  }
+  const auto big = (dir / "big.json").string();
+  std::ofstream(big) << "[" << std::string(2000, ' ') << "]";
+  EXPECT_THROW(load_json_file(big, 1000), ConfigError);
+  EXPECT_NO_THROW(load_json_file(big));
+  std::filesystem::remove_all(dir);
 }
