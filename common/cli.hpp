@@ -14,6 +14,8 @@ namespace faultline {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+// Ended by SIGINT/SIGTERM (128 + SIGINT, as shells report it).
+inline constexpr int kExitInterrupted = 130;
 
 class CommandRegistry {
  public:

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "common/files.hpp"
+
 namespace faultline {
 
 void ConfigErrors::add(std::string path, std::string message) {
@@ -60,14 +62,6 @@ std::optional<double> take_number(std::string_view& s) {
   if (ec != std::errc() || p != s.data() + i) return std::nullopt;
   s.remove_prefix(i);
   return v;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace

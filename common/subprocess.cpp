@@ -267,7 +267,7 @@ bool Subprocess::running() {
   int st = 0;
   pid_t r = ::waitpid(pid_, &st, WNOHANG);
   if (r == pid_) {
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    status_ = decode_wait_status(st);
     return false;
   }
   return true;
@@ -314,14 +314,28 @@ void Subprocess::read_all(std::chrono::milliseconds timeout) {
   }
 }
 
+int decode_wait_status(int st) {
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -1;
+}
+
+void signal_group(pid_t pid, int sig) {
+  // The child leads a process group of its own (spawned so): the group gets the signal, so a
+  // `sh -c` wrapper's program and a server's workers get it too. Should the group be gone while
+  // the leader is not yet reaped, the leader alone.
+  if (pid <= 0) return;
+  if (::kill(-pid, sig) != 0) ::kill(pid, sig);
+}
+
 void Subprocess::signal(int sig) {
-  if (pid_ > 0 && status_ < 0) ::kill(pid_, sig);
+  if (pid_ > 0 && status_ < 0) signal_group(pid_, sig);
 }
 
 int Subprocess::terminate(std::chrono::milliseconds grace) {
   if (pid_ <= 0) return -1;
   if (status_ >= 0) return status_;
-  ::kill(pid_, SIGTERM);
+  signal_group(pid_, SIGTERM);
   int st = wait(grace);
   if (st < 0) {
     ::kill(-pid_, SIGKILL);  // its group, as the destructor does
@@ -340,7 +354,7 @@ int Subprocess::wait(std::chrono::milliseconds timeout) {
     int st = 0;
     pid_t r = ::waitpid(pid_, &st, forever ? 0 : WNOHANG);
     if (r == pid_) {
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      status_ = decode_wait_status(st);
       return status_;
     }
     if (r < 0 && errno != EINTR) return -1;

@@ -48,8 +48,10 @@ class Subprocess {
   // Reads the rest of stdout until EOF or timeout (for short-lived commands).
   void read_all(std::chrono::milliseconds timeout);
 
+  // Sends `sig` to its process group (signal_group).
   void signal(int sig);
-  // Sends SIGTERM, waits up to `grace`, then SIGKILL. Returns the exit status as from wait().
+  // Sends SIGTERM to its process group, waits up to `grace`, then SIGKILL. Returns the exit status
+  // as from wait().
   int terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   // Waits for exit; returns exit code, or 128+signal when killed by a signal; -1 on timeout.
   int wait(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
@@ -67,6 +69,13 @@ class Subprocess {
 // hands it to the caller, who signals and reaps it: for owners that need waitid(WNOWAIT) or group
 // signals. stdout_file "" means inherited here. Throws std::system_error.
 pid_t spawn_process(const std::vector<std::string>& argv, const SubprocessOptions& options);
+
+// The one rule for a child's end: its exit code, or 128 + the signal that killed it (as shells
+// report it); -1 for a status that is neither (stopped, continued).
+int decode_wait_status(int wait_status);
+// The one rule for signalling a child: its whole process group (every child of ours leads one),
+// or the child alone when the group is gone.
+void signal_group(pid_t pid, int sig);
 
 // Path of a program in PATH, or nullopt.
 std::optional<std::string> find_program(const std::string& name);

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/config.hpp"
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 
 using namespace faultline;
 

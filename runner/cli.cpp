@@ -3,6 +3,7 @@
 // path), runs it, prints the verdict table, exits 0 pass / 1 an assertion failed / 2 bad input or
 // a component failed / 130 interrupted.
 #include "runner/cli.hpp"
+#include "common/files.hpp"
 
 #include <unistd.h>
 
@@ -13,8 +14,8 @@
 
 #include "runner/envelope/envelope_cli.hpp"
 #include "runner/orchestrator.hpp"
-#include "runner/report_build.hpp"
-#include "runner/scenario.hpp"
+#include "runner/report/report_build.hpp"
+#include "runner/scenario/scenario.hpp"
 
 namespace faultline::runner {
 
@@ -29,12 +30,6 @@ struct RunArgs {
   std::string api_token;
   std::string checkpoint_interval = "5m";
 };
-
-std::string self_exe() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("faultline") : p.string();
-}
 
 int run_command(const RunArgs& a) {
   std::optional<double> duration;

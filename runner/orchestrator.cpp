@@ -1,28 +1,33 @@
-// The scenario orchestrator (see orchestrator.hpp): the sequence of steps (start, timeline,
-// drain, write outputs; run_steps.hpp), teardown, and the stop signals.
+// `faultline run`, top to bottom (see orchestrator.hpp): start the system, Prometheus and the
+// load; run the timeline on the load's clock; drain the load; judge the promql queries; tear down;
+// record the end; turn the ledger into results. Every failure ends up as the verdict "error" (a
+// RunError naming the component), every stop signal as "interrupted" (Interrupted): the run still
+// writes its results.
 #include "runner/orchestrator.hpp"
-
-#include <signal.h>
 
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/cli.hpp"
-#include "common/version.hpp"
+#include "common/files.hpp"
+#include "common/signals.hpp"
+#include "runner/judge/promql_judge.hpp"
+#include "runner/ledger/ledger.hpp"
 #include "runner/report/report.hpp"
-#include "runner/run_steps.hpp"
+#include "runner/system/load_fleet.hpp"
+#include "runner/timeline/actions.hpp"
+#include "runner/timeline/clock.hpp"
+#include "runner/timeline/sampler.hpp"
 
 namespace faultline::runner {
 
-namespace run_detail {
-
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -35,231 +40,356 @@ std::string utc_now_iso() {
   return buf;
 }
 
-}  // namespace
-
-void Orchestrator::check_stop() {
-  if (signals_.received()) throw Interrupted{};
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-void Orchestrator::sleep_until(Clock::time_point t) {
-  if (signals_.wait_for(t - Clock::now())) throw Interrupted{};
-}
+class Run {
+ public:
+  Run(const Scenario& s, const RunOptions& o, StopSignals& signals)
+      : s_(s),
+        o_(o),
+        signals_(signals),
+        load_(s, o.out_dir, o.faultline_exe),
+        ledger_(s),
+        judge_(s) {}
+  ~Run() { teardown(false); }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
 
-std::string Orchestrator::log_file(const std::string& name) const {
-  return (fs::path(o_.out_dir) / "logs" / (name + ".log")).string();
-}
+  int execute();
 
-std::string Orchestrator::system_log_file(const std::string& name) const {
-  if (sys_.log_dir.empty()) return log_file(name);
-  return (fs::path(sys_.log_dir) / (name + ".log")).string();
-}
+ private:
+  // The steps of execute(), in order.
+  void start();
+  void run_timeline();
+  void drain();
+  void finish_early(RunInfo& info);
+  void teardown(bool keep);
+  int write_outputs(RunInfo info);
 
-// The fault state of each phase comes from the scenario's own simulation of the toxics.
-std::vector<PhaseWindow> Orchestrator::windows() const {
-  std::vector<PhaseWindow> out;
-  for (const auto& e : s_.timeline)
-    out.push_back(PhaseWindow{e.phase, e.at_seconds, e.fault_active});
-  return out;
-}
+  void start_system();
+  void write_prometheus_sd();
+  void boundary(std::size_t k, double at);
+  void read_intervals();
+  void check_components(Clock::time_point now, Clock::time_point end);
+  void write_checkpoint();
+  RunInfo base_info() const;
+  void header_from_scenario();
 
-int Orchestrator::run() {
-  RunInfo info;
-  info.started_at = utc_now_iso();
-  info_ = &info;
+  bool stop_requested() { return signals_.received(); }
+  void check_stop() {
+    if (stop_requested()) throw Interrupted{};
+  }
+  void sleep_until(Clock::time_point t) {
+    if (signals_.wait_for(t - Clock::now())) throw Interrupted{};
+  }
+  StopCheck stop_check() {
+    return [this] { return stop_requested(); };
+  }
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  StopSignals& signals_;
+  // The system: started here, or taken over from (and handed back to) o_.keep_system.
+  std::unique_ptr<System> sys_ = std::make_unique<System>();
+  bool reused_ = false;
+  LoadFleet load_;
+  RunLedger ledger_;
+  PromqlJudge judge_;
+  std::unique_ptr<TimelineActions> actions_;
+  std::unique_ptr<Sampler> sampler_;
+  TimelineClock clock_;
+  RunHeader header_;
+  std::vector<unsigned short> load_metrics_ports_;  // fixed in advance when Prometheus scrapes
+  std::size_t boundaries_done_ = 0;
+  bool torn_down_ = false;
+};
+
+int Run::execute() {
   const auto wall_start = Clock::now();
-  std::vector<std::string> proxy_names;
-  for (const auto& p : s_.proxies)
-    proxy_names.push_back(p.name);
-  collector_ = std::make_unique<Collector>(windows(), s_.duration_seconds, s_.load.apdex_t_seconds,
-                                           proxy_names);
+  header_from_scenario();
+  RunInfo info;
   try {
-    fs::create_directories(o_.out_dir);
-    if (auto why = record_.open(o_.out_dir, record_header(info)); !why.empty())
+    fs::create_directories(fs::path(o_.out_dir) / "logs");
+    if (auto why = ledger_.open_record(o_.out_dir, header_); !why.empty())
       throw RunError("cannot write the run record: " + why);
-    start(info);
-    write_record_header(info);  // now with second 0 and the endpoints
+    start();
+    ledger_.rewrite_header(header_);  // now with second 0 and the endpoints
     run_timeline();
     drain();
   } catch (const RunError& e) {
-    info.verdict = "error";
+    info.verdict = Verdict::error;
     info.error = e.what();
   } catch (const Interrupted&) {
-    info.interrupted = true;
-    info.error = fmt::format("interrupted (SIGINT/SIGTERM) at {:.1f}s", now_offset());
+    info.verdict = Verdict::interrupted;
+    info.error = fmt::format("interrupted (SIGINT/SIGTERM) at {:.1f}s", clock_.now());
   } catch (const std::exception& e) {
     // Anything else (a thread that could not be created, an allocation): the run ends with its
     // results, never with an uncaught exception.
-    info.verdict = "error";
+    info.verdict = Verdict::error;
     info.error = e.what();
   }
-  if ((info.verdict == "error" || info.interrupted) && boundaries_done_ <= s_.timeline.size()) {
-    // Close the phase that was cut short; phases that never started are left out.
-    const double at = now_offset();
-    if (boundaries_done_ > 0) scrape_boundary(boundaries_done_, at);
-    collector_->truncate(boundaries_done_, at);
-  }
+  finish_early(info);
   read_intervals();
   try {
-    evaluate_promql();  // before teardown: Prometheus and what it scrapes are still up
+    // Before teardown: Prometheus and what it scrapes are still up.
+    for (auto& v : judge_.evaluate(ledger_.measurements(), header_.t0_unix,
+                                   [this](double at) { sleep_until(clock_.at(at)); }))
+      ledger_.record(std::move(v));
   } catch (const std::exception& e) {
     spdlog::warn("run: promql evaluation failed: {}", e.what());
   } catch (const Interrupted&) {
-    info.interrupted = true;
+    info.verdict = Verdict::interrupted;
+    if (info.error.empty())
+      info.error = fmt::format("interrupted (SIGINT/SIGTERM) at {:.1f}s", clock_.now());
   }
-  keep_after_ = info.verdict != "error" && !info.interrupted;
-  teardown();
+  teardown(info.verdict != Verdict::error && info.verdict != Verdict::interrupted);
   read_intervals();
-  info.duration_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();
-  const int code = write_outputs(info);
-  record_.append({{"type", "end"},
-                  {"verdict", info.verdict},
-                  {"error", info.error},
-                  {"interrupted", info.interrupted},
-                  {"duration_seconds", info.duration_seconds}});
-  info_ = nullptr;
-  return code;
+  event::End end;
+  end.verdict = info.verdict;
+  end.error = info.error;
+  end.duration_seconds = std::chrono::duration<double>(Clock::now() - wall_start).count();
+  end.as_of_seconds = clock_.now();
+  ledger_.record(end);
+  return write_outputs(info);
 }
 
-double Orchestrator::now_offset() const {
-  return clock_.t0 == Clock::time_point{} ? 0 : clock_.offset(Clock::now());
+void Run::header_from_scenario() {
+  header_.scenario_source = s_.source;
+  header_.scenario_file = s_.file;
+  header_.base_dir = s_.base_dir;
+  header_.placeholder_values = s_.placeholder_values;
+  header_.scaled_to = s_.scaled_to;
+  header_.started_at = utc_now_iso();
 }
 
-std::size_t Orchestrator::completed_phases() const {
-  if (boundaries_done_ > s_.timeline.size()) return s_.timeline.size();
-  return boundaries_done_ > 0 ? boundaries_done_ - 1 : 0;
-}
-
-// What `faultline report build` needs to parse the scenario again exactly as it ran.
-json Orchestrator::record_header(const RunInfo& info) const {
-  return {{"record_version", 1},
-          {"faultline_version", kVersion},
-          {"scenario_source", s_.source},
-          {"scenario_file", s_.file},
-          {"base_dir", s_.base_dir},
-          {"placeholder_values", s_.placeholder_values},
-          {"scaled_to", s_.scaled_to ? json(*s_.scaled_to) : json(nullptr)},
-          {"started_at", info.started_at},
-          {"t0_unix", t0_unix_},
-          {"endpoints", info.endpoints}};
-}
-
-void Orchestrator::write_record_header(const RunInfo& info) {
-  try {
-    write_file_atomically((fs::path(o_.out_dir) / kRunRecordFile).string(),
-                          record_header(info).dump(2) + "\n");
-  } catch (const std::exception& e) {
-    spdlog::warn("run: {}", e.what());
-  }
-}
-
-// results.json, junit.xml and report.html as of now, assertions of the completed phases
-// evaluated, marked partial. A failure is logged; the run goes on.
-void Orchestrator::write_checkpoint() {
-  if (!info_) return;
-  RunInfo info = *info_;
-  info.partial = true;
-  info.as_of_seconds = now_offset();
-  info.events = events_;
-  try {
-    RunMeasurements m;
-    {
-      std::lock_guard lock(collector_mutex_);
-      m = collector_->finish();
+// Step 1: the system (or the kept one), Prometheus, the load; second 0.
+void Run::start() {
+  reused_ = false;
+  if (o_.keep_system && o_.keep_system->holds()) {
+    sys_ = o_.keep_system->take();
+    sys_->adopt(s_);
+    // A component that died after the last run's last check, or a proxy that cannot be reset:
+    // this run starts a new system rather than failing for what happened before it.
+    std::string why = sys_->not_running();
+    if (why.empty() && sys_->proxy()) {
+      try {
+        sys_->proxy()->reset(s_.proxies, stop_check());
+      } catch (const RunError& e) {
+        why = e.what();
+      }
     }
-    const auto results = evaluate_assertions(s_, m, completed_phases());
-    info.verdict = verdict_of(results);
-    write_results(o_.out_dir, results_to_json(s_, info, m, timeline_log_, results));
-    spdlog::info("run: checkpoint at {:.0f}s ({} phases completed)", info.as_of_seconds,
-                 completed_phases());
-  } catch (const std::exception& e) {
-    ++checkpoint_failures_;
-    spdlog::warn("run: checkpoint at {:.0f}s failed: {}", info.as_of_seconds, e.what());
+    if (why.empty()) {
+      reused_ = true;
+      spdlog::info("run: reusing the running system (target {}, proxy API {})",
+                   sys_->target_address() ? sys_->target_address()->to_string() : "-",
+                   sys_->proxy() ? sys_->proxy()->api_address().to_string() : "-");
+    } else {
+      spdlog::warn("run: the kept system is not usable ({}); starting a new one", why);
+      sys_->stop();
+    }
   }
+  if (!reused_) start_system();
+  actions_ = std::make_unique<TimelineActions>(*sys_, o_.out_dir, stop_check());
+  std::vector<std::string> log_dirs{(fs::path(o_.out_dir) / "logs").string()};
+  if (sys_->log_dir() != log_dirs.front()) log_dirs.push_back(sys_->log_dir());
+  sampler_ = std::make_unique<Sampler>(*sys_, load_, ledger_, log_dirs);
+
+  if (auto t = sys_->target_address()) header_.endpoints["target"] = t->to_string();
+  if (sys_->proxy()) header_.endpoints["proxy"] = sys_->proxy()->api_address().to_string();
+  for (const auto& [n, hp] : sys_->proxy_listen())
+    header_.endpoints["proxy:" + n] = hp.to_string();
+  for (const auto& p : s_.processes)
+    if (!p.metrics.empty()) header_.endpoints["process:" + p.name] = p.metrics_address.to_string();
+
+  // Prometheus before the load, so the first phase is scraped from its start; it scrapes the load
+  // on a port fixed in advance.
+  if (judge_.wanted()) {
+    if (load_.enabled())
+      for (std::int64_t i = 0; i < s_.load.shards; ++i)
+        load_metrics_ports_.push_back(free_loopback_port());
+    judge_.start(sys_->metrics_endpoints(), load_metrics_ports_,
+                 s_.run_pki ? s_.placeholder_values.at("tls.ca") : "", o_.out_dir, stop_check());
+    header_.endpoints["prometheus"] = judge_.address().to_string();
+  }
+  // The timeline's clock starts when the load does (the interval lines count from there too).
+  std::optional<Clock::time_point> t0;
+  if (load_.enabled())
+    t0 = load_.start(load_.default_url(sys_->target_address(), sys_->proxy_listen()),
+                     load_metrics_ports_, stop_check());
+  clock_.t0 = t0.value_or(Clock::now());
+  header_.t0_unix = unix_now() - clock_.offset(Clock::now());
+  if (load_.shards() > 0) header_.endpoints["load"] = load_.shard(0).metrics()->address.to_string();
+  write_prometheus_sd();
 }
 
-// The load generator finishes its last second and writes its results; give it its request
-// timeout plus a margin.
-void Orchestrator::drain() {
-  if (!loads_.empty()) {
-    const auto deadline = Clock::now() + 15s;
-    while (load_running() && Clock::now() < deadline) {
-      check_stop();
+void Run::start_system() {
+  SystemOptions so{o_.out_dir, (fs::path(o_.out_dir) / "logs").string(), o_.faultline_exe,
+                   o_.api_token};
+  if (o_.keep_system) so.log_dir = o_.keep_system->next_log_dir();
+  sys_ = std::make_unique<System>();
+  sys_->start(s_, so, stop_check());
+}
+
+// Step 2: the actions at their times; a boundary scrape as each phase starts; the components
+// checked, the intervals read and checkpoints written every second.
+void Run::run_timeline() {
+  sampler_->start(clock_);
+  const auto end = clock_.at(s_.duration_seconds);
+  auto next_tick = clock_.t0 + 1s;
+  const auto every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(o_.checkpoint_interval_seconds));
+  auto next_checkpoint = clock_.t0 + every;
+  std::size_t next = 0;
+  while (true) {
+    check_stop();
+    const auto now = Clock::now();
+    if (next < s_.timeline.size() && now >= clock_.at(s_.timeline[next].at_seconds)) {
+      const auto& e = s_.timeline[next];
+      // The phase starts when its actions start, so what they cause (a restart's refused requests,
+      // a toxic's first effects) is measured in it; the boundary scrape follows the actions (a
+      // process they CONTinue answers it).
+      const double at = clock_.now();
+      for (const auto& a : e.actions) {
+        const double started = clock_.now();
+        ledger_.record(event::Timeline{started, e.phase, actions_->execute(a)});
+      }
+      if (e.actions.empty()) ledger_.record(event::Timeline{at, e.phase, "phase starts"});
+      boundary(next, at);
+      // A phase ended: its assertions can be judged now (checkpoint).
+      if (next > 0 && o_.checkpoint_interval_seconds > 0) write_checkpoint();
+      spdlog::info("run: {:.2f}s phase {}", at, e.phase);
+      ++next;
+      continue;
+    }
+    if (next >= s_.timeline.size() && now >= end) break;
+    if (now >= next_tick) {
       read_intervals();
-      sleep_until(Clock::now() + 100ms);
+      check_components(now, end);
+      if (o_.checkpoint_interval_seconds > 0 && now >= next_checkpoint) {
+        write_checkpoint();
+        next_checkpoint = now + every;
+      }
+      next_tick += 1s;
     }
-    if (load_running()) {
-      spdlog::warn("run: the load generator is still running 15s after the end; stopping it");
-      for (auto& l : loads_)
-        l.terminate(3000ms);
-    }
-    read_intervals();
-    for (std::size_t i = 0; i < loads_.size(); ++i) {
-      const int st = loads_[i].wait(0ms);
-      const std::string name = loads_.size() > 1 ? fmt::format("load-{}", i) : "load";
-      // 0 = done, 1 = one of its own thresholds failed (the scenario's assertions decide here).
-      if (st != 0 && st != 1)
-        throw RunError(fmt::format("{} exited with status {} (see {})", name, st, log_file(name)));
-    }
-    if (loads_.size() > 1) {
-      std::vector<std::string> parts;
-      for (std::size_t i = 0; i < loads_.size(); ++i)
-        parts.push_back(shard_results_path(o_.out_dir, i));
-      merge_shard_results(parts, load_out_);
-    }
+    auto wake = std::min(next_tick, end);
+    if (next < s_.timeline.size()) wake = std::min(wake, clock_.at(s_.timeline[next].at_seconds));
+    sleep_until(wake);
+  }
+  boundary(s_.timeline.size(), clock_.now());
+  ledger_.record(event::Timeline{clock_.now(), "", "end of run"});
+}
+
+void Run::boundary(std::size_t k, double at) {
+  ledger_.record(event::Phase{k, at});
+  sampler_->boundary(k, at);
+  boundaries_done_ = k + 1;
+}
+
+// A component that exits without the timeline asking for it ends the run in error; so does a load
+// shard that ends more than 2 s early.
+void Run::check_components(Clock::time_point now, Clock::time_point end) {
+  auto died = [&](Component& c, const std::string& what) {
+    ledger_.record(event::Death{clock_.now(), c.id().key(), c.exit_status(), c.log_file()});
+    throw RunError(what);
+  };
+  for (Component* c : sys_->dead(actions_->expected_down()))
+    died(*c, fmt::format("{} exited during the run with status {} (see {})", c->id().display(),
+                         c->exit_status(), c->log_file()));
+  for (std::size_t i = 0; i < load_.shards() && now + 2s < end; ++i) {
+    LoadShard& l = load_.shard(i);
+    if (l.running()) continue;
+    died(l, fmt::format("{} exited {:.1f}s before the end with status {} (see {})",
+                        l.id().display(), std::chrono::duration<double>(end - now).count(),
+                        l.exit_status(), l.log_file()));
   }
 }
 
-void Orchestrator::teardown() {
+void Run::read_intervals() {
+  for (const json& j : load_.read_intervals())
+    ledger_.add_interval(j);
+}
+
+// Step 3: the load generator finishes its last second and writes its results.
+void Run::drain() {
+  load_.drain(stop_check(), [this] { read_intervals(); });
+}
+
+// A run that ended early closes the phase it was in (phases that never started are left out).
+void Run::finish_early(RunInfo& info) {
+  if (info.verdict != Verdict::error && info.verdict != Verdict::interrupted) return;
+  if (boundaries_done_ > s_.timeline.size()) return;
+  const double at = clock_.now();
+  if (boundaries_done_ > 0 && sampler_) boundary(boundaries_done_, at);
+  ledger_.record(event::CutShort{boundaries_done_, at});
+}
+
+void Run::teardown(bool keep) {
   if (torn_down_) return;
   torn_down_ = true;
-  if (scraper_.joinable()) {
-    scraper_.request_stop();
-    scraper_.join();
-  }
-  if (prometheus_) prometheus_->stop();
-  // Load first (it stops sending), then the things it talks to; SIGTERM, then SIGKILL after a
-  // grace period (processes: their own stop signal and grace).
-  for (auto& l : loads_)
-    l.terminate(3000ms);
-  bool keep = keep_after_ && o_.keep_system;
-  if (const std::string why = keep ? sys_.not_running() : ""; !why.empty()) {
+  if (sampler_) sampler_->stop();
+  judge_.stop();
+  // Load first (it stops sending), then the things it talks to.
+  load_.stop();
+  keep = keep && o_.keep_system;
+  if (const std::string why = keep ? sys_->not_running() : ""; !why.empty()) {
     spdlog::warn("run: not keeping the system: {}", why);
     keep = false;
   }
   if (keep) {
-    // Handed back running for the next run (KeptSystem); the process specs are this run's.
-    for (auto& [_, p] : sys_.procs)
-      p.spec = nullptr;
-    if (!reused_) {
-      o_.keep_system->values_ = s_.placeholder_values;
-      o_.keep_system->values_.erase("out");
-    }
-    o_.keep_system->sys_ = std::make_unique<System>(std::move(sys_));
-    sys_ = System{};
+    // Handed back running for the next run (KeptSystem).
+    o_.keep_system->keep(std::move(sys_), reused_ ? nullptr : &s_.placeholder_values);
+    sys_ = std::make_unique<System>();
     return;
   }
   if (o_.keep_system) o_.keep_system->stop();  // nothing half-kept: the next run starts afresh
-  sys_.stop();
+  sys_->stop();
 }
 
-int Orchestrator::write_outputs(RunInfo& info) {
-  RunMeasurements m = collector_->finish();
-  m.promql = promql_;
-  if (collector_->malformed_intervals() > 0)
-    spdlog::warn("run: {} malformed interval lines skipped", collector_->malformed_intervals());
-  const auto results = evaluate_assertions(s_, m, completed_phases());
-  info.as_of_seconds = now_offset();
-  info.events = events_;
-  int code = decide_verdict(info, results);
-  json doc = results_to_json(s_, info, m, timeline_log_, results);
+RunInfo Run::base_info() const {
+  RunInfo info;
+  info.started_at = header_.started_at;
+  info.endpoints = header_.endpoints;
+  return info;
+}
+
+// results.json, junit.xml and report.html as of now, assertions of the completed phases
+// evaluated, marked partial. A failure is logged; the run goes on.
+void Run::write_checkpoint() {
+  const double as_of = clock_.now();
   try {
-    write_results(o_.out_dir, doc);
+    write_results(o_.out_dir, ledger_.results(base_info(), true, as_of).doc);
+    spdlog::info("run: checkpoint at {:.0f}s ({} phases completed)", as_of,
+                 ledger_.completed_phases());
+  } catch (const std::exception& e) {
+    spdlog::warn("run: checkpoint at {:.0f}s failed: {}", as_of, e.what());
+  }
+}
+
+int Run::write_outputs(RunInfo info) {
+  if (const auto n = ledger_.malformed_intervals(); n > 0)
+    spdlog::warn("run: {} malformed interval lines skipped", n);
+  RunInfo base = base_info();
+  if (const auto failed = ledger_.failed_writes(); failed > 0) {
+    base.record_incomplete = true;
+    base.warnings.push_back(fmt::format(
+        "the run record is incomplete ({} write(s) to {} failed): `faultline report build` "
+        "cannot rebuild this run exactly",
+        failed, kRunEventsFile));
+  }
+  auto r = ledger_.results(base, false, 0);
+  int code = r.exit_code;
+  try {
+    write_results(o_.out_dir, r.doc);
   } catch (const std::exception& e) {
     std::cerr << "faultline run: " << e.what() << "\n";
     if (code == kExitOk) code = kExitUsage;
   }
   if (o_.print_summary) {
-    std::cout << render_terminal_summary(doc);
+    std::cout << render_terminal_summary(r.doc);
+    for (const auto& w : base.warnings)
+      std::cout << "warning: " << w << "\n";
     std::cout << "results: " << (fs::path(o_.out_dir) / "results.json").string()
               << "\nreport:  " << (fs::path(o_.out_dir) / "report.html").string() << "\n";
     std::cout.flush();
@@ -268,56 +398,35 @@ int Orchestrator::write_outputs(RunInfo& info) {
   return code;
 }
 
-}  // namespace run_detail
-
-KeptSystem::KeptSystem(std::string log_root) : log_root_(std::move(log_root)) {}
-
-std::string KeptSystem::log_dir() const {
-  return (std::filesystem::path(log_root_) / fmt::format("{:02}", starts_)).string();
-}
-
-KeptSystem::~KeptSystem() {
-  stop();
-}
-
-bool KeptSystem::holds() const noexcept {
-  return sys_ && !sys_->empty();
-}
-
-void KeptSystem::stop() {
-  if (sys_) sys_->stop();
-  sys_.reset();
-  values_.clear();
-}
-
-std::string system_reuse_obstacle(const Scenario& s) {
-  for (std::size_t i = 0; i < s.timeline.size(); ++i) {
-    const auto& actions = s.timeline[i].actions;
-    for (std::size_t j = 0; j < actions.size(); ++j) {
-      const Action& a = actions[j];
-      if (a.kind != Action::Kind::signal && a.kind != Action::Kind::restart &&
-          a.kind != Action::Kind::exec)
-        continue;
-      return fmt::format(
-          "$.timeline[{}].actions[{}]: \"{}\" changes the system beyond the proxies' state, "
-          "so every trial starts it afresh",
-          i, j, a.describe());
-    }
+void Run::write_prometheus_sd() {
+  if (o_.prometheus_sd.empty()) return;
+  json list = json::array();
+  auto add = [&](const char* job, const std::optional<HostPort>& hp) {
+    if (hp)
+      list.push_back({{"targets", {hp->to_string()}},
+                      {"labels",
+                       {{"job", std::string("faultline_") + job},
+                        {"component", job},
+                        {"scenario", s_.name}}}});
+  };
+  add("target", sys_->target_address());
+  add("proxy",
+      sys_->proxy() ? std::optional<HostPort>(sys_->proxy()->api_address()) : std::nullopt);
+  if (load_.shards() > 0) add("load", load_.shard(0).metrics()->address);
+  try {
+    write_file_atomically(o_.prometheus_sd, list.dump(2) + "\n");  // Prometheus never reads half
+  } catch (const std::exception& e) {
+    throw RunError("cannot write --prometheus-sd file: " + std::string(e.what()));
   }
-  for (std::size_t i = 0; i < s.proxies.size(); ++i)
-    if (s.proxies[i].extra.contains("record"))
-      return fmt::format(
-          "$.services.proxies[{}].record: proxy {} records each run's traffic to its own file, "
-          "so every trial starts the system afresh",
-          i, s.proxies[i].name);
-  return "";
 }
+
+}  // namespace
 
 int run_scenario(const Scenario& scenario, const RunOptions& options) {
-  // Before the scraper thread starts, so every thread of the run has the stop signals blocked.
+  // Before the sampler thread starts, so every thread of the run has the stop signals blocked.
   StopSignals signals;
-  run_detail::Orchestrator o(scenario, options, signals);
-  return o.run();
+  Run run(scenario, options, signals);
+  return run.execute();
 }
 
 }  // namespace faultline::runner

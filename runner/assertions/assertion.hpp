@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/config.hpp"
-#include "runner/measurements.hpp"
+#include "runner/ledger/measurements.hpp"
 
 namespace faultline::runner {
 

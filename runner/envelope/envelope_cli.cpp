@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/cli.hpp"
+#include "common/files.hpp"
 #include "common/signals.hpp"
 #include "runner/envelope/envelope.hpp"
 #include "runner/envelope/envelope_cli.hpp"
@@ -23,12 +24,6 @@ namespace faultline::runner::envelope {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string self_exe() {
-  std::error_code ec;
-  auto p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("faultline") : p.string();
-}
 
 std::string command_line(const EnvelopeArgs& a) {
   std::string c =
@@ -88,8 +83,8 @@ int run_envelope(const EnvelopeArgs& args) {
   const std::string json_path = (fs::path(plan.out_dir) / "envelope.json").string();
   const std::string html_path = (fs::path(plan.out_dir) / "report.html").string();
   try {
-    report_format::write_file(json_path, doc.dump(2) + "\n");
-    report_format::write_file(html_path, render_envelope_html(doc));
+    write_file_atomically(json_path, doc.dump(2) + "\n");
+    write_file_atomically(html_path, render_envelope_html(doc));
   } catch (const std::exception& e) {
     std::cerr << "faultline envelope: " << e.what() << "\n";
     return kExitUsage;

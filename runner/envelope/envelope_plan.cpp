@@ -11,7 +11,7 @@
 #include "runner/envelope/envelope.hpp"
 #include "runner/envelope/envelope_trial.hpp"
 #include "runner/orchestrator.hpp"
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 
 namespace faultline::runner::envelope {
 

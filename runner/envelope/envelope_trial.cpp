@@ -13,7 +13,7 @@
 
 #include "common/cli.hpp"
 #include "runner/orchestrator.hpp"
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 
 namespace faultline::runner::envelope {
 

@@ -27,9 +27,6 @@ std::string number(double v, int sig = 4);
 // A JSON value for display: numbers via number(), strings as is, bool, null -> "n/a".
 std::string display(const nlohmann::json& v);
 
-// Writes `content` to `path` (via a temporary file renamed into place). Throws std::runtime_error.
-void write_file(const std::string& path, const std::string& content);
-
 // Escapes &, <, >, " and ' for XML/HTML text and attributes; drops characters XML 1.0 forbids
 // (control characters other than tab/newline/CR). In attributes (the default) tab, newline and CR
 // become character references so parsers keep them; in element text they stay as they are.

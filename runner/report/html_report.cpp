@@ -6,6 +6,7 @@
 #include <cctype>
 #include <string>
 
+#include "common/files.hpp"
 #include "format.hpp"
 #include "report.hpp"
 #include "report_assets.hpp"
@@ -63,7 +64,7 @@ std::string render_html_report(const nlohmann::json& results) {
 }
 
 void write_html_report(const nlohmann::json& results, const std::string& path) {
-  rf::write_file(path, render_html_report(results));
+  write_file_atomically(path, render_html_report(results));
 }
 
 }  // namespace faultline::runner

@@ -3,6 +3,7 @@
 // evaluated or the whole run ended in error — the shape Jenkins, GitLab and GitHub reporters read.
 #include <sstream>
 
+#include "common/files.hpp"
 #include "format.hpp"
 #include "report.hpp"
 
@@ -110,7 +111,7 @@ std::string render_junit(const nlohmann::json& results) {
 }
 
 void write_junit(const nlohmann::json& results, const std::string& path) {
-  rf::write_file(path, render_junit(results));
+  write_file_atomically(path, render_junit(results));
 }
 
 }  // namespace faultline::runner

@@ -4,7 +4,7 @@
 // manifests ship: the standalone proxy's API, the Pushgateway Service, the load Job's directory.
 #include <gtest/gtest.h>
 
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 #include "tests/deploy/deploy_support.hpp"
 
 using namespace faultline;

@@ -20,7 +20,7 @@
 
 #include "common/http_client.hpp"
 #include "common/subprocess.hpp"
-#include "runner/prometheus_server.hpp"
+#include "runner/system/prometheus_server.hpp"
 #include "tests/loadgen/load_support.hpp"
 #include "tests/support/support.hpp"
 

@@ -13,7 +13,7 @@
 
 #include "common/histogram.hpp"
 #include "runner/assertions/assertion.hpp"
-#include "runner/collector.hpp"
+#include "runner/ledger/collector.hpp"
 
 using namespace faultline;
 using namespace faultline::runner;

@@ -1,15 +1,15 @@
 // The measurement pipeline on synthetic input: Prometheus text parsing, counter deltas and
 // histogram quantiles; interval lines merged per phase (histograms losslessly), proxy and shard
 // figures from boundary scrapes, the per-second series.
-#include "runner/collector.hpp"
+#include "runner/ledger/collector.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
 #include "common/histogram.hpp"
-#include "runner/prom_text.hpp"
-#include "runner/results.hpp"
+#include "runner/ledger/prom_text.hpp"
+#include "runner/ledger/results.hpp"
 
 using namespace faultline;
 using namespace faultline::runner;

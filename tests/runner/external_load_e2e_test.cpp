@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/config.hpp"
-#include "runner/prometheus_server.hpp"
+#include "runner/system/prometheus_server.hpp"
 #include "tests/support/support.hpp"
 
 using namespace faultline;

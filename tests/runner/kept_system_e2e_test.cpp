@@ -16,7 +16,7 @@
 
 #include "common/config.hpp"
 #include "runner/orchestrator.hpp"
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 #include "tests/support/support.hpp"
 
 namespace faultline {

@@ -2,7 +2,7 @@
 // common/subprocess.cpp opens the components' logs): after each rotation the live file grows again
 // from 0 with no hole of NULs, the rotated copies are whole log text, and at most `keep` of them
 // exist.
-#include "runner/log_rotate.hpp"
+#include "runner/system/log_rotate.hpp"
 
 #include <sys/stat.h>
 

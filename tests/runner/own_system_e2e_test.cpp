@@ -105,6 +105,7 @@ TEST(OwnSystemE2E, ProcessRunPassesAndRecordsExecAndRestart) {
   EXPECT_NE(timeline.find("restart api: ready again after"), std::string::npos) << timeline;
   EXPECT_TRUE(std::filesystem::exists(dir.file("out") + "/logs/api.log"));
   expect_nothing_left(o.results, dir.file("out"));
+  expect_report_build_matches(dir, dir.file("out"));
 }
 
 TEST(OwnSystemE2E, ProcessThatExitsBeforeReadyIsAnErrorNamingIt) {
@@ -258,4 +259,6 @@ TEST(OwnSystemE2E, RedisRestartExamplePassesWithPromql) {
   EXPECT_NE(o.results["timeline"].dump().find("restart redis:1: ready again after"),
             std::string::npos);
   expect_nothing_left(o.results, dir.file("out"));
+  // Signals, a restart and promql values: `report build` gives the same verdicts (issue 21).
+  expect_report_build_matches(dir, dir.file("out"));
 }

@@ -1,7 +1,8 @@
 // ManagedProcess with real processes (sh scripts, sleep, python3's http.server): the log file,
 // environment and working directory, each ready check and its failure messages, group signals,
 // stop with a grace period that ends in SIGKILL for the whole group, /proc samples, parse_signal.
-#include "runner/process_runner.hpp"
+#include "runner/system/process_runner.hpp"
+#include "runner/system/run_error.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -281,8 +282,8 @@ TEST(ManagedProcess, NoneCheckIsReadyWhileRunningAndStopInterrupts) {
     stop = true;
   });
   const auto t0 = Clock::now();
-  EXPECT_EQ(p.wait_ready({ReadyCheck::Kind::log, "never", 10000ms}, [&] { return stop.load(); }),
-            "interrupted");
+  EXPECT_THROW(p.wait_ready({ReadyCheck::Kind::log, "never", 10000ms}, [&] { return stop.load(); }),
+               Interrupted);
   later.join();
   EXPECT_LT(Clock::now() - t0, 1000ms);
 }

@@ -1,7 +1,8 @@
 // The run's Prometheus with Debian's real `prometheus`: it scrapes a tiny /metrics server of the
 // test, and queries come back as one value or as Prometheus's own error. Also the helpers
 // ([phase] expansion, URL encoding, RFC 3339) without Prometheus.
-#include "runner/prometheus_server.hpp"
+#include "runner/system/prometheus_server.hpp"
+#include "runner/system/run_error.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -220,10 +221,6 @@ TEST(PrometheusServer, BadConfigurationIsAStartupErrorWithTheLog) {
 TEST(PrometheusServer, ShouldStopInterruptsTheStart) {
   REQUIRE_PROMETHEUS();
   test::TempDir dir;
-  try {
-    PrometheusServer prom(dir.file("prom"), {}, dir.file("prom.log"), [] { return true; });
-    FAIL() << "not interrupted";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "interrupted");
-  }
+  EXPECT_THROW(PrometheusServer(dir.file("prom"), {}, dir.file("prom.log"), [] { return true; }),
+               Interrupted);
 }

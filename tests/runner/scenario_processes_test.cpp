@@ -3,7 +3,7 @@
 // signal / restart / exec actions. Every bad form is an error at its JSON path.
 #include <gtest/gtest.h>
 
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 
 using namespace faultline;
 using namespace faultline::runner;

@@ -1,6 +1,6 @@
 // Scenario parsing: a valid scenario round-trips into the model; each bad input is rejected with
 // its JSON path; --set overrides and --duration scaling.
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 
 #include <fstream>
 

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "runner/scenario.hpp"
+#include "runner/scenario/scenario.hpp"
 #include "tests/support/support.hpp"
 #include "tests/support/tls_certs.hpp"
 

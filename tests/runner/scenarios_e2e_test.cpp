@@ -63,6 +63,8 @@ TEST(ScenariosE2E, QuickstartCompressedPasses) {
   // into the baseline.
   EXPECT_EQ(o.results["phases"][0]["load"]["requests"]["failed"].get<int>(), 0)
       << o.results["phases"][0].dump();
+  // The live run and `report build` judge from the same events (issue 21).
+  expect_report_build_matches(dir, dir.file("out"));
 }
 
 // solver-overload is calibrated for a SIMD solver (docs/run.md): on a CPU without AVX2, or with a

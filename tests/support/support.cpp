@@ -198,4 +198,21 @@ void expect_nothing_left(const json& results, const std::string& out_dir) {
   }
 }
 
+void expect_report_build_matches(const TempDir& dir, const std::string& out_dir) {
+  const std::string copy = dir.file("rebuilt");
+  std::filesystem::remove_all(copy);
+  std::filesystem::copy(out_dir, copy, std::filesystem::copy_options::recursive);
+  const json live = load_json_file(out_dir + "/results.json");
+  std::filesystem::remove(copy + "/results.json");
+  auto [code, text] =
+      run_faultline({"report", "build", copy}, dir.file("rebuild.log"), std::chrono::seconds(60));
+  (void)text;
+  ASSERT_TRUE(std::filesystem::exists(copy + "/results.json")) << "report build exited " << code;
+  const json rebuilt = load_json_file(copy + "/results.json");
+  for (const char* key : {"verdict", "completed_verdict", "error", "interrupted", "partial",
+                          "phases", "assertions", "events", "timeline", "endpoints"})
+    EXPECT_EQ(live.value(key, json()), rebuilt.value(key, json()))
+        << key << " differs between the live run and report build";
+}
+
 }  // namespace faultline::test

@@ -83,5 +83,8 @@ std::vector<std::string> processes_mentioning(const std::string& needle);
 // After a `faultline run` into `out_dir`: no process mentions the directory and no endpoint of
 // results.json (HOST:PORT or http://HOST:PORT/...) still accepts connections (gtest expectations).
 void expect_nothing_left(const json& results, const std::string& out_dir);
+// `faultline report build` on a copy of a finished run's `out_dir` writes a results.json whose
+// verdict, phases, assertions, events and timeline equal the live run's (gtest expectations).
+void expect_report_build_matches(const TempDir& dir, const std::string& out_dir);
 
 }  // namespace faultline::test

@@ -1,0 +1,86 @@
+// UserProcess (components.hpp): a program of services.processes, supervised by ManagedProcess
+// (process_runner.hpp): its files written under ${out}/NAME, its ready check, its own stop signal
+// and grace period.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "runner/system/components.hpp"
+
+namespace faultline::runner {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::chrono::milliseconds ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
+}
+
+}  // namespace
+
+UserProcess::UserProcess(const ProcessSpec& spec, std::string out_dir, const std::string& log_dir)
+    : Component(ComponentId::process(spec.name),
+                (fs::path(log_dir) / (spec.name + ".log")).string()),
+      spec_(&spec),
+      out_dir_(std::move(out_dir)),
+      stop_signal_(spec.stop_signal),
+      stop_grace_seconds_(spec.stop_grace_seconds) {}
+
+void UserProcess::start() {
+  const fs::path dir = fs::path(out_dir_) / spec_->name;
+  if (!mp_) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    for (const auto& [rel, text] : spec_->files) {
+      const fs::path f = dir / rel;
+      fs::create_directories(f.parent_path(), ec);
+      std::ofstream out(f, std::ios::binary | std::ios::trunc);
+      out << text;
+      if (!out) throw RunError(fmt::format("process {}: cannot write {}", spec_->name, f.string()));
+    }
+    ProcessLaunch launch;
+    launch.name = spec_->name;
+    launch.command = spec_->command;
+    launch.env = spec_->env;
+    launch.cwd = spec_->cwd.empty() ? dir.string() : spec_->cwd;
+    launch.log_file = log_file();
+    mp_ = std::make_unique<ManagedProcess>(std::move(launch));
+  }
+  try {
+    mp_->start();
+  } catch (const std::exception& e) {
+    throw RunError(
+        fmt::format("process {}: cannot start {}: {}", spec_->name, spec_->command[0], e.what()));
+  }
+}
+
+void UserProcess::ready(const StopCheck& should_stop) {
+  const std::string why = mp_->wait_ready(spec_->ready, should_stop);
+  if (!why.empty()) throw RunError(fmt::format("process {}: {}", spec_->name, why));
+}
+
+void UserProcess::signal(int sig) {
+  if (mp_) mp_->signal(sig);
+}
+
+void UserProcess::stop() {
+  if (!mp_ || !mp_->running()) return;
+  const int status = mp_->stop(stop_signal_, ms(stop_grace_seconds_));
+  spdlog::info("run: process {} stopped (status {})", spec_->name, status);
+}
+
+Resources UserProcess::resources() const {
+  if (!mp_) return {};
+  return {mp_->rss_bytes(), mp_->open_fds()};
+}
+
+std::optional<MetricsEndpoint> UserProcess::metrics() const {
+  if (spec_->metrics.empty()) return std::nullopt;
+  return MetricsEndpoint{spec_->metrics_address, spec_->metrics_path, "", nullptr};
+}
+
+}  // namespace faultline::runner
