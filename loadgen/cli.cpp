@@ -51,6 +51,7 @@ struct LoadArgs {
   bool quiet = false;
   std::string start_at;
   PushGatewaySettings push;
+  CLI::Option* start_at_opt = nullptr;
 };
 
 // Upper bound on the threads, checked before anything is allocated: each carries its own event
@@ -222,7 +223,8 @@ int run_load_command(const LoadArgs& a) {
     cfg.shard = i;
     cfg.shards = n;
   }
-  if (!a.start_at.empty()) {
+  // Given, the value must parse: an empty one (an unset variable in a wrapper) is not "now".
+  if (a.start_at_opt && a.start_at_opt->count() > 0) {
     cfg.start_at_unix = parse_start_at(a.start_at, launch_unix(), error);
     if (!cfg.start_at_unix) return usage_error(error);
   }
@@ -432,9 +434,10 @@ void register_commands(CommandRegistry& registry) {
       ->capture_default_str();
   load->add_option("--body", args->body, "Body of the single request (no --workload)");
   load->add_flag("--quiet,-q", args->quiet, "No progress line on stderr");
-  load->add_option("--start-at", args->start_at,
-                   "Second 0 begins at this wall-clock time: UNIX_SECONDS or +DURATION (shards "
-                   "given the same time line up)");
+  args->start_at_opt =
+      load->add_option("--start-at", args->start_at,
+                       "Second 0 begins at this wall-clock time: UNIX_SECONDS or +DURATION (shards "
+                       "given the same time line up)");
   load->add_option("--push-gateway", args->push.url,
                    "Push faultline_load_* every second to this Prometheus Pushgateway "
                    "(http://HOST:PORT), grouped by job and shard");
