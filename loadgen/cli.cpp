@@ -49,6 +49,7 @@ struct LoadArgs {
   std::string method = "GET";
   std::string body;
   bool quiet = false;
+  bool allow_unsent = false;
   std::string start_at;
   PushGatewaySettings push;
   CLI::Option* start_at_opt = nullptr;
@@ -85,6 +86,11 @@ int usage_errors(const ConfigErrors& errors) {
 double seconds_of(std::string_view valid_duration) {
   return std::chrono::duration<double>(*parse_duration(valid_duration)).count();
 }
+
+// More of the schedule than this never sent fails a run (exit 1) whatever its thresholds say: it
+// did not offer the load it was asked for, so its numbers describe another test. --allow-unsent
+// takes such a run.
+constexpr double kMaxUnsentRatio = 0.01;
 
 // Open model: what was offered and what became of it; a warning when arrivals were never sent.
 void print_schedule(const json& s) {
@@ -351,6 +357,18 @@ int run_load_command(const LoadArgs& a) {
   if (out.is_open()) out << results.dump() << '\n';
   if (a.out == "-") std::cout << results.dump() << std::endl;
   print_summary(results, report);
+  // Closed and max models send every iteration they start: nothing is ever unsent there.
+  const ScheduleCounts schedule = results.contains("schedule")
+                                      ? ScheduleCounts::from_json(results["schedule"])
+                                      : ScheduleCounts{};
+  const double unsent_limit = kMaxUnsentRatio * static_cast<double>(schedule.offered);
+  if (static_cast<double>(schedule.never_sent()) > unsent_limit) {
+    std::cerr << "faultline load: " << schedule.never_sent() << " of " << schedule.offered
+              << " scheduled requests were never sent, more than " << kMaxUnsentRatio * 100 << "%"
+              << (a.allow_unsent ? " (taken: --allow-unsent)\n"
+                                 : ": the run fails (exit 1; --allow-unsent takes it)\n");
+    if (!a.allow_unsent) all_ok = false;
+  }
   return all_ok ? kExitOk : kExitFailed;
 }
 
@@ -434,6 +452,9 @@ void register_commands(CommandRegistry& registry) {
       ->capture_default_str();
   load->add_option("--body", args->body, "Body of the single request (no --workload)");
   load->add_flag("--quiet,-q", args->quiet, "No progress line on stderr");
+  load->add_flag("--allow-unsent", args->allow_unsent,
+                 "Exit 0 even when more than 1% of the scheduled requests were never sent "
+                 "(default: exit 1)");
   args->start_at_opt =
       load->add_option("--start-at", args->start_at,
                        "Second 0 begins at this wall-clock time: UNIX_SECONDS or +DURATION (shards "
