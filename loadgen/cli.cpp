@@ -1,5 +1,7 @@
 // `faultline load` (the load generator) and `faultline report merge` (lossless merge of shard
-// results). Flags are validated here once; bad input → message naming the flag on stderr, exit 2.
+// results). Flags are validated before anything starts, the options a scenario shares (rate, users,
+// stages, connections, timeout, seed, duration) by load_options.hpp's rules; bad input → message
+// naming the flag on stderr, exit 2.
 #include "loadgen/cli.hpp"
 
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "common/config.hpp"
 #include "loadgen/engine.hpp"
 #include "loadgen/interval_merge.hpp"
+#include "loadgen/load_flags.hpp"
 #include "loadgen/merge.hpp"
 #include "loadgen/push_gateway.hpp"
 #include "loadgen/replay.hpp"
@@ -28,20 +31,15 @@ namespace {
 struct LoadArgs {
   std::string url;
   std::string workload;
-  std::string rate;
-  std::string users;
-  std::string duration = "10s";
-  std::string stages;
-  std::size_t connections = 50;
+  // --rate, --users, --stages, --connections, --timeout, --seed, --duration (load_options.hpp)
+  LoadOptionFlags options;
   std::size_t threads = 0;
-  std::string timeout = "10s";
   std::string think_time;
   std::vector<std::string> thresholds;
   std::string out;
   std::string intervals_out;
   std::string intervals_roll = "1h";
   std::string metrics_listen;
-  std::uint64_t seed = 1;
   std::string shard;
   std::string replay;
   std::string har;
@@ -51,17 +49,16 @@ struct LoadArgs {
   std::string method = "GET";
   std::string body;
   bool quiet = false;
+  bool allow_unsent = false;
   std::string start_at;
   PushGatewaySettings push;
-  CLI::Option* duration_opt = nullptr;
-  CLI::Option* stages_opt = nullptr;
+  CLI::Option* start_at_opt = nullptr;
 };
 
-// Upper bounds on the counts, checked before anything is allocated: each thread carries its own
-// event loop and per-stage statistics (megabytes), each connection or user a socket and buffers,
-// so `-t 10000` used to grow until the OOM killer came. Far above what one process can use well.
+// Upper bound on the threads, checked before anything is allocated: each carries its own event
+// loop and per-stage statistics (megabytes), so `-t 10000` used to grow until the OOM killer came.
+// Far above what one process can use well. (Connections and users: kMaxConnections.)
 constexpr std::size_t kMaxThreads = 256;
-constexpr std::size_t kMaxConnections = 100000;  // also the most users at any level
 
 // RFC 9110 token: what a method may consist of.
 bool is_http_token(std::string_view s) {
@@ -78,6 +75,22 @@ int usage_error(const std::string& message) {
   std::cerr << "faultline load: " << message << "\n";
   return kExitUsage;
 }
+
+int usage_errors(const ConfigErrors& errors) {
+  for (const auto& e : errors.list())
+    std::cerr << "faultline load: " << e << "\n";
+  return kExitUsage;
+}
+
+// A duration the load options' rules already accepted.
+double seconds_of(std::string_view valid_duration) {
+  return std::chrono::duration<double>(*parse_duration(valid_duration)).count();
+}
+
+// More of the schedule than this never sent fails a run (exit 1) whatever its thresholds say: it
+// did not offer the load it was asked for, so its numbers describe another test. --allow-unsent
+// takes such a run.
+constexpr double kMaxUnsentRatio = 0.01;
 
 // Open model: what was offered and what became of it; a warning when arrivals were never sent.
 void print_schedule(const json& s) {
@@ -166,50 +179,35 @@ int run_load_command(const LoadArgs& a) {
     return usage_error("--cacert and --insecure exclude each other");
   if (!a.cacert.empty() && !cfg.url.tls) return usage_error("--cacert applies to https:// URLs");
 
+  // Rate, users, stages, connections, timeout, seed and duration: the rules scenarios share.
+  ConfigErrors option_errors;
+  const LoadOptions o = a.options.read(option_errors);
+  if (!option_errors.empty()) return usage_errors(option_errors);
+
   // Mutually exclusive choices.
-  if (!a.rate.empty() && !a.users.empty())
-    return usage_error("--rate and --users exclude each other");
   if (!a.replay.empty() && !a.har.empty())
     return usage_error("--replay and --har exclude each other");
   const bool replaying = !a.replay.empty() || !a.har.empty();
   if (replaying && !a.workload.empty())
     return usage_error("--workload cannot be combined with --replay/--har");
-  if (replaying && !a.users.empty())
-    return usage_error("--users cannot be combined with --replay/--har");
-  if (replaying && !a.stages.empty())
-    return usage_error("--stages cannot be combined with --replay/--har");
-  if (!a.stages.empty() && a.rate.empty() && a.users.empty())
-    return usage_error(
-        "--stages needs --rate (stage levels are requests/s) or --users (levels are "
-        "users) to choose the model");
-  if (!a.think_time.empty() && a.users.empty())
+  if (replaying && o.users) return usage_error("--users cannot be combined with --replay/--har");
+  if (replaying && o.stages) return usage_error("--stages cannot be combined with --replay/--har");
+  if (!a.think_time.empty() && !o.users)
     return usage_error("--think-time applies to the closed model (--users)");
   if (!(a.speed > 0)) return usage_error("--speed must be > 0");
-  if (a.connections < 1) return usage_error("--connections must be >= 1");
-  if (a.connections > kMaxConnections)
-    return usage_error("--connections: at most " + std::to_string(kMaxConnections));
   if (a.threads > kMaxThreads)
     return usage_error("--threads: at most " + std::to_string(kMaxThreads) +
                        " (one event loop each; the default is one per core)");
   if (!is_http_token(a.method))
     return usage_error("--method: \"" + a.method +
                        "\" is not an HTTP method (letters, digits and !#$%&'*+-.^_`|~ only)");
-  const bool stages_given = a.stages_opt && a.stages_opt->count() > 0;
-  if (stages_given && a.stages.find_first_not_of(" \t") == std::string::npos)
-    return usage_error("--stages: expected stages such as 30s:100,1m:100>1000 (got nothing)");
 
-  auto duration = parse_duration(a.duration);
-  if (!duration || duration->count() <= 0)
-    return usage_error("--duration: expected a duration such as 30s, 5m or 24h");
-  const double duration_s = std::chrono::duration<double>(*duration).count();
-  auto timeout = parse_duration(a.timeout);
-  if (!timeout || timeout->count() <= 0)
-    return usage_error("--timeout: expected a duration such as 2s or 500ms");
-  cfg.timeout = *timeout;
+  const double duration_s = seconds_of(o.duration.value_or(std::string(kDefaultDuration)));
+  cfg.timeout = *parse_duration(o.timeout.value_or(std::string(kDefaultTimeout)));
   cfg.duration_seconds = duration_s;
-  cfg.connections = a.connections;
+  cfg.connections = static_cast<std::size_t>(o.connections.value_or(kDefaultConnections));
   cfg.threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
-  cfg.seed = a.seed;
+  cfg.seed = o.seed.value_or(kDefaultSeed);
   cfg.insecure = a.insecure;
   cfg.cacert = a.cacert;
   cfg.intervals_out = a.intervals_out;
@@ -231,7 +229,8 @@ int run_load_command(const LoadArgs& a) {
     cfg.shard = i;
     cfg.shards = n;
   }
-  if (!a.start_at.empty()) {
+  // Given, the value must parse: an empty one (an unset variable in a wrapper) is not "now".
+  if (a.start_at_opt && a.start_at_opt->count() > 0) {
     cfg.start_at_unix = parse_start_at(a.start_at, launch_unix(), error);
     if (!cfg.start_at_unix) return usage_error(error);
   }
@@ -258,31 +257,15 @@ int run_load_command(const LoadArgs& a) {
     cfg.think_max_seconds = std::chrono::duration<double>(*hi).count();
   }
 
-  // Model and profile.
+  // Model and profile (the options' rules checked the stages, the levels and their bounds).
   std::optional<std::vector<Stage>> stages;
-  if (!a.stages.empty()) {
-    stages = parse_stages(a.stages, error);
-    if (!stages) return usage_error(error);
-  }
+  if (o.stages) stages = parse_stages(*o.stages, error);
   // With --stages, --duration cuts or extends them only when given explicitly.
-  const bool duration_given = a.duration_opt && a.duration_opt->count() > 0;
-  if (!a.rate.empty()) {
-    cfg.model = Model::open;
-    auto r = parse_rate(a.rate);
-    if (!r || (!stages && !(*r > 0)))
-      return usage_error("--rate: expected a positive rate such as 1000 or 2k");
+  const bool duration_given = o.duration.has_value();
+  if (o.rate || o.users) {
+    cfg.model = o.rate ? Model::open : Model::closed;
     cfg.profile = stages ? Profile(*stages, duration_given ? duration_s : 0)
-                         : Profile::constant(*r, duration_s);
-  } else if (!a.users.empty()) {
-    cfg.model = Model::closed;
-    auto u = parse_rate(a.users);
-    if (!u || (!stages && !(*u >= 1)) || *u != std::floor(*u))
-      return usage_error("--users: expected a whole number of users >= 1");
-    cfg.profile = stages ? Profile(*stages, duration_given ? duration_s : 0)
-                         : Profile::constant(*u, duration_s);
-    if (cfg.profile.max_level() > static_cast<double>(kMaxConnections))
-      return usage_error(std::string(stages ? "--stages" : "--users") + ": at most " +
-                         std::to_string(kMaxConnections) + " users (one connection each)");
+                         : Profile::constant(o.rate ? *o.rate : *o.users, duration_s);
   } else {
     cfg.model = Model::max;
     cfg.profile = Profile::constant(0, duration_s);
@@ -315,9 +298,7 @@ int run_load_command(const LoadArgs& a) {
   if (replaying) {
     cfg.replay = &replay;
     cfg.model = Model::open;
-    if (!a.rate.empty()) {
-      cfg.replay_rate = *parse_rate(a.rate);  // whole-run rate; senders split it by shard
-    }
+    if (o.rate) cfg.replay_rate = *o.rate;  // whole-run rate; senders split it by shard
     cfg.replay_speed = a.speed;
     // Long enough for the whole recording unless --duration was given.
     if (!duration_given) cfg.duration_seconds = 1e9;
@@ -376,6 +357,18 @@ int run_load_command(const LoadArgs& a) {
   if (out.is_open()) out << results.dump() << '\n';
   if (a.out == "-") std::cout << results.dump() << std::endl;
   print_summary(results, report);
+  // Closed and max models send every iteration they start: nothing is ever unsent there.
+  const ScheduleCounts schedule = results.contains("schedule")
+                                      ? ScheduleCounts::from_json(results["schedule"])
+                                      : ScheduleCounts{};
+  const double unsent_limit = kMaxUnsentRatio * static_cast<double>(schedule.offered);
+  if (static_cast<double>(schedule.never_sent()) > unsent_limit) {
+    std::cerr << "faultline load: " << schedule.never_sent() << " of " << schedule.offered
+              << " scheduled requests were never sent, more than " << kMaxUnsentRatio * 100 << "%"
+              << (a.allow_unsent ? " (taken: --allow-unsent)\n"
+                                 : ": the run fails (exit 1; --allow-unsent takes it)\n");
+    if (!a.allow_unsent) all_ok = false;
+  }
   return all_ok ? kExitOk : kExitFailed;
 }
 
@@ -431,20 +424,8 @@ void register_commands(CommandRegistry& registry) {
   load->add_option("--workload", args->workload,
                    "Workload JSON file (mix of requests, flows, "
                    "generators)");
-  load->add_option("--rate", args->rate, "Open model: arrivals per second (e.g. 1000, 2k)");
-  load->add_option("--users", args->users, "Closed model: virtual users");
-  args->duration_opt =
-      load->add_option("--duration", args->duration, "Run time (500ms, 30s, 5m, 24h)")
-          ->capture_default_str();
-  args->stages_opt =
-      load->add_option("--stages", args->stages,
-                       "Levels over time: 30s:100,2m:100>1000,1m:>0 or 30s:10|50|100 (cycles)");
-  load->add_option("--connections,-c", args->connections,
-                   "Connections (open and max models; per process)")
-      ->capture_default_str();
+  args->options.add_to(*load);
   load->add_option("--threads,-t", args->threads, "Event-loop threads (default: cores)");
-  load->add_option("--timeout", args->timeout, "Per-request timeout (connect and response)")
-      ->capture_default_str();
   load->add_option("--think-time", args->think_time,
                    "Closed model: pause MIN[:MAX] between "
                    "iterations");
@@ -459,8 +440,6 @@ void register_commands(CommandRegistry& registry) {
       ->capture_default_str();
   load->add_option("--metrics-listen", args->metrics_listen,
                    "Serve Prometheus metrics on HOST:PORT (prints 'listening on')");
-  load->add_option("--seed", args->seed, "Random seed (mix choice, generated bodies)")
-      ->capture_default_str();
   load->add_option("--shard", args->shard, "I/N: run shard I of N (share of rate/users, own seed)");
   load->add_option("--replay", args->replay, "Replay a faultline proxy recording (JSON lines)");
   load->add_option("--har", args->har, "Replay an HTTP Archive 1.2 file");
@@ -473,9 +452,13 @@ void register_commands(CommandRegistry& registry) {
       ->capture_default_str();
   load->add_option("--body", args->body, "Body of the single request (no --workload)");
   load->add_flag("--quiet,-q", args->quiet, "No progress line on stderr");
-  load->add_option("--start-at", args->start_at,
-                   "Second 0 begins at this wall-clock time: UNIX_SECONDS or +DURATION (shards "
-                   "given the same time line up)");
+  load->add_flag("--allow-unsent", args->allow_unsent,
+                 "Exit 0 even when more than 1% of the scheduled requests were never sent "
+                 "(default: exit 1)");
+  args->start_at_opt =
+      load->add_option("--start-at", args->start_at,
+                       "Second 0 begins at this wall-clock time: UNIX_SECONDS or +DURATION (shards "
+                       "given the same time line up)");
   load->add_option("--push-gateway", args->push.url,
                    "Push faultline_load_* every second to this Prometheus Pushgateway "
                    "(http://HOST:PORT), grouped by job and shard");

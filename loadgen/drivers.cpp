@@ -44,7 +44,7 @@ class ConnExchanger final : public Exchanger {
     bytes.reserve(request.body.size() + 256);
     bytes += request.method;
     bytes += ' ';
-    bytes += request.target;
+    append_to_target(bytes, request.target);  // a url the server returned: no CRLF gets through
     bytes += " HTTP/1.1\r\nHost: ";
     bytes += e.cfg.url.host_header;
     bytes += "\r\nUser-Agent: faultline-load\r\n";
@@ -96,7 +96,12 @@ awaitable<void> run_job(Conn* c, Job job) {
   for (const auto& step : entry.steps) {
     const std::string* bytes = &step.prerendered;
     if (step.prerendered.empty()) {
-      render_request(scratch, step, e.cfg.url.host_header, vars, w->rng, ++w->seq);
+      if (!render_request(scratch, step, e.cfg.url.host_header, vars, w->rng, ++w->seq)) {
+        // A captured value would have split the request: counted, not sent; the flow stops as
+        // after any failed step.
+        w->end_request(step.name_index, intended, w->begin_request(), Outcome::invalid_request);
+        break;
+      }
       bytes = &scratch;
     }
     const bool keep = !step.captures.empty();

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "common/config.hpp"
 
 namespace faultline::loadgen {
@@ -34,26 +36,25 @@ std::optional<std::vector<Stage>> parse_stages(std::string_view spec, std::strin
   std::vector<Stage> out;
   double previous = 0;
   if (trim(spec).empty()) {
-    error = "--stages: empty";
+    error = "empty";
     return std::nullopt;
   }
   for (auto item : split(spec, ',')) {
     const auto colon = item.find(':');
     if (colon == std::string_view::npos) {
-      error = "--stages: \"" + std::string(item) + "\" is not DURATION:LEVEL";
+      error = fmt::format("\"{}\" is not DURATION:LEVEL", item);
       return std::nullopt;
     }
     const auto dur = parse_duration(trim(item.substr(0, colon)));
     if (!dur || dur->count() <= 0) {
-      error = "--stages: bad duration in \"" + std::string(item) + "\"";
+      error = "bad duration in \"" + std::string(item) + "\"";
       return std::nullopt;
     }
     const double seconds = std::chrono::duration<double>(*dur).count();
     auto level = [&](std::string_view text) -> std::optional<double> {
       auto v = parse_rate(trim(text));
       if (!v)
-        error = "--stages: bad level \"" + std::string(trim(text)) + "\" in \"" +
-                std::string(item) + "\"";
+        error = "bad level \"" + std::string(trim(text)) + "\" in \"" + std::string(item) + "\"";
       return v;
     };
     std::string_view rhs = trim(item.substr(colon + 1));

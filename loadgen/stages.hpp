@@ -21,7 +21,8 @@ struct Stage {
 
 // Parses "DUR:LEVEL" (step), "DUR:A>B" (ramp A→B), "DUR:>B" (ramp from the previous level, 0 at
 // first), "DUR:L1|L2|L3" (cycle: each level held DUR), comma-separated. Levels accept "2k".
-// Returns nullopt and sets `error` on malformed input.
+// Returns nullopt and sets `error` on malformed input ("bad duration in \"x:1\"": the caller says
+// where, "--stages" or "$.load.stages").
 std::optional<std::vector<Stage>> parse_stages(std::string_view spec, std::string& error);
 
 // The same stages with every duration multiplied by `factor` (> 0), levels unchanged, in the

@@ -8,8 +8,8 @@
 namespace faultline::loadgen {
 namespace {
 constexpr std::array<const char*, kErrorKinds> kNames = {
-    "connect_refused", "connect_timeout", "reset",       "read_timeout",
-    "http_4xx",        "http_5xx",        "bad_response"};
+    "connect_refused", "connect_timeout", "reset",        "read_timeout",
+    "http_4xx",        "http_5xx",        "bad_response", "invalid_request"};
 }
 
 const char* error_kind_name(std::size_t kind) noexcept {

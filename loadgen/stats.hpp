@@ -23,8 +23,10 @@ enum class Outcome : std::uint8_t {
   http_4xx,
   http_5xx,
   bad_response,
+  // Not sent: a captured value would have put CR, LF or NUL into a header (request splitting).
+  invalid_request,
 };
-inline constexpr std::size_t kErrorKinds = 7;            // every Outcome but ok
+inline constexpr std::size_t kErrorKinds = 8;            // every Outcome but ok
 const char* error_kind_name(std::size_t kind) noexcept;  // kind = Outcome - 1
 std::optional<std::size_t> error_kind_from_name(std::string_view name) noexcept;
 // Latency is recorded only for requests that got an HTTP response (any status).

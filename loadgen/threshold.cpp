@@ -64,7 +64,7 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string& err
     if (metric != "errors.unsent" && !error_kind_from_name(metric.substr(7))) {
       error = "--threshold \"" + t.expr +
               "\": unknown error kind (connect_refused, connect_timeout, reset, read_timeout, "
-              "http_4xx, http_5xx, bad_response, unsent)";
+              "http_4xx, http_5xx, bad_response, invalid_request, unsent)";
       return std::nullopt;
     }
   } else if (metric == "unsent_ratio" || metric == "late_ratio") {

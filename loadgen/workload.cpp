@@ -66,7 +66,27 @@ Template Template::parse(std::string_view text, std::string_view path,
   return t;
 }
 
-void Template::render(std::string& out, const Vars& vars, Rng& rng, std::uint64_t seq) const {
+void append_to_target(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f ||
+        std::string_view("\"#<>\\^`{|}").find(ch) != std::string_view::npos) {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+}
+
+bool header_value_ok(std::string_view value) noexcept {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+bool Template::render(std::string& out, const Vars& vars, Rng& rng, std::uint64_t seq,
+                      Slot slot) const {
   for (const auto& p : parts_) {
     switch (p.kind) {
       case Kind::literal:
@@ -84,12 +104,18 @@ void Template::render(std::string& out, const Vars& vars, Rng& rng, std::uint64_
       case Kind::var:
         for (const auto& [k, v] : vars)
           if (k == p.text) {
-            out += v;
+            if (slot == Slot::target)
+              append_to_target(out, v);
+            else if (slot == Slot::header && !header_value_ok(v))
+              return false;
+            else
+              out += v;
             break;
           }
         break;
     }
   }
+  return true;
 }
 
 std::string random_hex(Rng& rng, std::size_t n) {
@@ -168,6 +194,10 @@ void parse_step(const json& obj, const std::string& path, StepSpec& step,
       errors.add(path_join(path, "url"),
                  "must be a path starting with '/' or a captured variable such as ${url} (the "
                  "host comes from the URL argument)");
+    else if (std::any_of(u->begin(), u->end(),
+                         [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+      errors.add(path_join(path, "url"),
+                 "must not contain spaces or control characters (percent-encode them: %20)");
     step.url = Template::parse(*u, path_join(path, "url"), vars, errors);
   }
   if (auto it = obj.find("headers"); it != obj.end()) {
@@ -181,6 +211,8 @@ void parse_step(const json& obj, const std::string& path, StepSpec& step,
           errors.add(path_join(hpath, k), "must be a string");
           continue;
         }
+        if (!header_value_ok(v.get<std::string>()))
+          errors.add(path_join(hpath, k), "must not contain CR, LF or NUL");
         std::string lower = k;
         std::transform(lower.begin(), lower.end(), lower.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -356,23 +388,26 @@ Workload single_request_workload(const std::string& method, const std::string& t
   return w;
 }
 
-void render_request(std::string& out, const StepSpec& step, const std::string& host_header,
+bool render_request(std::string& out, const StepSpec& step, const std::string& host_header,
                     const Vars& vars, Rng& rng, std::uint64_t seq) {
   out.clear();
   out += step.method;
   out += ' ';
-  step.url.render(out, vars, rng, seq);
+  step.url.render(out, vars, rng, seq, Slot::target);
   out += " HTTP/1.1\r\nHost: ";
   out += host_header;
   out += "\r\nUser-Agent: faultline-load\r\n";
   for (const auto& [k, v] : step.headers) {
     out += k;
     out += ": ";
-    v.render(out, vars, rng, seq);
+    if (!v.render(out, vars, rng, seq, Slot::header)) {
+      out.clear();
+      return false;
+    }
     out += "\r\n";
   }
   std::string body;
-  step.body.render(body, vars, rng, seq);
+  step.body.render(body, vars, rng, seq, Slot::body);
   if (!body.empty() || (step.method != "GET" && step.method != "HEAD" && step.method != "DELETE")) {
     out += "Content-Length: ";
     out += std::to_string(body.size());
@@ -380,6 +415,7 @@ void render_request(std::string& out, const StepSpec& step, const std::string& h
   }
   out += "\r\n";
   out += body;
+  return true;
 }
 
 void prerender(Workload& w, const std::string& host_header) {

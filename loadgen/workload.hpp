@@ -19,6 +19,12 @@ namespace faultline::loadgen {
 using Rng = std::mt19937_64;
 using Vars = std::vector<std::pair<std::string, std::string>>;
 
+// Where a template is rendered, and so what a captured value (one a server returned) may put
+// there: in a request target it is percent-encoded where a target may not hold it (a CRLF would
+// otherwise end the request line and start a header, or a smuggled request); in a header value
+// CR, LF or NUL refuse the request; a body takes it as it is (its length is counted).
+enum class Slot { target, header, body };
+
 // "text ${var} ${rand_hex:8} ${rand_int:1:100} ${seq}": variables are captures of earlier steps.
 class Template {
  public:
@@ -31,7 +37,8 @@ class Template {
     return parts_.size() <= 1 && (parts_.empty() || parts_[0].kind == Kind::literal);
   }
   std::string literal() const { return parts_.empty() ? std::string() : parts_[0].text; }
-  void render(std::string& out, const Vars& vars, Rng& rng, std::uint64_t seq) const;
+  // False when a variable's value may not go into `slot` (a header value with CR, LF or NUL).
+  bool render(std::string& out, const Vars& vars, Rng& rng, std::uint64_t seq, Slot slot) const;
 
  private:
   enum class Kind { literal, var, rand_hex, rand_int, seq };
@@ -100,9 +107,18 @@ Workload load_workload_file(const std::string& file, ConfigErrors& errors);
 // One GET (or METHOD) of `target`, named "default".
 Workload single_request_workload(const std::string& method, const std::string& target,
                                  const std::string& body);
-// Renders the request bytes of a step into `out`.
-void render_request(std::string& out, const StepSpec& step, const std::string& host_header,
+// Renders the request bytes of a step into `out`. False, and nothing to send, when a captured
+// value would have put CR, LF or NUL into a header: the engine counts that request as
+// Outcome::invalid_request instead of sending it.
+bool render_request(std::string& out, const StepSpec& step, const std::string& host_header,
                     const Vars& vars, Rng& rng, std::uint64_t seq);
+
+// Appends `value` to a request target, percent-encoding every byte a target may not hold (controls,
+// space, non-ASCII, and "#<>\^`{|}); '%' and the rest pass, so a captured "/p/a%20b?x=1" keeps
+// its meaning.
+void append_to_target(std::string& out, std::string_view value);
+// Whether `value` may be a header value as it is: no CR, LF or NUL.
+bool header_value_ok(std::string_view value) noexcept;
 void prerender(Workload& w, const std::string& host_header);
 
 }  // namespace faultline::loadgen

@@ -137,7 +137,8 @@ TEST(LoadSchedule, UnsentArrivalsAreErrorsAndFailThresholds) {
   auto [code2, out2] = run_faultline({"load", server.url(), "--rate", "400", "--shard", "1/2",
                                       "--duration", "2s", "--connections", "1", "--threads", "1",
                                       "--seed", "7", "-q", "--out", dir.file("b.json")});
-  EXPECT_EQ(code2, 0);  // no threshold: a run that fails none exits 0 (the summary warns)
+  // No threshold, yet far more than 1 % never sent: exit 1 all the same (issue 22 #14).
+  EXPECT_EQ(code2, 1);
   json b = read_json(dir.file("b.json"));
   auto [mcode, mout] = run_faultline({"report", "merge", dir.file("a.json"), dir.file("b.json")});
   ASSERT_EQ(mcode, 0);
@@ -156,6 +157,31 @@ TEST(LoadSchedule, UnsentArrivalsAreErrorsAndFailThresholds) {
   const double mf = static_cast<double>(u64(m["requests"]["failed"]));
   EXPECT_DOUBLE_EQ(m["error_ratio"].get<double>(),
                    (mf + static_cast<double>(m_never)) / (mt + static_cast<double>(m_never)));
+}
+
+// Issue 22 #14: a run whose requests could mostly not be sent (1 connection, 200/s to a server
+// answering after 50 ms: ~90 % unsent) exited 0 when no threshold was given, with only a warning.
+// More than 1 % of the scheduled requests never sent is now exit 1 by default; --allow-unsent
+// takes such a run (exit 0, the warning stays).
+TEST(LoadSchedule, MostlyUnsentIsAFailureUnlessAllowed) {
+  TestServer server;
+  g_delay_ms = 50;
+  for (const bool allow : {false, true}) {
+    TempDir dir;
+    std::vector<std::string> argv = {
+        "load",      server.url(), "--rate", "200",   "--duration",      "1s", "--connections", "1",
+        "--threads", "1",          "-q",     "--out", dir.file("r.json")};
+    if (allow) argv.push_back("--allow-unsent");
+    auto [code, out] = run_faultline(argv, dir.file("r.err"));
+    const std::string err = slurp(dir.file("r.err"));
+    EXPECT_EQ(code, allow ? 0 : 1) << err;
+    const json r = read_json(dir.file("r.json"));
+    EXPECT_GT(r["schedule"]["unsent_ratio"].get<double>(), 0.5);
+    EXPECT_NE(err.find("scheduled requests were never sent"), std::string::npos) << err;
+    if (!allow) {
+      EXPECT_NE(err.find("--allow-unsent"), std::string::npos) << err;
+    }
+  }
 }
 
 TEST(LoadSchedule, KeepingTheRateReportsZeros) {

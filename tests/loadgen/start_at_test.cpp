@@ -2,8 +2,8 @@
 // start in the past, milliseconds mistaken for seconds), and end to end: two shards given the
 // same instant begin their second 0 there (the "started at" line, the first request the server
 // sees, their per-second intervals line up); a start in the past is exit 2, lateness counted
-// from the process's start (a slow start-up does not count); a stop signal during
-// the wait ends the run at once.
+// from the process's start (a slow start-up does not count); an empty or malformed value is exit 2;
+// a stop signal during the wait ends the run at once.
 #include "loadgen/start_at.hpp"
 
 #include <gtest/gtest.h>
@@ -169,6 +169,23 @@ TEST(StartAt, PastIsUsageErrorUnlessWithinOneSecond) {
                dir.file("err2.txt"));
   EXPECT_EQ(p.wait(20s), 0) << slurp(dir.file("err2.txt"));
   EXPECT_TRUE(first_arrival());
+}
+
+// Issue 22 #12: `--start-at ''` used to mean "now" (an empty value was taken for no flag), so a
+// wrapper whose variable was unset started its shard unaligned without a word. Given, the value
+// must parse: empty or malformed is exit 2 naming the flag, and nothing is sent.
+TEST(StartAt, EmptyOrMalformedValueIsUsageError) {
+  TestServer server;
+  for (const std::string bad : {"", " ", "+", "soon"}) {
+    TempDir dir;
+    auto [code, out] = run_faultline(
+        {"load", server.url(), "--rate", "10", "--duration", "500ms", "-q", "--start-at", bad},
+        dir.file("err.txt"));
+    const std::string err = slurp(dir.file("err.txt"));
+    EXPECT_EQ(code, 2) << "--start-at '" << bad << "': " << err;
+    EXPECT_NE(err.find("--start-at"), std::string::npos) << err;
+  }
+  EXPECT_FALSE(first_arrival());
 }
 
 TEST(StartAt, LaunchTimeIsTheProcessStartNotNow) {

@@ -41,7 +41,9 @@ TEST(Stages, RejectsMalformed) {
   for (const char* bad : {"", "30s", "x:100", "30s:abc", "30s:1>", "0s:5", "30s:-1"}) {
     std::string err;
     EXPECT_FALSE(parse_stages(bad, err)) << bad;
-    EXPECT_NE(err.find("--stages"), std::string::npos) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+    // The caller names the option ("--stages" or "$.load.stages"); the message does not.
+    EXPECT_EQ(err.find("--stages"), std::string::npos) << bad << ": " << err;
   }
 }
 
@@ -388,6 +390,11 @@ TEST(Workload, RejectsBadFilesWithJsonPaths) {
       {R"({"mix": [{"name": "a", "url": "/", "headers": {"Host": "x"}}]})",
        "$.mix[0].headers.Host"},
       {R"({"mix": [{"name": "a", "url": "/", "bogus": 1}]})", "$.mix[0].bogus"},
+      // A request line or header the file itself would split (issue 22 #11).
+      {R"({"mix": [{"name": "a", "url": "/a b"}]})", "$.mix[0].url"},
+      {R"({"mix": [{"name": "a", "url": "/a\r\nX: y"}]})", "$.mix[0].url"},
+      {R"({"mix": [{"name": "a", "url": "/", "headers": {"X-A": "v\r\nX-B: w"}}]})",
+       "$.mix[0].headers.X-A"},
   };
   for (const auto& c : cases) {
     ConfigErrors errors;
@@ -396,6 +403,32 @@ TEST(Workload, RejectsBadFilesWithJsonPaths) {
     EXPECT_NE(errors.to_string().find(c.path), std::string::npos)
         << c.doc << " -> " << errors.to_string();
   }
+}
+
+// Issue 22 #11: a captured value goes into a request target percent-encoded where a target may
+// not hold it, and into a header value only without CR, LF or NUL (else render_request refuses).
+TEST(Workload, CapturedValuesCannotSplitARequest) {
+  std::string target = "/p/";
+  append_to_target(target, std::string("a b\r\n\0\x7f\xc3\xa9\"#<>\\^`{|}%/?=&:@", 26));
+  EXPECT_EQ(target, "/p/a%20b%0D%0A%00%7F%C3%A9%22%23%3C%3E%5C%5E%60%7B%7C%7D%/?=&:@");
+  EXPECT_TRUE(header_value_ok("token 1; a=b"));
+  for (const std::string& bad : {std::string("a\rb"), std::string("a\nb"), std::string("a\0b", 3)})
+    EXPECT_FALSE(header_value_ok(bad));
+
+  ConfigErrors errors;
+  Workload w = parse_workload(json::parse(R"({"mix": [{"name": "f", "flow": [
+      {"url": "/login", "capture": {"id": {"json": "/id"}}},
+      {"url": "/items/${id}", "headers": {"X-Id": "${id}"}, "body": "${id}"}]}]})"),
+                              errors);
+  ASSERT_TRUE(errors.empty()) << errors.to_string();
+  const StepSpec& step = w.entries[0].steps[1];
+  Rng rng(1);
+  std::string out;
+  EXPECT_TRUE(render_request(out, step, "h", {{"id", "a b"}}, rng, 1));
+  EXPECT_EQ(out.rfind("GET /items/a%20b HTTP/1.1\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("\r\nX-Id: a b\r\n"), std::string::npos) << out;
+  EXPECT_FALSE(render_request(out, step, "h", {{"id", "1\r\nX-Injected: yes"}}, rng, 1));
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(Workload, UnknownGeneratorListsTheRegisteredOnes) {
