@@ -17,11 +17,11 @@ RUN rm -rf build \
  && install -D -m 0755 build/release/bin/faultline /out/faultline
 
 FROM debian:12-slim
-# Runtime libraries of the binary (hiredis, OpenSSL, spdlog, fmt, prometheus-cpp, libcurl) and
+# Runtime libraries of the binary (hiredis, OpenSSL, spdlog, fmt, prometheus-cpp, libcurl, RE2) and
 # the CA certificates for https targets and gateways.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libhiredis0.14 libssl3 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libcurl4 zlib1g \
+      libhiredis0.14 libssl3 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 libcurl4 zlib1g libre2-9 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/faultline /usr/local/bin/faultline

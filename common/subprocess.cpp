@@ -17,6 +17,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/group_keeper.hpp"
+
 namespace faultline {
 
 namespace {
@@ -208,6 +210,7 @@ Spawned spawn(const std::vector<std::string>& argv, const SubprocessOptions& opt
   // Also from the parent, so a group signal sent right after this returns cannot miss a child
   // that has not run its own setpgid yet (EACCES once it has exec'd: harmless).
   ::setpgid(pid, pid);
+  group_keeper::watch(pid);  // its group ends with this process, however this process ends
   return {pid, std::exchange(fds.out_read, -1)};
 }
 
@@ -268,6 +271,7 @@ bool Subprocess::running() {
   pid_t r = ::waitpid(pid_, &st, WNOHANG);
   if (r == pid_) {
     status_ = decode_wait_status(st);
+    group_reaped(pid_);
     return false;
   }
   return true;
@@ -314,6 +318,11 @@ void Subprocess::read_all(std::chrono::milliseconds timeout) {
   }
 }
 
+void group_reaped(pid_t pgid) {
+  // Forgotten only once nothing is left in it (a shell's background job may outlive the shell).
+  if (::kill(-pgid, 0) != 0 && errno == ESRCH) group_keeper::forget(pgid);
+}
+
 int decode_wait_status(int st) {
   if (WIFEXITED(st)) return WEXITSTATUS(st);
   if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
@@ -355,6 +364,7 @@ int Subprocess::wait(std::chrono::milliseconds timeout) {
     pid_t r = ::waitpid(pid_, &st, forever ? 0 : WNOHANG);
     if (r == pid_) {
       status_ = decode_wait_status(st);
+      group_reaped(pid_);
       return status_;
     }
     if (r < 0 && errno != EINTR) return -1;

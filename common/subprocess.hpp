@@ -73,6 +73,9 @@ pid_t spawn_process(const std::vector<std::string>& argv, const SubprocessOption
 // The one rule for a child's end: its exit code, or 128 + the signal that killed it (as shells
 // report it); -1 for a status that is neither (stopped, continued).
 int decode_wait_status(int wait_status);
+// A child that led process group `pgid` was reaped: the group keeper (group_keeper.hpp) stops
+// watching the group once nothing is left in it.
+void group_reaped(pid_t pgid);
 // The one rule for signalling a child: its whole process group (every child of ours leads one),
 // or the child alone when the group is gone.
 void signal_group(pid_t pid, int sig);

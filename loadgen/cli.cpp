@@ -4,6 +4,7 @@
 // naming the flag on stderr, exit 2.
 #include "loadgen/cli.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -391,6 +392,19 @@ int run_merge(const MergeArgs& a) {
     return usage("--intervals-out needs --intervals FILE...");
   if (!a.files.empty() && a.intervals_out == "-")
     return usage("stdout takes the merged results; give --intervals-out a path");
+  // The output must not be one of the inputs: it is truncated before they are read.
+  for (const auto& in : a.intervals) {
+    std::error_code ec;
+    const bool same =
+        a.intervals_out != "-" && (std::filesystem::weakly_canonical(in, ec) ==
+                                       std::filesystem::weakly_canonical(a.intervals_out, ec) ||
+                                   std::filesystem::equivalent(in, a.intervals_out, ec));
+    if (same) {
+      std::cerr << "faultline report merge: --intervals-out " << a.intervals_out
+                << " is one of the inputs (" << in << "); it would be overwritten\n";
+      return kExitUsage;
+    }
+  }
   try {
     if (!a.intervals.empty()) {
       const auto lines = merge_interval_files(a.intervals, a.intervals_out);

@@ -14,6 +14,7 @@
 
 #include "common/cli.hpp"
 #include "common/files.hpp"
+#include "common/group_keeper.hpp"
 #include "common/signals.hpp"
 #include "runner/judge/promql_judge.hpp"
 #include "runner/ledger/ledger.hpp"
@@ -423,6 +424,12 @@ void Run::write_prometheus_sd() {
 }  // namespace
 
 int run_scenario(const Scenario& scenario, const RunOptions& options) {
+  // Whatever the run starts, and what those start, ends with this process however it ends.
+  if (const std::string why = group_keeper::start(); !why.empty())
+    spdlog::warn(
+        "run: cannot start the process-group keeper ({}); a SIGKILLed runner may leave "
+        "grandchildren of its processes running",
+        why);
   // Before the sampler thread starts, so every thread of the run has the stop signals blocked.
   StopSignals signals;
   Run run(scenario, options, signals);

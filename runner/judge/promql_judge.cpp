@@ -41,7 +41,8 @@ void PromqlJudge::start(const std::vector<std::pair<std::string, MetricsEndpoint
   try {
     prometheus_ = std::make_unique<PrometheusServer>(
         (fs::path(out_dir) / "prometheus").string(), targets,
-        (fs::path(out_dir) / "logs" / "prometheus.log").string(), should_stop);
+        (fs::path(out_dir) / "logs" / (ComponentId::prometheus().log_name() + ".log")).string(),
+        should_stop);
   } catch (const std::exception& e) {
     throw RunError(fmt::format("prometheus: {}", e.what()));
   }

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/histogram.hpp"
+#include "runner/scenario/component_id.hpp"
 
 namespace faultline::runner {
 
@@ -369,8 +370,8 @@ void Collector::fill_components(PhaseStats& p, std::size_t k) const {
       c.rss_bytes = snaps[k + 1]->sum("process_resident_memory_bytes");
       c.open_fds = snaps[k + 1]->sum("process_open_fds");
     } else {
-      c.rss_bytes = resource_in(component + "_rss_bytes", actual_[k], actual_[k + 1]);
-      c.open_fds = resource_in(component + "_open_fds", actual_[k], actual_[k + 1]);
+      c.rss_bytes = resource_in(ComponentId::rss_key(component), actual_[k], actual_[k + 1]);
+      c.open_fds = resource_in(ComponentId::open_fds_key(component), actual_[k], actual_[k + 1]);
     }
     if (c.rss_bytes || c.open_fds) p.components[component] = c;
   }

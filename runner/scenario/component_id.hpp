@@ -1,6 +1,7 @@
 // Who a component of a run is. Parsed once from the scenario's spelling ("redis:1", "target", a
-// process name, "load:0"), it owns every name rule: the key the timeline, the run record and the
-// resource series use, the log file, the words a message shows. Nothing else builds these names.
+// process name), it owns a component's names: the key the timeline, the run record and
+// the resource series use, the log file, the words a message shows, and the names a process may
+// not take.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +48,13 @@ class ComponentId {
   std::optional<std::string> resource_prefix() const;
 
   friend bool operator==(const ComponentId&, const ComponentId&) = default;
+
+  // The per-second resource keys of a prefix (resource_prefix()): "<prefix>_rss_bytes" and
+  // "<prefix>_open_fds", as the run record, results.json's series and the report read them.
+  static std::string rss_key(std::string_view prefix) { return std::string(prefix) + "_rss_bytes"; }
+  static std::string open_fds_key(std::string_view prefix) {
+    return std::string(prefix) + "_open_fds";
+  }
 
  private:
   ComponentId(Kind kind, std::size_t index, std::size_t of, std::string name)

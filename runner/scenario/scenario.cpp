@@ -271,11 +271,11 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
 void scale_duration(Scenario& s, double new_duration_seconds) {
   if (s.duration_seconds <= 0 || new_duration_seconds <= 0) return;
   const double f = new_duration_seconds / s.duration_seconds;
-  if (s.load.stages) {
+  if (s.load.options.stages) {
     std::string error;
-    auto scaled = loadgen::scale_stages(*s.load.stages, f, error);
+    auto scaled = loadgen::scale_stages(*s.load.options.stages, f, error);
     if (!scaled) throw ConfigError("$.load.stages: " + error);
-    s.load.stages = std::move(*scaled);
+    s.load.options.stages = std::move(*scaled);
   }
   s.duration_seconds = new_duration_seconds;
   // Boundaries on whole seconds: the load generator's intervals are whole seconds, so a boundary

@@ -1,9 +1,10 @@
 // The scenario model of `faultline run`: what to start (target, Redis shards, proxies, the user's
 // own processes, load, a Prometheus), the timeline of actions (toxics, signals, restarts, commands)
 // that marks named phases, and the assertions. `${port.NAME}` and the other placeholders
-// (runner/placeholders.hpp) are checked at parse time and substituted by resolve_for_run(). Parsed
-// and validated once from JSON, before anything starts; every error carries its JSON path. Toxics,
-// load stages and the workload are validated with the proxy's and the load generator's own code.
+// (runner/scenario/placeholders.hpp) are checked at parse time and substituted by
+// resolve_for_run(). Parsed and validated once from JSON, before anything starts; every error
+// carries its JSON path. Toxics, load stages and the workload are validated with the proxy's and
+// the load generator's own code.
 // `--set key.path=value` overrides are applied to the JSON before validation, `--duration` rescales
 // the timeline afterwards.
 #pragma once
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "loadgen/load_options.hpp"
 #include "runner/assertions/assertion.hpp"
 #include "runner/scenario/component_id.hpp"
 #include "runner/system/process_runner.hpp"
@@ -81,12 +83,9 @@ struct LoadSpec {
   std::string url;  // or any base URL (http://HOST:PORT[/prefix]), e.g. the user's service
   std::string workload_file;  // absolute path, or empty when `workload_inline` is used
   json workload_inline;       // an embedded workload object
-  std::optional<double> rate;
-  std::optional<std::int64_t> users;
-  std::optional<std::string> stages;
-  std::optional<std::int64_t> connections;
-  std::optional<std::string> timeout;
-  std::uint64_t seed = 1;
+  // rate, users, stages, connections, timeout, seed: parsed and validated by the load
+  // generator's own rules (loadgen/load_options.hpp) and handed to it with loadgen::to_argv.
+  loadgen::LoadOptions options;
   double apdex_t_seconds = 0.1;
   // Local load processes (`--shard I/N`, one --start-at), their intervals merged per second.
   std::int64_t shards = 1;
@@ -123,6 +122,9 @@ struct Action {
   json body;  // add: the toxic object; update: the partial object (the action's members
               // other than action/proxy/toxic), merged by proxy::update_toxic
   std::string describe() const;  // "add toxic http_error on target_http"
+  // Whether it changes the system beyond what resetting the proxies undoes (a kept system cannot
+  // be reused by the next run: system_reuse_obstacle).
+  bool changes_system() const;
 };
 
 struct TimelineEntry {

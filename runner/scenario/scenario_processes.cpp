@@ -2,11 +2,11 @@
 // everything the runner starts: explicit `after` lists plus the implicit edges, checked for
 // unknown names and cycles.
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "common/safe_regex.hpp"
 #include "common/url.hpp"
 #include "runner/scenario/scenario_parse.hpp"
 #include "runner/system/process_runner.hpp"
@@ -63,11 +63,9 @@ void parse_ready(const json& o, const std::string& path, ProcessSpec& ps, Config
     ++kinds;
     ps.ready.kind = ReadyCheck::Kind::log;
     ps.ready.value = *v;
-    try {
-      std::regex re(*v, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      errors.add(path_join(rp, "log"), fmt::format("not a valid regex: {}", e.what()));
-    }
+    std::string why;
+    if (!SafeRegex::compile(*v, why))
+      errors.add(path_join(rp, "log"), fmt::format("not a valid regex (RE2 syntax): {}", why));
   }
   if (kinds != 1) errors.add(rp, "give exactly one of \"http\", \"tcp\" or \"log\"");
   if (auto t = get_duration(*r, rp, "timeout", errors)) {

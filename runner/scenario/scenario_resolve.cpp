@@ -170,7 +170,7 @@ Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
     bool restarted = false;
     for (const auto& e : validated.timeline)
       for (const auto& a : e.actions)
-        restarted |= a.kind == Action::Kind::restart && a.process == "target";
+        restarted |= a.kind == Action::Kind::restart && a.component == ComponentId::target();
     // A restarted target must come back on the same port (the proxies in front of it keep it).
     if (target_listen.empty() && (used("target.url") || restarted))
       target_listen = fmt::format("127.0.0.1:{}", pick());

@@ -264,12 +264,11 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
         if (!s.target.enabled) errors.add(up_path, "\"target\" but services.target is not set");
       } else if (up->rfind("redis:", 0) == 0) {
         px.upstream_kind = ProxySpec::Upstream::redis_shard;
-        const std::string idx = up->substr(6);
+        const auto id = ComponentId::parse(*up);
         int n = -1;
-        if (!idx.empty() && idx.size() < 4 &&
-            std::all_of(idx.begin(), idx.end(), [](unsigned char c) { return std::isdigit(c); }))
-          n = std::stoi(idx);
-        if (n < 0 || n >= s.redis_shards)
+        if (id && id->index() < static_cast<std::size_t>(s.redis_shards))
+          n = static_cast<int>(id->index());
+        if (n < 0)
           errors.add(up_path,
                      fmt::format("\"{}\": shard index must be 0..{} (services.redis.shards "
                                  "is {})",

@@ -39,6 +39,22 @@ std::string Action::describe() const {
   return "";
 }
 
+bool Action::changes_system() const {
+  switch (kind) {
+    case Kind::add_toxic:
+    case Kind::update_toxic:
+    case Kind::remove_toxic:
+    case Kind::disable_proxy:
+    case Kind::enable_proxy:
+      return false;
+    case Kind::signal:
+    case Kind::restart:
+    case Kind::exec:
+      return true;
+  }
+  return true;
+}
+
 }  // namespace faultline::runner
 
 namespace faultline::runner::scenario_detail {

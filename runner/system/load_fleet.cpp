@@ -67,16 +67,13 @@ std::vector<std::string> LoadFleet::argv(const std::string& url, std::size_t sha
                                 "--intervals-out",
                                 sharded ? shard_intervals_path(out_dir_, shard) : intervals_path_,
                                 "--metrics-listen",
-                                fmt::format("127.0.0.1:{}", metrics_port),
-                                "--seed",
-                                std::to_string(s_.load.seed)};
+                                fmt::format("127.0.0.1:{}", metrics_port)};
   if (sharded) argv.insert(argv.end(), {"--shard", fmt::format("{}/{}", shard, s_.load.shards)});
-  if (s_.load.rate) argv.insert(argv.end(), {"--rate", fmt::format("{}", *s_.load.rate)});
-  if (s_.load.users) argv.insert(argv.end(), {"--users", std::to_string(*s_.load.users)});
-  if (s_.load.stages) argv.insert(argv.end(), {"--stages", *s_.load.stages});
-  if (s_.load.connections)
-    argv.insert(argv.end(), {"--connections", std::to_string(*s_.load.connections)});
-  if (s_.load.timeout) argv.insert(argv.end(), {"--timeout", *s_.load.timeout});
+  // The options the scenario parsed with the load generator's own rules, handed back as its flags.
+  loadgen::LoadOptions options = s_.load.options;
+  if (!options.seed) options.seed = loadgen::kDefaultSeed;
+  const auto flags = loadgen::to_argv(options);
+  argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), s_.load.args.begin(), s_.load.args.end());
   // https to a certificate of the run's PKI: trusted through its CA, unless the scenario's load
   // args already say how to verify.
@@ -162,8 +159,8 @@ void LoadFleet::sample_resources(std::map<std::string, double>& values) const {
     fds = fds && r.open_fds ? std::optional<double>(*fds + *r.open_fds) : std::nullopt;
   }
   const std::string prefix = *shards_.front()->id().resource_prefix();
-  if (rss) values[prefix + "_rss_bytes"] = *rss;
-  if (fds) values[prefix + "_open_fds"] = *fds;
+  if (rss) values[ComponentId::rss_key(prefix)] = *rss;
+  if (fds) values[ComponentId::open_fds_key(prefix)] = *fds;
 }
 
 std::vector<json> LoadFleet::read_intervals() {

@@ -20,13 +20,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
 #include "common/config.hpp"
 #include "common/http_client.hpp"
+#include "common/safe_regex.hpp"
 #include "common/subprocess.hpp"
 #include "common/url.hpp"
 #include "runner/system/run_error.hpp"
@@ -165,11 +165,9 @@ class LogProbe : public Probe {
  public:
   LogProbe(const std::string& pattern, std::string path, std::uintmax_t offset)
       : path_(std::move(path)), offset_(offset) {
-    try {
-      regex_.emplace(pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      error_ = "invalid regex /" + pattern + "/: " + e.what();
-    }
+    std::string why;
+    regex_ = SafeRegex::compile(pattern, why);
+    if (!regex_) error_ = "invalid regex /" + pattern + "/: " + why;
     waiting_ = "no new line of " + path_ + " matches /" + pattern + "/";
   }
 
@@ -197,10 +195,9 @@ class LogProbe : public Probe {
     while (!matched && (nl = partial_.find('\n', begin)) != std::string::npos) {
       std::string_view line(partial_.data() + begin, nl - begin);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      // libstdc++'s regex recurses per character: a huge line could overflow the stack, and a
-      // ready line is short.
+      // A ready line is short: a megabyte line is cut (RE2 is linear, but needs no more).
       if (line.size() > kMaxLine) line = line.substr(0, kMaxLine);
-      matched = std::regex_search(line.begin(), line.end(), *regex_);
+      matched = regex_->search(line);
       begin = nl + 1;
     }
     partial_.erase(0, begin);
@@ -211,8 +208,8 @@ class LogProbe : public Probe {
  private:
   std::string path_;
   std::uintmax_t offset_;
-  std::string partial_;  // an incomplete last line, completed by a later read
-  std::optional<std::regex> regex_;
+  std::string partial_;             // an incomplete last line, completed by a later read
+  std::optional<SafeRegex> regex_;  // linear time: a user's pattern cannot stall the runner
   std::string error_;
   std::string waiting_;
 };
@@ -254,6 +251,7 @@ struct ManagedProcess::Impl {
     while (::waitpid(p, &st, 0) < 0 && errno == EINTR) {
     }
     status = decode_wait_status(st);
+    group_reaped(p);
     reaped = true;
     return true;
   }

@@ -31,7 +31,8 @@ struct ProcessLaunch {
 struct ReadyCheck {
   enum class Kind { none, http, tcp, log };
   Kind kind = Kind::none;
-  std::string value;  // http: URL "http://HOST:PORT/PATH"; tcp: "HOST:PORT"; log: ECMAScript regex
+  std::string value;  // http: URL "http://HOST:PORT/PATH"; tcp: "HOST:PORT"; log: a regex (RE2
+                      // syntax, common/safe_regex.hpp)
   std::chrono::milliseconds timeout{30000};
 };
 

@@ -14,8 +14,10 @@ using namespace std::chrono_literals;
 
 ProxyServer::ProxyServer(std::vector<std::string> argv, const std::string& log_dir,
                          std::string token)
-    : ChildComponent(ComponentId::proxy(), (std::filesystem::path(log_dir) / "proxy.log").string(),
-                     std::move(argv)),
+    : ChildComponent(
+          ComponentId::proxy(),
+          (std::filesystem::path(log_dir) / (ComponentId::proxy().log_name() + ".log")).string(),
+          std::move(argv)),
       token_(std::move(token)) {}
 
 ProxyServer::ProxyServer(HostPort attached, std::string token)

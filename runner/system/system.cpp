@@ -228,8 +228,8 @@ void System::sample_resources(std::map<std::string, double>& values) {
     const auto prefix = c->id().resource_prefix();
     if (!prefix) continue;
     const Resources r = c->resources();
-    if (r.rss_bytes) values[*prefix + "_rss_bytes"] = *r.rss_bytes;
-    if (r.open_fds) values[*prefix + "_open_fds"] = *r.open_fds;
+    if (r.rss_bytes) values[ComponentId::rss_key(*prefix)] = *r.rss_bytes;
+    if (r.open_fds) values[ComponentId::open_fds_key(*prefix)] = *r.open_fds;
   }
 }
 
@@ -278,9 +278,7 @@ std::string system_reuse_obstacle(const Scenario& s) {
     const auto& actions = s.timeline[i].actions;
     for (std::size_t j = 0; j < actions.size(); ++j) {
       const Action& a = actions[j];
-      if (a.kind != Action::Kind::signal && a.kind != Action::Kind::restart &&
-          a.kind != Action::Kind::exec)
-        continue;
+      if (!a.changes_system()) continue;
       return fmt::format(
           "$.timeline[{}].actions[{}]: \"{}\" changes the system beyond the proxies' state, "
           "so every trial starts it afresh",

@@ -8,8 +8,10 @@ namespace faultline::runner {
 
 TargetProcess::TargetProcess(std::vector<std::string> argv, const std::string& log_dir,
                              std::shared_ptr<boost::asio::ssl::context> tls)
-    : ChildComponent(ComponentId::target(),
-                     (std::filesystem::path(log_dir) / "target.log").string(), std::move(argv)),
+    : ChildComponent(
+          ComponentId::target(),
+          (std::filesystem::path(log_dir) / (ComponentId::target().log_name() + ".log")).string(),
+          std::move(argv)),
       tls_(std::move(tls)) {}
 
 void TargetProcess::ready(const StopCheck& should_stop) {

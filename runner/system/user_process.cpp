@@ -23,8 +23,9 @@ std::chrono::milliseconds ms(double seconds) {
 }  // namespace
 
 UserProcess::UserProcess(const ProcessSpec& spec, std::string out_dir, const std::string& log_dir)
-    : Component(ComponentId::process(spec.name),
-                (fs::path(log_dir) / (spec.name + ".log")).string()),
+    : Component(
+          ComponentId::process(spec.name),
+          (fs::path(log_dir) / (ComponentId::process(spec.name).log_name() + ".log")).string()),
       spec_(&spec),
       out_dir_(std::move(out_dir)),
       stop_signal_(spec.stop_signal),

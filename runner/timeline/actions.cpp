@@ -29,7 +29,11 @@ std::string TimelineActions::execute(const Action& a) {
     case Action::Kind::exec:
       what += ": " + exec(a);
       break;
-    default:
+    case Action::Kind::add_toxic:
+    case Action::Kind::update_toxic:
+    case Action::Kind::remove_toxic:
+    case Action::Kind::disable_proxy:
+    case Action::Kind::enable_proxy:
       proxy_action(a);
       break;
   }
@@ -57,8 +61,10 @@ void TimelineActions::proxy_action(const Action& a) {
     case Action::Kind::enable_proxy:
       f = proxy->api("POST", base, R"({"enabled": true})");
       break;
-    default:
-      return;
+    case Action::Kind::signal:
+    case Action::Kind::restart:
+    case Action::Kind::exec:
+      throw RunError(fmt::format("\"{}\" is not a proxy action", a.describe()));
   }
   if (!f.ok) throw RunError(fmt::format("proxy: \"{}\" failed: {}", a.describe(), f.error));
 }

@@ -21,7 +21,7 @@ void Sampler::boundary(std::size_t k, double at) {
     keep(key, scrape_text(m, 1500ms));
   // The load generator: every shard's text in one, so its process figures are the sum over its
   // processes (none when a shard does not answer: a part would pass for the whole).
-  keep("load", load_.metrics_text(1500ms));
+  keep(ComponentId::load(0, 1).key(), load_.metrics_text(1500ms));
 }
 
 void Sampler::start(TimelineClock clock) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -244,5 +245,14 @@ TEST(IntervalMerge, TwoShardsEndToEnd) {
   EXPECT_NE(text.find("i0.jsonl"), std::string::npos) << text;
   // Usage errors: --intervals without --intervals-out, nothing to merge.
   EXPECT_EQ(run_faultline({"report", "merge", "--intervals", dir.file("i0.jsonl")}).first, 2);
+  // An output that is one of the inputs (by another spelling too) is refused and left intact
+  // (issue 22 #4: it was truncated, 60 requests became 30).
+  const auto before = std::filesystem::file_size(dir.file("i0.jsonl"));
+  EXPECT_EQ(
+      run_faultline({"report", "merge", "--intervals", dir.file("i0.jsonl"), dir.file("i1.jsonl"),
+                     "--intervals-out", dir.path().string() + "/./i0.jsonl"})
+          .first,
+      2);
+  EXPECT_EQ(std::filesystem::file_size(dir.file("i0.jsonl")), before);
   EXPECT_EQ(run_faultline({"report", "merge"}).first, 2);
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 
+#include "common/files.hpp"
 #include "common/subprocess.hpp"
 #include "runner/envelope/envelope.hpp"
 #include "runner/envelope/envelope_output.hpp"
@@ -85,7 +86,7 @@ TEST(EnvelopeReport, RendersInChromiumWithoutScriptErrors) {
                    {"recovery_assertions", json::array()}};
   test::TempDir dir;
   const std::string html = dir.file("report.html");
-  report_format::write_file(html, render_envelope_html(doc));
+  write_file_atomically(html, render_envelope_html(doc));
   Subprocess p({*chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-dev-shm-usage", "--user-data-dir=" + dir.file("profile"),

@@ -4,9 +4,13 @@
 // Prometheus), and every way such a run can go wrong — a process that exits before it is ready or
 // during the run, a ready timeout, a query Prometheus rejects, an unreachable proxy API, a failing
 // exec — ending in verdict "error" with the results so far written and nothing left behind.
+#include <signal.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -261,4 +265,35 @@ TEST(OwnSystemE2E, RedisRestartExamplePassesWithPromql) {
   expect_nothing_left(o.results, dir.file("out"));
   // Signals, a restart and promql values: `report build` gives the same verdicts (issue 21).
   expect_report_build_matches(dir, dir.file("out"));
+}
+
+// Issue 22 #5: a SIGKILLed runner leaves nothing behind, not even what its processes started (a
+// shell's background job, reparented to init, kept running before the process-group keeper).
+TEST(OwnSystemE2E, SigkilledRunnerLeavesNoGrandchildren) {
+  TempDir dir;
+  // A marker no other process has: the grandchild is `sleep <marker>`.
+  const std::string marker = std::to_string(600 + (::getpid() % 1000)) + ".4242";
+  json s = own_scenario();
+  s["duration"] = "60s";
+  s["services"]["processes"].push_back(
+      {{"name", "forker"},
+       {"command", {"sh", "-c", "sleep " + marker + " & sleep " + marker + "; wait"}}});
+  Subprocess runner(
+      {faultline_bin(), "run", write_json(dir, "s.json", s), "--out", dir.file("out")},
+      dir.file("stderr.log"));
+  // The shell and both sleeps (its child and its background job) are up once the run started.
+  std::vector<std::string> found;
+  for (int i = 0; i < 200 && found.size() < 3; ++i) {
+    std::this_thread::sleep_for(100ms);
+    found = processes_mentioning(marker);
+  }
+  ASSERT_EQ(found.size(), 3u) << "the scenario's process did not start";
+  ASSERT_TRUE(runner.running());
+  runner.signal(SIGKILL);
+  runner.wait(5000ms);
+  for (int i = 0; i < 50 && !found.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    found = processes_mentioning(marker);
+  }
+  EXPECT_TRUE(found.empty()) << "left running: " << found.front();
 }

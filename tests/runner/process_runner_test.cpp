@@ -190,6 +190,19 @@ TEST(ManagedProcess, LogCheckMatchesCompleteLinesWrittenSinceThisStart) {
   EXPECT_TRUE(p.running());
 }
 
+// Issue 22 #6: `^(a+)+$` against a 40-character line kept the runner stuck > 40 s past a 2 s
+// ready timeout (std::regex backtracks exponentially). RE2 matches in linear time.
+TEST(ManagedProcess, CatastrophicPatternCannotStallTheReadyTimeout) {
+  TempDir dir;
+  ManagedProcess p(sh("printf '" + std::string(40, 'a') + "!\\n'; sleep 30", dir.path / "svc.log"));
+  p.start();
+  const auto t0 = Clock::now();
+  const auto reason = p.wait_ready({ReadyCheck::Kind::log, "^(a+)+$", 1000ms}, never);
+  EXPECT_EQ(reason.rfind("not ready within 1s", 0), 0u) << reason;
+  // A bound relative to the timeout, loose for a busy machine: the bug took over 40 s.
+  EXPECT_LT(Clock::now() - t0, 10s);
+}
+
 TEST(ManagedProcess, InvalidRegexIsAReasonNotAnException) {
   TempDir dir;
   ManagedProcess p(sh("sleep 30", dir.path / "svc.log"));

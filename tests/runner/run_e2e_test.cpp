@@ -206,6 +206,38 @@ TEST(RunE2E, ComponentRulesRejectTheScenarioBeforeAnythingStarts) {
   EXPECT_FALSE(std::filesystem::exists(out)) << "something was started";
 }
 
+// Issue 21: the load options a scenario gives are checked by the load generator's own rules
+// (loadgen/load_options.hpp); before, these three passed validation and the run then died at
+// start-up with "load exited during start-up".
+TEST(RunE2E, LoadOptionsTheLoadGeneratorRefusesRejectTheScenarioBeforeAnythingStarts) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  struct Case {
+    const char* member;
+    json value;
+    const char* error;
+  };
+  for (const Case& c :
+       {Case{"connections", 200000, "$.load.connections"}, Case{"timeout", "0s", "$.load.timeout"},
+        Case{"stages", "5s:10,5s:20", "$.load.stages"}}) {
+    json s = tiny_scenario();
+    if (std::string(c.member) == "stages") {
+      s["load"].erase("rate");
+      s["load"].erase("users");
+    }
+    s["load"][c.member] = c.value;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto [code, text] =
+        run_faultline({"run", write_json(dir, "bad.json", s), "--out", out}, dir.file("err"), 20s);
+    EXPECT_EQ(code, 2) << c.member << ": " << text;
+    // Under a second on an idle machine; generous for a sanitizer build on a busy one.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << c.member;
+    const std::string err = slurp(dir.file("err"));
+    EXPECT_NE(err.find(c.error), std::string::npos) << c.member << ":\n" << err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << c.member << ": something was started";
+  }
+}
+
 TEST(RunE2E, ComponentThatFailsToStartExits2NamingIt) {
   TempDir dir;
   json s = tiny_scenario();

@@ -222,3 +222,42 @@ TEST(ScenarioProcesses, PrometheusServiceTurnsPrometheusOn) {
   d["services"]["prometheus"] = json::object();
   EXPECT_TRUE(parse_scenario(d, "/tmp").prometheus);
 }
+
+// Issue 22 #7 and #8: a process may be named like an everyday program (the documented `redis`
+// example was refused), but never like the runner's own components, folders and output files (a
+// process named results.json ran the whole scenario, then failed with "Is a directory").
+TEST(ScenarioProcesses, NamesCollideOnlyWithTheRunnersOwn) {
+  for (const char* ok : {"redis", "redis-cache", "exec-helper", "load-balancer", "api.v2"}) {
+    json doc = own();
+    doc["services"]["processes"][0]["name"] = ok;
+    doc["services"]["processes"][1]["after"] = {ok, "db"};
+    doc["timeline"][1]["actions"][0]["process"] = ok;
+    doc["timeline"][2]["actions"][0]["process"] = ok;
+    EXPECT_EQ(errors_of(doc), "") << ok;
+  }
+  for (const char* bad : {"results.json", "report.html", "junit.xml", "run-events.jsonl", "target",
+                          "prometheus", "logs", "redis-0", "load-3", "exec-12"}) {
+    json doc = own();
+    doc["services"]["processes"][0]["name"] = bad;
+    const std::string e = errors_of(doc);
+    EXPECT_NE(e.find("$.services.processes[0].name: \"" + std::string(bad) + "\" is reserved"),
+              std::string::npos)
+        << bad << ": " << e;
+  }
+}
+
+TEST(ScenarioProcesses, ActionsNameTheirComponentOnce) {
+  const Scenario s = parse_scenario(own(), "/tmp");
+  const Action& stop = s.timeline[1].actions[0];
+  ASSERT_TRUE(stop.component);
+  EXPECT_EQ(stop.component->kind(), ComponentId::Kind::process);
+  EXPECT_EQ(stop.component->key(), "database");
+  EXPECT_EQ(stop.component->log_name(), "database");
+  EXPECT_EQ(ComponentId::parse("redis:2")->log_name(), "redis-2");
+  EXPECT_EQ(ComponentId::parse("redis:2")->display(), "redis shard 2");
+  EXPECT_EQ(ComponentId::load(1, 3).key(), "load-1");
+  EXPECT_EQ(ComponentId::load(0, 1).key(), "load");
+  EXPECT_EQ(ComponentId::load(1, 3).resource_prefix(), "load");
+  EXPECT_FALSE(ComponentId::parse("redis:x"));
+  EXPECT_FALSE(ComponentId::redis(0).resource_prefix());
+}

@@ -72,8 +72,8 @@ TEST(Scenario, ParsesAValidScenario) {
   ASSERT_EQ(s.proxies.size(), 2u);
   EXPECT_EQ(s.proxies[1].upstream_kind, ProxySpec::Upstream::redis_shard);
   EXPECT_EQ(s.proxies[1].shard, 2);
-  EXPECT_DOUBLE_EQ(*s.load.rate, 2000);
-  EXPECT_EQ(s.load.seed, 7u);
+  EXPECT_DOUBLE_EQ(*s.load.options.rate, 2000);
+  EXPECT_EQ(s.load.options.seed, 7u);
   ASSERT_EQ(s.timeline.size(), 3u);
   EXPECT_DOUBLE_EQ(s.timeline[1].at_seconds, 20);
   ASSERT_EQ(s.timeline[1].actions.size(), 2u);
@@ -312,7 +312,7 @@ TEST(Scenario, DurationScalesTheTimelineAndStages) {
   EXPECT_DOUBLE_EQ(s.duration_seconds, 6);
   EXPECT_DOUBLE_EQ(s.timeline[1].at_seconds, 2);
   EXPECT_DOUBLE_EQ(s.timeline[2].at_seconds, 4);
-  EXPECT_EQ(*s.load.stages, "3s:100,3s:200");
+  EXPECT_EQ(*s.load.options.stages, "3s:100,3s:200");
 }
 
 TEST(Scenario, DurationScalesStagesWithTheLoadGeneratorsGrammar) {
@@ -321,7 +321,7 @@ TEST(Scenario, DurationScalesStagesWithTheLoadGeneratorsGrammar) {
   doc["load"]["stages"] = "20s:0>1k,20s:>200,10s:5|10";
   Scenario s = parse_scenario(doc, "/tmp");
   scale_duration(s, 30);
-  EXPECT_EQ(*s.load.stages, "10s:0>1k,10s:>200,5s:5|10");
+  EXPECT_EQ(*s.load.options.stages, "10s:0>1k,10s:>200,5s:5|10");
   EXPECT_DOUBLE_EQ(s.timeline[1].at_seconds, 10);
 }
 
