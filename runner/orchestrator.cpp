@@ -322,8 +322,9 @@ void Run::finish_early(RunInfo& info) {
   if (info.verdict != Verdict::error && info.verdict != Verdict::interrupted) return;
   if (boundaries_done_ > s_.timeline.size()) return;
   const double at = clock_.now();
-  if (boundaries_done_ > 0 && sampler_) boundary(boundaries_done_, at);
-  ledger_.record(event::CutShort{boundaries_done_, at});
+  const std::size_t started = boundaries_done_;  // phases 0 .. started-1 started
+  if (started > 0 && sampler_) boundary(started, at);
+  ledger_.record(event::CutShort{started, at});
 }
 
 void Run::teardown(bool keep) {

@@ -78,6 +78,7 @@ void RunLedger::apply_locked(const RunEvent& ev) {
         } else if constexpr (std::is_same_v<T, event::CutShort>) {
           // Close the phase that was cut short; phases that never started are left out.
           if (!cut_short_ && e.started <= s_.timeline.size()) collector_->truncate(e.started, e.at);
+          if (!cut_short_) cut_started_ = e.started;
           cut_short_ = true;
         } else if constexpr (std::is_same_v<T, event::End>) {
           end_ = e;
@@ -101,8 +102,10 @@ std::size_t RunLedger::boundaries() const {
 std::size_t RunLedger::completed_phases() const {
   std::lock_guard lock(mutex_);
   const std::size_t total = s_.timeline.size();
-  if (boundaries_ > total) return total;
-  return boundaries_ > 0 ? boundaries_ - 1 : 0;
+  // The phase a run was cut short in got its end boundary scraped, but it did not complete.
+  const std::size_t reached = cut_short_ ? std::min(boundaries_, cut_started_) : boundaries_;
+  if (reached > total) return total;
+  return reached > 0 ? reached - 1 : 0;
 }
 
 double RunLedger::last_at() const {

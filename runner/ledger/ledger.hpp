@@ -68,6 +68,7 @@ class RunLedger {
   std::size_t boundaries_ = 0;
   double last_at_ = 0;
   bool cut_short_ = false;
+  std::size_t cut_started_ = 0;  // CutShort::started: phases from there on never started
   std::optional<event::End> end_;
 };
 
