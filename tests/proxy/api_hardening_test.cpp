@@ -1,0 +1,100 @@
+// The REST API of the real `faultline proxy` binary against hostile or careless input (issue 22):
+// JSON nested deep enough to overflow a recursive walk, files that are FIFOs, devices or huge,
+// server names that are not names, and what Toxiproxy's own clients expect of /version, PATCH and
+// a proxy created without `listen`.
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "common/http_client.hpp"
+#include "tests/proxy/harness.hpp"
+#include "tests/support/support.hpp"
+#include "tests/support/tls_certs.hpp"
+
+using namespace faultline;
+using namespace faultline::proxy::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Reply {
+  unsigned status = 0;
+  json body;
+  std::string raw;
+};
+
+Reply call(const HostPort& api, const std::string& method, const std::string& target,
+           const std::string& body = "") {
+  HttpClientRequest req;
+  req.method = method;
+  req.target = target;
+  req.timeout = 5000ms;
+  req.body = body;
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  auto [ec, res] = http_fetch_sync(api, req);
+  Reply r;
+  if (ec) return r;
+  r.status = res.status;
+  r.raw = res.body;
+  if (!res.body.empty()) r.body = json::parse(res.body, nullptr, false);
+  return r;
+}
+
+Reply call(const HostPort& api, const std::string& method, const std::string& target,
+           const json& body) {
+  return call(api, method, target, body.dump());
+}
+
+// `depth` nested arrays around `inner`: about 2 * depth bytes.
+std::string nested(std::size_t depth, const std::string& inner = "") {
+  return std::string(depth, '[') + inner + std::string(depth, ']');
+}
+
+class ProxyApiHardening : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto p = test::start_faultline({"proxy", "--api", "127.0.0.1:0", "--seed", "1"});
+    ASSERT_TRUE(p);
+    proc = std::make_unique<test::RunningFaultline>(std::move(*p));
+    api = proc->address;
+  }
+  // The process still answers, and stops on SIGTERM within 5 s (exit 0).
+  void expect_alive_and_stoppable() {
+    EXPECT_EQ(call(api, "GET", "/version").status, 200) << "the API stopped answering";
+    EXPECT_EQ(proc->process.terminate(5000ms), 0) << "SIGTERM did not stop the proxy";
+  }
+  Reply create(const json& body) { return call(api, "POST", "/proxies", body); }
+  std::unique_ptr<test::RunningFaultline> proc;
+  HostPort api;
+  EchoServer echo;
+};
+
+}  // namespace
+
+// Issue 22 #1: ~0.6 MB of "[[[[" used to overflow the stack (SIGSEGV) wherever the document was
+// copied or printed. Every body goes through the depth-limited parse and is refused whole.
+TEST_F(ProxyApiHardening, DeeplyNestedJsonIsRefusedWith400Everywhere) {
+  const std::string deep = nested(300000);
+  auto r = call(api, "POST", "/populate", deep);
+  EXPECT_EQ(r.status, 400) << r.raw.substr(0, 200);
+  EXPECT_NE(r.raw.find("nested deeper than 128"), std::string::npos) << r.raw.substr(0, 200);
+
+  ASSERT_EQ(create({{"name", "p"}, {"listen", "127.0.0.1:0"}, {"upstream", echo.address()}}).status,
+            201);
+  r = call(api, "POST", "/proxies/p/toxics",
+           R"({"type": "latency", "attributes": {"latency": 1, "unknown": )" + deep + "}}");
+  EXPECT_EQ(r.status, 400) << r.raw.substr(0, 200);
+  EXPECT_NE(r.raw.find("nested deeper than 128"), std::string::npos);
+  r = call(api, "POST", "/proxies/p", R"({"enabled": )" + deep + "}");
+  EXPECT_EQ(r.status, 400) << r.raw.substr(0, 200);
+  r = call(api, "POST", "/proxies", R"({"name": "q", "listen": )" + deep + "}");
+  EXPECT_EQ(r.status, 400) << r.raw.substr(0, 200);
+  // 128 levels are fine (and then refused for what they are, naming the field).
+  r = call(api, "POST", "/proxies/p", R"({"enabled": )" + nested(127) + "}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.raw.find("$.enabled"), std::string::npos) << r.raw.substr(0, 200);
+  expect_alive_and_stoppable();
+}
