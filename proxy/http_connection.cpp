@@ -198,7 +198,7 @@ void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFau
       if (auto slot = proxy_->acquire_fault()) {
         RequestFault f;
         f.kind = RequestFault::Kind::delay;
-        f.delay = std::chrono::milliseconds(*ms);
+        f.delay = millis(std::min(*ms, kMaxDurationMs));  // the range of http_delay's `delay`
         proxy_->env().metrics.faults(proxy_->name(), "http_delay")->Increment();
         faults.push_back(PickedFault{std::move(f), std::move(*slot), "http_delay"});
       }
