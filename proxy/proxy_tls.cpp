@@ -6,12 +6,19 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
+#include <initializer_list>
 #include <utility>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <fmt/format.h>
+
+#include "common/net.hpp"
 
 namespace faultline::proxy {
 
@@ -57,20 +64,43 @@ int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) {
   return SSL_CLIENT_HELLO_ERROR;
 }
 
-std::shared_ptr<X509> read_cert(const std::string& file) {
-  std::FILE* f = std::fopen(file.c_str(), "r");
-  if (!f) return nullptr;
-  X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  return std::shared_ptr<X509>(x, X509_free);
+// The configured certificate and key, from the context built from them: the files are read once.
+CertAndKey configured(SSL_CTX* ctx) {
+  CertAndKey ck;
+  if (X509* x = SSL_CTX_get0_certificate(ctx); x && X509_up_ref(x) == 1)
+    ck.cert = std::shared_ptr<X509>(x, X509_free);
+  if (EVP_PKEY* k = SSL_CTX_get0_privatekey(ctx); k && EVP_PKEY_up_ref(k) == 1)
+    ck.key = std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
+  return ck;
 }
 
-std::shared_ptr<EVP_PKEY> read_key(const std::string& file) {
-  std::FILE* f = std::fopen(file.c_str(), "r");
-  if (!f) return nullptr;
-  EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  return std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
+// "" when `file` is a regular file of at most kMaxTlsFileBytes, else why not. stat(2) opens
+// nothing, so a FIFO (whose open blocks until a writer comes), a device (/dev/zero never ends) or
+// a directory is refused before common/tls.cpp reads the file.
+std::string check_tls_file(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    return fmt::format("cannot read {}: {}", file, std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return fmt::format("{} is not a regular file (a FIFO, device or directory is not read)", file);
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxTlsFileBytes)
+    return fmt::format("{} has {} bytes, over the limit of {} for a certificate or key file", file,
+                       st.st_size, kMaxTlsFileBytes);
+  return "";
+}
+
+// Checks every file named in `files` (field, path); errors at `<path>.<field>`.
+bool check_tls_files(std::initializer_list<std::pair<const char*, const std::string*>> files,
+                     const std::string& path, ConfigErrors& errors) {
+  bool ok = true;
+  for (const auto& [field, file] : files) {
+    if (file->empty()) continue;
+    if (auto why = check_tls_file(*file); !why.empty()) {
+      errors.add(path_join(path, field), why);
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 // A certificate for `key` with `subject`, valid from now + `from` to now + `to` (seconds), the
@@ -131,9 +161,10 @@ std::shared_ptr<EVP_PKEY> fresh_ec_key() {
 // and `wrong_host` are issued in the configured certificate's issuer's name and signed with the
 // configured key (so they chain where the configured certificate is itself the trust anchor);
 // `self_signed` has a fresh key and the configured subject and names.
-bool make_bad_certs(const TlsSettings& s, TlsRuntime& rt) {
-  auto cert = read_cert(s.cert);
-  auto key = read_key(s.key);
+bool make_bad_certs(TlsRuntime& rt) {
+  const CertAndKey mine = configured(rt.server->native_handle());
+  const auto& cert = mine.cert;
+  const auto& key = mine.key;
   if (!cert || !key) return false;
   constexpr long kDay = 24 * 3600;
   const X509_NAME* subject = X509_get_subject_name(cert.get());
@@ -274,6 +305,10 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
   bool ok = true;
   if (server) {
     const std::string spath = path_join(path, "tls");
+    if (!check_tls_files(
+            {{"cert", &server->cert}, {"key", &server->key}, {"client_ca", &server->client_ca}},
+            spath, errors))
+      return nullptr;
     auto r =
         tls::make_server_context(tls::ServerConfig{server->cert, server->key, server->client_ca});
     if (!r.ok()) {
@@ -282,7 +317,7 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
     } else {
       rt->server = r.context;
       SSL_CTX_set_client_hello_cb(rt->server->native_handle(), client_hello_cb, nullptr);
-      if (!make_bad_certs(*server, *rt)) {
+      if (!make_bad_certs(*rt)) {
         errors.add(path_join(spath, "cert"),
                    "cannot derive the certificate-chaos certificates from it");
         ok = false;
@@ -290,6 +325,9 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
     }
   }
   if (up) {
+    if (!check_tls_files({{"ca", &up->ca}, {"cert", &up->cert}, {"key", &up->key}},
+                         path_join(path, "upstream_tls"), errors))
+      return nullptr;
     rt->client_config = tls::ClientConfig{up->ca, up->verify, up->sni, up->cert, up->key};
     auto r = tls::make_client_context(rt->client_config);
     if (!r.ok()) {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,9 +61,15 @@ std::optional<TlsSettings> parse_tls(const json& v, const std::string& path, Con
 std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::string& path,
                                                       ConfigErrors& errors);
 
+// The largest certificate, key or CA file a proxy reads (1 MiB: a long chain is a few KiB).
+inline constexpr std::uint64_t kMaxTlsFileBytes = std::uint64_t{1} << 20;
+
 // Reads the files and builds the contexts (and the substitute certificates); a file that cannot
 // be read or parsed, or a key that does not match its certificate, is an error at
-// `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set.
+// `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set. Each file must
+// be a regular file of at most kMaxTlsFileBytes (checked before it is opened) and is read once.
+// The REST API calls this on the control loop (which also runs the acceptors, never a connection):
+// at most 1 MiB from each of six regular files.
 std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
                                                     const std::optional<UpstreamTlsSettings>& up,
                                                     const std::string& path, ConfigErrors& errors);

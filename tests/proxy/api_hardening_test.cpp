@@ -98,3 +98,57 @@ TEST_F(ProxyApiHardening, DeeplyNestedJsonIsRefusedWith400Everywhere) {
   EXPECT_NE(r.raw.find("$.enabled"), std::string::npos) << r.raw.substr(0, 200);
   expect_alive_and_stoppable();
 }
+
+// Issue 22 #2: a FIFO as tls.cert froze the API (and every acceptor, and SIGTERM); /dev/zero was
+// read until memory ran out. Files must be regular and at most 1 MiB.
+TEST_F(ProxyApiHardening, CertificateFilesMustBeSmallRegularFiles) {
+  test::TempDir dir;
+  const auto pki = test::make_test_pki(dir.file("pki"));
+  const std::string fifo = dir.file("cert.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string big = dir.file("big.pem");
+  {
+    std::ofstream out(big, std::ios::binary);
+    out << std::string((1 << 20) + 1, 'A');
+  }
+  const std::string cert = pki.server_cert.string(), key = pki.server_key.string();
+  struct Case {
+    json extra;
+    std::string path;
+  };
+  const std::vector<Case> cases = {
+      {{{"tls", {{"cert", fifo}, {"key", key}}}}, "$.tls.cert"},
+      {{{"tls", {{"cert", "/dev/zero"}, {"key", key}}}}, "$.tls.cert"},
+      {{{"tls", {{"cert", cert}, {"key", big}}}}, "$.tls.key"},
+      {{{"tls", {{"cert", cert}, {"key", key}, {"client_ca", dir.path().string()}}}},
+       "$.tls.client_ca"},
+      {{{"upstream_tls", {{"ca", fifo}}}}, "$.upstream_tls.ca"},
+      {{{"upstream_tls", {{"ca", pki.ca_cert.string()}, {"cert", "/dev/zero"}, {"key", key}}}},
+       "$.upstream_tls.cert"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    std::string name = "t";  // (not "t" + to_string(i): GCC 12's -Wrestrict false positive)
+    name += std::to_string(i);
+    json body{{"name", name}, {"listen", "127.0.0.1:0"}, {"upstream", echo.address()}};
+    body.update(c.extra);
+    const auto started = std::chrono::steady_clock::now();
+    auto r = create(body);
+    EXPECT_EQ(r.status, 400) << c.extra.dump() << " -> " << r.raw;
+    EXPECT_NE(r.raw.find(c.path), std::string::npos) << r.raw;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << c.extra.dump();
+  }
+  // The same files on a proxy update are refused the same way.
+  ASSERT_EQ(create({{"name", "p"}, {"listen", "127.0.0.1:0"}, {"upstream", echo.address()}}).status,
+            201);
+  auto r = call(api, "POST", "/proxies/p", json{{"tls", {{"cert", fifo}, {"key", key}}}});
+  EXPECT_EQ(r.status, 400) << r.raw;
+  EXPECT_NE(r.raw.find("not a regular file"), std::string::npos) << r.raw;
+  // Good files still work.
+  r = create({{"name", "good"},
+              {"listen", "127.0.0.1:0"},
+              {"upstream", echo.address()},
+              {"tls", {{"cert", cert}, {"key", key}}}});
+  EXPECT_EQ(r.status, 201) << r.raw;
+  expect_alive_and_stoppable();
+}
