@@ -197,6 +197,31 @@ bool make_bad_certs(TlsRuntime& rt) {
 
 }  // namespace
 
+bool valid_sni(std::string_view name) {
+  if (name.empty() || name.size() > kMaxSniBytes) return false;
+  // An IP literal is accepted as the name to verify (it is then not sent as SNI).
+  error_code ec;
+  (void)asio::ip::make_address(std::string(name), ec);
+  if (!ec) return true;
+  if (name.back() == '.') name.remove_suffix(1);  // a fully qualified name's root dot
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '.') {
+      // 1 to 63 characters, no hyphen at either end (RFC 1123 2.1).
+      if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';  // '_': service and container names use it
+    if (!ok) return false;
+    ++label;
+  }
+  return true;
+}
+
 std::string_view to_string(BadCert b) {
   switch (b) {
     case BadCert::expired:
@@ -286,6 +311,16 @@ std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::
       else
         *field = *f;
     }
+  }
+  if (!s.sni.empty() && !valid_sni(s.sni)) {
+    // The name as JSON (escaped), cut short: it may hold a NUL or be hundreds of bytes long.
+    std::string shown =
+        json(s.sni.substr(0, 64)).dump(-1, ' ', false, json::error_handler_t::replace);
+    if (s.sni.size() > 64) shown += fmt::format(" (... {} bytes)", s.sni.size());
+    errors.add(path_join(path, "sni"),
+               fmt::format("must be a DNS name (labels of letters, digits, '-' and '_', at most 63 "
+                           "characters each, {} in all) or an IP address, got {}",
+                           253, shown));
   }
   if (s.cert.empty() != s.key.empty())
     errors.add(path_join(path, s.cert.empty() ? "cert" : "key"),

@@ -35,6 +35,13 @@ struct UpstreamTlsSettings {
   bool operator==(const UpstreamTlsSettings&) const = default;
 };
 
+// Whether `name` may be sent as SNI / verified against the upstream's certificate: an IP
+// literal, or a DNS name (RFC 6066 3: a host name, at most 255 bytes on the wire, no NUL) — labels
+// of 1 to 63 letters, digits, '-' (not at either end) and '_', 253 characters in all, with an
+// optional final dot.
+inline constexpr std::size_t kMaxSniBytes = 255;
+bool valid_sni(std::string_view name);
+
 std::string_view to_string(BadCert b);
 std::optional<BadCert> parse_bad_cert(std::string_view s);
 

@@ -152,3 +152,34 @@ TEST_F(ProxyApiHardening, CertificateFilesMustBeSmallRegularFiles) {
   EXPECT_EQ(r.status, 201) << r.raw;
   expect_alive_and_stoppable();
 }
+
+// Issue 22 #10: SNI must be a DNS name or an IP literal (RFC 6066: at most 255 bytes, no NUL).
+TEST_F(ProxyApiHardening, UpstreamSniMustBeAHostName) {
+  const std::vector<std::string> bad = {std::string("a\0b.example", 11),
+                                        std::string(300, 'a'),
+                                        "under_score..example",
+                                        "-leading.example",
+                                        "sp ace",
+                                        "trailing-.example",
+                                        "a." + std::string(64, 'b') + ".c"};
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    const std::string& sni = bad[i];
+    std::string name = "s";  // one name per case: an accepted one must not hide the next
+    name += std::to_string(i);
+    auto r = create({{"name", name},
+                     {"listen", "127.0.0.1:0"},
+                     {"upstream", echo.address()},
+                     {"upstream_tls", {{"verify", false}, {"sni", sni}}}});
+    EXPECT_EQ(r.status, 400) << sni.size() << " bytes: " << r.raw;
+    EXPECT_NE(r.raw.find("$.upstream_tls.sni"), std::string::npos) << r.raw;
+  }
+  for (const std::string good : {"localhost", "db-1.internal.example", "example.com.", "127.0.0.1",
+                                 "::1", "xn--bcher-kva.example"}) {
+    auto r = create({{"name", "ok"},
+                     {"listen", "127.0.0.1:0"},
+                     {"upstream", echo.address()},
+                     {"upstream_tls", {{"verify", false}, {"sni", good}}}});
+    EXPECT_EQ(r.status, 201) << good << ": " << r.raw;
+    EXPECT_EQ(call(api, "DELETE", "/proxies/ok").status, 204);
+  }
+}
