@@ -41,6 +41,18 @@ std::string_view to_string(TlsOutcome o) {
   return "failed";
 }
 
+std::string_view to_string(RejectReason r) {
+  switch (r) {
+    case RejectReason::malformed:
+      return "malformed";
+    case RejectReason::framing:
+      return "framing";
+    case RejectReason::too_large:
+      return "too_large";
+  }
+  return "malformed";
+}
+
 ProxyMetrics::ProxyMetrics(Metrics& metrics)
     : metrics_(metrics),
       accepted_(prometheus::BuildCounter()
@@ -93,7 +105,12 @@ ProxyMetrics::ProxyMetrics(Metrics& metrics)
       tls_handshake_seconds_(prometheus::BuildHistogram()
                                  .Name("faultline_proxy_tls_handshake_seconds")
                                  .Help("Duration of the proxy's completed TLS handshakes, by side.")
-                                 .Register(metrics.registry())) {}
+                                 .Register(metrics.registry())),
+      rejected_(prometheus::BuildCounter()
+                    .Name("faultline_proxy_requests_rejected_total")
+                    .Help("HTTP requests answered by the proxy with 400/413/431/501 and not "
+                          "forwarded, by reason.")
+                    .Register(metrics.registry())) {}
 
 ProxyCounters ProxyMetrics::acquire(const std::string& name,
                                     const std::vector<std::string>& kinds) {
@@ -123,6 +140,9 @@ ProxyCounters ProxyMetrics::acquire(const std::string& name,
       c.tls_handshake_seconds[side] = &tls_handshake_seconds_.Add(
           {{"proxy", name}, {"side", side_name}}, latency_buckets_seconds());
     }
+    for (std::size_t r = 0; r < kRejectReasons; ++r)
+      c.rejected[r] = &rejected_.Add(
+          {{"proxy", name}, {"reason", std::string(to_string(static_cast<RejectReason>(r)))}});
   }
   for (const auto& kind : kinds)
     if (!h.faults.count(kind)) h.faults[kind] = &faults_.Add({{"proxy", name}, {"kind", kind}});
@@ -150,6 +170,8 @@ void ProxyMetrics::release(const std::string& name) {
       tls_handshakes_.Remove(h);
     tls_handshake_seconds_.Remove(c.tls_handshake_seconds[side]);
   }
+  for (auto* r : c.rejected)
+    rejected_.Remove(r);
   for (const auto& [_, f] : it->second.faults)
     faults_.Remove(f);
   held_.erase(it);

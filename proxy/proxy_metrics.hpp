@@ -40,6 +40,16 @@ inline constexpr std::size_t kTlsOutcomes = 4;
 std::string_view to_string(TlsSide s);
 std::string_view to_string(TlsOutcome o);
 
+// HTTP requests the proxy answered itself and did not forward (the `reason` label; a closed set).
+enum class RejectReason {
+  malformed,  // 400: the head or body does not parse, or uses obsolete line folding
+  framing,    // 400/501: Transfer-Encoding with Content-Length, a final coding not chunked,
+              // conflicting Content-Lengths (request smuggling)
+  too_large,  // 431/413: the head or the body over the proxy's limits
+};
+inline constexpr std::size_t kRejectReasons = 3;
+std::string_view to_string(RejectReason r);
+
 struct ProxyCounters {
   prometheus::Counter* accepted = nullptr;
   prometheus::Gauge* active = nullptr;
@@ -54,6 +64,8 @@ struct ProxyCounters {
   // faultline_proxy_tls_handshakes_total[side][outcome], faultline_proxy_tls_handshake_seconds.
   std::array<std::array<prometheus::Counter*, kTlsOutcomes>, kTlsSides> tls_handshakes{};
   std::array<prometheus::Histogram*, kTlsSides> tls_handshake_seconds{};
+  // faultline_proxy_requests_rejected_total[reason] (http proxies; pre-created for every proxy).
+  std::array<prometheus::Counter*, kRejectReasons> rejected{};
 };
 
 class ProxyMetrics {
@@ -91,6 +103,7 @@ class ProxyMetrics {
   prometheus::Family<prometheus::Counter>& overflow_;
   prometheus::Family<prometheus::Counter>& tls_handshakes_;
   prometheus::Family<prometheus::Histogram>& tls_handshake_seconds_;
+  prometheus::Family<prometheus::Counter>& rejected_;
 };
 
 }  // namespace faultline::proxy
