@@ -48,7 +48,11 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     else
       s.name = *n;
   }
-  if (auto l = get_string(body, path, "listen", errors, required)) {
+  // Without `listen` a new proxy takes a free loopback port (the answer carries it), as Toxiproxy
+  // accepts a proxy without one; loopback, not every interface, so that nothing is exposed by
+  // omission.
+  if (!base && !body.contains("listen")) s.listen = kDefaultListen;
+  if (auto l = get_string(body, path, "listen", errors)) {
     if (!parse_host_port(*l))
       errors.add(path_join(path, "listen"),
                  fmt::format("must be host:port like \"127.0.0.1:0\", got \"{}\"", *l));

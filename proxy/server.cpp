@@ -131,7 +131,11 @@ HttpResponse ProxyServer::route(const HttpRequest& req) {
 
   if (parts.size() == 1 && parts[0] == "version") {
     if (!get) return method_not_allowed();
-    return json_response(status::ok, json{{"version", kVersion}});
+    // Toxiproxy's clients compare `version` with the releases that changed the API (PATCH for
+    // updates from 2.6): faultline answers as the Toxiproxy release whose API it follows, and
+    // gives its own version apart (docs/proxy.md#version).
+    return json_response(status::ok,
+                         json{{"version", kToxiproxyApiVersion}, {"faultline", kVersion}});
   }
   if (parts.size() == 1 && parts[0] == "metrics") {
     if (!get) return method_not_allowed();

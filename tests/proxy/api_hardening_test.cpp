@@ -183,3 +183,39 @@ TEST_F(ProxyApiHardening, UpstreamSniMustBeAHostName) {
     EXPECT_EQ(call(api, "DELETE", "/proxies/ok").status, 204);
   }
 }
+
+// Toxiproxy's clients (toxiproxy-ruby, the Go client) read /version to choose POST or PATCH for
+// updates (PATCH from 2.6), and may create a proxy without `listen`.
+TEST_F(ProxyApiHardening, ToxiproxyClientsSeeAToxiproxyVersionAndMayOmitListen) {
+  auto v = call(api, "GET", "/version");
+  ASSERT_EQ(v.status, 200);
+  ASSERT_TRUE(v.body.contains("version")) << v.raw;
+  EXPECT_EQ(v.body["version"], "2.12.0");
+  EXPECT_TRUE(v.body.contains("faultline")) << v.raw;
+
+  auto r = create({{"name", "nolisten"}, {"upstream", echo.address()}});
+  ASSERT_EQ(r.status, 201) << r.raw;
+  auto hp = parse_host_port(r.body["listen"].get<std::string>());
+  ASSERT_TRUE(hp) << r.raw;
+  EXPECT_EQ(hp->host, "127.0.0.1");
+  EXPECT_NE(hp->port, 0);
+  {
+    Client c(hp->port);
+    c.send_all("x");
+    EXPECT_EQ(c.read_n(1), "x");
+  }
+  // Updates by POST and PATCH, proxies and toxics alike.
+  EXPECT_EQ(call(api, "PATCH", "/proxies/nolisten", json{{"enabled", false}}).body["enabled"],
+            false);
+  EXPECT_EQ(call(api, "POST", "/proxies/nolisten", json{{"enabled", true}}).body["enabled"], true);
+  ASSERT_EQ(call(api, "POST", "/proxies/nolisten/toxics",
+                 json{{"name", "lat"}, {"type", "latency"}, {"attributes", {{"latency", 5}}}})
+                .status,
+            200);
+  r = call(api, "PATCH", "/proxies/nolisten/toxics/lat", json{{"attributes", {{"latency", 7}}}});
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["attributes"]["latency"], 7);
+  r = call(api, "POST", "/proxies/nolisten/toxics/lat", json{{"attributes", {{"latency", 9}}}});
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["attributes"]["latency"], 9);
+}
