@@ -5,6 +5,7 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -68,6 +69,9 @@ struct ProxyCounters {
   std::array<prometheus::Counter*, kRejectReasons> rejected{};
 };
 
+// Every faultline_proxy_* series, owned per proxy: creating or deleting a proxy costs O(log
+// proxies), and a scrape walks them all. They are not in the prometheus-cpp registry (whose
+// Family::Remove is linear in the family's size); GET /metrics appends serialize() to it.
 class ProxyMetrics {
  public:
   explicit ProxyMetrics(Metrics& metrics);
@@ -79,31 +83,27 @@ class ProxyMetrics {
   // Drops one hold; the last removes every series labelled proxy=name (a deleted proxy leaves
   // nothing behind in /metrics).
   void release(const std::string& name);
-  // faultline_proxy_faults_injected_total{proxy, kind}.
+  // faultline_proxy_faults_injected_total{proxy, kind} (a counter exported nowhere once the proxy
+  // is released).
   prometheus::Counter* faults(const std::string& proxy, const std::string& kind);
+  // The faultline_proxy_* families with every held proxy's series (sorted by proxy name).
+  std::vector<prometheus::MetricFamily> collect() const;
+  // collect() in the text exposition format.
+  std::string serialize() const;
 
  private:
   struct Held {
     int holds = 0;
-    ProxyCounters counters;
-    std::map<std::string, prometheus::Counter*> faults;
+    ProxyCounters counters;  // points into the stores below
+    std::vector<std::unique_ptr<prometheus::Counter>> counters_store;
+    std::vector<std::unique_ptr<prometheus::Gauge>> gauges_store;
+    std::vector<std::unique_ptr<prometheus::Histogram>> histograms_store;
+    std::map<std::string, std::unique_ptr<prometheus::Counter>> faults;
   };
   Metrics& metrics_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, Held> held_;
-  prometheus::Family<prometheus::Counter>& accepted_;
-  prometheus::Family<prometheus::Gauge>& active_;
-  prometheus::Family<prometheus::Counter>& closed_;
-  prometheus::Family<prometheus::Counter>& connect_errors_;
-  prometheus::Family<prometheus::Counter>& bytes_;
-  prometheus::Family<prometheus::Counter>& requests_;
-  prometheus::Family<prometheus::Counter>& faults_;
-  prometheus::Family<prometheus::Counter>& injected_delay_;
-  prometheus::Family<prometheus::Gauge>& toxics_active_;
-  prometheus::Family<prometheus::Counter>& overflow_;
-  prometheus::Family<prometheus::Counter>& tls_handshakes_;
-  prometheus::Family<prometheus::Histogram>& tls_handshake_seconds_;
-  prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Counter detached_;
 };
 
 }  // namespace faultline::proxy

@@ -141,7 +141,7 @@ HttpResponse ProxyServer::route(const HttpRequest& req) {
     if (!get) return method_not_allowed();
     HttpResponse res{status::ok, 11};
     res.set(http::field::content_type, kPrometheusContentType);
-    res.body() = env_.metrics.metrics().serialize();
+    res.body() = env_.metrics.metrics().serialize() + env_.metrics.serialize();
     return res;
   }
   if (parts.size() == 1 && parts[0] == "reset") {
