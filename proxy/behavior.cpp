@@ -160,12 +160,15 @@ json as_toxiproxy_reads(const json& attrs, const ToxiproxyAttributes& tp, const 
       out[k] = 0;
       continue;
     }
-    // Above faultline's range: clamped (a wrapped or overflowing value would act at once).
+    // Above faultline's range but within int64 (what Toxiproxy decodes): clamped, since a wrapped
+    // or overflowing value would act at once. Beyond int64 Toxiproxy refuses the body, and so
+    // does the attribute's parser here.
     const auto bound = std::find_if(tp.at_most.begin(), tp.at_most.end(),
                                     [&](const auto& b) { return b.first == k; });
-    if (bound != tp.at_most.end() && v.is_number_integer() &&
-        (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(bound->second)
-                                : v.get<std::int64_t>() > bound->second)) {
+    const bool in_int64 =
+        v.is_number_integer() && (!v.is_number_unsigned() ||
+                                  v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX));
+    if (bound != tp.at_most.end() && in_int64 && v.get<std::int64_t>() > bound->second) {
       warnings.push_back(fmt::format("{}: {} acts as {}, the most faultline takes",
                                      path_join(path, k), v.dump(), bound->second));
       out[k] = bound->second;

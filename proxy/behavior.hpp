@@ -200,8 +200,9 @@ using BehaviorParser = std::function<std::shared_ptr<const BehaviorConfig>(
 // unknown attribute is ignored, and a negative duration, rate or size acts as 0 (time.After of a
 // negative duration fires at once; a rate <= 0 is unlimited; a negative timeout never fires).
 //
-// Values above an attribute's range (`at_most`) are clamped to it with a warning: Toxiproxy's
-// clients may send what Toxiproxy accepts (any int64), and the strict parse refuses them.
+// Values above an attribute's range (`at_most`) but within int64 are clamped to it with a
+// warning: Toxiproxy's clients may send what Toxiproxy accepts (any int64), and the strict parse
+// refuses them. Beyond int64 Toxiproxy refuses the body too: so does faultline (400).
 struct ToxiproxyAttributes {
   std::vector<std::string> known;             // every attribute Toxiproxy's struct has
   std::vector<std::string> negative_as_zero;  // integers whose negative values act as 0 there
