@@ -163,8 +163,9 @@ json as_toxiproxy_reads(const json& attrs, const ToxiproxyAttributes& tp, const 
     // Above faultline's range but within int64 (what Toxiproxy decodes): clamped, since a wrapped
     // or overflowing value would act at once. Beyond int64 Toxiproxy refuses the body, and so
     // does the attribute's parser here.
+    const std::string& key = k;  // (clang 14 cannot capture a structured binding)
     const auto bound = std::find_if(tp.at_most.begin(), tp.at_most.end(),
-                                    [&](const auto& b) { return b.first == k; });
+                                    [&key](const auto& b) { return b.first == key; });
     const bool in_int64 =
         v.is_number_integer() && (!v.is_number_unsigned() ||
                                   v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX));

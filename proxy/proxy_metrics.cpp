@@ -138,14 +138,15 @@ std::vector<prometheus::MetricFamily> ProxyMetrics::collect() const {
   using Labels = std::vector<prometheus::ClientMetric::Label>;
   std::lock_guard lock(mu_);
   std::vector<prometheus::MetricFamily> out;
-  // One family: `each(proxy name, counters, add)` calls add(series, extra labels) per series.
+  // One family: `each(held, add)` calls add(series, extra labels) for each series of a proxy.
   auto family = [&](const char* name, const char* help, MetricType type, auto each) {
     prometheus::MetricFamily f;
     f.name = name;
     f.help = help;
     f.type = type;
-    for (const auto& [proxy, held] : held_) {
-      each(held, [&](const auto* series, Labels extra) {
+    for (const auto& entry : held_) {  // (not [proxy, held]: clang 14 cannot capture a binding)
+      const std::string& proxy = entry.first;
+      each(entry.second, [&](const auto* series, Labels extra) {
         prometheus::ClientMetric m = sample(series);
         m.label.push_back({"proxy", proxy});
         for (auto& l : extra)
