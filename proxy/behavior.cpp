@@ -80,19 +80,22 @@ json Toxic::to_json() const {
 }
 
 std::int64_t attr_nonneg_int(const json& attrs, const std::string& path, const char* key,
-                             std::int64_t fallback, ConfigErrors& errors) {
+                             std::int64_t fallback, ConfigErrors& errors, std::int64_t max) {
   // Look at the JSON number's own type first: an unsigned one above INT64_MAX would wrap to a
   // negative number in the conversion, and the error would show a value nobody sent.
   if (auto it = attrs.find(key); it != attrs.end() && it->is_number_unsigned() &&
-                                 it->get<std::uint64_t>() > std::uint64_t{INT64_MAX}) {
-    errors.add(path_join(path, key),
-               fmt::format("must be at most {}, got {}", INT64_MAX, it->dump()));
+                                 it->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+    errors.add(path_join(path, key), fmt::format("must be at most {}, got {}", max, it->dump()));
     return fallback;
   }
   auto v = get_integer(attrs, path, key, errors);
   if (!v) return fallback;
   if (*v < 0) {
     errors.add(path_join(path, key), fmt::format("must be >= 0, got {}", *v));
+    return fallback;
+  }
+  if (*v > max) {
+    errors.add(path_join(path, key), fmt::format("must be at most {}, got {}", max, *v));
     return fallback;
   }
   return *v;
@@ -155,6 +158,21 @@ json as_toxiproxy_reads(const json& attrs, const ToxiproxyAttributes& tp, const 
       warnings.push_back(fmt::format("{}: {} acts as 0 (as in Toxiproxy)", path_join(path, k),
                                      v.get<std::int64_t>()));
       out[k] = 0;
+      continue;
+    }
+    // Above faultline's range but within int64 (what Toxiproxy decodes): clamped, since a wrapped
+    // or overflowing value would act at once. Beyond int64 Toxiproxy refuses the body, and so
+    // does the attribute's parser here.
+    const std::string& key = k;  // (clang 14 cannot capture a structured binding)
+    const auto bound = std::find_if(tp.at_most.begin(), tp.at_most.end(),
+                                    [&key](const auto& b) { return b.first == key; });
+    const bool in_int64 =
+        v.is_number_integer() && (!v.is_number_unsigned() ||
+                                  v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX));
+    if (bound != tp.at_most.end() && in_int64 && v.get<std::int64_t>() > bound->second) {
+      warnings.push_back(fmt::format("{}: {} acts as {}, the most faultline takes",
+                                     path_join(path, k), v.dump(), bound->second));
+      out[k] = bound->second;
       continue;
     }
     out[k] = v;

@@ -6,6 +6,7 @@
 // Behavior types are registered explicitly in a `Registry` (see behaviors/builtin.cpp).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,28 @@ std::string_view to_string(Protocol p);
 std::string_view to_string(Stream s);
 std::string_view to_string(Scope s);
 std::optional<Protocol> parse_protocol(std::string_view s);
+
+// The ranges of numeric attributes (docs/proxy.md#attribute-ranges). A duration is at most a
+// year: a longer delay never ends within a test anyway, and `now + a year` is far from the limits
+// of the clock's 64-bit nanoseconds, so no sum of a time point and a duration can wrap.
+inline constexpr std::int64_t kMaxDurationMs = std::int64_t{365} * 24 * 3600 * 1000;
+inline constexpr std::int64_t kMaxAttribute = INT64_MAX;  // counters with no other bound
+
+// `t + d`, saturating at the clock's limits instead of wrapping (a wrapped deadline is in the
+// past, and a delay that wraps acts at once).
+inline Clock::time_point saturating_add(Clock::time_point t, Clock::duration d) {
+  const auto max = Clock::time_point::max();
+  if (d.count() > 0 && t > max - d) return max;
+  if (d.count() < 0 && t < Clock::time_point::min() - d) return Clock::time_point::min();
+  return t + d;
+}
+
+// `ms` milliseconds as a clock duration, saturating (callers pass values within their range).
+inline Clock::duration millis(std::int64_t ms) {
+  constexpr std::int64_t kMaxMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::duration::max()).count();
+  return std::chrono::milliseconds(std::clamp<std::int64_t>(ms, -kMaxMs, kMaxMs));
+}
 
 // Seeded 64-bit generator (splitmix64: tiny state, good enough for fault draws, reproducible).
 class Rng {
@@ -176,9 +199,14 @@ using BehaviorParser = std::function<std::shared_ptr<const BehaviorConfig>(
 // not (see parse_toxic's `toxiproxy_warnings`). Toxiproxy decodes attributes into a struct, so an
 // unknown attribute is ignored, and a negative duration, rate or size acts as 0 (time.After of a
 // negative duration fires at once; a rate <= 0 is unlimited; a negative timeout never fires).
+//
+// Values above an attribute's range (`at_most`) but within int64 are clamped to it with a
+// warning: Toxiproxy's clients may send what Toxiproxy accepts (any int64), and the strict parse
+// refuses them. Beyond int64 Toxiproxy refuses the body too: so does faultline (400).
 struct ToxiproxyAttributes {
   std::vector<std::string> known;             // every attribute Toxiproxy's struct has
   std::vector<std::string> negative_as_zero;  // integers whose negative values act as 0 there
+  std::vector<std::pair<std::string, std::int64_t>> at_most;  // each integer's upper bound
 };
 
 struct BehaviorType {
@@ -240,9 +268,11 @@ std::optional<Toxic> update_toxic(const Toxic& current, const json& update, cons
                                   Protocol protocol, const Registry& registry, ConfigErrors& errors,
                                   std::vector<std::string>* toxiproxy_warnings = nullptr);
 
-// Attribute readers for behavior parsers: a non-negative integer (Toxiproxy's attribute type),
-// recording "<path>.<key>: must be >= 0" style errors; `fallback` when absent.
+// Attribute readers for behavior parsers: an integer from 0 to `max` (Toxiproxy's attribute type,
+// within faultline's range), recording "<path>.<key>: must be >= 0" / "must be at most MAX" style
+// errors; `fallback` when absent.
 std::int64_t attr_nonneg_int(const json& attrs, const std::string& path, const char* key,
-                             std::int64_t fallback, ConfigErrors& errors);
+                             std::int64_t fallback, ConfigErrors& errors,
+                             std::int64_t max = kMaxAttribute);
 
 }  // namespace faultline::proxy

@@ -18,6 +18,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "common/http_server.hpp"
+#include "proxy/http_request_head.hpp"
 #include "proxy/http_wire.hpp"
 #include "proxy/proxied_connection.hpp"
 #include "proxy/recorder.hpp"
@@ -132,6 +133,19 @@ class HttpConnection : public ProxiedConnection,
   // Header-triggered faults (x-faultline-abort / x-faultline-delay-ms, each with a -percentage).
   void header_faults(const HttpRequest& req, std::vector<PickedFault>& faults, Rng& rng);
   static awaitable<bool> write_client(std::shared_ptr<HttpConnection> self, HttpResponse res);
+  // Answers a request the proxy does not forward (malformed, smuggling, too large), counts it in
+  // faultline_proxy_requests_rejected_total, and closes the connection.
+  static awaitable<void> refuse(std::shared_ptr<HttpConnection> self, Refusal refusal) {
+    self->proxy_->counters().rejected[static_cast<std::size_t>(refusal.reason)]->Increment();
+    refusal.response.keep_alive(false);
+    refusal.response.prepare_payload();
+    if (co_await write_client(self, std::move(refusal.response))) {
+      co_await end_tls(self);
+      error_code ec;
+      if (!self->closing_) self->client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+    self->close(CloseReason::client_closed);
+  }
   // Before closing a TLS client connection after a complete response: close_notify, so that the
   // client reads an orderly end rather than a truncation; waits at most 1 s for the client's.
   static awaitable<void> end_tls(std::shared_ptr<HttpConnection> self) {
@@ -198,7 +212,7 @@ void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFau
       if (auto slot = proxy_->acquire_fault()) {
         RequestFault f;
         f.kind = RequestFault::Kind::delay;
-        f.delay = std::chrono::milliseconds(*ms);
+        f.delay = millis(std::min(*ms, kMaxDurationMs));  // the range of http_delay's `delay`
         proxy_->env().metrics.faults(proxy_->name(), "http_delay")->Increment();
         faults.push_back(PickedFault{std::move(f), std::move(*slot), "http_delay"});
       }
@@ -225,11 +239,23 @@ awaitable<std::optional<Incoming>> HttpConnection::read_request(
   rp.header_limit(kHeaderLimit);
   rp.body_limit(kBodyLimit);
   self->client_.expires_after(self->proxy_->env().idle_timeout);
-  auto [hec, hn] = co_await http::async_read_header(self->client_, self->cbuf_, rp, use_nothrow);
+  auto [hec, hn] = co_await read_request_head(self->client_, self->cbuf_, rp);
   if (self->closing_) co_return std::nullopt;
   if (hec) {
+    self->client_.expires_never();
+    if (auto refusal = refusal_for(hec, 11)) {
+      co_await refuse(self, std::move(*refusal));
+      co_return std::nullopt;
+    }
     self->close(hec == beast::error::timeout ? CloseReason::idle_timeout
                                              : CloseReason::client_closed);
+    co_return std::nullopt;
+  }
+  // Smuggling attempts are answered (400/501) and the connection closed, as faultline's own
+  // server does: never forwarded, whatever the upstream would make of them.
+  if (auto refusal = framing_refusal(rp.get())) {
+    self->client_.expires_never();
+    co_await refuse(self, std::move(*refusal));
     co_return std::nullopt;
   }
   if (rp.get()[http::field::expect] == "100-continue") {
@@ -244,6 +270,10 @@ awaitable<std::optional<Incoming>> HttpConnection::read_request(
   self->client_.expires_never();
   if (self->closing_) co_return std::nullopt;
   if (bec) {
+    if (auto refusal = refusal_for(bec, rp.get().version())) {
+      co_await refuse(self, std::move(*refusal));
+      co_return std::nullopt;
+    }
     self->close(CloseReason::client_closed);
     co_return std::nullopt;
   }

@@ -2,6 +2,7 @@
 #include "proxy/proxy.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -47,7 +48,11 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     else
       s.name = *n;
   }
-  if (auto l = get_string(body, path, "listen", errors, required)) {
+  // Without `listen` a new proxy takes a free loopback port (the answer carries it), as Toxiproxy
+  // accepts a proxy without one; loopback, not every interface, so that nothing is exposed by
+  // omission.
+  if (!base && !body.contains("listen")) s.listen = kDefaultListen;
+  if (auto l = get_string(body, path, "listen", errors)) {
     if (!parse_host_port(*l))
       errors.add(path_join(path, "listen"),
                  fmt::format("must be host:port like \"127.0.0.1:0\", got \"{}\"", *l));
@@ -96,8 +101,15 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
     if (body["record"].is_null()) {
       s.record.reset();
     } else if (auto r = get_string(body, path, "record", errors)) {
+      struct stat st {};
       if (r->empty())
         errors.add(path_join(path, "record"), "must be a file name");
+      else if (::stat(r->c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        // A FIFO would block the opening (and every write) until a reader came.
+        errors.add(path_join(path, "record"),
+                   fmt::format("{} is not a regular file (a FIFO, device or directory is not "
+                               "recorded into)",
+                               *r));
       else
         s.record = *r;
     }

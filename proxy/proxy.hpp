@@ -68,6 +68,9 @@ bool valid_name(std::string_view name);
 inline constexpr const char* kNameRule =
     "must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', '-' (and not \".\" or \"..\")";
 
+// Where a proxy created without `listen` listens (the bound port is then shown in `listen`).
+inline constexpr const char* kDefaultListen = "127.0.0.1:0";
+
 // Parses a proxy object. `partial` (an update) leaves absent fields as in `base`. The toxics of a
 // `toxics` member (allowed in --config and /populate) are parsed into `toxics`.
 std::optional<ProxySettings> parse_proxy(const json& body, const std::string& path,

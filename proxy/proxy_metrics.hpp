@@ -5,6 +5,7 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -40,6 +41,16 @@ inline constexpr std::size_t kTlsOutcomes = 4;
 std::string_view to_string(TlsSide s);
 std::string_view to_string(TlsOutcome o);
 
+// HTTP requests the proxy answered itself and did not forward (the `reason` label; a closed set).
+enum class RejectReason {
+  malformed,  // 400: the head or body does not parse, or uses obsolete line folding
+  framing,    // 400/501: Transfer-Encoding with Content-Length, a final coding not chunked,
+              // conflicting Content-Lengths (request smuggling)
+  too_large,  // 431/413: the head or the body over the proxy's limits
+};
+inline constexpr std::size_t kRejectReasons = 3;
+std::string_view to_string(RejectReason r);
+
 struct ProxyCounters {
   prometheus::Counter* accepted = nullptr;
   prometheus::Gauge* active = nullptr;
@@ -54,8 +65,13 @@ struct ProxyCounters {
   // faultline_proxy_tls_handshakes_total[side][outcome], faultline_proxy_tls_handshake_seconds.
   std::array<std::array<prometheus::Counter*, kTlsOutcomes>, kTlsSides> tls_handshakes{};
   std::array<prometheus::Histogram*, kTlsSides> tls_handshake_seconds{};
+  // faultline_proxy_requests_rejected_total[reason] (http proxies; pre-created for every proxy).
+  std::array<prometheus::Counter*, kRejectReasons> rejected{};
 };
 
+// Every faultline_proxy_* series, owned per proxy: creating or deleting a proxy costs O(log
+// proxies), and a scrape walks them all. They are not in the prometheus-cpp registry (whose
+// Family::Remove is linear in the family's size); GET /metrics appends serialize() to it.
 class ProxyMetrics {
  public:
   explicit ProxyMetrics(Metrics& metrics);
@@ -67,30 +83,27 @@ class ProxyMetrics {
   // Drops one hold; the last removes every series labelled proxy=name (a deleted proxy leaves
   // nothing behind in /metrics).
   void release(const std::string& name);
-  // faultline_proxy_faults_injected_total{proxy, kind}.
+  // faultline_proxy_faults_injected_total{proxy, kind} (a counter exported nowhere once the proxy
+  // is released).
   prometheus::Counter* faults(const std::string& proxy, const std::string& kind);
+  // The faultline_proxy_* families with every held proxy's series (sorted by proxy name).
+  std::vector<prometheus::MetricFamily> collect() const;
+  // collect() in the text exposition format.
+  std::string serialize() const;
 
  private:
   struct Held {
     int holds = 0;
-    ProxyCounters counters;
-    std::map<std::string, prometheus::Counter*> faults;
+    ProxyCounters counters;  // points into the stores below
+    std::vector<std::unique_ptr<prometheus::Counter>> counters_store;
+    std::vector<std::unique_ptr<prometheus::Gauge>> gauges_store;
+    std::vector<std::unique_ptr<prometheus::Histogram>> histograms_store;
+    std::map<std::string, std::unique_ptr<prometheus::Counter>> faults;
   };
   Metrics& metrics_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, Held> held_;
-  prometheus::Family<prometheus::Counter>& accepted_;
-  prometheus::Family<prometheus::Gauge>& active_;
-  prometheus::Family<prometheus::Counter>& closed_;
-  prometheus::Family<prometheus::Counter>& connect_errors_;
-  prometheus::Family<prometheus::Counter>& bytes_;
-  prometheus::Family<prometheus::Counter>& requests_;
-  prometheus::Family<prometheus::Counter>& faults_;
-  prometheus::Family<prometheus::Counter>& injected_delay_;
-  prometheus::Family<prometheus::Gauge>& toxics_active_;
-  prometheus::Family<prometheus::Counter>& overflow_;
-  prometheus::Family<prometheus::Counter>& tls_handshakes_;
-  prometheus::Family<prometheus::Histogram>& tls_handshake_seconds_;
+  prometheus::Counter detached_;
 };
 
 }  // namespace faultline::proxy

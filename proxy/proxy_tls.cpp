@@ -6,12 +6,19 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
+#include <initializer_list>
 #include <utility>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <fmt/format.h>
+
+#include "common/net.hpp"
 
 namespace faultline::proxy {
 
@@ -57,20 +64,43 @@ int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) {
   return SSL_CLIENT_HELLO_ERROR;
 }
 
-std::shared_ptr<X509> read_cert(const std::string& file) {
-  std::FILE* f = std::fopen(file.c_str(), "r");
-  if (!f) return nullptr;
-  X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  return std::shared_ptr<X509>(x, X509_free);
+// The configured certificate and key, from the context built from them: the files are read once.
+CertAndKey configured(SSL_CTX* ctx) {
+  CertAndKey ck;
+  if (X509* x = SSL_CTX_get0_certificate(ctx); x && X509_up_ref(x) == 1)
+    ck.cert = std::shared_ptr<X509>(x, X509_free);
+  if (EVP_PKEY* k = SSL_CTX_get0_privatekey(ctx); k && EVP_PKEY_up_ref(k) == 1)
+    ck.key = std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
+  return ck;
 }
 
-std::shared_ptr<EVP_PKEY> read_key(const std::string& file) {
-  std::FILE* f = std::fopen(file.c_str(), "r");
-  if (!f) return nullptr;
-  EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  return std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
+// "" when `file` is a regular file of at most kMaxTlsFileBytes, else why not. stat(2) opens
+// nothing, so a FIFO (whose open blocks until a writer comes), a device (/dev/zero never ends) or
+// a directory is refused before common/tls.cpp reads the file.
+std::string check_tls_file(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    return fmt::format("cannot read {}: {}", file, std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return fmt::format("{} is not a regular file (a FIFO, device or directory is not read)", file);
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxTlsFileBytes)
+    return fmt::format("{} has {} bytes, over the limit of {} for a certificate or key file", file,
+                       st.st_size, kMaxTlsFileBytes);
+  return "";
+}
+
+// Checks every file named in `files` (field, path); errors at `<path>.<field>`.
+bool check_tls_files(std::initializer_list<std::pair<const char*, const std::string*>> files,
+                     const std::string& path, ConfigErrors& errors) {
+  bool ok = true;
+  for (const auto& [field, file] : files) {
+    if (file->empty()) continue;
+    if (auto why = check_tls_file(*file); !why.empty()) {
+      errors.add(path_join(path, field), why);
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 // A certificate for `key` with `subject`, valid from now + `from` to now + `to` (seconds), the
@@ -131,9 +161,10 @@ std::shared_ptr<EVP_PKEY> fresh_ec_key() {
 // and `wrong_host` are issued in the configured certificate's issuer's name and signed with the
 // configured key (so they chain where the configured certificate is itself the trust anchor);
 // `self_signed` has a fresh key and the configured subject and names.
-bool make_bad_certs(const TlsSettings& s, TlsRuntime& rt) {
-  auto cert = read_cert(s.cert);
-  auto key = read_key(s.key);
+bool make_bad_certs(TlsRuntime& rt) {
+  const CertAndKey mine = configured(rt.server->native_handle());
+  const auto& cert = mine.cert;
+  const auto& key = mine.key;
   if (!cert || !key) return false;
   constexpr long kDay = 24 * 3600;
   const X509_NAME* subject = X509_get_subject_name(cert.get());
@@ -165,6 +196,31 @@ bool make_bad_certs(const TlsSettings& s, TlsRuntime& rt) {
 }
 
 }  // namespace
+
+bool valid_sni(std::string_view name) {
+  if (name.empty() || name.size() > kMaxSniBytes) return false;
+  // An IP literal is accepted as the name to verify (it is then not sent as SNI).
+  error_code ec;
+  (void)asio::ip::make_address(std::string(name), ec);
+  if (!ec) return true;
+  if (name.back() == '.') name.remove_suffix(1);  // a fully qualified name's root dot
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '.') {
+      // 1 to 63 characters, no hyphen at either end (RFC 1123 2.1).
+      if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';  // '_': service and container names use it
+    if (!ok) return false;
+    ++label;
+  }
+  return true;
+}
 
 std::string_view to_string(BadCert b) {
   switch (b) {
@@ -256,6 +312,16 @@ std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::
         *field = *f;
     }
   }
+  if (!s.sni.empty() && !valid_sni(s.sni)) {
+    // The name as JSON (escaped), cut short: it may hold a NUL or be hundreds of bytes long.
+    std::string shown =
+        json(s.sni.substr(0, 64)).dump(-1, ' ', false, json::error_handler_t::replace);
+    if (s.sni.size() > 64) shown += fmt::format(" (... {} bytes)", s.sni.size());
+    errors.add(path_join(path, "sni"),
+               fmt::format("must be a DNS name (labels of letters, digits, '-' and '_', at most 63 "
+                           "characters each, {} in all) or an IP address, got {}",
+                           253, shown));
+  }
   if (s.cert.empty() != s.key.empty())
     errors.add(path_join(path, s.cert.empty() ? "cert" : "key"),
                "a client certificate needs both \"cert\" and \"key\"");
@@ -274,6 +340,10 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
   bool ok = true;
   if (server) {
     const std::string spath = path_join(path, "tls");
+    if (!check_tls_files(
+            {{"cert", &server->cert}, {"key", &server->key}, {"client_ca", &server->client_ca}},
+            spath, errors))
+      return nullptr;
     auto r =
         tls::make_server_context(tls::ServerConfig{server->cert, server->key, server->client_ca});
     if (!r.ok()) {
@@ -282,7 +352,7 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
     } else {
       rt->server = r.context;
       SSL_CTX_set_client_hello_cb(rt->server->native_handle(), client_hello_cb, nullptr);
-      if (!make_bad_certs(*server, *rt)) {
+      if (!make_bad_certs(*rt)) {
         errors.add(path_join(spath, "cert"),
                    "cannot derive the certificate-chaos certificates from it");
         ok = false;
@@ -290,6 +360,9 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
     }
   }
   if (up) {
+    if (!check_tls_files({{"ca", &up->ca}, {"cert", &up->cert}, {"key", &up->key}},
+                         path_join(path, "upstream_tls"), errors))
+      return nullptr;
     rt->client_config = tls::ClientConfig{up->ca, up->verify, up->sni, up->cert, up->key};
     auto r = tls::make_client_context(rt->client_config);
     if (!r.ok()) {

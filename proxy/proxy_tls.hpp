@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,13 @@ struct UpstreamTlsSettings {
   std::string cert, key;
   bool operator==(const UpstreamTlsSettings&) const = default;
 };
+
+// Whether `name` may be sent as SNI / verified against the upstream's certificate: an IP
+// literal, or a DNS name (RFC 6066 3: a host name, at most 255 bytes on the wire, no NUL) — labels
+// of 1 to 63 letters, digits, '-' (not at either end) and '_', 253 characters in all, with an
+// optional final dot.
+inline constexpr std::size_t kMaxSniBytes = 255;
+bool valid_sni(std::string_view name);
 
 std::string_view to_string(BadCert b);
 std::optional<BadCert> parse_bad_cert(std::string_view s);
@@ -60,9 +68,15 @@ std::optional<TlsSettings> parse_tls(const json& v, const std::string& path, Con
 std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::string& path,
                                                       ConfigErrors& errors);
 
+// The largest certificate, key or CA file a proxy reads (1 MiB: a long chain is a few KiB).
+inline constexpr std::uint64_t kMaxTlsFileBytes = std::uint64_t{1} << 20;
+
 // Reads the files and builds the contexts (and the substitute certificates); a file that cannot
 // be read or parsed, or a key that does not match its certificate, is an error at
-// `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set.
+// `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set. Each file must
+// be a regular file of at most kMaxTlsFileBytes (checked before it is opened) and is read once.
+// The REST API calls this on the control loop (which also runs the acceptors, never a connection):
+// at most 1 MiB from each of six regular files.
 std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
                                                     const std::optional<UpstreamTlsSettings>& up,
                                                     const std::string& path, ConfigErrors& errors);

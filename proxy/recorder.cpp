@@ -1,6 +1,10 @@
 // JSON-lines recording of HTTP exchanges (see recorder.hpp).
 #include "proxy/recorder.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <system_error>
 
@@ -9,8 +13,22 @@
 namespace faultline::proxy {
 
 Recorder::Recorder(const std::string& file) {
-  file_ = std::fopen(file.c_str(), "a");
-  if (!file_) throw std::system_error(errno, std::generic_category(), "cannot open " + file);
+  // O_NONBLOCK: opening a FIFO for writing would otherwise wait for a reader, on the control loop;
+  // and only a regular file is recorded into (parse_proxy refuses others first, this is the guard).
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + file);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "cannot record into " + file + ": not a regular file");
+  }
+  file_ = ::fdopen(fd, "a");
+  if (!file_) {
+    const int saved = errno;
+    ::close(fd);
+    throw std::system_error(saved, std::generic_category(), "cannot open " + file);
+  }
 }
 
 Recorder::~Recorder() {

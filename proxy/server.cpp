@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common/version.hpp"
+#include "proxy/api_body.hpp"
 
 namespace faultline::proxy {
 
@@ -60,14 +61,13 @@ HttpResponse bad_request(const ConfigErrors& errors) {
   return json_error(status::bad_request, errors.to_string());
 }
 
+// Every body the API reads goes through the depth-limited parse (api_body.hpp): nothing deeper than
+// kMaxJsonDepth reaches the parsers, whose copies and error messages walk the document recursively.
 std::optional<json> parse_body(const HttpRequest& req, HttpResponse& error) {
-  if (req.body().empty()) return json::object();
-  try {
-    return json::parse(req.body());
-  } catch (const json::parse_error& e) {
-    error = json_error(status::bad_request, std::string("invalid JSON body: ") + e.what());
-    return std::nullopt;
-  }
+  std::string why;
+  auto doc = parse_api_body(req.body(), why);
+  if (!doc) error = json_error(status::bad_request, why);
+  return doc;
 }
 
 HttpResponse listen_error(const ListenError& e) {
@@ -131,13 +131,17 @@ HttpResponse ProxyServer::route(const HttpRequest& req) {
 
   if (parts.size() == 1 && parts[0] == "version") {
     if (!get) return method_not_allowed();
-    return json_response(status::ok, json{{"version", kVersion}});
+    // Toxiproxy's clients compare `version` with the releases that changed the API (PATCH for
+    // updates from 2.6): faultline answers as the Toxiproxy release whose API it follows, and
+    // gives its own version apart (docs/proxy.md#version).
+    return json_response(status::ok,
+                         json{{"version", kToxiproxyApiVersion}, {"faultline", kVersion}});
   }
   if (parts.size() == 1 && parts[0] == "metrics") {
     if (!get) return method_not_allowed();
     HttpResponse res{status::ok, 11};
     res.set(http::field::content_type, kPrometheusContentType);
-    res.body() = env_.metrics.metrics().serialize();
+    res.body() = env_.metrics.metrics().serialize() + env_.metrics.serialize();
     return res;
   }
   if (parts.size() == 1 && parts[0] == "reset") {
@@ -256,24 +260,8 @@ HttpResponse ProxyServer::create_proxy(const json& body) {
 json ProxyServer::populate(const json& body, const std::string& path) {
   // Validate everything first so a bad entry changes nothing.
   ConfigErrors errors;
-  json list = body;
-  if (body.is_object() && body.contains("proxies")) list = body["proxies"];
-  if (!list.is_array()) {
-    errors.add(path, "must be an array of proxies");
-    throw ConfigError(errors);
-  }
-  std::vector<std::pair<ProxySettings, std::vector<Toxic>>> parsed;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    std::vector<Toxic> toxics;
-    const std::string ipath = path_index(path, i);
-    if (auto s = parse_proxy(list[i], ipath, nullptr, env_.registry, &toxics, errors)) {
-      for (const auto& [other, _] : parsed)
-        if (other.name == s->name)
-          errors.add(path_join(ipath, "name"), fmt::format("duplicate proxy \"{}\"", s->name));
-      parsed.emplace_back(std::move(*s), std::move(toxics));
-    }
-  }
-  if (!errors.empty()) throw ConfigError(errors);
+  auto parsed = parse_populate(body, path, env_.registry, errors);
+  if (!parsed) throw ConfigError(errors);
   // Prepare every change first (binding every new listener): one that fails throws, and dropping
   // the prepared changes leaves every proxy as it was.
   struct Step {
@@ -283,7 +271,7 @@ json ProxyServer::populate(const json& body, const std::string& path) {
     std::vector<Toxic> toxics;
   };
   std::vector<Step> steps;
-  for (auto& [settings, toxics] : parsed) {
+  for (auto& [settings, toxics] : *parsed) {
     auto existing = find(settings.name);
     auto p = existing ? existing : std::make_shared<Proxy>(env_, settings);
     auto change = p->prepare(std::move(settings));

@@ -14,6 +14,11 @@
 
 namespace faultline::proxy {
 
+// The Toxiproxy release whose REST API faultline's follows, answered as `version` by GET /version
+// (faultline's own version is `faultline` there): Toxiproxy's clients choose PATCH or POST for
+// updates by it, and faultline accepts both.
+inline constexpr const char* kToxiproxyApiVersion = "2.12.0";
+
 class ProxyServer {
  public:
   ProxyServer(ProxyEnv& env, std::optional<std::string> api_token);

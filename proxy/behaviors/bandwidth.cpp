@@ -8,6 +8,9 @@ namespace faultline::proxy {
 
 namespace {
 
+// 1 TB/s: far above any link, and rate * 1000 bytes and n * 10^9 / rate stay far from overflow.
+constexpr std::int64_t kMaxRateKBps = 1'000'000'000;
+
 class BandwidthStage : public StreamStage {
  public:
   explicit BandwidthStage(std::int64_t rate_kbps) : bytes_per_second_(rate_kbps * 1000) {}
@@ -53,18 +56,21 @@ class BandwidthConfig : public BehaviorConfig {
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
   reject_unknown_keys(attrs, path, {"rate"}, errors);
-  return std::make_shared<BandwidthConfig>(attr_nonneg_int(attrs, path, "rate", 0, errors));
+  return std::make_shared<BandwidthConfig>(
+      attr_nonneg_int(attrs, path, "rate", 0, errors, kMaxRateKBps));
 }
 
 }  // namespace
 
 void register_bandwidth(Registry& registry) {
-  registry.add({.name = "bandwidth",
-                .description = "limit the direction to rate KB/s (0 = unlimited)",
-                .parse = parse,
-                .http = false,
-                .redis = false,
-                .toxiproxy = ToxiproxyAttributes{.known = {"rate"}, .negative_as_zero = {"rate"}}});
+  registry.add(
+      {.name = "bandwidth",
+       .description = "limit the direction to rate KB/s (0 = unlimited)",
+       .parse = parse,
+       .http = false,
+       .redis = false,
+       .toxiproxy = ToxiproxyAttributes{
+           .known = {"rate"}, .negative_as_zero = {"rate"}, .at_most = {{"rate", kMaxRateKBps}}}});
 }
 
 }  // namespace faultline::proxy

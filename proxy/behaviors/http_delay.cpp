@@ -23,7 +23,7 @@ class HttpDelayConfig : public BehaviorConfig {
   RequestFault request_fault(Rng&, Stream) const override {
     RequestFault f;
     f.kind = RequestFault::Kind::delay;
-    f.delay = std::chrono::milliseconds(delay_);
+    f.delay = millis(delay_);
     f.after_response = after_;
     return f;
   }
@@ -40,7 +40,7 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
       attrs, path,
       {"delay", "when", "method", "path_prefix", "path_regex", "header_name", "header_value"},
       errors);
-  const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors);
+  const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors, kMaxDurationMs);
   bool after = false;
   if (auto w = get_string(attrs, path, "when", errors)) {
     if (*w == "response")

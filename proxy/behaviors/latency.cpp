@@ -18,7 +18,7 @@ class LatencyStage : public StreamStage {
   void on_data(std::vector<Piece>& pieces, Clock::time_point /*now*/, StreamEffects& fx) override {
     const Clock::duration d = draw_delay(latency_ms_, jitter_ms_, rng_);
     for (auto& p : pieces)
-      p.due += d;
+      p.due = saturating_add(p.due, d);
     fx.added_delay += d;
   }
 
@@ -59,8 +59,8 @@ class LatencyConfig : public BehaviorConfig {
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
   reject_unknown_keys(attrs, path, {"latency", "jitter"}, errors);
-  const auto latency = attr_nonneg_int(attrs, path, "latency", 0, errors);
-  const auto jitter = attr_nonneg_int(attrs, path, "jitter", 0, errors);
+  const auto latency = attr_nonneg_int(attrs, path, "latency", 0, errors, kMaxDurationMs);
+  const auto jitter = attr_nonneg_int(attrs, path, "jitter", 0, errors, kMaxDurationMs);
   return std::make_shared<LatencyConfig>(latency, jitter);
 }
 
@@ -70,8 +70,10 @@ void register_latency(Registry& registry) {
   registry.add({.name = "latency",
                 .description = "delay each chunk (or request) by latency ms +/- jitter ms",
                 .parse = parse,
-                .toxiproxy = ToxiproxyAttributes{.known = {"latency", "jitter"},
-                                                 .negative_as_zero = {"latency", "jitter"}}});
+                .toxiproxy = ToxiproxyAttributes{
+                    .known = {"latency", "jitter"},
+                    .negative_as_zero = {"latency", "jitter"},
+                    .at_most = {{"latency", kMaxDurationMs}, {"jitter", kMaxDurationMs}}}});
 }
 
 }  // namespace faultline::proxy

@@ -21,7 +21,7 @@ class RedisDelayConfig : public BehaviorConfig {
   RequestFault request_fault(Rng&, Stream) const override {
     RequestFault f;
     f.kind = RequestFault::Kind::delay;
-    f.delay = std::chrono::milliseconds(delay_);
+    f.delay = millis(delay_);
     f.after_response = true;
     return f;
   }
@@ -34,7 +34,7 @@ class RedisDelayConfig : public BehaviorConfig {
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
   reject_unknown_keys(attrs, path, {"delay", "command"}, errors);
-  const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors);
+  const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors, kMaxDurationMs);
   return std::make_shared<RedisDelayConfig>(delay, parse_redis_match(attrs, path, errors));
 }
 

@@ -9,8 +9,7 @@ namespace {
 
 class ResetPeerStage : public StreamStage {
  public:
-  explicit ResetPeerStage(std::int64_t timeout_ms)
-      : timeout_(std::chrono::milliseconds(timeout_ms)) {}
+  explicit ResetPeerStage(std::int64_t timeout_ms) : timeout_(millis(timeout_ms)) {}
   void on_data(std::vector<Piece>& pieces, Clock::time_point now, StreamEffects& fx) override {
     pieces.clear();
     if (!armed_) {
@@ -39,19 +38,21 @@ class ResetPeerConfig : public BehaviorConfig {
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
   reject_unknown_keys(attrs, path, {"timeout"}, errors);
-  return std::make_shared<ResetPeerConfig>(attr_nonneg_int(attrs, path, "timeout", 0, errors));
+  return std::make_shared<ResetPeerConfig>(
+      attr_nonneg_int(attrs, path, "timeout", 0, errors, kMaxDurationMs));
 }
 
 }  // namespace
 
 void register_reset_peer(Registry& registry) {
-  registry.add(
-      {.name = "reset_peer",
-       .description = "on data, wait timeout ms then reset the connection (TCP RST)",
-       .parse = parse,
-       .http = false,
-       .redis = false,
-       .toxiproxy = ToxiproxyAttributes{.known = {"timeout"}, .negative_as_zero = {"timeout"}}});
+  registry.add({.name = "reset_peer",
+                .description = "on data, wait timeout ms then reset the connection (TCP RST)",
+                .parse = parse,
+                .http = false,
+                .redis = false,
+                .toxiproxy = ToxiproxyAttributes{.known = {"timeout"},
+                                                 .negative_as_zero = {"timeout"},
+                                                 .at_most = {{"timeout", kMaxDurationMs}}}});
 }
 
 }  // namespace faultline::proxy

@@ -12,9 +12,9 @@ namespace {
 
 class SlicerStage : public StreamStage {
  public:
-  // Any value the API accepts is safe here: a slice never exceeds a read chunk, so sizes beyond
-  // 2^30 behave alike, and a delay beyond an hour per slice never ends a transfer anyway; the
-  // clamps keep the arithmetic below (2 * variation + 1, due += delay) from overflowing.
+  // The attributes' ranges (docs/proxy.md#attribute-ranges): a slice never exceeds a read chunk,
+  // so sizes beyond 2^30 would behave alike, and a delay beyond an hour per slice never ends a
+  // transfer anyway; they keep 2 * variation + 1 from overflowing, and the schedule saturates.
   static constexpr std::int64_t kMaxSize = std::int64_t{1} << 30;
   static constexpr std::int64_t kMaxDelayUs = std::int64_t{3'600'000'000};
   SlicerStage(std::int64_t average, std::int64_t variation, std::int64_t delay_us, Rng rng)
@@ -41,14 +41,15 @@ class SlicerStage : public StreamStage {
         const std::size_t n = std::min(static_cast<std::size_t>(std::max<std::int64_t>(1, size)),
                                        p.bytes.size() - off);
         if (!first) {
-          due += delay_;
+          due = saturating_add(due, delay_);
           fx.added_delay += delay_;
         }
         first = false;
         out.push_back({due, p.bytes.substr(off, n)});
         off += n;
       }
-      next_due_ = due + delay_;  // Toxiproxy waits `delay` after every slice, the last included
+      next_due_ = saturating_add(
+          due, delay_);  // Toxiproxy waits `delay` after every slice, the last included
     }
     pieces = std::move(out);
   }
@@ -82,12 +83,16 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
   if (auto v = get_integer(attrs, path, "average_size", errors, true)) {
     if (*v < 1)
       errors.add(path_join(path, "average_size"), fmt::format("must be >= 1, got {}", *v));
+    else if (*v > SlicerStage::kMaxSize)
+      errors.add(path_join(path, "average_size"),
+                 fmt::format("must be at most {}, got {}", SlicerStage::kMaxSize, *v));
     else
       average = *v;
   }
-  const auto variation = attr_nonneg_int(attrs, path, "size_variation", 0, errors);
-  const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors);
-  // Any size_variation is accepted, as Toxiproxy does (it checks none); a slice is at least 1 byte.
+  const auto variation =
+      attr_nonneg_int(attrs, path, "size_variation", 0, errors, SlicerStage::kMaxSize);
+  const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors, SlicerStage::kMaxDelayUs);
+  // size_variation may exceed average_size, as Toxiproxy allows (a slice is at least 1 byte).
   return std::make_shared<SlicerConfig>(average, variation, delay);
 }
 
@@ -102,7 +107,10 @@ void register_slicer(Registry& registry) {
        .http = false,
        .redis = false,
        .toxiproxy = ToxiproxyAttributes{.known = {"average_size", "size_variation", "delay"},
-                                        .negative_as_zero = {"delay"}}});
+                                        .negative_as_zero = {"delay"},
+                                        .at_most = {{"average_size", SlicerStage::kMaxSize},
+                                                    {"size_variation", SlicerStage::kMaxSize},
+                                                    {"delay", SlicerStage::kMaxDelayUs}}}});
 }
 
 }  // namespace faultline::proxy

@@ -7,7 +7,7 @@ namespace {
 
 class SlowCloseStage : public StreamStage {
  public:
-  explicit SlowCloseStage(std::int64_t delay_ms) : delay_(std::chrono::milliseconds(delay_ms)) {}
+  explicit SlowCloseStage(std::int64_t delay_ms) : delay_(millis(delay_ms)) {}
   void on_data(std::vector<Piece>&, Clock::time_point, StreamEffects&) override {}
   Clock::duration on_eof() override { return delay_; }
 
@@ -30,19 +30,21 @@ class SlowCloseConfig : public BehaviorConfig {
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
   reject_unknown_keys(attrs, path, {"delay"}, errors);
-  return std::make_shared<SlowCloseConfig>(attr_nonneg_int(attrs, path, "delay", 0, errors));
+  return std::make_shared<SlowCloseConfig>(
+      attr_nonneg_int(attrs, path, "delay", 0, errors, kMaxDurationMs));
 }
 
 }  // namespace
 
 void register_slow_close(Registry& registry) {
-  registry.add(
-      {.name = "slow_close",
-       .description = "delay passing on a close by delay ms",
-       .parse = parse,
-       .http = false,
-       .redis = false,
-       .toxiproxy = ToxiproxyAttributes{.known = {"delay"}, .negative_as_zero = {"delay"}}});
+  registry.add({.name = "slow_close",
+                .description = "delay passing on a close by delay ms",
+                .parse = parse,
+                .http = false,
+                .redis = false,
+                .toxiproxy = ToxiproxyAttributes{.known = {"delay"},
+                                                 .negative_as_zero = {"delay"},
+                                                 .at_most = {{"delay", kMaxDurationMs}}}});
 }
 
 }  // namespace faultline::proxy

@@ -10,9 +10,9 @@ namespace {
 class TimeoutStage : public StreamStage {
  public:
   TimeoutStage(std::int64_t timeout_ms, Clock::time_point start)
-      : deadline_(timeout_ms > 0 ? std::optional<Clock::time_point>(
-                                       start + std::chrono::milliseconds(timeout_ms))
-                                 : std::nullopt) {}
+      : deadline_(timeout_ms > 0
+                      ? std::optional<Clock::time_point>(saturating_add(start, millis(timeout_ms)))
+                      : std::nullopt) {}
   void on_data(std::vector<Piece>& pieces, Clock::time_point, StreamEffects&) override {
     pieces.clear();
   }
@@ -38,19 +38,21 @@ class TimeoutConfig : public BehaviorConfig {
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
   reject_unknown_keys(attrs, path, {"timeout"}, errors);
-  return std::make_shared<TimeoutConfig>(attr_nonneg_int(attrs, path, "timeout", 0, errors));
+  return std::make_shared<TimeoutConfig>(
+      attr_nonneg_int(attrs, path, "timeout", 0, errors, kMaxDurationMs));
 }
 
 }  // namespace
 
 void register_timeout(Registry& registry) {
-  registry.add(
-      {.name = "timeout",
-       .description = "drop data; close after timeout ms (0 = never, a black hole)",
-       .parse = parse,
-       .http = false,
-       .redis = false,
-       .toxiproxy = ToxiproxyAttributes{.known = {"timeout"}, .negative_as_zero = {"timeout"}}});
+  registry.add({.name = "timeout",
+                .description = "drop data; close after timeout ms (0 = never, a black hole)",
+                .parse = parse,
+                .http = false,
+                .redis = false,
+                .toxiproxy = ToxiproxyAttributes{.known = {"timeout"},
+                                                 .negative_as_zero = {"timeout"},
+                                                 .at_most = {{"timeout", kMaxDurationMs}}}});
 }
 
 }  // namespace faultline::proxy

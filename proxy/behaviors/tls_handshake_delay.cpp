@@ -12,7 +12,7 @@ class TlsHandshakeDelayConfig : public BehaviorConfig {
   json attributes() const override { return {{"delay", delay_}}; }
   std::optional<HandshakeFault> handshake_fault() const override {
     HandshakeFault f;
-    f.delay = std::chrono::milliseconds(delay_);
+    f.delay = millis(delay_);
     return f;
   }
 
@@ -24,7 +24,7 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
                                             ConfigErrors& errors) {
   reject_unknown_keys(attrs, path, {"delay"}, errors);
   return std::make_shared<TlsHandshakeDelayConfig>(
-      attr_nonneg_int(attrs, path, "delay", 1000, errors));
+      attr_nonneg_int(attrs, path, "delay", 1000, errors, kMaxDurationMs));
 }
 
 }  // namespace

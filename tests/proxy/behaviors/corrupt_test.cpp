@@ -81,3 +81,19 @@ TEST(Corrupt, SameSeedSameDamageOtherSeedOtherDamage) {
   EXPECT_EQ(run(11), run(11));
   EXPECT_NE(run(11), run(12));
 }
+
+// Issue 22 #3: the work per chunk is bounded by the chunk (a huge `bytes` pinned a worker).
+TEST(Corrupt, AChunkGetsAtMostAsManyChangesAsItHasBytes) {
+  auto stage = make_stage("corrupt", {{"mode", "inject"}, {"bytes", 1 << 20}});
+  ASSERT_TRUE(stage);
+  auto pieces = chunk("0123456789");
+  StreamEffects fx;
+  stage->on_data(pieces, kT0, fx);
+  EXPECT_EQ(pieces[0].bytes.size(), 20u);
+  ConfigErrors errors;
+  EXPECT_FALSE(parse_toxic(json{{"type", "corrupt"}, {"attributes", {{"bytes", (1 << 20) + 1}}}},
+                           "$", Protocol::tcp, builtin_registry(), errors));
+  EXPECT_NE(errors.to_string().find("$.attributes.bytes: must be at most 1048576"),
+            std::string::npos)
+      << errors.to_string();
+}

@@ -110,11 +110,23 @@ TEST(Slicer, VariationUpToAndBeyondTheAverageIsAcceptedAsInToxiproxy) {
 }
 
 // Review finding: with any size_variation accepted, values near INT64_MAX overflowed
-// `2 * variation + 1` and the µs-to-ns delay (undefined behaviour, caught by UBSan).
+// `2 * variation + 1` and the µs-to-ns delay (undefined behaviour, caught by UBSan). They are now
+// out of range (issue 22 #3: refused here, clamped by the Toxiproxy-lenient API), and the largest
+// values in range keep every byte without overflow.
 TEST(Slicer, ExtremeAttributesKeepEveryByteWithoutOverflow) {
   const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  for (const json& attrs :
+       {json{{"average_size", huge}}, json{{"average_size", 1}, {"size_variation", huge}},
+        json{{"average_size", 1}, {"delay", huge}}}) {
+    ConfigErrors errors;
+    EXPECT_FALSE(parse_toxic(json{{"type", "slicer"}, {"attributes", attrs}}, "$", Protocol::tcp,
+                             builtin_registry(), errors))
+        << attrs.dump();
+    EXPECT_NE(errors.to_string().find("must be at most"), std::string::npos) << errors.to_string();
+  }
+  const std::int64_t size = std::int64_t{1} << 30, delay = 3'600'000'000;
   auto stage =
-      make_stage("slicer", {{"average_size", huge}, {"size_variation", huge}, {"delay", huge}});
+      make_stage("slicer", {{"average_size", size}, {"size_variation", size}, {"delay", delay}});
   ASSERT_TRUE(stage);
   const std::string data = letters(3000);
   auto pieces = chunk(data);
