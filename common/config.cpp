@@ -339,6 +339,11 @@ std::optional<json> parse_json(std::string_view text, std::string* error, std::s
   }
 }
 
+json parse_json_or_discarded(std::string_view text, std::size_t max_depth) {
+  auto doc = parse_json(text, nullptr, max_depth);
+  return doc ? std::move(*doc) : json(json::value_t::discarded);
+}
+
 json load_json_file(const std::string& file, std::uint64_t max_bytes) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) throw ConfigError(fmt::format("{}: cannot open file", file));

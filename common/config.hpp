@@ -104,6 +104,10 @@ std::size_t json_nesting_depth(std::string_view text,
 std::optional<json> parse_json(std::string_view text, std::string* error = nullptr,
                                std::size_t max_depth = kMaxJsonDepth);
 
+// parse_json for callers that test the result with is_discarded()/is_object(): a discarded value
+// on a syntax error or a document nested too deep.
+json parse_json_or_discarded(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
+
 // Reads a whole file and parses it as JSON (with the depth limit); throws ConfigError naming the
 // file and the line/column of a syntax error. A FIFO, a device or a directory is refused without
 // reading it, and so is a file over `max_bytes`.

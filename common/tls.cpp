@@ -4,10 +4,13 @@
 #include "common/tls.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -35,24 +38,41 @@ struct Failure {
 };
 
 // Whole file or an error sentence.
+// A certificate, key or CA file: a regular file of at most 1 MiB, opened without blocking (a FIFO
+// swapped in after a caller's check cannot stall the reader) and checked on the open descriptor.
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
+  constexpr off_t kMaxBytes = 1 << 20;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
     error = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxBytes) {
+    error = S_ISREG(st.st_mode) ? fmt::format("cannot read {}: larger than 1 MiB", path)
+                                : fmt::format("cannot read {}: not a regular file", path);
+    ::close(fd);
     return std::nullopt;
   }
   std::string content;
   char buffer[8192];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0)
-    content.append(buffer, n);
-  const bool failed = std::ferror(file) != 0;
-  const int saved_errno = errno;
-  std::fclose(file);
-  if (failed) {
-    error = fmt::format("cannot read {}: {}", path, std::strerror(saved_errno));
-    return std::nullopt;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<std::size_t>(n));
+    if (content.size() > static_cast<std::size_t>(kMaxBytes)) {
+      error = fmt::format("cannot read {}: larger than 1 MiB", path);
+      ::close(fd);
+      return std::nullopt;
+    }
   }
+  ::close(fd);
   return content;
 }
 

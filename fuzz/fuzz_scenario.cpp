@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "common/config.hpp"
 #include "runner/scenario/scenario.hpp"
@@ -25,7 +26,8 @@ const std::string& base_dir() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const json doc = json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  const json doc =
+      parse_json_or_discarded(std::string_view(reinterpret_cast<const char*>(data), size));
   if (doc.is_discarded()) return 0;
   try {
     const runner::Scenario s = runner::parse_scenario(doc, base_dir());

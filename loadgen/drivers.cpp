@@ -24,7 +24,7 @@ std::optional<std::string> capture_value(const Capture& cap, const StepResult& r
     if (!v) return std::nullopt;
     return std::string(*v);
   }
-  auto doc = json::parse(r.body, nullptr, false);
+  auto doc = parse_json_or_discarded(r.body);
   if (doc.is_discarded()) return std::nullopt;
   try {
     const json& v = doc.at(json::json_pointer(cap.where));

@@ -349,7 +349,7 @@ std::uint64_t merge_interval_files(const std::vector<std::string>& paths,
         --live;
         continue;
       }
-      json j = json::parse(*line, nullptr, false);
+      json j = parse_json_or_discarded(*line);
       if (j.is_discarded()) {
         // A torn last line (the shard was killed mid-write) is dropped; one elsewhere is damage.
         if (!readers[i]->next()) {

@@ -72,7 +72,7 @@ std::vector<ReplayItem> load_recording(const std::string& file, const std::strin
     ++lineno;
     if (line.empty()) continue;
     const std::string where = file + ":" + std::to_string(lineno);
-    auto j = json::parse(line, nullptr, false);
+    auto j = parse_json_or_discarded(line);
     if (j.is_discarded() || !j.is_object()) throw ConfigError(where + ": not a JSON object");
     ConfigErrors errors;
     auto ts = get_number(j, "$", "ts", errors, true);

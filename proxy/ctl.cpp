@@ -96,7 +96,7 @@ std::pair<int, json> api(const CtlOptions& o, const std::string& method, const s
               << ec.message() << "\n";
     return {kExitUsage, nullptr};
   }
-  json j = res.body.empty() ? json() : json::parse(res.body, nullptr, false);
+  json j = res.body.empty() ? json() : parse_json_or_discarded(res.body);
   if (res.status < 200 || res.status >= 300) {
     std::cerr << "faultline ctl: " << res.status << ": "
               << (j.is_object() && j.contains("error") ? j["error"].get<std::string>() : res.body)
@@ -115,7 +115,7 @@ std::optional<json> parse_attributes(const std::vector<std::string>& list) {
       return std::nullopt;
     }
     const std::string value = kv.substr(eq + 1);
-    json v = json::parse(value, nullptr, false);
+    json v = parse_json_or_discarded(value);
     attrs[kv.substr(0, eq)] = v.is_discarded() ? json(value) : v;  // 100 → number, abc → string
   }
   return attrs;

@@ -368,7 +368,7 @@ awaitable<HttpResponse> TargetService::get_paste(std::string id, unsigned v,
 
 awaitable<HttpResponse> TargetService::solve(HttpRequest* req, RequestContext* ctx) {
   const unsigned v = req->version();
-  json body = json::parse(req->body(), nullptr, false);
+  json body = parse_json_or_discarded(req->body());
   if (body.is_discarded())
     co_return json_error(http::status::bad_request,
                          "body must be JSON: {\"content\": \"...\", \"prefix\": \"HEX\"}", v);

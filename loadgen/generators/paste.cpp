@@ -21,7 +21,7 @@ class PasteGenerator final : public Generator {
     req.content_type = "text/plain";
     StepResult r = co_await ex->exchange(std::move(req));
     if (!read_back || r.outcome != Outcome::ok) co_return;
-    auto doc = json::parse(r.body, nullptr, false);
+    auto doc = parse_json_or_discarded(r.body);
     if (doc.is_discarded() || !doc.contains("url") || !doc["url"].is_string()) co_return;
     GeneratedRequest get;
     get.name_index = read;

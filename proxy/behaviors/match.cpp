@@ -22,7 +22,7 @@ bool RequestMatch::matches(const RequestInfo& req) const {
   std::string_view path = req.target;
   if (auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
   if (path_prefix && path.substr(0, path_prefix->size()) != *path_prefix) return false;
-  if (path_regex && !std::regex_match(path.begin(), path.end(), *path_regex)) return false;
+  if (path_regex && !path_regex->full_match(path)) return false;
   if (header_name) {
     if (!req.header) return false;
     auto v = req.header(*header_name);
@@ -49,13 +49,14 @@ RequestMatch parse_http_match(const json& attrs, const std::string& path, Config
   if (m.path_prefix && (m.path_prefix->empty() || m.path_prefix->front() != '/'))
     errors.add(path_join(path, "path_prefix"), "must start with '/'");
   if (auto r = get_string(attrs, path, "path_regex", errors)) {
-    try {
-      m.path_regex = std::regex(*r, std::regex::ECMAScript);
+    std::string why;
+    m.path_regex = SafeRegex::compile(*r, why);
+    if (m.path_regex)
       m.path_regex_text = *r;
-    } catch (const std::regex_error& e) {
-      errors.add(path_join(path, "path_regex"), fmt::format("invalid regex: {}", e.what()));
-    }
+    else
+      errors.add(path_join(path, "path_regex"), fmt::format("invalid regex (RE2 syntax): {}", why));
   }
+
   m.header_name = get_string(attrs, path, "header_name", errors);
   m.header_value = get_string(attrs, path, "header_value", errors);
   if (m.header_name && m.header_name->empty())

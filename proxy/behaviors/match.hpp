@@ -3,9 +3,9 @@
 #pragma once
 
 #include <optional>
-#include <regex>
 #include <string>
 
+#include "common/safe_regex.hpp"
 #include "proxy/behavior.hpp"
 
 namespace faultline::proxy {
@@ -14,7 +14,9 @@ struct RequestMatch {
   std::optional<std::string> method;       // HTTP method, exact (case-sensitive, as HTTP)
   std::optional<std::string> path_prefix;  // HTTP target prefix
   std::optional<std::string> path_regex_text;
-  std::optional<std::regex> path_regex;     // whole path must match (std::regex_match)
+  // Whole path must match; RE2 (common/safe_regex.hpp), linear in the path, so a client's long
+  // path cannot make a pattern backtrack for ever on a proxy worker.
+  std::optional<SafeRegex> path_regex;
   std::optional<std::string> header_name;   // the request must carry this header...
   std::optional<std::string> header_value;  // ...with exactly this value (when given)
   std::optional<std::string> command;       // Redis command name (case-insensitive)

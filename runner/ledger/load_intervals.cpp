@@ -32,12 +32,12 @@ std::vector<json> LoadIntervals::read(bool final) {
   std::vector<json> out;
   if (!merger_) {
     for (const auto& line : tails_[0]->read())
-      out.push_back(json::parse(line, nullptr, false));
+      out.push_back(parse_json_or_discarded(line));
     return out;
   }
   for (std::size_t i = 0; i < tails_.size(); ++i)
     for (const auto& line : tails_[i]->read()) {
-      json j = json::parse(line, nullptr, false);
+      json j = parse_json_or_discarded(line);
       try {
         merger_->add(i, j);
       } catch (const std::exception& e) {  // ConfigError, or a JSON type error of an odd line

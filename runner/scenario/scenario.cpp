@@ -84,7 +84,7 @@ void apply_override(json& doc, const std::string& assignment, ConfigErrors& erro
   }
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json value = parse_json_or_discarded(text);
   if (value.is_discarded()) value = text;  // bare words are strings: --set target.mode=naive
   auto segs = split_path(key);
   if (std::any_of(segs.begin(), segs.end(), [](const std::string& s) { return s.empty(); })) {

@@ -380,7 +380,7 @@ PromqlResult PrometheusServer::query(const std::string& expr, double at_unix_sec
                             ec.message());
     return out;
   }
-  json body = json::parse(res.body, nullptr, false);
+  json body = parse_json_or_discarded(res.body);
   if (body.is_discarded() || !body.is_object()) {
     out.error = fmt::format("Prometheus answered HTTP {} without JSON", res.status);
     return out;
@@ -433,7 +433,7 @@ bool PrometheusServer::wait_scraped_after(double unix_seconds, std::chrono::mill
   for (;;) {
     auto [ec, res] = impl_->get("/api/v1/targets?state=active", 2s);
     if (!ec && res.status == 200) {
-      json body = json::parse(res.body, nullptr, false);
+      json body = parse_json_or_discarded(res.body);
       const json* active = nullptr;
       if (body.is_object() && body.contains("data") && body["data"].is_object() &&
           body["data"].contains("activeTargets") && body["data"]["activeTargets"].is_array())

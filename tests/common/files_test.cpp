@@ -70,7 +70,9 @@ TEST(SafeRegex, LinearTimeOnACatastrophicPattern) {
   auto re = SafeRegex::compile("^(a+)+$", error);
   ASSERT_TRUE(re) << error;
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_FALSE(re->full_match(std::string(100'000, 'a') + "!"));
+  std::string hostile(100'000, 'a');
+  hostile.push_back('!');
+  EXPECT_FALSE(re->full_match(hostile));
   EXPECT_TRUE(re->full_match(std::string(100'000, 'a')));
   // std::regex needs longer than the age of the universe for this; RE2 a few milliseconds.
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "proxy/behaviors/builtin.hpp"
+#include "proxy/behaviors/match.hpp"
 
 using namespace faultline;
 using namespace faultline::proxy;
@@ -188,3 +191,27 @@ TEST(ProbabilityTest, ExactThresholds) {
 }
 
 }  // namespace
+
+// Issue 22 #6: a client's crafted path cannot make a path_regex backtrack for ever on a worker
+// (std::regex took exponential time on `^/(a+)+$` against /aaaa...!); RE2 is linear.
+TEST(RequestMatchRegex, PathRegexIsLinearAndRe2SyntaxIsChecked) {
+  ConfigErrors errors;
+  const auto m = proxy::parse_http_match({{"path_regex", "/(a+)+"}}, "$.attributes", errors);
+  ASSERT_TRUE(errors.empty()) << errors.to_string();
+  // Built in place: `"/" + std::string(...)` trips GCC 12's -Wrestrict false positive (PR105651).
+  std::string hostile(50'001, 'a');
+  hostile[0] = '/';
+  hostile.push_back('!');
+  proxy::RequestInfo req{"GET", hostile, nullptr};
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(m.matches(req));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  const std::string fine = "/aaaaaaaaaa";
+  EXPECT_TRUE(m.matches(proxy::RequestInfo{"GET", fine, nullptr}));
+  ConfigErrors bad;
+  proxy::parse_http_match({{"path_regex", "/(x)\\1"}}, "$.attributes", bad);
+  ASSERT_EQ(bad.list().size(), 1u);
+  EXPECT_NE(bad.list()[0].find("$.attributes.path_regex: invalid regex (RE2 syntax)"),
+            std::string::npos)
+      << bad.to_string();
+}
