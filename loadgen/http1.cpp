@@ -34,6 +34,8 @@ bool icontains_token(std::string_view value, std::string_view token) {
   return false;
 }
 
+// HTTP's optional whitespace (space and tab) only, kept here rather than common's trim: this
+// parser is a leaf the fuzz target compiles alone (fuzz/CMakeLists.txt).
 std::string_view trim(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
     v.remove_prefix(1);

@@ -7,17 +7,10 @@
 #include <fmt/format.h>
 
 #include "common/config.hpp"
+#include "common/files.hpp"
 
 namespace faultline::loadgen {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ')
-    s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ')
-    s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;

@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "common/files.hpp"
 #include "loadgen/stats.hpp"
 
 namespace faultline::loadgen {
@@ -15,14 +16,6 @@ bool is_latency_name(std::string_view m) {
   for (auto n : kLatency)
     if (m == n) return true;
   return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ')
-    s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ')
-    s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace

@@ -41,17 +41,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kPollInterval{50};
 constexpr milliseconds kProbeTimeout{1000};
 
-// "30s", "1.5s", "0.25s".
-std::string format_duration(milliseconds d) {
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);
-  std::string s = buf;
-  while (!s.empty() && s.back() == '0')
-    s.pop_back();
-  return s + "s";
-}
-
 // Error messages read as part of a sentence: "connection refused", not "Connection refused".
 std::string lower_first(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));

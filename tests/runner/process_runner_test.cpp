@@ -184,7 +184,7 @@ TEST(ManagedProcess, LogCheckMatchesCompleteLinesWrittenSinceThisStart) {
 
   p.start();  // the old ready line is still in the file, but it is not from this start
   check.timeout = 400ms;
-  EXPECT_EQ(p.wait_ready(check, never), "not ready within 0.4s (no new line of " +
+  EXPECT_EQ(p.wait_ready(check, never), "not ready within 400ms (no new line of " +
                                             (dir.path / "svc.log").string() +
                                             " matches /^server ready on \\d+$/)");
   EXPECT_TRUE(p.running());
@@ -208,7 +208,7 @@ TEST(ManagedProcess, InvalidRegexIsAReasonNotAnException) {
   ManagedProcess p(sh("sleep 30", dir.path / "svc.log"));
   p.start();
   auto reason = p.wait_ready({ReadyCheck::Kind::log, "(", 200ms}, never);
-  EXPECT_EQ(reason.rfind("not ready within 0.2s (invalid regex /(/", 0), 0u) << reason;
+  EXPECT_EQ(reason.rfind("not ready within 200ms (invalid regex /(/", 0), 0u) << reason;
 }
 
 TEST(ManagedProcess, TcpCheckPassesOnceAListenerAppears) {
@@ -248,7 +248,7 @@ TEST(ManagedProcess, TimeoutNamesTheLastProbeError) {
   const auto t0 = Clock::now();
   auto url = "http://127.0.0.1:" + port + "/healthz";
   EXPECT_EQ(p.wait_ready({ReadyCheck::Kind::http, url, 300ms}, never),
-            "not ready within 0.3s (" + url + ": connection refused)");
+            "not ready within 300ms (" + url + ": connection refused)");
   EXPECT_LT(Clock::now() - t0, 2000ms);
   EXPECT_EQ(p.wait_ready({ReadyCheck::Kind::tcp, "127.0.0.1:" + port, 1500ms}, never),
             "not ready within 1.5s (127.0.0.1:" + port + ": connection refused)");
