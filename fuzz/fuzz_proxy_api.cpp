@@ -20,15 +20,6 @@ using namespace faultline;
 
 namespace {
 
-const proxy::Registry& registry() {
-  static const proxy::Registry r = [] {
-    proxy::Registry reg;
-    proxy::register_builtin_behaviors(reg);
-    return reg;
-  }();
-  return r;
-}
-
 // The settings an update applies to: a plain tcp proxy.
 const proxy::ProxySettings& base() {
   static const proxy::ProxySettings b = [] {
@@ -54,14 +45,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   {  // POST /proxies
     ConfigErrors errors;
     std::vector<proxy::Toxic> toxics;
-    const auto s = proxy::parse_proxy(*body, "$", nullptr, registry(), &toxics, errors);
+    const auto s =
+        proxy::parse_proxy(*body, "$", nullptr, proxy::builtin_registry(), &toxics, errors);
     if (s.has_value() == !errors.empty()) __builtin_trap();
     for (const auto& t : toxics)
       (void)t.to_json().dump();
   }
   {  // POST|PATCH /proxies/p
     ConfigErrors errors;
-    (void)proxy::parse_proxy(*body, "$", &base(), registry(), nullptr, errors);
+    (void)proxy::parse_proxy(*body, "$", &base(), proxy::builtin_registry(), nullptr, errors);
     (void)errors.to_string();
   }
   for (const auto protocol :
@@ -69,16 +61,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // POST /proxies/p/toxics, then the same document as an update of what it created.
     ConfigErrors errors;
     std::vector<std::string> warnings;
-    const auto toxic = proxy::parse_toxic(*body, "$", protocol, registry(), errors, &warnings);
+    const auto toxic =
+        proxy::parse_toxic(*body, "$", protocol, proxy::builtin_registry(), errors, &warnings);
     if (toxic.has_value() == !errors.empty()) __builtin_trap();
     if (!toxic) continue;
     (void)toxic->to_json().dump();
     ConfigErrors update_errors;
-    (void)proxy::update_toxic(*toxic, *body, "$", protocol, registry(), update_errors, &warnings);
+    (void)proxy::update_toxic(*toxic, *body, "$", protocol, proxy::builtin_registry(),
+                              update_errors, &warnings);
   }
   {  // POST /populate
     ConfigErrors errors;
-    const auto entries = proxy::parse_populate(*body, "$", registry(), errors);
+    const auto entries = proxy::parse_populate(*body, "$", proxy::builtin_registry(), errors);
     if (entries.has_value() == !errors.empty()) __builtin_trap();
   }
   return 0;

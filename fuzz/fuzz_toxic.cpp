@@ -13,19 +13,6 @@
 
 using namespace faultline;
 
-namespace {
-
-const proxy::Registry& registry() {
-  static const proxy::Registry r = [] {
-    proxy::Registry reg;
-    proxy::register_builtin_behaviors(reg);
-    return reg;
-  }();
-  return r;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const json body = json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return 0;
@@ -35,15 +22,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const bool lenient : {false, true}) {
       ConfigErrors errors;
       std::vector<std::string> warnings;
-      const auto toxic = proxy::parse_toxic(body, "$", protocol, registry(), errors,
+      const auto toxic = proxy::parse_toxic(body, "$", protocol, proxy::builtin_registry(), errors,
                                             lenient ? &warnings : nullptr);
       if (toxic.has_value() == !errors.empty()) __builtin_trap();  // one or the other
       if (!toxic) continue;
       (void)toxic->to_json().dump();
       // The same document as an update of the toxic it created.
       ConfigErrors update_errors;
-      (void)proxy::update_toxic(*toxic, body, "$", protocol, registry(), update_errors,
-                                lenient ? &warnings : nullptr);
+      (void)proxy::update_toxic(*toxic, body, "$", protocol, proxy::builtin_registry(),
+                                update_errors, lenient ? &warnings : nullptr);
     }
   }
   return 0;

@@ -41,4 +41,13 @@ void register_builtin_behaviors(Registry& registry) {
 #undef FAULTLINE_REGISTER_BEHAVIOR
 }
 
+const Registry& builtin_registry() {
+  static const Registry registry = [] {
+    Registry r;
+    register_builtin_behaviors(r);
+    return r;
+  }();
+  return registry;
+}
+
 }  // namespace faultline::proxy

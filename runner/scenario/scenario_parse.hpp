@@ -12,6 +12,7 @@
 
 #include "common/config.hpp"
 #include "proxy/behavior.hpp"
+#include "proxy/behaviors/builtin.hpp"
 #include "runner/scenario/placeholders.hpp"
 #include "runner/scenario/scenario.hpp"
 
@@ -22,9 +23,6 @@ std::vector<std::string> get_string_list(const json& obj, const std::string& pat
                                          ConfigErrors& errors);
 const json* get_object(const json& obj, const std::string& path, const char* key,
                        ConfigErrors& errors, bool required = false);
-
-// The proxy's behavior types (register_builtin_behaviors), built once.
-const proxy::Registry& behavior_registry();
 
 // One proxy at one point of the timeline, simulated once at parse time: its toxics by name and
 // whether it is disabled. A toxic whose object was invalid (already reported) is kept by name with

@@ -52,19 +52,10 @@ const json* get_object(const json& obj, const std::string& path, const char* key
   return &*it;
 }
 
-const proxy::Registry& behavior_registry() {
-  static const proxy::Registry registry = [] {
-    proxy::Registry r;
-    proxy::register_builtin_behaviors(r);
-    return r;
-  }();
-  return registry;
-}
-
 std::optional<ParsedToxic> parse_scenario_toxic(const json& body, const std::string& path,
                                                 const ProxyState& state, ConfigErrors& errors) {
   if (state.protocol) {
-    if (auto t = proxy::parse_toxic(body, path, *state.protocol, behavior_registry(), errors))
+    if (auto t = proxy::parse_toxic(body, path, *state.protocol, proxy::builtin_registry(), errors))
       return ParsedToxic{t->name, std::move(t)};
   } else if (!body.is_object()) {
     errors.add(path, "must be a toxic object {\"type\": ..., \"attributes\": {...}}");
@@ -327,7 +318,7 @@ void parse_proxies(const json& arr, const std::string& path, Scenario& s, ProxyS
       probe["listen"] = "127.0.0.1:0";
       probe["upstream"] = "127.0.0.1:1";
       probe["protocol"] = px.protocol;
-      proxy::parse_proxy(probe, p, nullptr, behavior_registry(), nullptr, errors);
+      proxy::parse_proxy(probe, p, nullptr, proxy::builtin_registry(), nullptr, errors);
     }
     // A proxy that decrypts (tls) or reads the protocol (http, redis) sends plain bytes upstream:
     // in front of a TLS target it must originate TLS itself. A plain tcp proxy passes the

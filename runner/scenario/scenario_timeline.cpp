@@ -202,7 +202,7 @@ std::optional<Action> parse_action(const json& a, const std::string& p, const Sc
     if (act.body.empty()) errors.add(p, "update_toxic needs \"toxicity\" and/or \"attributes\"");
     if (current != state.toxics.end() && current->second && state.protocol) {
       if (auto updated = proxy::update_toxic(*current->second, act.body, p, *state.protocol,
-                                             behavior_registry(), errors))
+                                             proxy::builtin_registry(), errors))
         current->second = std::move(*updated);
     } else {
       // Its current state is unknown (already reported): check the members' names only.

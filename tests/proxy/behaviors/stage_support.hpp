@@ -18,14 +18,8 @@ namespace faultline::proxy::test {
 // A fixed instant all stage tests count from.
 inline const Clock::time_point kT0 = Clock::time_point{} + std::chrono::hours(1);
 
-inline const Registry& builtin_registry() {
-  static const Registry registry = [] {
-    Registry r;
-    register_builtin_behaviors(r);
-    return r;
-  }();
-  return registry;
-}
+// The built-in Registry: proxy::builtin_registry() (proxy/behaviors/builtin.hpp).
+using proxy::builtin_registry;
 
 // The config of the toxic {"type": type, "attributes": attributes} on a `protocol` proxy; fails the
 // test (and returns nullptr) when the JSON is rejected.
