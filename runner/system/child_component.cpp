@@ -6,6 +6,7 @@
 
 #include "common/http_client.hpp"
 #include "common/ready_line.hpp"
+#include "runner/ledger/prom_text.hpp"
 #include "runner/system/components.hpp"
 
 namespace faultline::runner {
@@ -42,6 +43,16 @@ std::optional<std::string> scrape_text(const MetricsEndpoint& m,
   Fetched f = fetch(m.address, "GET", m.path, "", timeout, m.token, m.tls);
   if (!f.ok) return std::nullopt;
   return std::move(f.body);
+}
+
+Resources resources_of(const MetricsEndpoint& m, std::chrono::milliseconds timeout) {
+  Resources r;
+  if (auto text = scrape_text(m, timeout)) {
+    const auto snap = PromSnapshot::parse(*text);
+    r.rss_bytes = snap.sum("process_resident_memory_bytes");
+    r.open_fds = snap.sum("process_open_fds");
+  }
+  return r;
 }
 
 void ChildComponent::start() {

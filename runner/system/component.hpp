@@ -67,8 +67,12 @@ class Component {
   // Teardown: SIGCONT (a stopped process cannot act on anything else), its stop signal, a grace
   // period, SIGKILL. No-op when it is not running.
   virtual void stop() = 0;
-  // Its process's resident memory and open files (from /proc); none when not sampled.
+  // Its process's resident memory and open files (from /proc, no network: System calls it under
+  // the lock that restarts take); none when not sampled.
   virtual Resources resources() const { return {}; }
+  // True for a component faultline did not start (an attached proxy API): its resources are the
+  // process_* gauges of its /metrics, which System scrapes outside its lock (resources_of below).
+  virtual bool resources_from_metrics() const { return false; }
   // Where it serves /metrics (scraped at phase boundaries), if anywhere.
   virtual std::optional<MetricsEndpoint> metrics() const { return std::nullopt; }
 
@@ -91,5 +95,8 @@ Fetched fetch(const HostPort& hp, const std::string& method, const std::string& 
               std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
 // The metrics text of an endpoint, or nullopt when it did not answer 2xx in time.
 std::optional<std::string> scrape_text(const MetricsEndpoint& m, std::chrono::milliseconds timeout);
+// process_resident_memory_bytes and process_open_fds of an endpoint's metrics (none when it did not
+// answer in `timeout`).
+Resources resources_of(const MetricsEndpoint& m, std::chrono::milliseconds timeout);
 
 }  // namespace faultline::runner

@@ -77,7 +77,8 @@ class ProxyServer final : public ChildComponent {
   bool running() override { return attached_ || ChildComponent::running(); }
   void stop() override;
   std::optional<MetricsEndpoint> metrics() const override;
-  Resources resources() const override;  // its own process; an attached one from its /metrics
+  Resources resources() const override;  // its own process (an attached one: from its /metrics)
+  bool resources_from_metrics() const override { return attached_; }
   const HostPort& api_address() const { return *api_; }
 
   Fetched api(const std::string& method, const std::string& target, const std::string& body = "");

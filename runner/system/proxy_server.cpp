@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "runner/ledger/prom_text.hpp"
 #include "runner/system/components.hpp"
 
 namespace faultline::runner {
@@ -61,14 +60,7 @@ std::optional<MetricsEndpoint> ProxyServer::metrics() const {
 }
 
 Resources ProxyServer::resources() const {
-  if (!attached_) return ChildComponent::resources();
-  Resources r;
-  if (auto text = scrape_text(*metrics(), 900ms)) {
-    const auto snap = PromSnapshot::parse(*text);
-    r.rss_bytes = snap.sum("process_resident_memory_bytes");
-    r.open_fds = snap.sum("process_open_fds");
-  }
-  return r;
+  return attached_ ? Resources{} : ChildComponent::resources();
 }
 
 Fetched ProxyServer::api(const std::string& method, const std::string& target,

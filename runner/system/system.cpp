@@ -223,14 +223,27 @@ std::vector<Component*> System::dead(const std::vector<std::string>& expected_do
 }
 
 void System::sample_resources(std::map<std::string, double>& values) {
-  std::lock_guard lock(mutex_);
-  for (auto& c : components_) {
-    const auto prefix = c->id().resource_prefix();
-    if (!prefix) continue;
-    const Resources r = c->resources();
-    if (r.rss_bytes) values[ComponentId::rss_key(*prefix)] = *r.rss_bytes;
-    if (r.open_fds) values[ComponentId::open_fds_key(*prefix)] = *r.open_fds;
+  const auto put = [&](const std::string& prefix, const Resources& r) {
+    if (r.rss_bytes) values[ComponentId::rss_key(prefix)] = *r.rss_bytes;
+    if (r.open_fds) values[ComponentId::open_fds_key(prefix)] = *r.open_fds;
+  };
+  // /proc reads under the lock (a restart must not swap the process mid-read); a scrape (up to
+  // 900 ms) after it, so timeline actions and the liveness check never wait behind one.
+  std::vector<std::pair<std::string, MetricsEndpoint>> remote;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& c : components_) {
+      const auto prefix = c->id().resource_prefix();
+      if (!prefix) continue;
+      if (!c->resources_from_metrics()) {
+        put(*prefix, c->resources());
+      } else if (auto m = c->metrics()) {
+        remote.emplace_back(*prefix, std::move(*m));
+      }
+    }
   }
+  for (const auto& [prefix, m] : remote)
+    put(prefix, resources_of(m, std::chrono::milliseconds(900)));
 }
 
 void System::stop() {

@@ -55,19 +55,29 @@ void Sampler::loop(std::stop_token st, TimelineClock clock) {
   std::mutex wake_mutex;
   std::condition_variable_any wake;
   auto next = Clock::now();
+  std::uint64_t failures = 0;
   while (!st.stop_requested()) {
     next += 1s;
-    event::Resources r;
-    sys_.sample_resources(r.values);
-    // The load generator: from /proc, summed over its shards (each is a process of its own).
-    load_.sample_resources(r.values);
-    rotate_logs();
-    r.t = clock.offset(Clock::now());
-    ledger_.record(std::move(r));
+    // Nothing may escape the thread (std::terminate): a failed sample is a second without
+    // samples, reported the first time and counted after.
+    try {
+      event::Resources r;
+      sys_.sample_resources(r.values);
+      // The load generator: from /proc, summed over its shards (each is a process of its own).
+      load_.sample_resources(r.values);
+      rotate_logs();
+      r.t = clock.offset(Clock::now());
+      ledger_.record(std::move(r));
+    } catch (const std::exception& e) {
+      if (failures++ == 0)
+        spdlog::error("run: a resource sample failed ({}); the run goes on, that second unsampled",
+                      e.what());
+    }
     // Sleeps until the next second; stop()'s request_stop() wakes it at once.
     std::unique_lock lock(wake_mutex);
     wake.wait_until(lock, st, next, [] { return false; });
   }
+  if (failures > 1) spdlog::error("run: {} resource samples failed in all", failures);
 }
 
 }  // namespace faultline::runner
