@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace faultline {
 
@@ -65,6 +66,38 @@ std::string self_exe() {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("faultline") : p.string();
+}
+
+std::string claim_output_dir(const std::string& dir, bool overwrite,
+                             const std::vector<std::string>& markers) {
+  std::error_code ec;
+  const fs::path d(dir);
+  const auto st = fs::symlink_status(d, ec);
+  if (ec || !fs::exists(st)) {
+    fs::create_directories(d, ec);
+    return ec ? fmt::format("cannot create {}: {}", dir, ec.message()) : "";
+  }
+  if (!fs::is_directory(fs::status(d, ec)))
+    return fmt::format("{} exists and is not a directory", dir);
+  if (fs::is_empty(d, ec) && !ec) return "";
+  if (ec) return fmt::format("cannot read {}: {}", dir, ec.message());
+  bool marked = false;
+  for (const auto& m : markers)
+    if (fs::is_regular_file(fs::symlink_status(d / m, ec))) marked = true;
+  if (!overwrite)
+    return fmt::format(
+        "{} is not empty{}: give another directory, or add --overwrite to empty it first", dir,
+        marked ? " (it holds an earlier run)" : "");
+  if (!marked)
+    return fmt::format(
+        "{} is not empty and holds no earlier output of this command (none of {}): "
+        "refusing to empty it, even with --overwrite",
+        dir, fmt::join(markers, ", "));
+  for (const auto& e : fs::directory_iterator(d, ec)) {
+    fs::remove_all(e.path(), ec);
+    if (ec) return fmt::format("cannot empty {}: {}: {}", dir, e.path().string(), ec.message());
+  }
+  return ec ? fmt::format("cannot empty {}: {}", dir, ec.message()) : "";
 }
 
 }  // namespace faultline

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace faultline {
 
@@ -18,5 +19,13 @@ std::string_view trim(std::string_view s);
 
 // The absolute path of the running executable (/proc/self/exe), or "faultline" when unreadable.
 std::string self_exe();
+
+// Makes `dir` an empty directory for a command's outputs, so results of two runs never mix: a
+// missing directory is created (with its parents), an empty one is used as it is. A non-empty one
+// is emptied only when `overwrite` is set AND it holds one of `markers` (files only this command
+// writes, so a mistyped `--out ~` or `--out /etc` is never emptied); otherwise it is refused.
+// Returns "" when `dir` is ready, else a sentence saying why not (nothing was changed then).
+std::string claim_output_dir(const std::string& dir, bool overwrite,
+                             const std::vector<std::string>& markers);
 
 }  // namespace faultline

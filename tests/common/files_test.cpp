@@ -114,3 +114,45 @@ TEST(GroupKeeper, GroupsEndWithTheirStarterHoweverItEnds) {
   }
   EXPECT_TRUE(found.empty()) << "left running: " << found.front();
 }
+
+// claim_output_dir: one command's outputs per directory (issue #23 item 9: a second run into the
+// same --out found the first run's data and appended to its logs).
+TEST(ClaimOutputDir, CreatesAMissingDirectoryAndTakesAnEmptyOne) {
+  test::TempDir dir;
+  EXPECT_EQ(claim_output_dir(dir.file("a/b"), false, {"results.json"}), "");
+  EXPECT_TRUE(fs::is_directory(dir.file("a/b")));
+  EXPECT_EQ(claim_output_dir(dir.file("a/b"), false, {"results.json"}), "");
+}
+
+TEST(ClaimOutputDir, RefusesANonEmptyDirectoryWithoutOverwrite) {
+  test::TempDir dir;
+  std::ofstream(dir.file("results.json")) << "{}";
+  const std::string why = claim_output_dir(dir.path().string(), false, {"results.json"});
+  EXPECT_NE(why.find("is not empty (it holds an earlier run)"), std::string::npos) << why;
+  EXPECT_NE(why.find("--overwrite"), std::string::npos) << why;
+  EXPECT_TRUE(fs::exists(dir.file("results.json")));
+}
+
+TEST(ClaimOutputDir, OverwriteEmptiesOnlyAnEarlierRun) {
+  test::TempDir dir;
+  fs::create_directories(dir.file("run/logs"));
+  std::ofstream(dir.file("run/results.json")) << "{}";
+  std::ofstream(dir.file("run/logs/target.log")) << "old";
+  // A link inside is removed, never followed.
+  std::ofstream(dir.file("precious")) << "keep";
+  fs::create_symlink(dir.file("precious"), dir.file("run/link"));
+  EXPECT_EQ(claim_output_dir(dir.file("run"), true, {"run-events.jsonl", "results.json"}), "");
+  EXPECT_TRUE(fs::is_empty(dir.file("run")));
+  EXPECT_TRUE(fs::exists(dir.file("precious")));
+
+  // Not a run's directory: refused even with --overwrite, and left as it was.
+  fs::create_directories(dir.file("home"));
+  std::ofstream(dir.file("home/notes.txt")) << "mine";
+  const std::string why = claim_output_dir(dir.file("home"), true, {"results.json"});
+  EXPECT_NE(why.find("refusing to empty it"), std::string::npos) << why;
+  EXPECT_TRUE(fs::exists(dir.file("home/notes.txt")));
+  // A file where the directory should be.
+  EXPECT_NE(
+      claim_output_dir(dir.file("home/notes.txt"), true, {"results.json"}).find("not a directory"),
+      std::string::npos);
+}

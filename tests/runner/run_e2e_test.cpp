@@ -278,3 +278,42 @@ TEST(RunE2E, SigintTearsEverythingDown) {
   EXPECT_GE(r["phases"].size(), 1u);
   expect_nothing_left(r, out);
 }
+
+// Issue 23 item 9: a second run into the same --out found the first run's data (initdb refused)
+// and appended to its logs. Now a non-empty --out is refused before anything starts, and
+// --overwrite empties it only when it holds an earlier run.
+TEST(RunE2E, ANonEmptyOutIsRefusedAndOverwriteReplacesAnEarlierRun) {
+  TempDir dir;
+  json s = tiny_scenario();
+  s["duration"] = "2s";
+  s["timeline"] = json::parse(R"([{"at": "0s", "phase": "baseline"}])");
+  s["assertions"] = json::parse(
+      R"([{"name": "baseline errors", "kind": "error_ratio", "phase": "baseline", "max": 0.01}])");
+  const std::string scenario = write_json(dir, "s.json", s);
+  const std::string out = dir.file("out");
+  std::filesystem::create_directories(out + "/logs");
+  std::ofstream(out + "/results.json") << "{\"verdict\": \"fail\"}";
+  std::ofstream(out + "/logs/target.log") << "an earlier run's log\n";
+
+  auto [refused, text] = run_faultline({"run", scenario, "--out", out}, dir.file("err"), 20s);
+  EXPECT_EQ(refused, 2) << text;
+  EXPECT_NE(slurp(dir.file("err")).find("is not empty (it holds an earlier run)"),
+            std::string::npos)
+      << slurp(dir.file("err"));
+  EXPECT_EQ(slurp(out + "/logs/target.log"), "an earlier run's log\n");
+
+  auto [code, text2] =
+      run_faultline({"run", scenario, "--out", out, "--overwrite"}, dir.file("err2"), 60s);
+  EXPECT_EQ(code, 0) << text2 << slurp(dir.file("err2"));
+  EXPECT_EQ(load_json_file(out + "/results.json")["verdict"], "pass");
+  EXPECT_EQ(slurp(out + "/logs/target.log").find("an earlier run's log"), std::string::npos);
+
+  // A directory that holds no run is never emptied, --overwrite or not.
+  const std::string mine = dir.file("mine");
+  std::filesystem::create_directories(mine);
+  std::ofstream(mine + "/notes.txt") << "keep";
+  auto [kept, text3] =
+      run_faultline({"run", scenario, "--out", mine, "--overwrite"}, dir.file("err3"), 20s);
+  EXPECT_EQ(kept, 2) << text3;
+  EXPECT_EQ(slurp(mine + "/notes.txt"), "keep");
+}
