@@ -1,4 +1,5 @@
-// `faultline run SCENARIO.json [--out DIR] [--set key.path=value ...] [--duration D]
+// `faultline run SCENARIO.json [--out DIR [--overwrite]] [--set key.path=value ...]
+// [--var NAME=VALUE ...] [--duration D]
 // [--prometheus-sd FILE]`: parses and validates the scenario (exit 2 with every error and its JSON
 // path), runs it, prints the verdict table, exits 0 pass / 1 an assertion failed / 2 bad input or
 // a component failed / 130 interrupted.
@@ -25,10 +26,12 @@ struct RunArgs {
   std::string scenario;
   std::string out;
   std::vector<std::string> sets;
+  std::vector<std::string> vars;  // --var NAME=VALUE: --set vars["NAME"]=VALUE
   std::string duration;
   std::string prometheus_sd;
   std::string api_token;
   std::string checkpoint_interval = "5m";
+  bool overwrite = false;
 };
 
 int run_command(const RunArgs& a) {
@@ -43,15 +46,32 @@ int run_command(const RunArgs& a) {
     }
     duration = static_cast<double>(d->count()) / 1e9;
   }
+  std::vector<std::string> sets = a.sets;
+  for (const auto& v : a.vars) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "faultline run: --var: expected NAME=VALUE, got \"" << v << "\"\n";
+      return kExitUsage;
+    }
+    sets.push_back("vars[\"" + v.substr(0, eq) + "\"]" + v.substr(eq));
+  }
   std::unique_ptr<Scenario> s;
   try {
-    s = std::make_unique<Scenario>(load_scenario(a.scenario, a.sets, duration));
+    s = std::make_unique<Scenario>(load_scenario(a.scenario, sets, duration));
   } catch (const ConfigError& e) {
     std::cerr << "faultline run: invalid scenario " << a.scenario << ":\n" << e.what() << "\n";
     return kExitUsage;
   }
   RunOptions o;
   o.out_dir = a.out.empty() ? "out/" + s->name : a.out;
+  // One run per directory: an earlier run's logs, data directories and records never mix with
+  // this one's (docs/run.md#running-a-scenario).
+  if (const std::string why =
+          claim_output_dir(o.out_dir, a.overwrite, {"run-events.jsonl", "results.json"});
+      !why.empty()) {
+    std::cerr << "faultline run: --out: " << why << "\n";
+    return kExitUsage;
+  }
   o.prometheus_sd = a.prometheus_sd;
   o.faultline_exe = self_exe();
   o.api_token = a.api_token;
@@ -102,9 +122,15 @@ void register_commands(CommandRegistry& registry) {
   app->add_option("--out", args->out,
                   "Directory for results.json, junit.xml, report.html and logs/ "
                   "(default out/<scenario name>)");
+  app->add_flag("--overwrite", args->overwrite,
+                "Empty the --out directory first when it holds an earlier run (without it, a "
+                "non-empty --out is refused)");
   app->add_option("--set", args->sets,
                   "Override a scenario value: key.path=value (repeatable), e.g. "
                   "target.mode=naive");
+  app->add_option("--var", args->vars,
+                  "Set a scenario variable, used as ${var.NAME} (repeatable): NAME=VALUE, the "
+                  "value always a string; the same as --set vars.NAME=VALUE");
   app->add_option("--duration", args->duration,
                   "Rescale the timeline to this total duration (e.g. 10m for a short soak)");
   app->add_option("--api-token", args->api_token,

@@ -21,15 +21,29 @@ using namespace scenario_detail;
 namespace {
 
 // Splits "a.b.0.c" into segments.
-std::vector<std::string> split_path(const std::string& p) {
+// "a.b.1.c" and a.files["grace.vcl"] (a key with dots, in double quotes inside brackets) into
+// segments; nullopt when a bracket is not closed as `"]`.
+std::optional<std::vector<std::string>> split_path(const std::string& p) {
   std::vector<std::string> out;
-  std::size_t start = 0;
-  for (;;) {
-    auto dot = p.find('.', start);
-    out.push_back(p.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos) break;
-    start = dot + 1;
+  std::string cur;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '.') {
+      out.push_back(std::move(cur));
+      cur.clear();
+    } else if (p.compare(i, 2, "[\"") == 0) {
+      const auto close = p.find("\"]", i + 2);
+      if (close == std::string::npos) return std::nullopt;
+      if (!cur.empty()) out.push_back(std::move(cur));
+      out.push_back(p.substr(i + 2, close - i - 2));
+      cur.clear();
+      i = close + 1;
+      // What follows a bracket is another bracket, a dot, or the end.
+      if (i + 1 < p.size() && p[i + 1] == '.') ++i;
+    } else {
+      cur += p[i];
+    }
   }
+  if (!cur.empty() || out.empty() || p.back() == '.') out.push_back(std::move(cur));
   return out;
 }
 
@@ -86,7 +100,12 @@ void apply_override(json& doc, const std::string& assignment, ConfigErrors& erro
   const std::string text = assignment.substr(eq + 1);
   json value = parse_json_or_discarded(text);
   if (value.is_discarded()) value = text;  // bare words are strings: --set target.mode=naive
-  auto segs = split_path(key);
+  auto split = split_path(key);
+  if (!split) {
+    errors.add(where, "a bracketed key is written [\"key.with.dots\"]");
+    return;
+  }
+  auto& segs = *split;
   if (std::any_of(segs.begin(), segs.end(), [](const std::string& s) { return s.empty(); })) {
     errors.add(where, "empty path segment");
     return;
@@ -120,7 +139,16 @@ void apply_override(json& doc, const std::string& assignment, ConfigErrors& erro
                  fmt::format("{} is a {}, cannot set a member in it", path, cur->type_name()));
       return;
     }
-    if (last) *cur = value;
+    if (last) {
+      // A string stays a string: env.X=1 is "1", not 1. So is a new member of the maps whose
+      // values are all strings (env, vars, files).
+      const bool string_map =
+          i > 0 && (segs[i - 1] == "env" || segs[i - 1] == "vars" || segs[i - 1] == "files");
+      if (!value.is_string() && (cur->is_string() || (cur->is_null() && string_map)))
+        *cur = text;
+      else
+        *cur = value;
+    }
   }
 }
 
@@ -139,12 +167,16 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
   // Placeholders: names checked against what the scenario declares, then substituted (by stand-ins
   // when only validating) so every member below is judged as it will run.
   const auto uses = find_placeholders(raw, errors);
-  check_placeholder_names(raw, uses, errors);
-  const auto stand_ins = placeholder_stand_ins(uses);
-  const json doc = substitute_placeholders(raw, values ? *values : stand_ins);
+  s.vars = parse_vars(raw, errors);
+  check_placeholder_names(raw, uses, s.vars, errors);
+  auto substituted = values ? *values : placeholder_stand_ins(uses);
+  for (const auto& [name, value] : s.vars)
+    substituted["var." + name] = value;
+  const json doc = substitute_placeholders(raw, substituted);
   s.effective = doc;
   reject_unknown_keys(
-      doc, "$", {"name", "description", "duration", "services", "load", "timeline", "assertions"},
+      doc, "$",
+      {"name", "description", "duration", "vars", "services", "load", "timeline", "assertions"},
       errors);
   if (auto n = get_string(doc, "$", "name", errors, true)) {
     if (!valid_name(*n)) errors.add("$.name", "must be 1-64 characters of [A-Za-z0-9_.-]");

@@ -163,6 +163,7 @@ struct Scenario {
   std::vector<std::unique_ptr<Assertion>> assertions;
   json effective;  // the JSON after --set overrides (kept for the results)
   json source;     // the same, placeholders not substituted (resolve_for_run re-parses it)
+  std::map<std::string, std::string> vars;  // $.vars (after --set / --var), for ${var.NAME}
   std::string base_dir;
   std::optional<double> scaled_to;                        // --duration
   std::map<std::string, std::string> placeholder_values;  // set by resolve_for_run

@@ -59,8 +59,10 @@ void compute_start_order(Scenario& s, const std::map<std::string, std::string>& 
 
 // Placeholders (scenario_resolve.cpp): records unknown names at their paths; stand-in values that
 // let the members be validated before the real ones are known.
+// $.vars: NAME -> its text (numbers and booleans as written); errors at $.vars.NAME.
+std::map<std::string, std::string> parse_vars(const json& doc, ConfigErrors& errors);
 void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>& uses,
-                             ConfigErrors& errors);
+                             const std::map<std::string, std::string>& vars, ConfigErrors& errors);
 std::map<std::string, std::string> placeholder_stand_ins(const std::vector<PlaceholderUse>& uses);
 // ${tls.ca}, ${tls.cert}, ... → their file names in the run's PKI directory (${out}/tls).
 const std::map<std::string, std::string>& tls_pki_files();

@@ -18,7 +18,7 @@ namespace scenario_detail {
 namespace {
 
 constexpr const char* kKnown =
-    "${port.NAME}, ${out}, ${scenario_dir}, ${faultline}, ${target.url}, "
+    "${var.NAME}, ${port.NAME}, ${out}, ${scenario_dir}, ${faultline}, ${target.url}, "
     "${proxies.NAME.listen}, ${redis.I.port}, ${tls.ca}, ${tls.cert}, ${tls.key}, "
     "${tls.client_cert}, ${tls.client_key}";
 
@@ -37,8 +37,31 @@ bool is_number(const std::string& s) {
 
 }  // namespace
 
+std::map<std::string, std::string> parse_vars(const json& doc, ConfigErrors& errors) {
+  std::map<std::string, std::string> vars;
+  auto it = doc.find("vars");
+  if (it == doc.end()) return vars;
+  if (!it->is_object()) {
+    errors.add("$.vars", "must be an object of NAME: value (strings, numbers or booleans)");
+    return vars;
+  }
+  for (const auto& [name, value] : it->items()) {
+    const std::string path = path_join("$.vars", name);
+    if (!valid_name(name))
+      errors.add(path, "a variable name is 1-64 characters of [A-Za-z0-9_.-]");
+    else if (value.is_string())
+      vars[name] = value.get<std::string>();
+    else if (value.is_number() || value.is_boolean())
+      vars[name] = value.dump();  // 3 and true read as they are written
+    else
+      errors.add(path,
+                 fmt::format("must be a string, a number or a boolean, got {}", value.type_name()));
+  }
+  return vars;
+}
+
 void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>& uses,
-                             ConfigErrors& errors) {
+                             const std::map<std::string, std::string>& vars, ConfigErrors& errors) {
   const json* services = nullptr;
   if (auto it = doc.find("services"); it != doc.end() && it->is_object()) services = &*it;
   auto declared_proxy = [&](const std::string& n) {
@@ -60,6 +83,13 @@ void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>&
     const std::string& n = u.name;
     std::string problem;
     if (n == "out" || n == "scenario_dir" || n == "faultline") continue;
+    if (has_prefix(n, "var.")) {
+      if (!vars.count(n.substr(4)) && reported.insert({u.path, n}).second)
+        errors.add(u.path, fmt::format("\"${{{}}}\": no variable \"{}\" in $.vars (declare it, or "
+                                       "give it with --var {}=VALUE)",
+                                       n, n.substr(4), n.substr(4)));
+      continue;
+    }
     if (tls_pki_files().count(n)) continue;
     if (has_prefix(n, "port.")) {
       if (!valid_name(n.substr(5)))
@@ -141,6 +171,8 @@ Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
   std::map<std::string, std::string> values{
       {"out", ctx.out_dir}, {"scenario_dir", validated.base_dir}, {"faultline", ctx.faultline_exe}};
   add_tls_values(values, ctx.out_dir);
+  for (const auto& [name, value] : validated.vars)
+    values["var." + name] = value;
   ConfigErrors ignored;
   const auto uses = find_placeholders(validated.source, ignored);
   std::set<unsigned short> taken;

@@ -286,12 +286,63 @@ TEST(Scenario, OverridesSetValuesByPath) {
   apply_override(doc, "services.proxies.0.toxics=[{\"type\":\"latency\"}]", e);
   ASSERT_TRUE(e.empty()) << e.to_string();
   EXPECT_EQ(doc["services"]["target"]["mode"], "naive");
-  EXPECT_EQ(doc["load"]["rate"], 50);
+  // It replaced a string ("2k"), so it is the string "50": a string field keeps its type.
+  EXPECT_EQ(doc["load"]["rate"], "50");
   EXPECT_EQ(doc["assertions"][0]["max"], 0.2);
   EXPECT_EQ(doc["load"]["connections"], 4);
   Scenario s = parse_scenario(doc, "/tmp");
   EXPECT_EQ(s.target.mode, "naive");
   EXPECT_EQ(s.proxies[0].toxics.size(), 1u);
+}
+
+// Issue 23 item 6: scenario variables, strings that stay strings, keys with dots.
+TEST(Scenario, VariablesAndStringOverrides) {
+  json doc = valid();
+  doc["vars"] = json::parse(R"({"MODE": "naive", "N": 3})");
+  doc["services"]["target"]["mode"] = "${var.MODE}";
+  doc["description"] = "mode ${var.MODE}, ${var.N} shards";
+  ConfigErrors e;
+  apply_override(doc, "vars.MODE=resilient", e);
+  apply_override(doc, "vars.NEW=1", e);                        // a new var: the string "1"
+  apply_override(doc, "services.proxies.0.extra_thing=5", e);  // not a string map: JSON 5
+  ASSERT_TRUE(e.empty()) << e.to_string();
+  EXPECT_EQ(doc["vars"]["NEW"], "1");
+  EXPECT_EQ(doc["services"]["proxies"][0]["extra_thing"], 5);
+  doc["services"]["proxies"][0].erase("extra_thing");
+  Scenario s = parse_scenario(doc, "/tmp");
+  EXPECT_EQ(s.target.mode, "resilient");
+  EXPECT_EQ(s.description, "mode resilient, 3 shards");
+  EXPECT_EQ(s.vars.at("N"), "3");
+
+  // A bracketed key holds dots.
+  json files = json::parse(R"({"a": {"files": {"grace.vcl": "old"}}})");
+  apply_override(files, R"(a.files["grace.vcl"]=new)", e);
+  apply_override(files, R"(a.files["x.y"].z=1)", e);
+  ASSERT_TRUE(e.empty()) << e.to_string();
+  EXPECT_EQ(files["a"]["files"]["grace.vcl"], "new");
+  EXPECT_EQ(files["a"]["files"]["x.y"]["z"], 1);
+  apply_override(files, R"(a.files["open=1)", e);
+  EXPECT_FALSE(e.empty());
+
+  // An undeclared variable is an error at its path, naming --var.
+  json bad = valid();
+  bad["description"] = "${var.NOPE}";
+  try {
+    parse_scenario(bad, "/tmp");
+    ADD_FAILURE() << "an undeclared variable was accepted";
+  } catch (const ConfigError& err) {
+    const std::string text = err.what();
+    EXPECT_NE(text.find("$.description"), std::string::npos) << text;
+    EXPECT_NE(text.find("--var NOPE=VALUE"), std::string::npos) << text;
+  }
+  bad = valid();
+  bad["vars"] = json::parse(R"({"L": [1]})");
+  try {
+    parse_scenario(bad, "/tmp");
+    ADD_FAILURE() << "a list variable was accepted";
+  } catch (const ConfigError& err) {
+    EXPECT_NE(std::string(err.what()).find("$.vars.L"), std::string::npos) << err.what();
+  }
 }
 
 TEST(Scenario, BadOverridesAreReported) {
