@@ -1,4 +1,4 @@
-// `faultline run SCENARIO.json [--out DIR [--overwrite]] [--set key.path=value ...]
+// `faultline run SCENARIO.json [--validate] [--out DIR [--overwrite]] [--set key.path=value ...]
 // [--var NAME=VALUE ...] [--duration D]
 // [--prometheus-sd FILE]`: parses and validates the scenario (exit 2 with every error and its JSON
 // path), runs it, prints the verdict table, exits 0 pass / 1 an assertion failed / 2 bad input or
@@ -6,6 +6,7 @@
 #include "runner/cli.hpp"
 #include "common/files.hpp"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,7 +14,10 @@
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "runner/envelope/envelope_cli.hpp"
+#include "runner/judge/dry_run.hpp"
 #include "runner/orchestrator.hpp"
 #include "runner/report/report_build.hpp"
 #include "runner/scenario/scenario.hpp"
@@ -32,7 +36,48 @@ struct RunArgs {
   std::string api_token;
   std::string checkpoint_interval = "5m";
   bool overwrite = false;
+  bool validate = false;
 };
+
+// --validate: the scenario resolved as for a run (nothing written to --out), then dry_run().
+int validate_command(const RunArgs& a, const Scenario& parsed, const std::string& out_dir) {
+  std::unique_ptr<Scenario> s;
+  try {
+    RunContext ctx{std::filesystem::absolute(out_dir).lexically_normal().string(), self_exe()};
+    s = std::make_unique<Scenario>(resolve_for_run(parsed, ctx));
+  } catch (const ConfigError& e) {
+    std::cerr << "faultline run: invalid scenario " << a.scenario << " (with its placeholders "
+              << "substituted):\n"
+              << e.what() << "\n";
+    return kExitUsage;
+  }
+  char scratch_template[] = "/tmp/faultline-validate-XXXXXX";
+  const char* scratch = ::mkdtemp(scratch_template);
+  if (!scratch) {
+    std::cerr << "faultline run --validate: cannot create a scratch directory under /tmp\n";
+    return kExitUsage;
+  }
+  const auto problems = dry_run(*s, scratch);
+  std::error_code ec;
+  std::filesystem::remove_all(scratch, ec);
+  if (!problems.empty()) {
+    std::cerr << "faultline run: " << a.scenario << " cannot run:\n";
+    for (const auto& p : problems)
+      std::cerr << "  " << p << "\n";
+    return kExitUsage;
+  }
+  std::size_t promql = 0;
+  for (const auto& x : s->assertions)
+    promql += x->promql_query() ? 1 : 0;
+  std::cout << fmt::format(
+      "{}: valid — {} phases over {}, {} processes, {} proxies, {} assertions ({} PromQL "
+      "queries accepted by Prometheus); nothing of it was started\n",
+      a.scenario, s->phase_names().size(),
+      format_duration(
+          std::chrono::nanoseconds(static_cast<std::int64_t>(s->duration_seconds * 1e9))),
+      s->processes.size(), s->proxies.size(), s->assertions.size(), promql);
+  return 0;
+}
 
 int run_command(const RunArgs& a) {
   std::optional<double> duration;
@@ -64,6 +109,7 @@ int run_command(const RunArgs& a) {
   }
   RunOptions o;
   o.out_dir = a.out.empty() ? "out/" + s->name : a.out;
+  if (a.validate) return validate_command(a, *s, o.out_dir);
   // One run per directory: an earlier run's logs, data directories and records never mix with
   // this one's (docs/run.md#running-a-scenario).
   if (const std::string why =
@@ -122,6 +168,10 @@ void register_commands(CommandRegistry& registry) {
   app->add_option("--out", args->out,
                   "Directory for results.json, junit.xml, report.html and logs/ "
                   "(default out/<scenario name>)");
+  app->add_flag("--validate", args->validate,
+                "Check the scenario and exit (0 valid, 2 not): parse it, resolve its "
+                "placeholders, check that every program it starts exists and that Prometheus "
+                "accepts every PromQL query; nothing is started and --out is not touched");
   app->add_flag("--overwrite", args->overwrite,
                 "Empty the --out directory first when it holds an earlier run (without it, a "
                 "non-empty --out is refused)");

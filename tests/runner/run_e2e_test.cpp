@@ -317,3 +317,36 @@ TEST(RunE2E, ANonEmptyOutIsRefusedAndOverwriteReplacesAnEarlierRun) {
   EXPECT_EQ(kept, 2) << text3;
   EXPECT_EQ(slurp(mine + "/notes.txt"), "keep");
 }
+
+// Issue 23 item 14: `faultline run --validate` checks what a run would need without starting
+// anything: the parse, the placeholders, the programs, the PromQL queries (through a throw-away
+// Prometheus), and leaves --out alone.
+TEST(RunE2E, ValidateChecksProgramsAndQueriesAndStartsNothing) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  auto [ok, text] = run_faultline(
+      {"run", write_json(dir, "ok.json", tiny_scenario()), "--out", out, "--validate"},
+      dir.file("err"), 20s);
+  EXPECT_EQ(ok, 0) << text << slurp(dir.file("err"));
+  EXPECT_NE(text.find("valid"), std::string::npos) << text;
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  json s = tiny_scenario();
+  s["services"]["processes"] =
+      json::parse(R"([{"name": "api", "command": ["/nonexistent/faultline-test-api"]}])");
+  s["timeline"][1]["actions"].push_back(
+      json::parse(R"({"action": "exec", "command": ["faultline-no-such-program"]})"));
+  s["assertions"].push_back(json::parse(
+      R"J({"name": "bad query", "kind": "promql", "phase": "slow", "max": 1,
+          "query": "sum(rate(http_requests_total[phase])"})J"));
+  auto [bad, text2] = run_faultline(
+      {"run", write_json(dir, "bad.json", s), "--out", out, "--validate"}, dir.file("err2"), 60s);
+  EXPECT_EQ(bad, 2) << text2;
+  const std::string err = slurp(dir.file("err2"));
+  for (const char* want :
+       {"$.services.processes[0].command[0]: \"/nonexistent/faultline-test-api\" does not exist",
+        "$.timeline[1].actions[1].command[0]: \"faultline-no-such-program\" is not found in PATH",
+        "$.assertions[2].query: Prometheus rejects the query"})
+    EXPECT_NE(err.find(want), std::string::npos) << want << " in:\n" << err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
