@@ -1,11 +1,15 @@
 #include "common/config.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -344,23 +348,39 @@ json parse_json_or_discarded(std::string_view text, std::size_t max_depth) {
   return doc ? std::move(*doc) : json(json::value_t::discarded);
 }
 
-json load_json_file(const std::string& file, std::uint64_t max_bytes) {
+std::string read_text_file(const std::string& file, std::uint64_t max_bytes) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    throw ConfigError(fmt::format("{}: cannot open file: {}", file, std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) throw ConfigError(fmt::format("{}: cannot open file", file));
-  if (!S_ISREG(st.st_mode))
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
     throw ConfigError(
-        fmt::format("{}: not a regular file (a FIFO, device or directory is not "
-                    "read)",
-                    file));
+        fmt::format("{}: not a regular file (a FIFO, device or directory is not read)", file));
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
     throw ConfigError(
         fmt::format("{}: {} bytes, over the limit of {} bytes", file, st.st_size, max_bytes));
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open file", file));
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ConfigError(fmt::format("{}: cannot read: {}", file, std::strerror(errno)));
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes)  // grew while being read
+      throw ConfigError(fmt::format("{}: over the limit of {} bytes", file, max_bytes));
+  }
+  return text;
+}
+
+json load_json_file(const std::string& file, std::uint64_t max_bytes) {
+  const std::string text = read_text_file(file, max_bytes);
   std::string error;
-  auto doc = parse_json(ss.str(), &error);
+  auto doc = parse_json(text, &error);
   if (!doc) throw ConfigError(fmt::format("{}: invalid JSON: {}", file, error));
   return std::move(*doc);
 }

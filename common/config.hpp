@@ -112,5 +112,9 @@ json parse_json_or_discarded(std::string_view text, std::size_t max_depth = kMax
 // file and the line/column of a syntax error. A FIFO, a device or a directory is refused without
 // reading it, and so is a file over `max_bytes`.
 json load_json_file(const std::string& file, std::uint64_t max_bytes = 256ull << 20);
+// The whole text of a regular file of at most `max_bytes`; throws ConfigError naming the file. It
+// is opened non-blocking and checked on the descriptor, so a FIFO, a device or a directory (or a
+// file swapped for one after a check) is refused without reading it.
+std::string read_text_file(const std::string& file, std::uint64_t max_bytes);
 
 }  // namespace faultline

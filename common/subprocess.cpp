@@ -1,6 +1,7 @@
 #include "common/subprocess.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -203,6 +204,13 @@ Spawned spawn(const std::vector<std::string>& argv, const SubprocessOptions& opt
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGPIPE, &dfl, nullptr);
+    if (options.gid) {
+      if (::setgroups(options.groups.size(), options.groups.data()) != 0)
+        child_fail("setgroups for", program->c_str(), errno);
+      if (::setgid(*options.gid) != 0) child_fail("setgid for", program->c_str(), errno);
+    }
+    if (options.uid && ::setuid(*options.uid) != 0)
+      child_fail("setuid for", program->c_str(), errno);
     if (cwd != nullptr && ::chdir(cwd) != 0) child_fail("chdir to", cwd, errno);
     ::execve(program->c_str(), args.data(), envp);
     child_fail("exec", program->c_str(), errno);

@@ -20,6 +20,11 @@ struct SubprocessOptions {
   std::string stderr_file;  // "" = inherited
   std::map<std::string, std::string> env;  // set on top of this process's environment
   std::string cwd;                         // "" = this process's working directory
+  // Run as this user and group (the parent must be root): supplementary groups set to `groups`,
+  // then the gid, then the uid, in the child before exec.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::vector<gid_t> groups;
 };
 
 class Subprocess {

@@ -166,13 +166,14 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
   }
   // Placeholders: names checked against what the scenario declares, then substituted (by stand-ins
   // when only validating) so every member below is judged as it will run.
-  const auto uses = find_placeholders(raw, errors);
-  s.vars = parse_vars(raw, errors);
-  check_placeholder_names(raw, uses, s.vars, errors);
+  const json expanded = expand_file_templates(raw, base_dir, errors);
+  const auto uses = find_placeholders(expanded, errors);
+  s.vars = parse_vars(expanded, errors);
+  check_placeholder_names(expanded, uses, s.vars, errors);
   auto substituted = values ? *values : placeholder_stand_ins(uses);
   for (const auto& [name, value] : s.vars)
     substituted["var." + name] = value;
-  const json doc = substitute_placeholders(raw, substituted);
+  const json doc = substitute_placeholders(expanded, substituted);
   s.effective = doc;
   reject_unknown_keys(
       doc, "$",

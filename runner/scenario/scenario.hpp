@@ -57,8 +57,15 @@ struct ProcessSpec {
   std::string name;
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
-  std::string cwd;                           // "" = ${out}/NAME
-  std::map<std::string, std::string> files;  // written under ${out}/NAME/ before start
+  std::string cwd;                            // "" = ${out}/NAME
+  std::map<std::string, std::string> files;   // written under ${out}/NAME/ before start
+  std::map<std::string, std::string> copies;  // relative path -> absolute source, copied then
+  // "user" / "group": run as this account (the runner must be root); its directory and files are
+  // then owned by it. Resolved at parse time from the system's user and group databases.
+  std::string user, group;
+  std::optional<std::uint32_t> uid, gid;
+  std::vector<std::uint32_t> groups;  // the user's supplementary groups
+  std::string home;                   // the user's home directory (HOME, unless env sets it)
   ReadyCheck ready;     // how the runner tells it is ready (process_runner.hpp); default: running
   std::string metrics;  // "" or http://HOST:PORT/PATH, scraped like ours
   HostPort metrics_address;  // `metrics` split once at parse time

@@ -59,6 +59,11 @@ void compute_start_order(Scenario& s, const std::map<std::string, std::string>& 
 
 // Placeholders (scenario_resolve.cpp): records unknown names at their paths; stand-in values that
 // let the members be validated before the real ones are known.
+// Every services.processes[].files entry {"template": P} replaced by the text of P (relative to
+// `base_dir`), and every {"copy": P} given P's absolute path, both files checked (regular, at most
+// 4 MiB); errors at the entry's path. Done before the placeholders are scanned, so a template's
+// ${...} are checked and substituted like the scenario's own.
+json expand_file_templates(const json& raw, const std::string& base_dir, ConfigErrors& errors);
 // $.vars: NAME -> its text (numbers and booleans as written); errors at $.vars.NAME.
 std::map<std::string, std::string> parse_vars(const json& doc, ConfigErrors& errors);
 void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>& uses,

@@ -1,6 +1,10 @@
 // Scenario parsing, the user's own processes (services.processes) and the start order of
 // everything the runner starts: explicit `after` lists plus the implicit edges, checked for
 // unknown names and cycles.
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
@@ -94,7 +98,114 @@ void parse_stop(const json& o, const std::string& path, ProcessSpec& ps, ConfigE
   }
 }
 
+// A files entry: its text (a string; a {"template": P} was replaced by P's text before the
+// placeholders, see expand_file_templates) or {"copy": P}, copied as it is when the process starts.
+void parse_files(const json& o, const std::string& p, ProcessSpec& ps, ConfigErrors& errors) {
+  const json* m = get_object(o, p, "files", errors);
+  if (!m) return;
+  for (const auto& [rel, v] : m->items()) {
+    const std::string fpath = path_join(path_join(p, "files"), rel);
+    const std::filesystem::path fp(rel);
+    const bool escapes = std::any_of(fp.begin(), fp.end(), [](const auto& c) { return c == ".."; });
+    if (rel.empty() || fp.is_absolute() || escapes)
+      errors.add(fpath, "must be a relative path inside the process's directory (no \"..\")");
+    if (v.is_string()) {
+      ps.files[rel] = v.get<std::string>();
+    } else if (v.is_object() && v.size() == 1 && v.contains("copy") && v["copy"].is_string()) {
+      ps.copies[rel] = v["copy"].get<std::string>();  // made absolute and checked when expanded
+    } else if (!(v.is_object() && v.contains("template"))) {  // a template's errors: reported
+      errors.add(fpath,
+                 "must be the file's text, {\"template\": \"path\"} or {\"copy\": \"path\"}");
+    }
+  }
+}
+
+// "user" and "group": looked up now (an unknown name is an error before anything starts), and
+// refused unless the runner is root or they are its own.
+void parse_account(const json& o, const std::string& p, ProcessSpec& ps, ConfigErrors& errors) {
+  ps.user = get_string(o, p, "user", errors).value_or("");
+  ps.group = get_string(o, p, "group", errors).value_or("");
+  if (ps.user.empty() && ps.group.empty()) return;
+  std::vector<char> buf(16384);
+  if (!ps.user.empty()) {
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(ps.user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+      errors.add(path_join(p, "user"), fmt::format("no user \"{}\" on this machine", ps.user));
+      return;
+    }
+    ps.uid = found->pw_uid;
+    ps.gid = found->pw_gid;
+    ps.home = found->pw_dir ? found->pw_dir : "";
+    int n = 64;
+    std::vector<gid_t> list(static_cast<std::size_t>(n));
+    if (::getgrouplist(ps.user.c_str(), found->pw_gid, list.data(), &n) < 0) {
+      list.resize(static_cast<std::size_t>(n));
+      ::getgrouplist(ps.user.c_str(), found->pw_gid, list.data(), &n);
+    }
+    list.resize(static_cast<std::size_t>(std::max(n, 0)));
+    ps.groups.assign(list.begin(), list.end());
+  }
+  if (!ps.group.empty()) {
+    group gr{};
+    group* found = nullptr;
+    if (::getgrnam_r(ps.group.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found) {
+      errors.add(path_join(p, "group"), fmt::format("no group \"{}\" on this machine", ps.group));
+      return;
+    }
+    ps.gid = found->gr_gid;
+    if (ps.user.empty()) ps.groups = {found->gr_gid};
+  }
+  const bool own = (!ps.uid || *ps.uid == ::geteuid()) && (!ps.gid || *ps.gid == ::getegid());
+  if (::geteuid() != 0 && !own)
+    errors.add(path_join(p, ps.user.empty() ? "group" : "user"),
+               fmt::format("running a process as another user or group needs root (faultline "
+                           "runs as uid {}): run faultline as root, or drop \"user\"/\"group\"",
+                           ::geteuid()));
+}
+
 }  // namespace
+
+json expand_file_templates(const json& raw, const std::string& base_dir, ConfigErrors& errors) {
+  constexpr std::uint64_t kMaxBytes = 4u << 20;
+  json doc = raw;
+  auto services = doc.find("services");
+  if (services == doc.end() || !services->is_object()) return doc;
+  auto processes = services->find("processes");
+  if (processes == services->end() || !processes->is_array()) return doc;
+  for (std::size_t i = 0; i < processes->size(); ++i) {
+    json& proc = (*processes)[i];
+    if (!proc.is_object() || !proc.contains("files") || !proc["files"].is_object()) continue;
+    const std::string fp = path_join(path_index("$.services.processes", i), "files");
+    for (auto& [rel, v] : proc["files"].items()) {
+      if (!v.is_object() || v.size() != 1) continue;
+      const char* kind = v.contains("template") ? "template" : v.contains("copy") ? "copy" : "";
+      if (!*kind) continue;
+      const std::string where = path_join(path_join(fp, rel), kind);
+      if (!v[kind].is_string()) {
+        errors.add(where, "must be a path (relative to the scenario's directory)");
+        continue;
+      }
+      const std::filesystem::path src =
+          std::filesystem::path(base_dir) / v[kind].get<std::string>();
+      if (std::string(kind) == "copy") {  // copied as it is at start: any size, any bytes
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(src, ec))
+          errors.add(where, fmt::format("{}: not found, or not a regular file", src.string()));
+        else
+          v = json{{"copy", std::filesystem::absolute(src).lexically_normal().string()}};
+        continue;
+      }
+      try {
+        // A template becomes its text: its placeholders are then substituted with the scenario's.
+        v = read_text_file(src.string(), kMaxBytes);
+      } catch (const ConfigError& e) {
+        errors.add(where, e.what());
+      }
+    }
+  }
+  return doc;
+}
 
 void parse_processes(const json& arr, const std::string& path, Scenario& s, ConfigErrors& errors) {
   if (!arr.is_array()) {
@@ -112,7 +223,9 @@ void parse_processes(const json& arr, const std::string& path, Scenario& s, Conf
       continue;
     }
     reject_unknown_keys(
-        o, p, {"name", "command", "env", "cwd", "files", "ready", "metrics", "stop", "after"},
+        o, p,
+        {"name", "command", "env", "cwd", "files", "user", "group", "ready", "metrics", "stop",
+         "after"},
         errors);
     ProcessSpec ps;
     if (auto n = get_string(o, p, "name", errors, true)) {
@@ -134,15 +247,8 @@ void parse_processes(const json& arr, const std::string& path, Scenario& s, Conf
       errors.add(path_join(p, "command"), "must name a program: [\"program\", \"arg\", ...]");
     ps.env = string_map(o, p, "env", errors);
     ps.cwd = get_string(o, p, "cwd", errors).value_or("");
-    ps.files = string_map(o, p, "files", errors);
-    for (const auto& [rel, _] : ps.files) {
-      const std::filesystem::path fp(rel);
-      const bool escapes =
-          std::any_of(fp.begin(), fp.end(), [](const auto& c) { return c == ".."; });
-      if (rel.empty() || fp.is_absolute() || escapes)
-        errors.add(path_join(path_join(p, "files"), rel),
-                   "must be a relative path inside the process's directory (no \"..\")");
-    }
+    parse_files(o, p, ps, errors);
+    parse_account(o, p, ps, errors);
     parse_ready(o, p, ps, errors);
     if (auto m = get_string(o, p, "metrics", errors)) {
       if (auto u = parse_http_url(*m)) {

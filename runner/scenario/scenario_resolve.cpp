@@ -174,7 +174,9 @@ Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
   for (const auto& [name, value] : validated.vars)
     values["var." + name] = value;
   ConfigErrors ignored;
-  const auto uses = find_placeholders(validated.source, ignored);
+  // The placeholders of the file templates too (a port used only in nginx.conf).
+  const json expanded = expand_file_templates(validated.source, validated.base_dir, ignored);
+  const auto uses = find_placeholders(expanded, ignored);
   std::set<unsigned short> taken;
   auto pick = [&]() -> unsigned short {
     for (int attempt = 0; attempt < 100; ++attempt)
@@ -194,7 +196,7 @@ Scenario resolve_for_run(const Scenario& validated, const RunContext& ctx) {
                        [&](const PlaceholderUse& u) { return u.name == name; });
   };
   // The listen addresses as written, with the ports substituted.
-  const json partial = substitute_placeholders(validated.source, values);
+  const json partial = substitute_placeholders(expanded, values);
   const json services = partial.value("services", json::object());
   std::string target_listen;
   if (validated.target.enabled) {

@@ -281,6 +281,9 @@ void ManagedProcess::start() {
   options.stderr_file = log;
   options.env = d.launch.env;
   options.cwd = d.launch.cwd;
+  if (d.launch.uid) options.uid = static_cast<uid_t>(*d.launch.uid);
+  if (d.launch.gid) options.gid = static_cast<gid_t>(*d.launch.gid);
+  options.groups.assign(d.launch.groups.begin(), d.launch.groups.end());
   pid_t p = spawn_process(d.launch.command, options);
   d.status.reset();
   d.pid = p;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +27,8 @@ struct ProcessLaunch {
   std::map<std::string, std::string> env;  // set on top of the runner's own environment
   std::string cwd;                         // "" = the runner's working directory
   std::string log_file;                    // stdout and stderr are appended here
+  std::optional<std::uint32_t> uid, gid;   // run as (the runner must be root)
+  std::vector<std::uint32_t> groups;       // supplementary groups with `gid`
 };
 
 struct ReadyCheck {

@@ -1,7 +1,11 @@
 // UserProcess (components.hpp): a program of services.processes, supervised by ManagedProcess
 // (process_runner.hpp): its files written under ${out}/NAME, its ready check, its own stop signal
 // and grace period.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -43,10 +47,40 @@ void UserProcess::start() {
       out << text;
       if (!out) throw RunError(fmt::format("process {}: cannot write {}", spec_->name, f.string()));
     }
+    for (const auto& [rel, src] : spec_->copies) {
+      const fs::path f = dir / rel;
+      fs::create_directories(f.parent_path(), ec);
+      fs::copy_file(src, f, fs::copy_options::overwrite_existing, ec);
+      if (ec)
+        throw RunError(fmt::format("process {}: cannot copy {} to {}: {}", spec_->name, src,
+                                   f.string(), ec.message()));
+    }
+    // Another account's process gets its directory (and what was written there) as its own.
+    if (spec_->uid || spec_->gid) {
+      const uid_t uid = spec_->uid ? static_cast<uid_t>(*spec_->uid) : static_cast<uid_t>(-1);
+      const gid_t gid = spec_->gid ? static_cast<gid_t>(*spec_->gid) : static_cast<gid_t>(-1);
+      auto own = [&](const fs::path& f) {
+        if (::lchown(f.c_str(), uid, gid) != 0)
+          throw RunError(fmt::format("process {}: cannot give {} to {}: {}", spec_->name,
+                                     f.string(), spec_->user.empty() ? spec_->group : spec_->user,
+                                     std::strerror(errno)));
+      };
+      own(dir);
+      for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+        own(e.path());
+    }
     ProcessLaunch launch;
     launch.name = spec_->name;
     launch.command = spec_->command;
     launch.env = spec_->env;
+    launch.uid = spec_->uid;
+    launch.gid = spec_->gid;
+    launch.groups = spec_->groups;
+    if (spec_->uid) {  // what programs that look their user up in the environment expect
+      launch.env.try_emplace("USER", spec_->user);
+      launch.env.try_emplace("LOGNAME", spec_->user);
+      if (!spec_->home.empty()) launch.env.try_emplace("HOME", spec_->home);
+    }
     launch.cwd = spec_->cwd.empty() ? dir.string() : spec_->cwd;
     launch.log_file = log_file();
     mp_ = std::make_unique<ManagedProcess>(std::move(launch));

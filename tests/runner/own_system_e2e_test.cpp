@@ -5,6 +5,7 @@
 // during the run, a ready timeout, a query Prometheus rejects, an unreachable proxy API, a failing
 // exec — ending in verdict "error" with the results so far written and nothing left behind.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -296,4 +297,40 @@ TEST(OwnSystemE2E, SigkilledRunnerLeavesNoGrandchildren) {
     found = processes_mentioning(marker);
   }
   EXPECT_TRUE(found.empty()) << "left running: " << found.front();
+}
+
+// Issue 23 item 8: PostgreSQL and PgBouncer refuse to run as root; a process may name the user
+// (and group) it runs as, and its directory is then its own.
+TEST(OwnSystemE2E, AProcessRunsAsTheUserItNames) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (the runner switches users)";
+  TempDir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));  // nobody walks in
+  json s = json::parse(R"({
+    "name": "as-user", "duration": "2s",
+    "services": {"processes": [
+      {"name": "worker", "user": "nobody",
+       "command": ["sh", "-c", "id -u > whoami; id -g >> whoami; echo \"home=$HOME\"; echo ready; exec sleep 100"],
+       "files": {"conf/app.conf": "written by the runner"},
+       "ready": {"log": "ready", "timeout": "10s"}}]},
+    "timeline": [{"at": "0s", "phase": "one"}]
+  })");
+  auto o = run(dir, write_json(dir, "s.json", s), {});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  std::ifstream who(dir.file("out") + "/worker/whoami");
+  std::string uid, gid;
+  who >> uid >> gid;
+  EXPECT_EQ(uid, "65534");  // nobody
+  EXPECT_EQ(gid, "65534");  // nogroup
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.file("out") + "/worker/conf/app.conf").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+
+  // An unknown user is an error at its path before anything starts.
+  s["services"]["processes"][0]["user"] = "faultline-no-such-user";
+  TempDir dir2;
+  auto bad = run(dir2, write_json(dir2, "s.json", s), {});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.stderr_text.find("$.services.processes[0].user: no user \"faultline-no-such-user\""),
+            std::string::npos)
+      << bad.stderr_text;
 }

@@ -1,9 +1,15 @@
 // Scenario parsing for the user's own system (issue #10): placeholders, services.processes and
 // their start order, proxies on known ports, load at any URL, an attached proxy API, and the
 // signal / restart / exec actions. Every bad form is an error at its JSON path.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "runner/scenario/scenario.hpp"
+#include "tests/support/support.hpp"
 
 using namespace faultline;
 using namespace faultline::runner;
@@ -260,4 +266,46 @@ TEST(ScenarioProcesses, ActionsNameTheirComponentOnce) {
   EXPECT_EQ(ComponentId::load(1, 3).resource_prefix(), "load");
   EXPECT_FALSE(ComponentId::parse("redis:x"));
   EXPECT_FALSE(ComponentId::redis(0).resource_prefix());
+}
+
+// Issue 23 item 7: a process's files from disk — {"template": P} (placeholders substituted, a
+// port used only there picked like any other) and {"copy": P} (byte for byte at start).
+TEST(ScenarioProcesses, FilesFromTemplatesAndCopies) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.file("conf"));
+  std::ofstream(dir.file("conf/web.conf")) << "listen ${port.web}; root ${out}; keep $${x}\n";
+  std::ofstream(dir.file("blob.bin"), std::ios::binary) << std::string("\0${raw}\xff", 8);
+  json doc = own();
+  doc["services"]["processes"][1]["files"] = json::parse(
+      R"({"web.conf": {"template": "conf/web.conf"}, "data/blob.bin": {"copy": "blob.bin"},
+          "inline.txt": "port ${port.api}"})");
+  const Scenario v = parse_scenario(doc, dir.path().string());
+  const ProcessSpec& api = v.processes[1];
+  EXPECT_EQ(api.files.at("web.conf"), "listen 1; root /faultline-out; keep ${x}\n");
+  EXPECT_EQ(api.copies.at("data/blob.bin"), dir.file("blob.bin"));
+
+  const Scenario s = resolve_for_run(v, RunContext{"/abs/out", "/usr/bin/faultline"});
+  const std::string& web = s.processes[1].files.at("web.conf");
+  const std::string port = s.placeholder_values.at("port.web");
+  EXPECT_NE(port, "1");
+  EXPECT_EQ(web, "listen " + port + "; root /abs/out; keep ${x}\n");
+
+  // Errors at the entry's path: a missing file, an unknown placeholder inside a template, a FIFO,
+  // an entry of the wrong shape.
+  ASSERT_EQ(::mkfifo(dir.file("fifo").c_str(), 0600), 0);
+  std::ofstream(dir.file("bad.tpl")) << "${nope}";
+  doc["services"]["processes"][1]["files"] = json::parse(
+      R"({"a": {"template": "missing.conf"}, "b": {"template": "bad.tpl"},
+          "c": {"template": "fifo"}, "d": {"copy": "missing.bin"}, "e": 5})");
+  std::string e;
+  try {
+    parse_scenario(doc, dir.path().string());
+  } catch (const ConfigError& err) {
+    e = err.what();
+  }
+  const std::string p = "$.services.processes[1].files.";
+  for (const std::string& want : {p + "a.template", p + "b: unknown placeholder \"${nope}\"",
+                                  p + "c.template", p + "d.copy", p + "e: must be the file's text"})
+    EXPECT_NE(e.find(want), std::string::npos) << want << " in:\n" << e;
+  EXPECT_NE(e.find("not a regular file"), std::string::npos) << e;
 }
