@@ -267,7 +267,7 @@ awaitable<StepResult> send_request(Conn* c, std::size_t name, const std::string*
                                    bool head_method, bool keep, TimePoint intended) {
   Worker* w = c->w;
   StepResult result;
-  const TimePoint sent = w->begin_request();
+  const TimePoint sent = w->begin_request(intended);
   result.outcome = co_await exchange(c, bytes, head_method, keep ? &result : nullptr, sent);
   w->end_request(name, intended, sent, result.outcome);
   co_return result;
