@@ -315,6 +315,10 @@ int run_load_command(const LoadArgs& a) {
             workload.request_names.end())
       return usage_error("--threshold \"" + t + "\": no request named \"" + th->scope +
                          "\" in the workload");
+    const auto& checks = workload.check_names;
+    if (!th->check.empty() && std::find(checks.begin(), checks.end(), th->check) == checks.end())
+      return usage_error("--threshold \"" + t + "\": no check named \"" + th->check +
+                         "\" in the workload");
     thresholds.push_back(*th);
   }
 

@@ -27,8 +27,14 @@ double process_cpu_seconds() {
 
 }  // namespace
 
-void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval) {
+void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval,
+                  CheckCounts* checks_interval) {
   WorkerStats& st = w.stats;
+  if (!st.checks_interval.empty()) {
+    st.checks_total.merge(st.checks_interval);
+    if (checks_interval) checks_interval->merge(st.checks_interval);
+    st.checks_interval.reset();
+  }
   for (std::size_t s = 0; s < st.pending.size(); ++s) {
     Stats& p = st.pending[s];
     if (p.total == 0) continue;
@@ -49,6 +55,7 @@ void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval
 }
 
 Coordinator::Coordinator(Engine& e) : e_(e), names_interval_(e.workload.request_names.size()) {
+  checks_interval_.resize(e.workload.check_names.size());
   if (!e.cfg.intervals_out.empty()) {
     std::string error;
     if (!intervals_.open(e.cfg.intervals_out, error))
@@ -131,6 +138,7 @@ void Coordinator::watch_cpu(double seconds) {
 void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent, TimePoint stopped_at) {
   const EngineConfig& cfg = e_.cfg;
   interval_sum_.reset();
+  checks_interval_.reset();
   for (auto& s : names_interval_)
     s.reset();
   std::int64_t in_flight = 0;
@@ -138,7 +146,7 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent, Tim
   for (auto& w : e_.workers) {
     {
       std::lock_guard lock(w->mu);
-      fold_pending(*w, &interval_sum_, &names_interval_);
+      fold_pending(*w, &interval_sum_, &names_interval_, &checks_interval_);
     }
     in_flight += w->in_flight.load(std::memory_order_relaxed);
     // Read in the reverse order of the worker's increments (an arrival is offered, then sent,
@@ -191,6 +199,7 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent, Tim
   watch_cpu(seconds);
   if (metrics_) {
     metrics_->observe(interval_sum_);
+    metrics_->observe_checks(checks_interval_);
     metrics_->in_flight->Set(static_cast<double>(in_flight));
     metrics_->backlog->Set(static_cast<double>(total.backlog));
     metrics_->offered_rate->Set(offered_rate);
@@ -275,6 +284,8 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
   const EngineConfig& cfg = e_.cfg;
   Stats line_stats;
   std::vector<Stats> names(e_.workload.request_names.size());
+  CheckCounts checks;
+  checks.resize(e_.workload.check_names.size());
   for (auto& w : e_.workers) {
     std::lock_guard lock(w->mu);
     auto& secs = w->stats.seconds;
@@ -282,6 +293,7 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
       line_stats.merge(it->second.stats);
       for (std::size_t n = 0; n < it->second.names.size() && n < names.size(); ++n)
         names[n].merge(it->second.names[n]);
+      checks.merge(it->second.checks);
       it = secs.erase(it);
     }
     w->stats.seconds_floor = s + 1;
@@ -300,6 +312,7 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
   const std::size_t stage = cfg.replay ? 0 : cfg.profile.stage_at(t);
   json line = interval_line(t, 1.0, line_stats, names, e_.workload.request_names, closed.in_flight,
                             closed.schedule.backlog, offered_rate, stage, closed.schedule);
+  if (!checks.empty()) line["checks"] = checks.to_json(e_.workload.check_names);
   // What `report merge --intervals` needs to line shards up (loadgen/interval_merge.hpp).
   line["seconds"] = 1.0;
   line["start_unix"] = e_.start_unix;

@@ -106,8 +106,8 @@ awaitable<void> run_job(Conn* c, Job job) {
       bytes = &scratch;
     }
     const bool keep = !step.captures.empty();
-    StepResult r =
-        co_await send_request(c, step.name_index, bytes, is_head(step.method), keep, intended);
+    StepResult r = co_await send_request(c, step.name_index, bytes, is_head(step.method), keep,
+                                         intended, &step.checks);
     if (r.outcome != Outcome::ok) break;  // later steps depend on this one
     bool captured = true;
     for (const auto& cap : step.captures) {

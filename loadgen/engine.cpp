@@ -95,6 +95,8 @@ void make_workers(Engine& engine, IoPool& pool) {
     w->stage_schedule.resize(std::max<std::size_t>(stage_count, 1));
     w->stats.names_total.resize(names);
     w->stats.names_interval.resize(names);
+    w->stats.checks_total.resize(engine.workload.check_names.size());
+    w->stats.checks_interval.resize(engine.workload.check_names.size());
     if (cfg.url.tls) w->stats.handshakes.resize(stage_count + 1);
     engine.workers.push_back(std::move(w));
   }

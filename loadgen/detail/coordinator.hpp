@@ -23,7 +23,10 @@ class Coordinator {
   // Opens --intervals-out (throws ConfigError when it cannot be written).
   explicit Coordinator(Engine& e);
   // Feeds `m` from now on (--metrics-listen).
-  void publish_to(LoadMetrics* m) { metrics_ = m; }
+  void publish_to(LoadMetrics* m) {
+    metrics_ = m;
+    m->declare_checks(e_.workload.check_names);
+  }
 
   // Ticks once a second from the engine's start until the run is over; true when a stop signal
   // ended it.
@@ -79,6 +82,7 @@ class Coordinator {
   std::uint64_t last_backlog_ = 0;
   Stats interval_sum_;
   std::vector<Stats> names_interval_;
+  CheckCounts checks_interval_;  // since the last tick, by completion (metrics)
   std::size_t saturated_seconds_ = 0;
   bool warned_saturated_ = false;
   std::int64_t max_lag_ns_ = 0;

@@ -39,6 +39,9 @@ using TimePoint = Clock::time_point;
 struct Engine;
 struct Worker;
 
+// The response checks of one request: (index into Workload::check_names, passed).
+using CheckResults = std::vector<std::pair<std::size_t, bool>>;
+
 struct Job {
   TimePoint intended;
   std::size_t entry = 0;  // workload entry, or replay item when replaying
@@ -58,6 +61,10 @@ struct WorkerStats {
   // https only: per stage of the handshake's start, plus one last slot for "no stage"; one
   // record per new connection.
   std::vector<HandshakeStats> handshakes;
+  // Response checks by name (empty when the workload declares none): the run's, and since the
+  // last tick (by completion, for the Prometheus counters).
+  CheckCounts checks_total;
+  CheckCounts checks_interval;
   // The --intervals-out lines' side: requests by the second they were sent in (open model: their
   // intended send time), so a request that completes late still counts in its own second. Keys
   // are >= `seconds_floor`, the next second the coordinator writes: a request of an already
@@ -65,6 +72,7 @@ struct WorkerStats {
   struct Second {
     Stats stats;
     std::vector<Stats> names;  // used only with more than one name
+    CheckCounts checks;
   };
   std::map<std::int64_t, Second> seconds;
   std::int64_t seconds_floor = 0;
@@ -156,7 +164,7 @@ struct Worker {
   std::array<std::atomic<std::int64_t>, kSecondSlots> outstanding{};
 
   inline void record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
-                     Outcome outcome);
+                     Outcome outcome, const CheckResults* checks);
   // Only this worker's thread writes the schedule counters (the coordinator reads them): no
   // atomic RMW needed.
   static void bump(std::atomic<std::uint64_t>& c) {
@@ -171,10 +179,11 @@ struct Worker {
   inline TimePoint begin_request(TimePoint intended);
   // Once per new TLS connection (not on the per-request path).
   inline void record_handshake(bool ok, TimePoint started, Clock::duration took);
-  void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome) {
+  void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome,
+                   const CheckResults* checks = nullptr) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    record(name, intended, sent_at, done, outcome);  // also ends it in `outstanding`
+    record(name, intended, sent_at, done, outcome, checks);  // also ends it in `outstanding`
   }
 };
 
@@ -204,7 +213,8 @@ struct Engine {
   Engine(const EngineConfig& c, Workload& w) : cfg(c), workload(w) {
     for (const Entry& entry : w.entries) {
       const bool one = !c.replay && !entry.generator && entry.steps.size() == 1 &&
-                       !entry.steps[0].prerendered.empty() && entry.steps[0].captures.empty();
+                       !entry.steps[0].prerendered.empty() && entry.steps[0].captures.empty() &&
+                       entry.steps[0].checks.empty();
       simple.push_back(one ? &entry.steps[0] : nullptr);
       simple_head.push_back(one && entry.steps[0].method == "HEAD");
     }
@@ -239,7 +249,7 @@ struct Engine {
 };
 
 inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
-                           Outcome outcome) {
+                           Outcome outcome, const CheckResults* checks) {
   const auto corrected = std::chrono::duration_cast<std::chrono::nanoseconds>(done - intended);
   const auto actual = std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at);
   const std::size_t stage = std::min(engine->stage_of(intended), stats.stages.size());
@@ -253,6 +263,13 @@ inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_
   if (by_name) {
     if (sec.names.empty()) sec.names.resize(stats.names_interval.size());
     sec.names[name].record(outcome, corrected, actual);
+  }
+  if (checks && !checks->empty()) {
+    if (sec.checks.empty()) sec.checks.resize(stats.checks_total.passed.size());
+    for (const auto& [check, ok] : *checks) {
+      stats.checks_interval.add(check, ok);
+      sec.checks.add(check, ok);
+    }
   }
   auto& slot = outstanding[static_cast<std::size_t>(second) % kSecondSlots];
   slot.store(slot.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -274,6 +291,7 @@ inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration
 
 // Folds what `w` recorded since the last call into its totals and stages (and, when given, into
 // the interval sums). Caller holds w.mu or the workers are stopped.
-void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval);
+void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval,
+                  CheckCounts* checks_interval = nullptr);
 
 }  // namespace faultline::loadgen::detail
