@@ -207,15 +207,41 @@ void CheckCounts::reset() {
 }
 
 json CheckCounts::to_json(const std::vector<std::string>& names) const {
-  json j = json::object();
-  for (std::size_t i = 0; i < names.size() && i < passed.size(); ++i) {
-    const auto all = passed[i] + failed[i];
-    j[names[i]] = {
-        {"passed", passed[i]},
-        {"failed", failed[i]},
-        {"failure_ratio", all > 0 ? json(static_cast<double>(failed[i]) / static_cast<double>(all))
-                                  : json(nullptr)}};
+  CheckSums sums;
+  for (std::size_t i = 0; i < names.size() && i < passed.size(); ++i)
+    sums[names[i]] = {passed[i], failed[i]};
+  return checks_to_json(sums);
+}
+
+namespace {
+json check_json(std::uint64_t passed, std::uint64_t failed) {
+  const auto all = passed + failed;
+  return {{"passed", passed},
+          {"failed", failed},
+          {"failure_ratio",
+           all > 0 ? json(static_cast<double>(failed) / static_cast<double>(all)) : json(nullptr)}};
+}
+std::uint64_t count_at(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) return 0;
+  return it->get<std::uint64_t>();
+}
+}  // namespace
+
+void add_checks(CheckSums& into, const json& checks) {
+  if (!checks.is_object()) return;
+  for (const auto& [name, v] : checks.items()) {
+    auto& sum = into[name];
+    if (!v.is_object()) continue;
+    sum.first += count_at(v, "passed");
+    sum.second += count_at(v, "failed");
   }
+}
+
+json checks_to_json(const CheckSums& sums) {
+  json j = json::object();
+  for (const auto& [name, pf] : sums)
+    j[name] = check_json(pf.first, pf.second);
   return j;
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -67,5 +68,11 @@ struct CheckCounts {
   // {NAME: {"passed", "failed", "failure_ratio"}} (failure_ratio null when none was evaluated).
   json to_json(const std::vector<std::string>& names) const;
 };
+
+// Sums of {NAME: {"passed", "failed", ...}} objects by name (passed, failed): what `report
+// merge` does with the results' and interval lines' "checks".
+using CheckSums = std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>;
+void add_checks(CheckSums& into, const json& checks);  // a malformed entry counts 0
+json checks_to_json(const CheckSums& sums);            // as CheckCounts::to_json
 
 }  // namespace faultline::loadgen

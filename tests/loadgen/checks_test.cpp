@@ -8,6 +8,7 @@
 
 #include "common/http_client.hpp"
 #include "loadgen/checks.hpp"
+#include "loadgen/merge.hpp"
 #include "loadgen/threshold.hpp"
 #include "loadgen/workload.hpp"
 #include "tests/loadgen/load_support.hpp"
@@ -214,4 +215,8 @@ TEST(ChecksLoad, CountedInResultsIntervalsAndMetricsNotAsFailedRequests) {
   }
   EXPECT_EQ(cached_failed, home);
   EXPECT_EQ(status_failed, down);
+  // `report merge` of two such results adds the checks up.
+  const json merged = merge_results({r, r}, {"a", "b"});
+  EXPECT_EQ(merged["checks"]["cached"]["failed"].get<std::uint64_t>(), 2 * home);
+  EXPECT_DOUBLE_EQ(merged["checks"]["cached"]["failure_ratio"].get<double>(), 1.0);
 }
