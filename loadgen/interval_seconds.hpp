@@ -3,12 +3,12 @@
 //
 // Every line covers exactly one second [s, s + 1) of the run (t = s + 1, "seconds": 1), and holds
 // the requests *sent* in it (open model: by their intended send time), so a second is written
-// only once it is over and none of its requests is in flight any more — or, at the latest,
-// `force_after` seconds after it ended (a request cannot take longer than its timeouts). A
-// stall of the generator itself (the process stopped, an overloaded machine) therefore never
-// makes a long line followed by short ones: each second of the stall gets its own line,
-// possibly with nothing in it. Seconds that end at or after `hold_from` (the planned end of the
-// run) are held for the final flush, which writes every remaining second.
+// only once it is over (plus kSendGrace) and none of its requests is in flight any more — or, at
+// the latest, `force_after` seconds after it ended (a request cannot take longer than its
+// timeouts). A stall of the generator itself (the process stopped, an overloaded machine)
+// therefore never makes a long line followed by short ones: each second of the stall gets its
+// own line, possibly with nothing in it. Seconds that end at or after `hold_from` (the planned
+// end of the run) are held for the final flush, which writes every remaining second.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +21,7 @@ namespace faultline::loadgen {
 
 class IntervalSeconds {
  public:
+  static constexpr double kSendGrace = 0.01;  // seconds
   IntervalSeconds(double hold_from, double force_after)
       : hold_from_(hold_from), force_after_(force_after) {}
 
@@ -42,6 +43,9 @@ class IntervalSeconds {
     if (s >= closed_) return std::nullopt;
     const auto end = static_cast<double>(s + 1);
     if (end >= hold_from_ - 1e-9) return std::nullopt;
+    // An arrival due just before the second's end may be handed to its connection a little
+    // after it (the scheduler's own latency): it still belongs here.
+    if (elapsed < end + kSendGrace) return std::nullopt;
     if (busy(s) && elapsed < end + force_after_) return std::nullopt;
     return s;
   }

@@ -123,3 +123,11 @@ TEST(LoadIntervals, RequestsCountInTheSecondTheyWereSentIn) {
   EXPECT_EQ(totals[0] + totals[1] + totals[2] + totals[3],
             r["requests"]["total"].get<std::uint64_t>());
 }
+
+TEST(IntervalSeconds, AnArrivalHandedOverJustAfterItsSecondStillCountsInIt) {
+  IntervalSeconds secs(10, 22);
+  auto idle = [](std::int64_t) { return false; };
+  secs.close(1.0001);
+  EXPECT_FALSE(secs.next_ready(1.0001, idle));  // within kSendGrace of the second's end
+  EXPECT_EQ(secs.next_ready(1.0 + IntervalSeconds::kSendGrace, idle), 0);
+}
