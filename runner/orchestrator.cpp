@@ -401,9 +401,7 @@ int Run::write_outputs(RunInfo info) {
     if (code == kExitOk) code = kExitUsage;
   }
   if (o_.print_summary) {
-    std::cout << render_terminal_summary(r.doc);
-    for (const auto& w : base.warnings)
-      std::cout << "warning: " << w << "\n";
+    std::cout << render_terminal_summary(r.doc);  // with the document's warnings
     std::cout << "results: " << (fs::path(o_.out_dir) / "results.json").string()
               << "\nreport:  " << (fs::path(o_.out_dir) / "report.html").string() << "\n";
     std::cout.flush();
