@@ -51,8 +51,9 @@ std::vector<IdleToxics> idle_toxics(const Scenario& s, const RunMeasurements& m)
           st.since = k;
           break;
         case Action::Kind::remove_toxic:
+          // The other toxics' draws on the open connections stay (an update or an add replaces
+          // the toxic, which draws again on every connection).
           st.toxics.erase(a.toxic);
-          st.since = k;
           break;
         case Action::Kind::disable_proxy:
           st.disabled = true;

@@ -5,7 +5,8 @@
 // phase comes from the scenario (initial toxics and the timeline's actions); what they injected
 // from the proxy's own counters. A tcp proxy draws when a connection opens or a toxic is added,
 // and a draw holds for the connection's life, so for it the faults are counted from the phase in
-// which its toxics were last set; http and redis proxies draw per request, so per phase.
+// which its toxics were last added or updated (both draw again on every open connection); http and
+// redis proxies draw per request, so per phase.
 #pragma once
 
 #include <string>
