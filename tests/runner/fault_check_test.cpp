@@ -118,3 +118,28 @@ TEST(FaultCheck, ATcpDrawHoldsForItsConnectionAnHttpDrawForItsRequest) {
   m.phases[2].faults.clear();
   EXPECT_TRUE(idle_toxics(scenario("http"), m).empty());
 }
+
+TEST(FaultCheck, RemovingOneTcpToxicKeepsTheOthersDraws) {
+  // At "still", a second toxic is removed again: "r"'s draws on the open connections stay, so
+  // "still" is judged from "reset" on; an update draws again, so it restarts the window.
+  json doc = json::parse(R"({
+    "name": "idle", "duration": "40s",
+    "services": {"target": {"mode": "resilient"},
+                 "proxies": [{"name": "front", "protocol": "tcp", "upstream": "target"}]},
+    "timeline": [
+      {"at": "0s", "phase": "baseline"},
+      {"at": "10s", "phase": "reset", "actions": [
+        {"action": "add_toxic", "proxy": "front", "toxic": {"name": "r", "type": "latency"}},
+        {"action": "add_toxic", "proxy": "front", "toxic": {"name": "q", "type": "latency"}}]},
+      {"at": "20s", "phase": "still", "actions": [
+        {"action": "remove_toxic", "proxy": "front", "toxic": "q"}]},
+      {"at": "30s", "phase": "recovery", "actions": [
+        {"action": "update_toxic", "proxy": "front", "toxic": "r", "toxicity": 0.5}]}
+    ]
+  })");
+  const Scenario s = parse_scenario(doc, "/tmp");
+  const auto idle = idle_toxics(s, measured({0, 2, 0, 0}));
+  ASSERT_EQ(idle.size(), 1u);
+  EXPECT_EQ(idle[0].phase, "recovery");  // the update drew again, and nothing hit
+  EXPECT_TRUE(idle[0].since_phase.empty());
+}
