@@ -5,6 +5,7 @@
 // writes its results.
 #include "runner/orchestrator.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -249,15 +250,26 @@ void Run::run_timeline() {
     if (next < s_.timeline.size() && now >= clock_.at(s_.timeline[next].at_seconds)) {
       const auto& e = s_.timeline[next];
       // The phase starts when its actions start, so what they cause (a restart's refused requests,
-      // a toxic's first effects) is measured in it; the boundary scrape follows the actions (a
-      // process they CONTinue answers it).
+      // a toxic's first effects) is measured in it. The components are scraped at the boundary
+      // BEFORE its actions run: a fault belongs to the phase that injected it (a TCP toxic counts
+      // its draws on the open connections the moment it is added), and so do the requests served
+      // while the actions run (an exec, a restart). A component the timeline has taken down
+      // (STOPped, restarting) cannot answer then; it is scraped after the actions (which may
+      // CONTinue it), having counted nothing since it went down.
       const double at = clock_.now();
+      ledger_.record(event::Phase{next, at});
+      const auto down = actions_->expected_down();
+      auto is_down = [&](const std::string& key) {
+        return std::find(down.begin(), down.end(), key) != down.end();
+      };
+      sampler_->boundary(next, at, [&](const std::string& key) { return !is_down(key); });
       for (const auto& a : e.actions) {
         const double started = clock_.now();
         ledger_.record(event::Timeline{started, e.phase, actions_->execute(a)});
       }
       if (e.actions.empty()) ledger_.record(event::Timeline{at, e.phase, "phase starts"});
-      boundary(next, at);
+      if (!down.empty()) sampler_->boundary(next, at, is_down);
+      boundaries_done_ = next + 1;
       // A phase ended: its assertions can be judged now (checkpoint).
       if (next > 0 && o_.checkpoint_interval_seconds > 0) write_checkpoint();
       spdlog::info("run: {:.2f}s phase {}", at, e.phase);
@@ -284,7 +296,7 @@ void Run::run_timeline() {
 
 void Run::boundary(std::size_t k, double at) {
   ledger_.record(event::Phase{k, at});
-  sampler_->boundary(k, at);
+  sampler_->boundary(k, at, [](const std::string&) { return true; });
   boundaries_done_ = k + 1;
 }
 
@@ -389,9 +401,7 @@ int Run::write_outputs(RunInfo info) {
     if (code == kExitOk) code = kExitUsage;
   }
   if (o_.print_summary) {
-    std::cout << render_terminal_summary(r.doc);
-    for (const auto& w : base.warnings)
-      std::cout << "warning: " << w << "\n";
+    std::cout << render_terminal_summary(r.doc);  // with the document's warnings
     std::cout << "results: " << (fs::path(o_.out_dir) / "results.json").string()
               << "\nreport:  " << (fs::path(o_.out_dir) / "report.html").string() << "\n";
     std::cout.flush();

@@ -82,6 +82,12 @@ std::unique_ptr<Assertion> parse_assertion(const json& obj, const std::string& p
   c.name = *name;
   c.kind = *kind;
   c.phase = *phase;
+  if (auto it = obj.find("require_faults"); it != obj.end()) {
+    if (it->is_boolean())
+      c.require_faults = it->get<bool>();
+    else
+      errors.add(path_join(path, "require_faults"), "must be true or false");
+  }
   const AssertionFactory* f = registry.find(*kind);
   if (!f) {
     std::string known;
@@ -102,7 +108,7 @@ void reject_unknown_assertion_keys(const json& obj, const std::string& path,
   if (!obj.is_object()) return;
   for (const auto& [k, _] : obj.items()) {
     bool known = false;
-    for (std::string_view c : {"name", "kind", "phase"})
+    for (std::string_view c : {"name", "kind", "phase", "require_faults"})
       known = known || c == k;
     for (auto c : own)
       known = known || c == k;

@@ -26,7 +26,11 @@ struct AssertionResult {
   std::string bound;               // e.g. "<= 1.5"
   bool pass = false;
   bool not_run = false;  // a phase it needs did not complete (interrupted or failed run)
-  std::string message;   // says what was measured and why it passed or failed
+  // Its phase's toxics injected no fault and it requires faults (`require_faults`): the run could
+  // not test what was asked, so it does not pass (pass is false; results.json says
+  // "inconclusive").
+  bool inconclusive = false;
+  std::string message;  // says what was measured and why it passed or failed
 };
 
 // Fields every assertion has.
@@ -34,6 +38,9 @@ struct AssertionCommon {
   std::string name;
   std::string kind;
   std::string phase;  // a timeline phase name, or "*" for the whole run
+  // "require_faults": when the toxics active in its phase injected no fault, the assertion is
+  // inconclusive instead of judged. Unset: the kind's default (Assertion::require_faults_default).
+  std::optional<bool> require_faults;
 };
 
 class Assertion {
@@ -57,6 +64,10 @@ class Assertion {
   // A PromQL expression for the run's Prometheus (kind promql), "[phase]" not yet expanded; the
   // orchestrator evaluates it at the phase's end into RunMeasurements::promql[name].
   virtual std::optional<std::string> promql_query() const { return std::nullopt; }
+  // Whether a phase whose toxics injected nothing makes it inconclusive when the scenario does
+  // not say (`require_faults`): true for the kinds that divide by the faults (error_amplification).
+  virtual bool require_faults_default() const { return false; }
+  bool requires_faults() const { return common_.require_faults.value_or(require_faults_default()); }
   virtual AssertionResult evaluate(const RunMeasurements& m) const = 0;
 
  protected:

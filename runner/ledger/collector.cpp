@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/histogram.hpp"
+#include "runner/ledger/scrape_figures.hpp"
 #include "runner/scenario/component_id.hpp"
 
 namespace faultline::runner {
@@ -64,12 +65,6 @@ Schedule schedule_of(const json& line) {
   // sent, so they count as backlog that did not drain.
   s.backlog = std::max({s.backlog, u64(line, "unsent"), u64(*it, "unsent")});
   return s;
-}
-
-// Outcomes of faultline_target_shard_requests_total that are not failures.
-bool outcome_ok(const std::string& outcome) {
-  return outcome == "ok" || outcome == "success" || outcome == "not_found" ||
-         outcome == "client_error";
 }
 
 }  // namespace
@@ -317,51 +312,6 @@ PhaseStats Collector::compute(const Accumulator& a, const std::string& name) con
   return p;
 }
 
-namespace {
-
-void fill_from_deltas(PhaseStats& p, const PromSnapshot* target, const PromSnapshot* proxy,
-                      const std::vector<std::string>& proxies, double seconds) {
-  if (proxy) {
-    for (const auto& name : proxies) {
-      FaultStats f;
-      auto req = proxy->sum("faultline_proxy_requests_total", {{"proxy", name}});
-      if (!req) continue;  // the proxy does not export this one
-      f.requests = *req;
-      f.faults_injected =
-          proxy->sum("faultline_proxy_faults_injected_total", {{"proxy", name}}).value_or(0);
-      for (const auto& s : proxy->samples())
-        if (s.name == "faultline_proxy_faults_injected_total" && s.labels.count("proxy") &&
-            s.labels.at("proxy") == name && s.labels.count("kind") && s.value > 0)
-          f.by_kind[s.labels.at("kind")] += s.value;
-      if (f.requests > 0) f.fault_ratio = std::min(1.0, f.faults_injected / f.requests);
-      p.faults[name] = f;
-    }
-  }
-  if (target) {
-    const std::string rq = "faultline_target_shard_requests_total";
-    for (const auto& shard : target->label_values(rq, "shard")) {
-      ShardStats s;
-      s.seconds = seconds;
-      for (const auto& smp : target->samples()) {
-        if (smp.name != rq || !smp.labels.count("shard") || smp.labels.at("shard") != shard)
-          continue;
-        s.requests += smp.value;
-        auto o = smp.labels.find("outcome");
-        if (o != smp.labels.end() && !outcome_ok(o->second)) s.errors += smp.value;
-      }
-      if (s.requests > 0) {
-        s.error_ratio = s.errors / s.requests;
-        s.p99_seconds = histogram_quantile(
-            *target, "faultline_target_shard_request_duration_seconds", {{"shard", shard}}, 0.99);
-      }
-      if (seconds > 0) s.throughput_rps = s.requests / seconds;
-      p.shards[shard] = s;
-    }
-  }
-}
-
-}  // namespace
-
 std::optional<double> Collector::resource_in(const std::string& key, double from, double to) const {
   const auto it = resource_index_.find(key);
   if (it == resource_index_.end()) return std::nullopt;
@@ -403,6 +353,8 @@ RunMeasurements Collector::finish() const {
   std::map<std::string, std::pair<double, double>> span;
   std::map<std::string, bool> merged_fault;
   std::map<std::string, std::size_t> last_index;
+  // Connections per proxy, added over the occurrences (a merged phase has no one start scrape).
+  std::map<std::string, std::map<std::string, double>> merged_connections;
   Accumulator whole;
   std::pair<PromSnapshot, bool> whole_target{{}, false}, whole_proxy{{}, false};
   for (std::size_t k = 0; k < n; ++k) {
@@ -414,7 +366,16 @@ RunMeasurements Collector::finish() const {
     const double secs = std::max(0.0, p.end_seconds - p.start_seconds);
     auto td = delta("target", k);
     auto pd = delta("proxy", k);
-    fill_from_deltas(p, td ? &*td : nullptr, pd ? &*pd : nullptr, proxies_, secs);
+    const PromSnapshot* proxy_start = nullptr;
+    if (auto it = boundary_.find("proxy");
+        it != boundary_.end() && k < it->second.size() && it->second[k])
+      proxy_start = &*it->second[k];
+    fill_from_deltas(p, td ? &*td : nullptr, pd ? &*pd : nullptr, proxy_start, proxies_, secs);
+    for (const auto& [proxy, f] : p.faults)
+      if (f.connections) {
+        merged_connections[name][proxy] += *f.connections;
+        merged_connections["*"][proxy] += *f.connections;
+      }
     fill_components(p, k);
     m.phases.push_back(std::move(p));
 
@@ -442,8 +403,13 @@ RunMeasurements Collector::finish() const {
     p.start_seconds = start;
     p.end_seconds = end;
     p.fault = fault;
-    fill_from_deltas(p, t.second ? &t.first : nullptr, px.second ? &px.first : nullptr, proxies_,
-                     secs);
+    fill_from_deltas(p, t.second ? &t.first : nullptr, px.second ? &px.first : nullptr, nullptr,
+                     proxies_, secs);
+    for (auto& [proxy, f] : p.faults)
+      if (auto c = merged_connections[name].find(proxy); c != merged_connections[name].end()) {
+        f.connections = c->second;
+        if (c->second > 0) f.faults_per_connection = f.faults_injected / c->second;
+      }
     fill_components(p, last);
     m.by_name[name] = std::move(p);
   };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "runner/ledger/fault_check.hpp"
 #include "runner/ledger/prom_text.hpp"
 
 namespace faultline::runner {
@@ -132,6 +133,16 @@ RunMeasurements RunLedger::measurements() const {
   std::lock_guard lock(mutex_);
   RunMeasurements m = collector_->finish();
   m.promql = promql_;
+  // What the proxy's "requests" are depends on its protocol (tcp: connections).
+  auto set_protocols = [&](PhaseStats& p) {
+    for (auto& [name, f] : p.faults)
+      for (const auto& spec : s_.proxies)
+        if (spec.name == name) f.protocol = spec.protocol;
+  };
+  for (auto& p : m.phases)
+    set_protocols(p);
+  for (auto& [_, p] : m.by_name)
+    set_protocols(p);
   return m;
 }
 
@@ -144,7 +155,13 @@ RunLedger::Results RunLedger::results(RunInfo info, bool checkpoint, double as_o
     timeline = timeline_;
     info.events = deaths_;
   }
-  const auto results = evaluate_assertions(s_, m, completed);
+  auto results = evaluate_assertions(s_, m, completed);
+  // A phase whose toxics injected nothing is a warning in every report, and makes the assertions
+  // that require faults inconclusive (fault_check.hpp).
+  const auto idle = idle_toxics(s_, m);
+  for (const auto& x : idle)
+    info.warnings.push_back(warning_text(x));
+  mark_inconclusive(s_, idle, results);
   const auto ended = end();
   info.as_of_seconds = as_of;
   if (checkpoint) {

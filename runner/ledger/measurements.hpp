@@ -53,6 +53,11 @@ struct FaultStats {
   double faults_injected = 0;
   std::map<std::string, double> by_kind;
   std::optional<double> fault_ratio;  // faults_injected / requests, empty when no requests
+  // The connections it carried in the phase (open at its start + accepted during it; a merged
+  // phase adds its occurrences') and faults_injected / connections: what a tcp proxy, whose
+  // "requests" are the connections it accepted, can measure in front of a connection pool.
+  std::optional<double> connections, faults_per_connection;
+  std::string protocol;  // tcp | http | redis (from the scenario; "" when unknown)
 };
 
 // One target shard over the phase (from faultline_target_shard_* metrics).

@@ -82,7 +82,10 @@ json phase_to_json(const PhaseStats& p) {
     faults[n] = {{"requests", f.requests},
                  {"faults_injected", f.faults_injected},
                  {"fault_ratio", opt(f.fault_ratio)},
+                 {"connections", opt(f.connections)},
+                 {"faults_per_connection", opt(f.faults_per_connection)},
                  {"by_kind", kinds}};
+    if (!f.protocol.empty()) faults[n]["protocol"] = f.protocol;
   }
   j["faults"] = std::move(faults);
   json shards = json::object();
@@ -134,6 +137,7 @@ std::vector<SeriesPoint> downsample(const std::vector<SeriesPoint>& series,
 }
 
 Verdict verdict_of(const std::vector<AssertionResult>& results) {
+  // An inconclusive assertion did not pass (pass is false): the run could not test what was asked.
   for (const auto& r : results)
     if (!r.pass && !r.not_run) return Verdict::fail;
   return Verdict::pass;
@@ -228,9 +232,10 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
                                {"phase", a.phase},
                                {"measured", opt(a.measured)},
                                {"bound", a.bound},
-                               {"verdict", a.not_run ? "not_run"
-                                           : a.pass  ? "pass"
-                                                     : "fail"},
+                               {"verdict", a.not_run        ? "not_run"
+                                           : a.inconclusive ? "inconclusive"
+                                           : a.pass         ? "pass"
+                                                            : "fail"},
                                {"message", a.message}});
   j["endpoints"] = info.endpoints;
   return j;

@@ -70,6 +70,9 @@ std::string render_junit(const nlohmann::json& results) {
     x << "      <property name=\"scenario_file\" value=\"" << attr(file) << "\"/>\n";
   if (const auto ver = rf::str(results, "faultline_version"); !ver.empty())
     x << "      <property name=\"faultline_version\" value=\"" << attr(ver) << "\"/>\n";
+  for (const auto& w : rf::arr(results, "warnings"))
+    if (w.is_string())
+      x << "      <property name=\"warning\" value=\"" << attr(w.get<std::string>()) << "\"/>\n";
   x << "    </properties>\n";
 
   for (const auto& a : assertions) {

@@ -106,7 +106,7 @@
   }
   function badge(verdict) {
     var v = String(verdict || 'error').toLowerCase();
-    return el('span', { class: 'badge ' + (v === 'pass' ? 'pass' : v === 'fail' ? 'fail' : v === 'not_run' ? 'not-run' : 'error'), text: v.replace('_', ' ').toUpperCase() });
+    return el('span', { class: 'badge ' + (v === 'pass' ? 'pass' : v === 'fail' ? 'fail' : v === 'not_run' ? 'not-run' : v === 'inconclusive' ? 'inconclusive' : 'error'), text: v.replace('_', ' ').toUpperCase() });
   }
 
   // Elements of the wrong shape become empty objects: a damaged document still renders.
@@ -127,8 +127,10 @@
   var nFail = assertions.filter(function (a) { return a.verdict === 'fail'; }).length;
   var nPass = assertions.filter(function (a) { return a.verdict === 'pass'; }).length;
   var nNotRun = assertions.filter(function (a) { return a.verdict === 'not_run'; }).length;
+  var nInconclusive = assertions.filter(function (a) { return a.verdict === 'inconclusive'; }).length;
+  var warnings = arr(R.warnings).filter(function (w) { return typeof w === 'string'; });
   var verdictText = R.verdict === 'pass' ? (nNotRun ? nPass + ' assertions held so far, ' + nNotRun + ' not run yet' : 'all ' + assertions.length + ' assertions held')
-    : R.verdict === 'fail' ? nFail + ' of ' + assertions.length + ' assertions failed'
+    : R.verdict === 'fail' ? nFail + ' of ' + assertions.length + ' assertions failed' + (nInconclusive ? ', ' + nInconclusive + ' inconclusive' : '')
     : R.verdict === 'interrupted' ? 'interrupted: ' + nNotRun + ' assertions not run; what ran ' + (R.completed_verdict === 'pass' ? 'passed' : 'failed') + (R.error ? ' (' + R.error + ')' : '')
     : 'the run ended in error' + (R.error ? ': ' + R.error : '');
   app.appendChild(el('header', { class: 'top' }, [
@@ -137,7 +139,9 @@
       badge(R.verdict)]),
     scenario.description ? el('p', { class: 'description', text: scenario.description }) : null,
     el('p', { class: 'meta', text: meta.join(' · ') }),
-    el('p', { class: 'verdict-line ' + (R.verdict === 'pass' ? 'pass' : 'fail'), text: 'Verdict: ' + verdictText })
+    el('p', { class: 'verdict-line ' + (R.verdict === 'pass' ? 'pass' : 'fail'), text: 'Verdict: ' + verdictText }),
+    // Things the reader must know besides the verdict (a fault phase whose toxics injected nothing).
+    warnings.length ? el('ul', { class: 'warnings', id: 'warnings' }, warnings.map(function (w) { return el('li', { text: 'Warning: ' + w }); })) : null
   ]));
 
   // ---------- verdicts ----------

@@ -133,19 +133,21 @@ std::string render_terminal_summary(const nlohmann::json& results) {
   }
 
   out << '\n';
-  std::size_t failed = 0, not_evaluated = 0;
+  std::size_t failed = 0, not_evaluated = 0, inconclusive = 0;
   if (assertions.empty()) {
     out << "  (no assertions)\n";
   } else {
     std::vector<Row> rows;
     for (const auto& a : assertions) {
       const auto v = rf::str(a, "verdict");
-      std::string shown = v == "pass"      ? "PASS"
-                          : v == "fail"    ? "FAIL"
-                          : v == "not_run" ? "NOT RUN"
-                                           : "ERROR";
+      std::string shown = v == "pass"           ? "PASS"
+                          : v == "fail"         ? "FAIL"
+                          : v == "not_run"      ? "NOT RUN"
+                          : v == "inconclusive" ? "INCONCLUSIVE"
+                                                : "ERROR";
       if (v == "fail") ++failed;
-      if (v != "pass" && v != "fail") ++not_evaluated;
+      if (v == "inconclusive") ++inconclusive;
+      if (v != "pass" && v != "fail" && v != "inconclusive") ++not_evaluated;
       rows.push_back({rf::str(a, "phase", "-"), rf::str(a, "name", rf::str(a, "kind")),
                       measured_text(a), rf::display(rf::any(a, "bound")), shown});
     }
@@ -161,7 +163,11 @@ std::string render_terminal_summary(const nlohmann::json& results) {
       out << '\n';
       header = true;
     }
-    out << "  " << (v == "fail" ? "FAIL " : "ERROR ") << rf::str(a, "name", rf::str(a, "kind"));
+    out << "  "
+        << (v == "fail"           ? "FAIL "
+            : v == "inconclusive" ? "INCONCLUSIVE "
+                                  : "ERROR ")
+        << rf::str(a, "name", rf::str(a, "kind"));
     if (auto ph = rf::str(a, "phase"); !ph.empty()) out << " [" << ph << "]";
     if (auto m = rf::str(a, "message"); !m.empty()) out << ": " << m;
     out << '\n';
@@ -169,6 +175,10 @@ std::string render_terminal_summary(const nlohmann::json& results) {
 
   const auto verdict = rf::str(results, "verdict", "error");
   out << '\n';
+  // What the reader must know besides the verdict (a fault phase whose toxics injected nothing, an
+  // incomplete run record).
+  for (const auto& w : rf::arr(results, "warnings"))
+    if (w.is_string()) out << "warning: " << w.get<std::string>() << '\n';
   const nlohmann::json& partial = rf::any(results, "partial");
   if (partial.is_boolean() && partial.get<bool>())
     out << "Partial results as of " << rf::number(rf::num(results, "as_of_seconds").value_or(0), 0)
@@ -183,6 +193,7 @@ std::string render_terminal_summary(const nlohmann::json& results) {
         << " assertions held)\n";
   } else if (verdict == "fail") {
     out << "Verdict: FAIL (" << failed << " of " << assertions.size() << " assertions failed";
+    if (inconclusive) out << ", " << inconclusive << " inconclusive";
     if (not_evaluated) out << ", " << not_evaluated << " not evaluated";
     out << ")\n";
   } else {

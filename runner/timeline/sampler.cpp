@@ -13,15 +13,17 @@ namespace faultline::runner {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-void Sampler::boundary(std::size_t k, double at) {
+void Sampler::boundary(std::size_t k, double at,
+                       const std::function<bool(const std::string&)>& wanted) {
   auto keep = [&](const std::string& component, std::optional<std::string> text) {
     if (text) ledger_.record(event::Boundary{k, at, component, std::move(*text)});
   };
   for (const auto& [key, m] : sys_.metrics_endpoints())
-    keep(key, scrape_text(m, 1500ms));
+    if (wanted(key)) keep(key, scrape_text(m, 1500ms));
   // The load generator: every shard's text in one, so its process figures are the sum over its
   // processes (none when a shard does not answer: a part would pass for the whole).
-  keep(ComponentId::load(0, 1).key(), load_.metrics_text(1500ms));
+  if (const std::string load = ComponentId::load(0, 1).key(); wanted(load))
+    keep(load, load_.metrics_text(1500ms));
 }
 
 void Sampler::start(TimelineClock clock) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,8 +27,9 @@ class Sampler {
   Sampler(const Sampler&) = delete;
   Sampler& operator=(const Sampler&) = delete;
 
-  // Every component's /metrics at boundary k (the start of phase k; k == phases: the end).
-  void boundary(std::size_t k, double at);
+  // The /metrics of every component whose key `wanted` accepts ("target", "proxy", "load", a
+  // process name) at boundary k (the start of phase k; k == phases: the end).
+  void boundary(std::size_t k, double at, const std::function<bool(const std::string&)>& wanted);
   // Starts the per-second thread; stop() ends it (at once).
   void start(TimelineClock clock);
   void stop();

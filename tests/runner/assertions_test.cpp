@@ -152,6 +152,59 @@ TEST(Assertions, ErrorAmplification) {
   EXPECT_NE(r.message.find("injected no faults"), std::string::npos);
 }
 
+// Issue 23.3: a tcp proxy's "requests" are connections. In front of a pool it accepted none in
+// the phase: no per-request ratio exists, and the assertion says so (inconclusive, not a pass);
+// "per": "connection" divides by the faults per connection it carried instead.
+TEST(Assertions, ErrorAmplificationBehindATcpProxyInFrontOfAPool) {
+  auto m = typical();
+  FaultStats f;
+  f.protocol = "tcp";
+  f.requests = 0;  // no connection opened in the phase: the pool's were opened before it
+  f.faults_injected = 2;
+  f.connections = 4;
+  f.faults_per_connection = 0.5;
+  m.by_name["fault"].faults["front"] = f;
+  auto a = make(
+      R"({"name":"a","kind":"error_amplification","phase":"fault","proxy":"front","max":1.5})");
+  EXPECT_TRUE(a->requires_faults());
+  auto r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_TRUE(r.inconclusive);
+  EXPECT_FALSE(r.measured.has_value());
+  EXPECT_NE(r.message.find("tcp proxy: its requests are the connections it accepted"),
+            std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("faults per connection 0.5 (2 faults on 4 connections)"),
+            std::string::npos)
+      << r.message;
+  auto per = make(
+      R"({"name":"a","kind":"error_amplification","phase":"fault","proxy":"front","max":1.5,
+          "per":"connection"})");
+  r = per->evaluate(m);
+  ASSERT_TRUE(r.measured.has_value()) << r.message;
+  EXPECT_NEAR(*r.measured, 0.052 / 0.5, 1e-9);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_NE(r.message.find("induced faults per connection 0.5"), std::string::npos) << r.message;
+  // Bad "per", and require_faults must be a boolean.
+  ConfigErrors e;
+  parse_assertion(json::parse(R"({"name":"a","kind":"error_amplification","phase":"fault",
+      "proxy":"front","max":1,"per":"stream","require_faults":"yes"})"),
+                  "$.assertions[0]", builtin_assertions(), e);
+  EXPECT_NE(e.to_string().find("$.assertions[0].per: must be \"request\" or \"connection\""),
+            std::string::npos)
+      << e.to_string();
+  EXPECT_NE(e.to_string().find("$.assertions[0].require_faults: must be true or false"),
+            std::string::npos)
+      << e.to_string();
+  // require_faults is a member of every kind: false by default but for error_amplification.
+  auto lat = make(R"({"name":"l","kind":"latency","phase":"fault","percentile":"p99",
+                      "max":"1s","require_faults":true})");
+  EXPECT_TRUE(lat->requires_faults());
+  EXPECT_FALSE(make(R"({"name":"l","kind":"latency","phase":"fault","percentile":"p99",
+                        "max":"1s"})")
+                   ->requires_faults());
+}
+
 TEST(Assertions, RecoveryTime) {
   auto m = typical();
   auto a = make(R"({"name":"a","kind":"recovery_time","phase":"recovery","baseline":"baseline",

@@ -210,7 +210,7 @@ void expect_report_build_matches(const TempDir& dir, const std::string& out_dir)
   ASSERT_TRUE(std::filesystem::exists(copy + "/results.json")) << "report build exited " << code;
   const json rebuilt = load_json_file(copy + "/results.json");
   for (const char* key : {"verdict", "completed_verdict", "error", "interrupted", "partial",
-                          "phases", "assertions", "events", "timeline", "endpoints"})
+                          "phases", "assertions", "events", "timeline", "endpoints", "warnings"})
     EXPECT_EQ(live.value(key, json()), rebuilt.value(key, json()))
         << key << " differs between the live run and report build";
 }

@@ -121,6 +121,31 @@ TEST(HtmlReportChromium, RendersWithoutErrorsAndChartsHaveData) {
   }
 }
 
+// Issue 23.2: the run's warnings (a fault phase whose toxics injected nothing) are shown under the
+// verdict, and an inconclusive assertion has its own badge and is counted in the verdict line.
+TEST(HtmlReportChromium, WarningsAndInconclusiveAssertionsAreShown) {
+  ASSERT_TRUE(find_program("chromium")) << "chromium is not installed (scripts/install-deps)";
+  test::TempDir dir;
+  json doc = fixture();
+  doc["warnings"] = {
+      "phase http-errors (from 20.0 s): the toxics of proxy target_http (<i>x</i>) "
+      "injected no fault (0 requests)"};
+  doc["assertions"][1]["verdict"] = "inconclusive";
+  const auto html = dir.file("report.html");
+  runner::write_html_report(doc, html);
+  const auto dom = dump_dom(html, dir);
+  ASSERT_FALSE(dom.empty());
+  EXPECT_EQ(attr(dom, "html", "data-script-errors"), "0")
+      << attr(dom, "html", "data-script-error-messages");
+  EXPECT_NE(dom.find("id=\"warnings\""), std::string::npos);
+  EXPECT_NE(dom.find("Warning: phase http-errors (from 20.0 s): the toxics of proxy target_http "
+                     "(&lt;i&gt;x&lt;/i&gt;) injected no fault"),
+            std::string::npos);
+  EXPECT_NE(dom.find("class=\"badge inconclusive\""), std::string::npos);
+  EXPECT_NE(dom.find(">INCONCLUSIVE<"), std::string::npos);
+  EXPECT_NE(dom.find("1 inconclusive"), std::string::npos);
+}
+
 TEST(HtmlReportChromium, EmptyDocumentRendersWithoutErrors) {
   ASSERT_TRUE(find_program("chromium")) << "chromium is not installed (scripts/install-deps)";
   test::TempDir dir;
