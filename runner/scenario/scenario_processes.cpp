@@ -222,11 +222,10 @@ void parse_processes(const json& arr, const std::string& path, Scenario& s, Conf
       errors.add(p, "must be an object");
       continue;
     }
-    reject_unknown_keys(
-        o, p,
-        {"name", "command", "env", "cwd", "files", "user", "group", "ready", "metrics", "stop",
-         "after"},
-        errors);
+    reject_unknown_keys(o, p,
+                        {"name", "command", "env", "cwd", "files", "user", "group", "ready",
+                         "metrics", "stop", "after"},
+                        errors);
     ProcessSpec ps;
     if (auto n = get_string(o, p, "name", errors, true)) {
       if (!valid_name(*n))

@@ -330,7 +330,8 @@ TEST(OwnSystemE2E, AProcessRunsAsTheUserItNames) {
   TempDir dir2;
   auto bad = run(dir2, write_json(dir2, "s.json", s), {});
   EXPECT_EQ(bad.code, 2);
-  EXPECT_NE(bad.stderr_text.find("$.services.processes[0].user: no user \"faultline-no-such-user\""),
-            std::string::npos)
+  EXPECT_NE(
+      bad.stderr_text.find("$.services.processes[0].user: no user \"faultline-no-such-user\""),
+      std::string::npos)
       << bad.stderr_text;
 }
