@@ -29,6 +29,11 @@ function(faultline_add_test name)
   if(ARG_SERIAL)
     set(serial TRUE)
   endif()
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}"
-                       RUN_SERIAL ${serial})
+  # One label, the given ones joined with "-" ("runner-e2e"): gtest_discover_tests writes its
+  # PROPERTIES out flat, so a list of labels spilled into the next property — "LABELS runner e2e
+  # RUN_SERIAL TRUE" set a property "e2e" and lost RUN_SERIAL, and every scenario test ran beside
+  # others, measuring their load. `ctest -L` takes a regex: -L runner and -L e2e both still match.
+  string(JOIN "-" labels ${ARG_LABELS})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES RUN_SERIAL ${serial}
+                       LABELS "${labels}")
 endfunction()
