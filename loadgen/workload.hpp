@@ -13,7 +13,6 @@
 
 #include "common/config.hpp"
 #include "common/net.hpp"
-#include "loadgen/checks.hpp"
 
 namespace faultline::loadgen {
 
@@ -64,8 +63,7 @@ struct StepSpec {
   std::vector<std::pair<std::string, Template>> headers;
   Template body;
   std::vector<Capture> captures;
-  std::vector<CheckSpec> checks;  // response checks (loadgen/checks.hpp)
-  std::string prerendered;        // whole request bytes when nothing is templated (hot path)
+  std::string prerendered;  // whole request bytes when nothing is templated (hot path)
 };
 
 class Exchanger;  // the engine's side: sends one request on the current connection
@@ -88,7 +86,6 @@ struct Entry {
 struct Workload {
   std::vector<Entry> entries;
   std::vector<std::string> request_names;  // every name stats are kept under
-  std::vector<std::string> check_names;    // every response check's name (checks.hpp)
   std::vector<double> cumulative;          // cumulative weights, for pick()
 
   std::size_t pick(Rng& rng) const;

@@ -19,8 +19,7 @@
   X(isolation)                  \
   X(resource_slope)             \
   X(latency_drift)              \
-  X(promql)                     \
-  X(checks)
+  X(promql)
 
 namespace faultline::runner {
 
