@@ -353,3 +353,16 @@ TEST(RunE2E, ValidateChecksProgramsAndQueriesAndStartsNothing) {
     EXPECT_NE(err.find(want), std::string::npos) << want << " in:\n" << err;
   EXPECT_FALSE(std::filesystem::exists(out));
 }
+
+// --var's bad form: exit 2 naming the flag, before anything starts.
+TEST(RunE2E, VarWithoutAValueIsRefused) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  auto [code, text] = run_faultline(
+      {"run", write_json(dir, "s.json", tiny_scenario()), "--out", out, "--var", "NOEQUALS"},
+      dir.file("err"), 20s);
+  EXPECT_EQ(code, 2) << text;
+  EXPECT_NE(slurp(dir.file("err")).find("--var: expected NAME=VALUE"), std::string::npos)
+      << slurp(dir.file("err"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
