@@ -37,10 +37,10 @@ struct Failure {
   std::string field, error;
 };
 
-// Whole file or an error sentence.
 // A certificate, key or CA file: a regular file of at most 1 MiB, opened without blocking (a FIFO
 // swapped in after a caller's check cannot stall the reader) and checked on the open descriptor.
-std::optional<std::string> read_file(const std::string& path, std::string& error) {
+// Whole file or an error sentence.
+std::optional<std::string> read_from_disk(const std::string& path, std::string& error) {
   constexpr off_t kMaxBytes = 1 << 20;
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
@@ -76,14 +76,33 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
   return content;
 }
 
+// The file's content from `files` when the caller read it ahead (a path it did not read is an
+// error, never a read here: the caller promised this thread does not touch the disk), else from
+// disk.
+std::optional<std::string> read_file(const std::string& path, const PemFiles* files,
+                                     std::string& error) {
+  if (files == nullptr) return read_from_disk(path, error);
+  auto it = files->find(path);
+  if (it == files->end()) {
+    error = fmt::format("cannot read {}: it was not read ahead with the request", path);
+    return std::nullopt;
+  }
+  if (!it->second.error.empty()) {
+    error = it->second.error;
+    return std::nullopt;
+  }
+  return it->second.content;
+}
+
 BioPtr memory_bio(const std::string& content) {
   return BioPtr(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())), &BIO_free);
 }
 
 // Every certificate in a PEM file, in order; empty with `error` set when there is none.
-std::vector<X509Ptr> read_certificates(const std::string& path, std::string& error) {
+std::vector<X509Ptr> read_certificates(const std::string& path, const PemFiles* files,
+                                       std::string& error) {
   std::vector<X509Ptr> certs;
-  const auto content = read_file(path, error);
+  const auto content = read_file(path, files, error);
   if (!content) return certs;
   auto bio = memory_bio(*content);
   ERR_clear_error();
@@ -105,8 +124,8 @@ std::vector<X509Ptr> read_certificates(const std::string& path, std::string& err
   return certs;
 }
 
-PkeyPtr read_private_key(const std::string& path, std::string& error) {
-  const auto content = read_file(path, error);
+PkeyPtr read_private_key(const std::string& path, const PemFiles* files, std::string& error) {
+  const auto content = read_file(path, files, error);
   if (!content) return PkeyPtr(nullptr, &EVP_PKEY_free);
   auto bio = memory_bio(*content);
   ERR_clear_error();
@@ -124,11 +143,11 @@ PkeyPtr read_private_key(const std::string& path, std::string& error) {
 
 // Loads a certificate chain and its key into `ctx`; checks that they belong together.
 std::optional<Failure> use_cert_and_key(SSL_CTX* ctx, const std::string& cert_path,
-                                        const std::string& key_path) {
+                                        const std::string& key_path, const PemFiles* files) {
   std::string error;
-  auto chain = read_certificates(cert_path, error);
+  auto chain = read_certificates(cert_path, files, error);
   if (chain.empty()) return Failure{"cert", error};
-  auto key = read_private_key(key_path, error);
+  auto key = read_private_key(key_path, files, error);
   if (!key) return Failure{"key", error};
   if (SSL_CTX_use_certificate(ctx, chain.front().get()) != 1) {
     return Failure{"cert", fmt::format("cannot use the certificate in {}: {}", cert_path,
@@ -149,9 +168,9 @@ std::optional<Failure> use_cert_and_key(SSL_CTX* ctx, const std::string& cert_pa
 
 // Adds every certificate of a CA file to the context's trust store.
 std::optional<Failure> trust_ca_file(SSL_CTX* ctx, const std::string& field,
-                                     const std::string& path) {
+                                     const std::string& path, const PemFiles* files) {
   std::string error;
-  auto certs = read_certificates(path, error);
+  auto certs = read_certificates(path, files, error);
   if (certs.empty()) return Failure{field, error};
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   for (auto& cert : certs) {
@@ -226,17 +245,24 @@ std::string take_openssl_error() {
   return reason != nullptr ? std::string(reason) : fmt::format("OpenSSL error {:#x}", code);
 }
 
-ContextResult make_server_context(const ServerConfig& config,
-                                  const std::vector<std::string>& alpn) {
+PemFile read_pem_file(const std::string& path) {
+  PemFile file;
+  if (auto content = read_from_disk(path, file.error)) file.content = std::move(*content);
+  return file;
+}
+
+ContextResult make_server_context(const ServerConfig& config, const std::vector<std::string>& alpn,
+                                  const PemFiles* files) {
   if (config.cert.empty()) return fail(Failure{"cert", "a certificate file is required"});
   if (config.key.empty()) return fail(Failure{"key", "a private key file is required"});
   auto holder = new_holder(boost::asio::ssl::context::tls_server);
   SSL_CTX* ctx = holder->context.native_handle();
-  if (auto failure = use_cert_and_key(ctx, config.cert, config.key)) return fail(failure);
+  if (auto failure = use_cert_and_key(ctx, config.cert, config.key, files)) return fail(failure);
   if (!config.client_ca.empty()) {
-    if (auto failure = trust_ca_file(ctx, "client_ca", config.client_ca)) return fail(failure);
+    if (auto failure = trust_ca_file(ctx, "client_ca", config.client_ca, files))
+      return fail(failure);
     std::string error;
-    auto certs = read_certificates(config.client_ca, error);
+    auto certs = read_certificates(config.client_ca, files, error);
     STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
     for (auto& cert : certs)
       sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(cert.get())));
@@ -252,13 +278,13 @@ ContextResult make_server_context(const ServerConfig& config,
   return succeed(holder);
 }
 
-ContextResult make_client_context(const ClientConfig& config,
-                                  const std::vector<std::string>& alpn) {
+ContextResult make_client_context(const ClientConfig& config, const std::vector<std::string>& alpn,
+                                  const PemFiles* files) {
   auto holder = new_holder(boost::asio::ssl::context::tls_client);
   SSL_CTX* ctx = holder->context.native_handle();
   if (config.verify) {
     if (!config.ca.empty()) {
-      if (auto failure = trust_ca_file(ctx, "ca", config.ca)) return fail(failure);
+      if (auto failure = trust_ca_file(ctx, "ca", config.ca, files)) return fail(failure);
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
       return fail(Failure{
           "ca", fmt::format("cannot load the system trust store: {}", take_openssl_error())});
@@ -272,7 +298,7 @@ ContextResult make_client_context(const ClientConfig& config,
                         "a client certificate needs both cert and key"});
   }
   if (!config.cert.empty()) {
-    if (auto failure = use_cert_and_key(ctx, config.cert, config.key)) return fail(failure);
+    if (auto failure = use_cert_and_key(ctx, config.cert, config.key, files)) return fail(failure);
   }
   if (!alpn.empty()) {
     auto wire = alpn_wire(alpn);

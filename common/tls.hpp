@@ -1,9 +1,12 @@
 // TLS contexts shared by the target, the proxy and the load generator (Boost.Asio SSL over
-// OpenSSL 3). Files are read and parsed here, once, when a component starts or a proxy is created:
+// OpenSSL 3). Files are read (here, or ahead by the caller: PemFiles) and parsed once, when a
+// component starts or a proxy is created:
 // a bad file comes back as a value naming the offending field, never as an exception, so callers
 // can answer 400 (API) or exit 2 (flags/config) with one clear sentence.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,16 +44,32 @@ struct ContextResult {
   std::string message() const { return error.empty() ? std::string() : field + ": " + error; }
 };
 
+// A certificate, key or CA file read ahead of building a context, so that the reading happens
+// where blocking is harmless (the proxy's API reads on a file thread, never on the loop that
+// accepts and relays) and building the context touches no disk.
+struct PemFile {
+  std::string content;  // the file's bytes, when `error` is empty
+  std::string error;    // why it could not be read, as the make_*_context functions say it
+};
+using PemFiles = std::map<std::string, PemFile, std::less<>>;  // by path, as configured
+
+// Reads a certificate, key or CA file as the contexts do: a regular file of at most 1 MiB,
+// opened non-blocking and checked on the descriptor (a FIFO, a device or a directory is refused
+// without a wait). May block on a slow file system, so never on an event loop that serves.
+PemFile read_pem_file(const std::string& path);
+
 // TLS 1.2+ server context with the certificate chain (leaf first) and key from PEM files. The
 // server picks the first of `alpn` the client offers; a client offering none of them still
-// connects, without ALPN.
+// connects, without ALPN. `files`: the files, read ahead (read_pem_file); null: read here.
 ContextResult make_server_context(const ServerConfig& config,
-                                  const std::vector<std::string>& alpn = {"http/1.1"});
+                                  const std::vector<std::string>& alpn = {"http/1.1"},
+                                  const PemFiles* files = nullptr);
 
 // TLS 1.2+ client context. `alpn` (additive extension): protocols offered, none by default.
 // Per-connection settings (SNI, the name to verify) go through prepare_client_ssl().
 ContextResult make_client_context(const ClientConfig& config,
-                                  const std::vector<std::string>& alpn = {});
+                                  const std::vector<std::string>& alpn = {},
+                                  const PemFiles* files = nullptr);
 
 // Before the handshake of one client connection to `host` (a name or an IP literal): sends SNI
 // (config.sni, else host unless it is an IP literal) and, when config.verify, requires the peer

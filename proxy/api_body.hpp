@@ -27,9 +27,10 @@ struct PopulateEntry {
 
 // Validates a populate body (an array of proxies, or `{"proxies": [...]}`) as a whole: every
 // problem is recorded in `errors` with its path (duplicate names included), and the entries are
-// returned only when there is none.
+// returned only when there is none. `files`: the TLS files, read ahead (see parse_proxy).
 std::optional<std::vector<PopulateEntry>> parse_populate(const json& body, const std::string& path,
                                                          const Registry& registry,
-                                                         ConfigErrors& errors);
+                                                         ConfigErrors& errors,
+                                                         const tls::PemFiles* files = nullptr);
 
 }  // namespace faultline::proxy

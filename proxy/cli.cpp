@@ -49,10 +49,6 @@ struct ProxyOptions {
 // target`.
 constexpr unsigned kMaxEventLoops = 256;
 
-awaitable<HttpResponse> ready(HttpResponse res) {
-  co_return res;
-}
-
 int run_proxy(const ProxyOptions& o) {
   auto api = parse_host_port(o.api);
   if (!api) {
@@ -135,7 +131,7 @@ int run_proxy(const ProxyOptions& o) {
   HttpServerOptions api_options;
   api_options.server_header = "faultline-proxy";
   HttpServer api_server(
-      control, [&server](HttpRequest& req, RequestContext&) { return ready(server.handle(req)); },
+      control, [&server](HttpRequest& req, RequestContext&) { return server.handle_async(req); },
       api_options);
   // The API first: when it cannot listen, no proxy has started yet.
   tcp::endpoint bound;

@@ -334,18 +334,21 @@ std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::
 
 std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
                                                     const std::optional<UpstreamTlsSettings>& up,
-                                                    const std::string& path, ConfigErrors& errors) {
+                                                    const std::string& path, ConfigErrors& errors,
+                                                    const tls::PemFiles* files) {
   if (!server && !up) return nullptr;
   auto rt = std::make_shared<TlsRuntime>();
   bool ok = true;
   if (server) {
     const std::string spath = path_join(path, "tls");
-    if (!check_tls_files(
+    // Read ahead, the files were checked on their descriptors by tls::read_pem_file.
+    if (files == nullptr &&
+        !check_tls_files(
             {{"cert", &server->cert}, {"key", &server->key}, {"client_ca", &server->client_ca}},
             spath, errors))
       return nullptr;
-    auto r =
-        tls::make_server_context(tls::ServerConfig{server->cert, server->key, server->client_ca});
+    auto r = tls::make_server_context(
+        tls::ServerConfig{server->cert, server->key, server->client_ca}, {"http/1.1"}, files);
     if (!r.ok()) {
       errors.add(path_join(spath, r.field), r.error);
       ok = false;
@@ -360,11 +363,12 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
     }
   }
   if (up) {
-    if (!check_tls_files({{"ca", &up->ca}, {"cert", &up->cert}, {"key", &up->key}},
+    if (files == nullptr &&
+        !check_tls_files({{"ca", &up->ca}, {"cert", &up->cert}, {"key", &up->key}},
                          path_join(path, "upstream_tls"), errors))
       return nullptr;
     rt->client_config = tls::ClientConfig{up->ca, up->verify, up->sni, up->cert, up->key};
-    auto r = tls::make_client_context(rt->client_config);
+    auto r = tls::make_client_context(rt->client_config, {}, files);
     if (!r.ok()) {
       errors.add(path_join(path_join(path, "upstream_tls"), r.field), r.error);
       ok = false;

@@ -71,15 +71,17 @@ std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::
 // The largest certificate, key or CA file a proxy reads (1 MiB: a long chain is a few KiB).
 inline constexpr std::uint64_t kMaxTlsFileBytes = std::uint64_t{1} << 20;
 
-// Reads the files and builds the contexts (and the substitute certificates); a file that cannot
-// be read or parsed, or a key that does not match its certificate, is an error at
+// Builds the contexts (and the substitute certificates) from the files; a file that cannot be
+// read or parsed, or a key that does not match its certificate, is an error at
 // `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set. Each file must
-// be a regular file of at most kMaxTlsFileBytes (checked before it is opened) and is read once.
-// The REST API calls this on the control loop (which also runs the acceptors, never a connection):
-// at most 1 MiB from each of six regular files.
+// be a regular file of at most kMaxTlsFileBytes and is read once. `files`: the files, read ahead;
+// the REST API passes them (ProxyServer::handle_async reads them on a file thread, so the control
+// loop, which also runs the acceptors, never waits for a disk). Null: read here (start-up
+// --config, tests).
 std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
                                                     const std::optional<UpstreamTlsSettings>& up,
-                                                    const std::string& path, ConfigErrors& errors);
+                                                    const std::string& path, ConfigErrors& errors,
+                                                    const tls::PemFiles* files = nullptr);
 
 // The TLS alert numbers `tls_alert` accepts by name ("handshake_failure" → 40); nullopt when the
 // name is unknown. `alert_names()` lists them for error messages.

@@ -7,8 +7,11 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <array>
 #include <csignal>
+
+#include <boost/asio/co_spawn.hpp>
 
 #include <fmt/format.h>
 
@@ -102,15 +105,23 @@ std::shared_ptr<Proxy> ProxyServer::find(const std::string& name) const {
   return it == proxies_.end() ? nullptr : it->second;
 }
 
-HttpResponse ProxyServer::handle(const HttpRequest& req) {
-  if (api_token_) {
-    const auto auth = req[http::field::authorization];
-    if (!same_secret(std::string_view(auth.data(), auth.size()), expected_auth_)) {
-      auto res = json_error(status::unauthorized, "missing or wrong bearer token");
-      res.set(http::field::www_authenticate, "Bearer");
-      return res;
-    }
+bool ProxyServer::authorized(const HttpRequest& req) const {
+  if (!api_token_) return true;
+  const auto auth = req[http::field::authorization];
+  return same_secret(std::string_view(auth.data(), auth.size()), expected_auth_);
+}
+
+HttpResponse ProxyServer::handle(const HttpRequest& req, const tls::PemFiles* files) {
+  if (!authorized(req)) {
+    auto res = json_error(status::unauthorized, "missing or wrong bearer token");
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
   }
+  files_ = files;
+  struct Reset {
+    const tls::PemFiles*& f;
+    ~Reset() { f = nullptr; }
+  } reset{files_};
   try {
     return route(req);
   } catch (const ListenError& e) {
@@ -119,6 +130,77 @@ HttpResponse ProxyServer::handle(const HttpRequest& req) {
     // Say what failed (a recording file that cannot be opened, ...), never only "internal error".
     return json_error(status::internal_server_error, e.what());
   }
+}
+
+std::vector<std::string> ProxyServer::tls_files_named(const HttpRequest& req) const {
+  std::vector<std::string> files;
+  const auto add = [&files](const std::string& f) {
+    if (!f.empty() && std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+  };
+  const auto add_settings = [&add](const ProxySettings& s) {
+    if (s.tls) {
+      add(s.tls->cert);
+      add(s.tls->key);
+      add(s.tls->client_ca);
+    }
+    if (s.upstream_tls) {
+      add(s.upstream_tls->ca);
+      add(s.upstream_tls->cert);
+      add(s.upstream_tls->key);
+    }
+  };
+  const auto parts = split_path(req.target());
+  if (parts.size() == 2 && parts[0] == "proxies")
+    if (auto p = find(parts[1])) add_settings(p->settings());
+  if (req.body().find("tls") == std::string::npos) return files;
+  std::string why;
+  const auto body = parse_api_body(req.body(), why);
+  if (!body) return files;  // handle() answers the syntax error
+  const auto add_object = [&add](const json& proxy) {
+    if (!proxy.is_object()) return;
+    for (const char* section : {"tls", "upstream_tls"}) {
+      auto it = proxy.find(section);
+      if (it == proxy.end() || !it->is_object()) continue;
+      for (const char* field : {"cert", "key", "client_ca", "ca"})
+        if (auto f = it->find(field); f != it->end() && f->is_string()) add(f->get<std::string>());
+    }
+  };
+  const json* list = &*body;
+  if (body->is_object())
+    if (auto it = body->find("proxies"); it != body->end()) list = &*it;
+  if (list->is_array())
+    for (const auto& proxy : *list)
+      add_object(proxy);
+  else
+    add_object(*body);
+  return files;
+}
+
+awaitable<HttpResponse> ProxyServer::handle_async(const HttpRequest& req) {
+  // Nothing is read for a caller without the token: it learns nothing of the file system.
+  auto named = authorized(req) ? tls_files_named(req) : std::vector<std::string>{};
+  if (named.empty()) co_return handle(req);
+  auto read_all = [named = std::move(named)]() -> awaitable<tls::PemFiles> {
+    tls::PemFiles files;
+    std::uint64_t total = 0;
+    for (const auto& path : named) {
+      if (total > kMaxFilesPerRequestBytes) {
+        files[path].error = fmt::format(
+            "cannot read {}: the request's TLS files pass {} MiB in all; create the proxies in "
+            "smaller batches",
+            path, kMaxFilesPerRequestBytes >> 20);
+        continue;
+      }
+      auto file = tls::read_pem_file(path);
+      total += file.content.size();
+      files.emplace(path, std::move(file));
+    }
+    co_return files;
+  };
+  // Resumes on the control loop (this coroutine's executor) when the reading is done.
+  auto [ex, files] = co_await asio::co_spawn(file_reader_, std::move(read_all), use_nothrow);
+  if (ex) co_return json_error(status::internal_server_error, "cannot read the TLS files");
+  co_return handle(req, &files);
 }
 
 HttpResponse ProxyServer::route(const HttpRequest& req) {
@@ -246,7 +328,7 @@ HttpResponse ProxyServer::route(const HttpRequest& req) {
 HttpResponse ProxyServer::create_proxy(const json& body) {
   ConfigErrors errors;
   std::vector<Toxic> toxics;
-  auto settings = parse_proxy(body, "$", nullptr, env_.registry, &toxics, errors);
+  auto settings = parse_proxy(body, "$", nullptr, env_.registry, &toxics, errors, files_);
   if (!errors.empty()) return bad_request(errors);
   if (proxies_.count(settings->name)) return json_error(status::conflict, "proxy already exists");
   auto p = std::make_shared<Proxy>(env_, std::move(*settings));
@@ -260,7 +342,7 @@ HttpResponse ProxyServer::create_proxy(const json& body) {
 json ProxyServer::populate(const json& body, const std::string& path) {
   // Validate everything first so a bad entry changes nothing.
   ConfigErrors errors;
-  auto parsed = parse_populate(body, path, env_.registry, errors);
+  auto parsed = parse_populate(body, path, env_.registry, errors, files_);
   if (!parsed) throw ConfigError(errors);
   // Prepare every change first (binding every new listener): one that fails throws, and dropping
   // the prepared changes leaves every proxy as it was.
@@ -292,7 +374,7 @@ json ProxyServer::populate(const json& body, const std::string& path) {
 
 HttpResponse ProxyServer::update_proxy(Proxy& p, const json& body) {
   ConfigErrors errors;
-  auto settings = parse_proxy(body, "$", &p.settings(), env_.registry, nullptr, errors);
+  auto settings = parse_proxy(body, "$", &p.settings(), env_.registry, nullptr, errors, files_);
   if (settings && settings->protocol != p.settings().protocol && !p.toxics()->empty())
     errors.add("$.protocol", "remove the toxics before changing the protocol");
   if (!errors.empty()) return bad_request(errors);

@@ -19,10 +19,6 @@ namespace faultline::proxy::test {
 
 namespace {
 
-awaitable<HttpResponse> ready(HttpResponse r) {
-  co_return r;
-}
-
 awaitable<void> echo_session(tcp::socket s) {
   std::array<char, 65536> buf;
   for (;;) {
@@ -61,11 +57,20 @@ Harness::Harness(std::uint64_t seed, unsigned workers, std::chrono::milliseconds
   server_ = std::make_unique<ProxyServer>(*env_, std::nullopt);
   ProxyServer* s = server_.get();
   http_ = std::make_unique<HttpServer>(
-      control_, [s](HttpRequest& req, RequestContext&) { return ready(s->handle(req)); });
+      control_, [s](HttpRequest& req, RequestContext&) { return s->handle_async(req); });
   auto ep = http_->listen(HostPort{"127.0.0.1", 0});
   api_ = HostPort{"127.0.0.1", ep.port()};
   control_.start();
   workers_.start();
+}
+
+void Harness::set_file_reader(asio::any_io_executor reader) {
+  std::promise<void> done;
+  asio::post(control_.context(0), [&] {
+    server_->set_file_reader(reader);
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 Harness::~Harness() {

@@ -38,6 +38,8 @@ class Harness {
   unsigned short create(const std::string& name, const std::string& upstream,
                         const std::string& protocol = "tcp", json extra = json::object());
   HostPort api() const { return api_; }
+  // Where the server reads the TLS files an API call names (ProxyServer::set_file_reader).
+  void set_file_reader(asio::any_io_executor reader);
   // The value of one sample line of /metrics, e.g. metric("faultline_proxy_requests_total",
   // "proxy=\"p\"").
   double metric(const std::string& name, const std::string& labels);

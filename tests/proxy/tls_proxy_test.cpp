@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <random>
 #include <thread>
@@ -165,6 +166,70 @@ TEST(TlsTcpOneWorker, AHalfRecordDoesNotStarveOtherConnections) {
   // The rest of the record completes it.
   slow.send_raw(record.substr(100));
   EXPECT_EQ(slow.read_n(8000), std::string(8000, 'h'));
+}
+
+// Issue 22 #2: the certificate, key and CA files an API call names are read on a file thread, not
+// on the control loop that also runs every acceptor and the API. Here that "disk" does not answer
+// until the test lets it: meanwhile the API answers and proxies accept and relay; then the call
+// completes with the files it read. (Read on the control loop, the call answered at once.)
+TEST(TlsTcpFiles, AreReadOffTheLoopThatAccepts) {
+  TempDir dir;
+  const auto pki = faultline::test::make_test_pki(dir.path());
+  EchoServer echo;
+  Harness h;
+  asio::io_context disk;  // run only when the test says so
+  h.set_file_reader(disk.get_executor());
+  const auto plain = h.create("plain", echo.address());
+  ASSERT_NE(plain, 0);
+
+  auto pending = std::async(std::launch::async, [&] {
+    return h.call(
+        "POST", "/proxies",
+        {{"name", "term"},
+         {"listen", "127.0.0.1:0"},
+         {"upstream", echo.address()},
+         {"tls", {{"cert", pki.server_cert.string()}, {"key", pki.server_key.string()}}}});
+  });
+  // The file read is queued on the "disk", and the call waits for it...
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_NE(pending.wait_for(std::chrono::milliseconds(0)), std::future_status::ready)
+      << "the call was answered without its files being read on the file reader";
+  // ...while the control loop answers the API and the other proxy accepts and relays.
+  EXPECT_EQ(h.call("GET", "/version").status, 200);
+  EXPECT_EQ(h.call("GET", "/proxies/plain").status, 200);
+  Client c(plain);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send_all("ping"));
+  EXPECT_EQ(c.read_n(4), "ping");
+  ASSERT_NE(h.create("plain2", echo.address()), 0);
+
+  // The disk answers: the proxy is created with the certificate it read, and serves TLS.
+  while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline)
+    disk.run_one_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(pending.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  auto created = pending.get();
+  ASSERT_EQ(created.status, 201u) << created.raw;
+  const auto listen = created.body["listen"].get<std::string>();
+  const auto port = static_cast<unsigned short>(std::stoi(listen.substr(listen.rfind(':') + 1)));
+  TlsClient tls_client(port, pki.ca_cert.string());
+  ASSERT_TRUE(tls_client.handshake_ok());
+  tls_client.write_all("hello");
+  EXPECT_EQ(tls_client.read_n(5), "hello");
+
+  // An update naming only upstream TLS rebuilds the proxy's server context too: its files (not in
+  // the body) are read ahead as well.
+  auto update = std::async(std::launch::async, [&] {
+    return h.call("POST", "/proxies/term", {{"upstream_tls", {{"verify", false}}}});
+  });
+  while (update.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (disk.stopped()) disk.restart();  // it ran out of work after the first read
+    disk.run_one_for(std::chrono::milliseconds(50));
+  }
+  auto updated = update.get();
+  EXPECT_EQ(updated.status, 200u) << updated.raw;
 }
 
 TEST_F(TlsTcp, ClientCertificateRequiredAndMissing) {
