@@ -2,7 +2,9 @@
 // their start order, proxies on known ports, load at any URL, an attached proxy API, and the
 // signal / restart / exec actions. Every bad form is an error at its JSON path.
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -308,4 +310,55 @@ TEST(ScenarioProcesses, FilesFromTemplatesAndCopies) {
                                   p + "c.template", p + "d.copy", p + "e: must be the file's text"})
     EXPECT_NE(e.find(want), std::string::npos) << want << " in:\n" << e;
   EXPECT_NE(e.find("not a regular file"), std::string::npos) << e;
+}
+
+// Issue 23 item 8: "user" and "group" are looked up when the scenario is parsed. An unknown group
+// is an error at its path, like an unknown user.
+TEST(ScenarioProcesses, UnknownUserOrGroupIsAnErrorAtItsPath) {
+  json s = own();
+  s["services"]["processes"][0]["group"] = "faultline-no-such-group";
+  EXPECT_NE(errors_of(s).find(
+                "$.services.processes[0].group: no group \"faultline-no-such-group\" on this "
+                "machine"),
+            std::string::npos)
+      << errors_of(s);
+  s = own();
+  s["services"]["processes"][1]["user"] = "faultline-no-such-user";
+  EXPECT_NE(errors_of(s).find("$.services.processes[1].user: no user \"faultline-no-such-user\""),
+            std::string::npos)
+      << errors_of(s);
+}
+
+// A runner that is not root cannot run a process as another user: the scenario is refused before
+// anything starts, saying how to proceed. (Checked in a child that drops to nobody when the test
+// runs as root, as CI does; directly otherwise.)
+TEST(ScenarioProcesses, AnotherUserNeedsRoot) {
+  json s = own();
+  s["services"]["processes"][0]["user"] = "root";
+  const auto check = [&s] {
+    const std::string e = errors_of(s);
+    return e.find(
+               "$.services.processes[0].user: running a process as another user or group "
+               "needs root") != std::string::npos &&
+           e.find("run faultline as root, or drop \"user\"/\"group\"") != std::string::npos;
+  };
+  if (::geteuid() != 0) {
+    EXPECT_TRUE(check()) << errors_of(s);
+    return;
+  }
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) std::_Exit(3);
+        std::_Exit(check() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  // Its own user is fine without root.
+  s["services"]["processes"][0]["user"] = "nobody";
+  EXPECT_EXIT(
+      {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) std::_Exit(3);
+        std::_Exit(errors_of(s).empty() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
