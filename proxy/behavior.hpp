@@ -133,6 +133,10 @@ struct RequestFault {
   Kind kind = Kind::none;
   std::string label;  // metric `kind` when not the toxic's type (a weighted choice's type)
   bool after_response = false;  // delay: before the response instead of before the request
+  // delay after_response, Redis: counted from this reply's own arrival ("network": each reply of a
+  // pipeline is late by `delay`) instead of holding the reply stream ("server": later replies
+  // wait behind it).
+  bool from_arrival = false;
   Clock::duration delay{};
   unsigned status = 0;
   std::string body;

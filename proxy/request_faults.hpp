@@ -34,6 +34,7 @@ class RequestFaultPicker {
 struct RequestPlan {
   Clock::duration delay_request{};
   Clock::duration delay_response{};
+  Clock::duration delay_response_from_arrival{};  // Redis "network" delays (RequestFault)
   const RequestFault* terminal = nullptr;
 };
 RequestPlan plan_of(const std::vector<PickedFault>& faults);
