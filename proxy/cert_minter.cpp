@@ -86,7 +86,10 @@ bool random_serial(X509* x) {
 const EVP_MD* digest_for(EVP_PKEY* signer) {
   // Ed25519/Ed448 sign without a separate digest.
   const int id = EVP_PKEY_get_id(signer);
-  return (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) ? nullptr : EVP_sha256();
+  if (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) return nullptr;
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up at every signature.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return sha256 != nullptr ? sha256 : EVP_sha256();
 }
 
 // A certificate for `key` with `subject`, valid from now + `from` to now + `to` (seconds), the
