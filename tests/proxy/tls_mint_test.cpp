@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
+#include <future>
 #include <set>
 
 #include "tests/proxy/harness.hpp"
@@ -325,6 +326,55 @@ TEST_F(TlsMint, CtlCreateWithCaFlags) {
   const auto one_port = parse_host_port(p["listen"].get<std::string>())->port;
   r = curl("one.liner.test", one_port);
   EXPECT_EQ(r.code, 0) << r.out;
+}
+
+// The CA's files and tls_bad_cert's are read on the API's file reader, never on the control loop:
+// with the reader held, the calls wait while the API answers others.
+TEST(TlsMintFiles, AreReadAheadOnTheFileReader) {
+  TempDir dir;
+  const auto pki = faultline::test::make_test_pki(dir.path());
+  EchoServer echo;
+  Harness h;
+  asio::io_context disk;  // run only when the test says so
+  h.set_file_reader(disk.get_executor());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto finish = [&](std::future<Harness::Reply>& pending) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_NE(pending.wait_for(std::chrono::milliseconds(0)), std::future_status::ready)
+        << "answered without its files being read on the file reader";
+    EXPECT_EQ(h.call("GET", "/version").status, 200u);
+    while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready &&
+           std::chrono::steady_clock::now() < deadline) {
+      if (disk.stopped()) disk.restart();
+      disk.run_one_for(std::chrono::milliseconds(50));
+    }
+    return pending.get();
+  };
+  auto created = std::async(std::launch::async, [&] {
+    return h.call(
+        "POST", "/proxies",
+        {{"name", "m"},
+         {"listen", "127.0.0.1:0"},
+         {"upstream", echo.address()},
+         {"tls", {{"ca", {{"cert", pki.ca_cert.string()}, {"key", pki.ca_key.string()}}}}}});
+  });
+  auto r = finish(created);
+  ASSERT_EQ(r.status, 201u) << r.raw;
+  auto toxic = std::async(std::launch::async, [&] {
+    return h.call(
+        "POST", "/proxies/m/toxics",
+        {{"name", "bad"},
+         {"type", "tls_bad_cert"},
+         {"attributes", {{"cert", pki.server_cert.string()}, {"key", pki.server_key.string()}}}});
+  });
+  r = finish(toxic);
+  EXPECT_EQ(r.status, 200u) << r.raw;
+  // An update of the toxic names no file, but re-parses the ones it has: read ahead too.
+  auto update = std::async(std::launch::async, [&] {
+    return h.call("POST", "/proxies/m/toxics/bad", {{"toxicity", 0.5}});
+  });
+  r = finish(update);
+  EXPECT_EQ(r.status, 200u) << r.raw;
 }
 
 TEST(TlsMintMetrics, PreCreatedForEveryProxy) {
