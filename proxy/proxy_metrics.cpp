@@ -107,6 +107,8 @@ ProxyCounters ProxyMetrics::acquire(const std::string& name,
     }
     for (auto& rejected : c.rejected)
       rejected = counter();
+    c.certs_minted = counter();
+    c.cert_cache_entries = gauge();
   }
   for (const auto& kind : kinds)
     if (!h.faults.count(kind)) h.faults.emplace(kind, std::make_unique<prometheus::Counter>());
@@ -223,6 +225,12 @@ std::vector<prometheus::MetricFamily> ProxyMetrics::collect() const {
              add(h.counters.rejected[r],
                  {{"reason", std::string(to_string(static_cast<RejectReason>(r)))}});
          });
+  family("faultline_proxy_certs_minted_total",
+         "Leaf certificates minted by the proxy's CA (tls.ca), cache misses.", MetricType::Counter,
+         one(&ProxyCounters::certs_minted));
+  family("faultline_proxy_cert_cache_entries",
+         "Minted leaf certificates cached by the proxy (at most 1024).", MetricType::Gauge,
+         one(&ProxyCounters::cert_cache_entries));
   return out;
 }
 

@@ -67,6 +67,9 @@ struct ProxyCounters {
   std::array<prometheus::Histogram*, kTlsSides> tls_handshake_seconds{};
   // faultline_proxy_requests_rejected_total[reason] (http proxies; pre-created for every proxy).
   std::array<prometheus::Counter*, kRejectReasons> rejected{};
+  // faultline_proxy_certs_minted_total, faultline_proxy_cert_cache_entries (`tls.ca`).
+  prometheus::Counter* certs_minted = nullptr;
+  prometheus::Gauge* cert_cache_entries = nullptr;
 };
 
 // Every faultline_proxy_* series, owned per proxy: creating or deleting a proxy costs O(log
