@@ -1,14 +1,21 @@
 # Turns uPlot's minified JS and CSS and the report's own report.js / report.css into
 # report_assets.cpp: each file becomes an array of raw string literal pieces (each well under the
 # 64 KiB literal limit some compilers impose) that report_assets.hpp's accessors join at run time.
-#   cmake -DJS=... -DCSS=... -DLICENSE=... -DREPORT_JS=... -DREPORT_CSS=... -DOUT=... -P embed_assets.cmake
+#   cmake -DJS=... -DCSS=... -DLICENSE=... -DREPORT_JS=a.js|b.js -DREPORT_CSS=... -DOUT=... -P embed_assets.cmake
 cmake_minimum_required(VERSION 3.25)
 
 set(_delim "fl_asset")
 set(_chunk 16000)
 
-function(_embed var_name file out_var)
-  file(READ "${file}" _content)
+# `files`: one file, or several joined with "|" (concatenated in that order, a newline between).
+function(_embed var_name files out_var)
+  string(REPLACE "|" ";" _files "${files}")
+  set(_content "")
+  foreach(_file IN LISTS _files)
+    file(READ "${_file}" _one)
+    string(APPEND _content "${_one}\n")
+  endforeach()
+  set(file "${files}")
   string(FIND "${_content}" ")${_delim}\"" _clash)
   if(NOT _clash EQUAL -1)
     message(FATAL_ERROR "${file} contains the raw-string delimiter ')${_delim}\"'")
