@@ -1,0 +1,144 @@
+// The protocol-http engine's connection (private to the engine, see http_connection.hpp for its
+// entry point). Its code is in two files: http_connection.cpp reads requests, forwards them and
+// relays the responses; http_local_answer.cpp makes the answers the proxy gives itself (an error
+// response, an abort, a hang) and draws the Envoy-style header faults.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "common/http_server.hpp"
+#include "proxy/http_request_head.hpp"
+#include "proxy/proxied_connection.hpp"
+#include "proxy/recorder.hpp"
+#include "proxy/request_faults.hpp"
+#include "proxy/tls_stream.hpp"
+
+namespace faultline::proxy {
+
+// What to do after one exchange: read the client's next request, or stop (connection closed).
+enum class Next { next_request, stop };
+
+// One request as read from the client, with the bytes it took on the wire.
+struct Incoming {
+  HttpRequest req;
+  std::size_t bytes = 0;
+};
+
+// The response of an `error` fault: its status, headers and body (typed JSON when it looks like
+// JSON and the fault set no content-type).
+HttpResponse error_response(const RequestFault& f, unsigned version, bool keep_alive);
+
+class HttpConnection : public ProxiedConnection,
+                       public std::enable_shared_from_this<HttpConnection> {
+ public:
+  HttpConnection(std::shared_ptr<Proxy> proxy, tcp::socket client)
+      : ProxiedConnection(std::move(proxy)),
+        client_(beast::tcp_stream(std::move(client))),
+        timer_(client_.get_executor()) {}
+  void close_async(CloseReason reason) override {
+    asio::post(client_.get_executor(),
+               [self = shared_from_this(), reason] { self->close(reason); });
+  }
+  void toxics_changed_async() override {}  // toxics are read per request
+
+  // The exchanges of one client connection, in order: read a request, pick its faults, then
+  // answer it locally or forward it.
+  static awaitable<void> run(std::shared_ptr<HttpConnection> self, std::uint64_t seed);
+
+ private:
+  // Reads the next request (answering "Expect: 100-continue"); nullopt once the connection is
+  // closed (by the client, the idle timeout, or close()).
+  static awaitable<std::optional<Incoming>> read_request(std::shared_ptr<HttpConnection> self);
+  // The faults for `req`: its toxics' draws plus, when the proxy enables them, the header faults
+  // (whose headers are then removed from `req`).
+  std::vector<PickedFault> pick_faults(HttpRequest& req, RequestFaultPicker& picker);
+  // A terminal fault that never reaches the upstream: abort, hang, or a local error response
+  // (after `delay_response`).
+  static awaitable<Next> answer_locally(std::shared_ptr<HttpConnection> self, HttpRequest req,
+                                        RequestFault fault, Clock::duration delay_response,
+                                        Clock::time_point started);
+  // Forwards `req` and relays the response (after `delay_response`); `abort_after_forward` cuts
+  // the connection instead of answering (abort_upstream).
+  static awaitable<Next> forward(std::shared_ptr<HttpConnection> self, HttpRequest req,
+                                 Clock::duration delay_response, bool abort_after_forward,
+                                 Clock::time_point started);
+  // Sends `req` upstream, dialling (once more, if a kept-alive connection went stale) as needed;
+  // false when the upstream cannot be reached or the connection was closed meanwhile.
+  static awaitable<bool> send_upstream(std::shared_ptr<HttpConnection> self, HttpRequest& req);
+  void close(CloseReason reason) {
+    if (closing_) return;
+    closing_ = true;
+    reason_ = reason;
+    error_code ec;
+    client_.socket().close(ec);
+    if (upstream_) upstream_->socket().close(ec);
+    timer_.cancel();
+  }
+  awaitable<void> sleep(Clock::duration d) {
+    timer_.expires_after(d);
+    co_await timer_.async_wait(use_nothrow);
+  }
+  // Sleeps `d` (counted as injected delay); false when the connection closed meanwhile.
+  awaitable<bool> inject_delay(Clock::duration d) {
+    if (d.count() <= 0) co_return true;
+    count_injected_delay(*proxy_, d);
+    co_await sleep(d);
+    co_return !closing_;
+  }
+  // Header-triggered faults (x-faultline-abort / x-faultline-delay-ms, each with a -percentage).
+  void header_faults(const HttpRequest& req, std::vector<PickedFault>& faults, Rng& rng);
+  static awaitable<bool> write_client(std::shared_ptr<HttpConnection> self, HttpResponse res);
+  // Answers a request the proxy does not forward (malformed, smuggling, too large), counts it in
+  // faultline_proxy_requests_rejected_total, and closes the connection.
+  static awaitable<void> refuse(std::shared_ptr<HttpConnection> self, Refusal refusal) {
+    self->proxy_->counters().rejected[static_cast<std::size_t>(refusal.reason)]->Increment();
+    refusal.response.keep_alive(false);
+    refusal.response.prepare_payload();
+    if (co_await write_client(self, std::move(refusal.response))) {
+      co_await end_tls(self);
+      error_code ec;
+      if (!self->closing_) self->client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+    self->close(CloseReason::client_closed);
+  }
+  // Before closing a TLS client connection after a complete response: close_notify, so that the
+  // client reads an orderly end rather than a truncation; waits at most 1 s for the client's.
+  static awaitable<void> end_tls(std::shared_ptr<HttpConnection> self) {
+    if (!self->client_.is_tls() || self->closing_) co_return;
+    self->client_.expires_after(std::chrono::seconds(1));
+    co_await self->client_.tls().async_shutdown(use_nothrow);
+    self->client_.expires_never();
+  }
+  void record(const HttpRequest& req, unsigned status, Clock::time_point started) {
+    auto rec = proxy_->recorder();
+    if (!rec) return;
+    RecordedExchange e;
+    e.started = started;
+    e.method = std::string(req.method_string());
+    e.target = std::string(req.target());
+    for (const auto& f : req)
+      e.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    e.body = req.body();
+    e.status = status;
+    e.latency_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    rec->record(e);
+  }
+
+  MaybeTlsStream<beast::tcp_stream> client_;
+  std::optional<MaybeTlsStream<beast::tcp_stream>> upstream_;
+  std::shared_ptr<const TlsRuntime> tls_;  // the proxy's TLS when the connection started
+  beast::flat_buffer cbuf_;                // client bytes read ahead (pipelined requests)
+  beast::flat_buffer ubuf_;                // upstream bytes read ahead
+  asio::steady_timer timer_;
+  bool closing_ = false;
+};
+
+}  // namespace faultline::proxy
