@@ -1,8 +1,9 @@
-// The protocol-http engine: requests and responses parsed with Beast on both sides, keep-alive
-// preserved (one upstream connection per client connection, dialled at the first request), and
-// request faults applied per exchange: toxics (http_error, http_delay, http_abort, latency, hang,
-// blackout, abort, transient) plus, when the proxy enables them, Envoy-style header faults.
-// Every exchange can be recorded as one JSON line. The answers the proxy makes itself are in
+// The protocol-http engine: requests and responses parsed with Beast on both sides, response
+// bodies relayed as they arrive (http_body.hpp), keep-alive preserved (one upstream connection
+// per client connection, dialled at the first request), and request faults applied per exchange:
+// toxics (http_error, http_delay, http_abort, latency, hang, blackout, abort, transient) plus,
+// when the proxy enables them, Envoy-style header faults. Every exchange can be recorded as one
+// JSON line. The answers the proxy makes itself are in
 // http_local_answer.cpp.
 #include "proxy/http_connection.hpp"
 
@@ -11,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "proxy/http_body.hpp"
 #include "proxy/http_connection_impl.hpp"
 #include "proxy/http_request_head.hpp"
 #include "proxy/http_wire.hpp"
@@ -199,15 +201,20 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, Ht
     co_return Next::stop;
   }
   // 1xx interim responses (100 Continue, 103 Early Hints) are relayed as they come (not to an
-  // HTTP/1.0 client, RFC 9110 15.2), then the final response is read with a fresh parser.
-  std::optional<http::response_parser<http::string_body>> parser;
+  // HTTP/1.0 client, RFC 9110 15.2); then the final response's head is read, each with a fresh
+  // parser, and its body relayed as it arrives.
+  Proxy& proxy = *self->proxy_;
+  const auto idle = proxy.env().idle_timeout;
+  std::optional<http::response_parser<http::buffer_body>> parser;
   error_code rec;
   for (;;) {
     parser.emplace();
     parser->header_limit(kHeaderLimit);
-    parser->body_limit(kBodyLimit);
+    parser->body_limit(boost::none);  // relayed, never buffered: no cap
     if (req.method() == http::verb::head) parser->skip(true);
-    auto [pec, pn] = co_await http::async_read(*self->upstream_, self->ubuf_, *parser, use_nothrow);
+    self->upstream_->expires_after(idle);
+    auto [pec, pn] =
+        co_await http::async_read_header(*self->upstream_, self->ubuf_, *parser, use_nothrow);
     if (self->closing_) co_return Next::stop;
     rec = pec;
     const unsigned code = pec ? 0u : parser->get().result_int();
@@ -222,9 +229,9 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, Ht
       self->close(CloseReason::client_closed);
       co_return Next::stop;
     }
-    self->proxy_->counters().bytes_downstream->Increment(static_cast<double>(in));
+    proxy.counters().bytes_downstream->Increment(static_cast<double>(in));
   }
-  auto& resp = *parser;
+  self->upstream_->expires_never();
   if (rec) {
     self->upstream_.reset();
     auto res = json_error(http::status::bad_gateway,
@@ -235,15 +242,55 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, Ht
     self->close(CloseReason::upstream_closed);
     co_return Next::stop;
   }
-  self->upstream_->expires_never();
-  HttpResponse res = resp.release();
-  if (!res.keep_alive()) self->upstream_.reset();
+  auto& res = parser->get();
+  // How the body reaches the client: as it came (a Content-Length, or up to the upstream's
+  // close), re-chunked (chunked), or, to an HTTP/1.0 client that cannot read chunked, up to the
+  // close. The upstream connection is reused only after a complete body it framed itself.
+  const bool has_body = !parser->is_done();
+  const bool upstream_keep = res.keep_alive() && !parser->need_eof();
+  bool keep = keep_alive && upstream_keep;
+  BodyFraming framing = BodyFraming::none;
+  if (has_body) {
+    framing = BodyFraming::raw;
+    if (parser->chunked()) {
+      if (req.version() >= 11) {
+        framing = BodyFraming::chunked;
+      } else {
+        res.chunked(false);
+        keep = false;
+      }
+    }
+  }
   if (!co_await self->inject_delay(delay_response)) co_return Next::stop;
-  const bool keep = keep_alive && res.keep_alive();
   res.keep_alive(keep);
   const unsigned status = res.result_int();
   self->record(req, status, started);
-  if (!co_await write_client(self, std::move(res))) co_return Next::stop;
+  if (has_body && !self->body_buffer_)
+    self->body_buffer_ = std::make_unique<char[]>(kBodyBufferSize);
+  H1BodySource<false> source(*self->upstream_, self->ubuf_, *parser, self->body_buffer_.get(),
+                             kBodyBufferSize, idle);
+  H1BodySink sink(self->client_, serialize_head(res.version(), status, res.reason(), res.base()),
+                  framing, idle, proxy.counters().bytes_downstream);
+  const RelayEnd end = co_await relay_body(source, sink, self->closing_);
+  switch (end.how) {
+    case RelayEnd::closing:
+      co_return Next::stop;
+    case RelayEnd::sink_failed:
+      self->close(end.ec == beast::error::timeout ? CloseReason::idle_timeout
+                                                  : CloseReason::client_closed);
+      co_return Next::stop;
+    case RelayEnd::source_failed:
+      // The upstream died (or stalled past the idle timeout) mid-body: the client's connection
+      // is closed without the rest, as a dying server's would be, so the client sees the
+      // truncation (no last chunk, short of the Content-Length).
+      proxy.counters().bodies_truncated[0]->Increment();
+      self->close(end.ec == beast::error::timeout ? CloseReason::idle_timeout
+                                                  : CloseReason::upstream_closed);
+      co_return Next::stop;
+    case RelayEnd::complete:
+      break;
+  }
+  if (!upstream_keep) self->upstream_.reset();
   if (!keep) {
     co_await end_tls(self);
     error_code ig;

@@ -137,6 +137,7 @@ class HttpConnection : public ProxiedConnection,
   std::shared_ptr<const TlsRuntime> tls_;  // the proxy's TLS when the connection started
   beast::flat_buffer cbuf_;                // client bytes read ahead (pipelined requests)
   beast::flat_buffer ubuf_;                // upstream bytes read ahead
+  std::unique_ptr<char[]> body_buffer_;    // response bodies: kBodyBufferSize, at the first body
   asio::steady_timer timer_;
   bool closing_ = false;
 };
