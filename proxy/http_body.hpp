@@ -90,6 +90,20 @@ class H1BodySource final : public BodySource {
 extern template class H1BodySource<true>;
 extern template class H1BodySource<false>;
 
+// A body held in memory (a recorded request's), given in one piece. `body` must outlive it.
+class StringSource final : public BodySource {
+ public:
+  explicit StringSource(std::string_view body) : body_(body) {}
+  awaitable<std::pair<error_code, BodyChunk>> next() override {
+    const std::string_view out = std::exchange(body_, std::string_view());
+    co_return std::pair{error_code{}, BodyChunk{out, true}};
+  }
+  bool buffered() const override { return true; }
+
+ private:
+  std::string_view body_;
+};
+
 // How a sink frames the body on the wire.
 enum class BodyFraming {
   none,     // no body (HEAD, 1xx, 204, 304, a zero length): the head alone

@@ -1,10 +1,9 @@
-// The protocol-http engine: requests and responses parsed with Beast on both sides, response
+// The protocol-http engine: requests and responses parsed with Beast on both sides, their
 // bodies relayed as they arrive (http_body.hpp), keep-alive preserved (one upstream connection
 // per client connection, dialled at the first request), and request faults applied per exchange:
 // toxics (http_error, http_delay, http_abort, latency, hang, blackout, abort, transient) plus,
 // when the proxy enables them, Envoy-style header faults. Every exchange can be recorded as one
-// JSON line. The answers the proxy makes itself are in
-// http_local_answer.cpp.
+// JSON line. The answers the proxy makes itself are in http_local_answer.cpp.
 #include "proxy/http_connection.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
@@ -42,56 +41,93 @@ awaitable<bool> HttpConnection::write_client(std::shared_ptr<HttpConnection> sel
   co_return true;
 }
 
-awaitable<std::optional<Incoming>> HttpConnection::read_request(
-    std::shared_ptr<HttpConnection> self) {
-  http::request_parser<http::string_body> rp;
+awaitable<bool> HttpConnection::read_request(std::shared_ptr<HttpConnection> self) {
+  Proxy& proxy = *self->proxy_;
+  self->request_.emplace();
+  RequestParser& rp = *self->request_;
   rp.header_limit(kHeaderLimit);
-  rp.body_limit(kBodyLimit);
-  self->client_.expires_after(self->proxy_->env().idle_timeout);
+  rp.body_limit(boost::none);  // relayed as it arrives; kBodyLimit where it is read whole
+  self->request_body_.clear();
+  self->request_body_kept_ = false;
+  self->client_.expires_after(proxy.env().idle_timeout);
   auto [hec, hn] = co_await read_request_head(self->client_, self->cbuf_, rp);
-  if (self->closing_) co_return std::nullopt;
+  self->client_.expires_never();
+  if (self->closing_) co_return false;
   if (hec) {
-    self->client_.expires_never();
     if (auto refusal = refusal_for(hec, 11)) {
       co_await refuse(self, std::move(*refusal));
-      co_return std::nullopt;
+      co_return false;
     }
     self->close(hec == beast::error::timeout ? CloseReason::idle_timeout
                                              : CloseReason::client_closed);
-    co_return std::nullopt;
+    co_return false;
   }
+  proxy.counters().bytes_upstream->Increment(static_cast<double>(hn));
   // Smuggling attempts are answered (400/501) and the connection closed, as faultline's own
   // server does: never forwarded, whatever the upstream would make of them.
   if (auto refusal = framing_refusal(rp.get())) {
-    self->client_.expires_never();
     co_await refuse(self, std::move(*refusal));
-    co_return std::nullopt;
+    co_return false;
   }
   if (rp.get()[http::field::expect] == "100-continue") {
     http::response<http::empty_body> cont{http::status::continue_, rp.get().version()};
+    self->client_.expires_after(proxy.env().idle_timeout);
     auto [cec, cn] = co_await http::async_write(self->client_, cont, use_nothrow);
+    self->client_.expires_never();
+    if (self->closing_) co_return false;
     if (cec) {
       self->close(CloseReason::client_closed);
-      co_return std::nullopt;
+      co_return false;
     }
   }
-  auto [bec, bn] = co_await http::async_read(self->client_, self->cbuf_, rp, use_nothrow);
-  self->client_.expires_never();
-  if (self->closing_) co_return std::nullopt;
-  if (bec) {
-    if (auto refusal = refusal_for(bec, rp.get().version())) {
-      co_await refuse(self, std::move(*refusal));
-      co_return std::nullopt;
+  rp.get().erase(http::field::expect);
+  // The body goes upstream as it came: re-chunked when chunked, else as it is (a
+  // Content-Length); a request without either has none (RFC 9112 6.3).
+  self->request_framing_ = rp.is_done()   ? BodyFraming::none
+                           : rp.chunked() ? BodyFraming::chunked
+                                          : BodyFraming::raw;
+  if (proxy.recorder()) {
+    // Recording keeps the request body, so it is read whole first (up to 64 MiB, else 413) and
+    // forwarded from memory.
+    const BodyRead read = co_await read_request_body(self, &self->request_body_);
+    if (read == BodyRead::failed) co_return false;
+    if (read == BodyRead::too_large) {
+      co_await refuse(self, *refusal_for(http::error::body_limit, rp.get().version()));
+      co_return false;
     }
-    self->close(CloseReason::client_closed);
-    co_return std::nullopt;
+    self->request_body_kept_ = true;
   }
-  Incoming in{rp.release(), hn + bn};
-  in.req.erase(http::field::expect);
-  co_return std::optional<Incoming>(std::move(in));
+  co_return true;
 }
 
-std::vector<PickedFault> HttpConnection::pick_faults(HttpRequest& req, RequestFaultPicker& picker) {
+awaitable<HttpConnection::BodyRead> HttpConnection::read_request_body(
+    std::shared_ptr<HttpConnection> self, std::string* keep) {
+  RequestParser& rp = *self->request_;
+  if (rp.is_done()) co_return BodyRead::done;
+  if (!self->upload_buffer_) self->upload_buffer_ = std::make_unique<char[]>(kBodyBufferSize);
+  H1BodySource<true> source(self->client_, self->cbuf_, rp, self->upload_buffer_.get(),
+                            kBodyBufferSize, self->proxy_->env().idle_timeout,
+                            self->proxy_->counters().bytes_upstream);
+  std::uint64_t total = 0;
+  for (;;) {
+    auto [ec, chunk] = co_await source.next();
+    if (self->closing_) co_return BodyRead::failed;
+    total += chunk.bytes.size();
+    if (total > kBodyLimit) co_return BodyRead::too_large;
+    if (keep) keep->append(chunk.bytes);
+    if (ec) {
+      if (auto refusal = refusal_for(ec, rp.get().version()))
+        co_await refuse(self, std::move(*refusal));
+      else
+        self->close(ec == beast::error::timeout ? CloseReason::idle_timeout
+                                                : CloseReason::client_closed);
+      co_return BodyRead::failed;
+    }
+    if (chunk.last) co_return BodyRead::done;
+  }
+}
+
+std::vector<PickedFault> HttpConnection::pick_faults(RequestHead& req, RequestFaultPicker& picker) {
   RequestInfo info{req.method_string(), req.target(),
                    [&req](std::string_view name) -> std::optional<std::string_view> {
                      auto it = req.find(name);
@@ -121,14 +157,12 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
   }
   RequestFaultPicker picker(proxy, seed);
   for (;;) {
-    auto in = co_await read_request(self);
-    if (!in) co_return;
+    if (!co_await read_request(self)) co_return;
     const auto started = Clock::now();
     proxy.counters().requests->Increment();
-    proxy.counters().bytes_upstream->Increment(static_cast<double>(in->bytes));
 
     // Held until the exchange is over: each picked fault keeps its max_active_faults slot.
-    const std::vector<PickedFault> faults = self->pick_faults(in->req, picker);
+    const std::vector<PickedFault> faults = self->pick_faults(self->request_->get(), picker);
     const RequestPlan plan = plan_of(faults);
     if (!co_await self->inject_delay(plan.delay_request)) co_return;
     using K = RequestFault::Kind;
@@ -136,19 +170,17 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
     Next next = Next::stop;
     if (terminal &&
         (terminal->kind == K::abort || terminal->kind == K::hang || terminal->kind == K::error)) {
-      next = co_await answer_locally(self, std::move(in->req), *terminal, plan.delay_response,
-                                     started);
+      next = co_await answer_locally(self, *terminal, plan.delay_response, started);
     } else {
       const bool abort_after_forward = terminal && terminal->kind == K::abort_upstream;
-      next = co_await forward(self, std::move(in->req), plan.delay_response, abort_after_forward,
-                              started);
+      next = co_await forward(self, plan.delay_response, abort_after_forward, started);
     }
     if (next == Next::stop) co_return;
   }
 }
 
 awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> self,
-                                              HttpRequest& req) {
+                                              std::string head) {
   // A kept-alive upstream connection may have been closed by the server meanwhile: one fresh
   // connection is tried before giving up.
   Proxy& proxy = *self->proxy_;
@@ -172,7 +204,8 @@ awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> se
       if (self->closing_) co_return false;
     }
     self->upstream_->expires_after(proxy.env().idle_timeout);
-    auto [wec, wn] = co_await http::async_write(*self->upstream_, req, use_nothrow);
+    auto [wec, wn] = co_await asio::async_write(*self->upstream_, asio::buffer(head), use_nothrow);
+    self->upstream_->expires_never();
     if (self->closing_) co_return false;
     if (!wec) co_return true;
     self->upstream_.reset();
@@ -180,21 +213,67 @@ awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> se
   co_return false;
 }
 
-awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, HttpRequest req,
+awaitable<RelayEnd> HttpConnection::send_request_body(std::shared_ptr<HttpConnection> self) {
+  const auto idle = self->proxy_->env().idle_timeout;
+  H1BodySink sink(*self->upstream_, std::string(), self->request_framing_, idle);
+  if (self->request_body_kept_) {
+    StringSource source(self->request_body_);
+    co_return co_await relay_body(source, sink, self->closing_);
+  }
+  if (!self->request_->is_done() && !self->upload_buffer_)
+    self->upload_buffer_ = std::make_unique<char[]>(kBodyBufferSize);
+  H1BodySource<true> source(self->client_, self->cbuf_, *self->request_, self->upload_buffer_.get(),
+                            kBodyBufferSize, idle, self->proxy_->counters().bytes_upstream);
+  co_return co_await relay_body(source, sink, self->closing_);
+}
+
+awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
                                         Clock::duration delay_response, bool abort_after_forward,
                                         Clock::time_point started) {
+  const RequestMessage& req = self->request_->get();
   const bool keep_alive = req.keep_alive();
-  if (!co_await send_upstream(self, req)) {
+  if (!co_await send_upstream(
+          self, serialize_request_head(req.method_string(), req.target(), req.version(), req))) {
     if (self->closing_) co_return Next::stop;
+    // Nothing of the body was read yet: it is read (and discarded) before the 502, so that the
+    // connection stays in step for the client's next request.
+    bool keep = keep_alive;
+    const BodyRead drained = co_await read_request_body(self, nullptr);
+    if (drained == BodyRead::failed) co_return Next::stop;
+    if (drained == BodyRead::too_large) keep = false;
     auto res = json_error(http::status::bad_gateway, "upstream unreachable", req.version());
-    res.keep_alive(keep_alive);
+    res.keep_alive(keep);
     self->record(req, 502, started);
     if (!co_await write_client(self, std::move(res))) co_return Next::stop;
-    if (!keep_alive) {
+    if (!keep) {
       self->close(CloseReason::client_closed);
       co_return Next::stop;
     }
     co_return Next::next_request;
+  }
+  // The body, as it arrives from the client.
+  const RelayEnd upload = co_await send_request_body(self);
+  bool upload_cut = false;
+  switch (upload.how) {
+    case RelayEnd::closing:
+      co_return Next::stop;
+    case RelayEnd::source_failed:
+      // The client's body ended early (it left, stalled past the idle timeout, or sent a
+      // malformed chunk): the upstream has part of a request, so its connection goes too.
+      self->upstream_.reset();
+      if (auto refusal = refusal_for(upload.ec, req.version()))
+        co_await refuse(self, std::move(*refusal));
+      else
+        self->close(upload.ec == beast::error::timeout ? CloseReason::idle_timeout
+                                                       : CloseReason::client_closed);
+      co_return Next::stop;
+    case RelayEnd::sink_failed:
+      // The upstream stopped taking the body: it may have answered early (a 413) and closed.
+      // Its answer, if there is one, is relayed; neither connection is kept.
+      upload_cut = true;
+      break;
+    case RelayEnd::complete:
+      break;
   }
   if (abort_after_forward) {
     self->close(CloseReason::fault);
@@ -247,7 +326,7 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self, Ht
   // close), re-chunked (chunked), or, to an HTTP/1.0 client that cannot read chunked, up to the
   // close. The upstream connection is reused only after a complete body it framed itself.
   const bool has_body = !parser->is_done();
-  const bool upstream_keep = res.keep_alive() && !parser->need_eof();
+  const bool upstream_keep = res.keep_alive() && !parser->need_eof() && !upload_cut;
   bool keep = keep_alive && upstream_keep;
   BodyFraming framing = BodyFraming::none;
   if (has_body) {

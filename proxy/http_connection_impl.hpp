@@ -15,6 +15,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "common/http_server.hpp"
+#include "proxy/http_body.hpp"
 #include "proxy/http_request_head.hpp"
 #include "proxy/proxied_connection.hpp"
 #include "proxy/recorder.hpp"
@@ -26,11 +27,10 @@ namespace faultline::proxy {
 // What to do after one exchange: read the client's next request, or stop (connection closed).
 enum class Next { next_request, stop };
 
-// One request as read from the client, with the bytes it took on the wire.
-struct Incoming {
-  HttpRequest req;
-  std::size_t bytes = 0;
-};
+// A client request's head, and the parser that reads it and then its body as it is relayed.
+using RequestHead = http::request_header<>;
+using RequestMessage = http::request<http::buffer_body>;
+using RequestParser = http::request_parser<http::buffer_body>;
 
 // The response of an `error` fault: its status, headers and body (typed JSON when it looks like
 // JSON and the fault set no content-type).
@@ -54,25 +54,39 @@ class HttpConnection : public ProxiedConnection,
   static awaitable<void> run(std::shared_ptr<HttpConnection> self, std::uint64_t seed);
 
  private:
-  // Reads the next request (answering "Expect: 100-continue"); nullopt once the connection is
-  // closed (by the client, the idle timeout, or close()).
-  static awaitable<std::optional<Incoming>> read_request(std::shared_ptr<HttpConnection> self);
+  // Reads the next request's head into request_ (answering "Expect: 100-continue"; with
+  // recording, its body too, into request_body_); false once the connection is closed (by the
+  // client, the idle timeout, a refusal, or close()).
+  static awaitable<bool> read_request(std::shared_ptr<HttpConnection> self);
+  // How reading the rest of a request body ended.
+  enum class BodyRead {
+    done,       // read to its end
+    too_large,  // over kBodyLimit: not read further (the connection cannot be kept alive)
+    failed,     // the body ended early (the connection is closed, a refusal sent when malformed)
+  };
+  // Reads the rest of the current request's body from the client, appended to `keep` when set
+  // (recording), else discarded (a drain before a local answer), up to kBodyLimit bytes.
+  static awaitable<BodyRead> read_request_body(std::shared_ptr<HttpConnection> self,
+                                               std::string* keep);
   // The faults for `req`: its toxics' draws plus, when the proxy enables them, the header faults
   // (whose headers are then removed from `req`).
-  std::vector<PickedFault> pick_faults(HttpRequest& req, RequestFaultPicker& picker);
+  std::vector<PickedFault> pick_faults(RequestHead& req, RequestFaultPicker& picker);
   // A terminal fault that never reaches the upstream: abort, hang, or a local error response
-  // (after `delay_response`).
-  static awaitable<Next> answer_locally(std::shared_ptr<HttpConnection> self, HttpRequest req,
-                                        RequestFault fault, Clock::duration delay_response,
-                                        Clock::time_point started);
-  // Forwards `req` and relays the response (after `delay_response`); `abort_after_forward` cuts
-  // the connection instead of answering (abort_upstream).
-  static awaitable<Next> forward(std::shared_ptr<HttpConnection> self, HttpRequest req,
+  // (after `delay_response`, and after the request body was read).
+  static awaitable<Next> answer_locally(std::shared_ptr<HttpConnection> self, RequestFault fault,
+                                        Clock::duration delay_response, Clock::time_point started);
+  // Forwards the current request (its body as it arrives) and relays the response (after
+  // `delay_response`); `abort_after_forward` cuts the connection instead of answering
+  // (abort_upstream).
+  static awaitable<Next> forward(std::shared_ptr<HttpConnection> self,
                                  Clock::duration delay_response, bool abort_after_forward,
                                  Clock::time_point started);
-  // Sends `req` upstream, dialling (once more, if a kept-alive connection went stale) as needed;
-  // false when the upstream cannot be reached or the connection was closed meanwhile.
-  static awaitable<bool> send_upstream(std::shared_ptr<HttpConnection> self, HttpRequest& req);
+  // Sends a request `head` upstream, dialling (once more, if a kept-alive connection went stale)
+  // as needed; false when the upstream cannot be reached or the connection was closed meanwhile.
+  static awaitable<bool> send_upstream(std::shared_ptr<HttpConnection> self, std::string head);
+  // Relays the current request's body to the upstream (from request_body_ when recording kept
+  // it).
+  static awaitable<RelayEnd> send_request_body(std::shared_ptr<HttpConnection> self);
   void close(CloseReason reason) {
     if (closing_) return;
     closing_ = true;
@@ -94,7 +108,7 @@ class HttpConnection : public ProxiedConnection,
     co_return !closing_;
   }
   // Header-triggered faults (x-faultline-abort / x-faultline-delay-ms, each with a -percentage).
-  void header_faults(const HttpRequest& req, std::vector<PickedFault>& faults, Rng& rng);
+  void header_faults(const RequestHead& req, std::vector<PickedFault>& faults, Rng& rng);
   static awaitable<bool> write_client(std::shared_ptr<HttpConnection> self, HttpResponse res);
   // Answers a request the proxy does not forward (malformed, smuggling, too large), counts it in
   // faultline_proxy_requests_rejected_total, and closes the connection.
@@ -117,7 +131,7 @@ class HttpConnection : public ProxiedConnection,
     co_await self->client_.tls().async_shutdown(use_nothrow);
     self->client_.expires_never();
   }
-  void record(const HttpRequest& req, unsigned status, Clock::time_point started) {
+  void record(const RequestHead& req, unsigned status, Clock::time_point started) {
     auto rec = proxy_->recorder();
     if (!rec) return;
     RecordedExchange e;
@@ -126,7 +140,7 @@ class HttpConnection : public ProxiedConnection,
     e.target = std::string(req.target());
     for (const auto& f : req)
       e.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    e.body = req.body();
+    e.body = request_body_;
     e.status = status;
     e.latency_seconds = std::chrono::duration<double>(Clock::now() - started).count();
     rec->record(e);
@@ -138,6 +152,11 @@ class HttpConnection : public ProxiedConnection,
   beast::flat_buffer cbuf_;                // client bytes read ahead (pipelined requests)
   beast::flat_buffer ubuf_;                // upstream bytes read ahead
   std::unique_ptr<char[]> body_buffer_;    // response bodies: kBodyBufferSize, at the first body
+  std::optional<RequestParser> request_;   // the current request (head, then its body)
+  BodyFraming request_framing_ = BodyFraming::none;  // how its body goes to the upstream
+  std::string request_body_;                         // its body, when recording kept it
+  bool request_body_kept_ = false;
+  std::unique_ptr<char[]> upload_buffer_;  // request bodies: kBodyBufferSize, at the first body
   asio::steady_timer timer_;
   bool closing_ = false;
 };

@@ -12,7 +12,7 @@ namespace faultline::proxy {
 
 namespace {
 
-std::optional<std::int64_t> header_int(const HttpRequest& req, std::string_view name) {
+std::optional<std::int64_t> header_int(const RequestHead& req, std::string_view name) {
   auto it = req.find(name);
   if (it == req.end()) return std::nullopt;
   std::string_view v = it->value();
@@ -43,7 +43,7 @@ HttpResponse error_response(const RequestFault& f, unsigned version, bool keep_a
   return res;
 }
 
-void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFault>& faults,
+void HttpConnection::header_faults(const RequestHead& req, std::vector<PickedFault>& faults,
                                    Rng& rng) {
   // As Envoy's fault filter: a -percentage header from 0 to 100 applies, capped at the proxy's
   // header_fault_percentage; absent, or anything else (negative, NaN, 150, "abc"), the proxy's
@@ -86,9 +86,9 @@ void HttpConnection::header_faults(const HttpRequest& req, std::vector<PickedFau
 }
 
 awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> self,
-                                               HttpRequest req, RequestFault fault,
-                                               Clock::duration delay_response,
+                                               RequestFault fault, Clock::duration delay_response,
                                                Clock::time_point started) {
+  const RequestMessage& req = self->request_->get();
   if (fault.kind == RequestFault::Kind::abort) {
     self->close(CloseReason::fault);
     co_return Next::stop;
@@ -106,8 +106,13 @@ awaitable<Next> HttpConnection::answer_locally(std::shared_ptr<HttpConnection> s
     self->close(CloseReason::fault);
     co_return Next::stop;
   }
-  // An error response made here.
-  const bool keep_alive = req.keep_alive();
+  // An error response made here, once the request body is read (and discarded): the client's
+  // next request on the connection starts after it. A body over 64 MiB is not read to its end:
+  // the answer then closes the connection.
+  bool keep_alive = req.keep_alive();
+  const BodyRead drained = co_await read_request_body(self, nullptr);
+  if (drained == BodyRead::failed) co_return Next::stop;
+  if (drained == BodyRead::too_large) keep_alive = false;
   HttpResponse res = error_response(fault, req.version(), keep_alive);
   if (!co_await self->inject_delay(delay_response)) co_return Next::stop;
   self->record(req, fault.status, started);  // before the write: readers see it on reply
