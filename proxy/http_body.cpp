@@ -126,30 +126,80 @@ awaitable<error_code> H1BodySink::send(const asio::const_buffer* buffers, std::s
   co_return ec;
 }
 
-awaitable<RelayEnd> relay_body(BodySource& source, BodySink& sink, const bool& closing) {
+namespace {
+
+RelayEnd ended(RelayEnd end, RelayEnd::How how, error_code ec) {
+  end.how = how;
+  end.ec = ec;
+  return end;
+}
+
+// Waits until `due` (a body fault's piece), the head written first so that only the body waits.
+awaitable<error_code> wait_until(Clock::time_point due, BodySink& sink, asio::steady_timer& timer) {
+  if (due <= Clock::now()) co_return error_code{};
+  if (error_code ec = co_await sink.flush()) co_return ec;
+  timer.expires_at(due);
+  co_await timer.async_wait(use_nothrow);
+  co_return error_code{};
+}
+
+// Writes the pieces of one chunk, each once it is due, then does what the faults asked for: the
+// truncation of the body.
+awaitable<RelayEnd> write_pieces(std::vector<Piece> pieces, StreamEffects fx, BodySink& sink,
+                                 asio::steady_timer& timer, const bool& closing, RelayEnd end) {
+  for (auto& piece : pieces) {
+    if (piece.bytes.empty()) continue;
+    error_code ec = co_await wait_until(piece.due, sink, timer);
+    if (!ec && !closing) ec = co_await sink.write(piece.bytes, false);
+    if (closing) co_return ended(end, RelayEnd::closing, ec);
+    if (ec) co_return ended(end, RelayEnd::sink_failed, ec);
+    end.bytes += piece.bytes.size();
+  }
+  if (!fx.close_at && !fx.reset_at) co_return end;
+  const bool reset = fx.reset_at && (!fx.close_at || *fx.reset_at <= *fx.close_at);
+  error_code ec = co_await wait_until(reset ? *fx.reset_at : *fx.close_at, sink, timer);
+  // The head goes out even when the cut comes before any body byte: as with a dying server, the
+  // client sees the response start, then the end of the connection.
+  if (!ec && !closing) ec = co_await sink.flush();
+  if (closing) co_return ended(end, RelayEnd::closing, ec);
+  end.reset = reset;
+  co_return ended(end, RelayEnd::truncated_by_fault, ec);
+}
+
+}  // namespace
+
+awaitable<RelayEnd> relay_body(BodySource& source, BodySink& sink, const bool& closing,
+                               BodyPipeline* faults, asio::steady_timer* timer) {
+  const bool staged = faults && !faults->empty() && timer;
   RelayEnd end;
   for (;;) {
     // The head goes out at once when the body is not there yet (a server-sent event stream may
     // send its first event much later); otherwise it goes with the first bytes, in one write.
     if (!source.buffered()) {
-      end.ec = co_await sink.flush();
-      if (closing) co_return RelayEnd{RelayEnd::closing, end.ec, end.bytes};
-      if (end.ec) co_return RelayEnd{RelayEnd::sink_failed, end.ec, end.bytes};
+      const error_code ec = co_await sink.flush();
+      if (closing) co_return ended(end, RelayEnd::closing, ec);
+      if (ec) co_return ended(end, RelayEnd::sink_failed, ec);
     }
     auto [sec, chunk] = co_await source.next();
-    if (closing) co_return RelayEnd{RelayEnd::closing, sec, end.bytes};
+    if (closing) co_return ended(end, RelayEnd::closing, sec);
     const bool last = !sec && chunk.last;
-    if (!chunk.bytes.empty()) {
-      const error_code wec = co_await sink.write(chunk.bytes, last);
-      if (closing) co_return RelayEnd{RelayEnd::closing, wec, end.bytes};
-      if (wec) co_return RelayEnd{RelayEnd::sink_failed, wec, end.bytes};
-      end.bytes += chunk.bytes.size();
+    error_code wec;
+    if (staged && !chunk.bytes.empty()) {
+      StreamEffects fx;
+      std::vector<Piece> pieces = faults->on_chunk(chunk.bytes, Clock::now(), fx);
+      end.added_delay += fx.added_delay;
+      end = co_await write_pieces(std::move(pieces), fx, sink, *timer, closing, end);
+      if (end.how != RelayEnd::complete) co_return end;
+      if (last) wec = co_await sink.finish();
+    } else if (!chunk.bytes.empty()) {
+      wec = co_await sink.write(chunk.bytes, last);
+      if (!wec) end.bytes += chunk.bytes.size();
     } else if (last) {
-      const error_code wec = co_await sink.finish();
-      if (closing) co_return RelayEnd{RelayEnd::closing, wec, end.bytes};
-      if (wec) co_return RelayEnd{RelayEnd::sink_failed, wec, end.bytes};
+      wec = co_await sink.finish();
     }
-    if (sec) co_return RelayEnd{RelayEnd::source_failed, sec, end.bytes};
+    if (closing) co_return ended(end, RelayEnd::closing, wec);
+    if (wec) co_return ended(end, RelayEnd::sink_failed, wec);
+    if (sec) co_return ended(end, RelayEnd::source_failed, sec);
     if (last) co_return end;
   }
 }

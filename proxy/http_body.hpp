@@ -24,6 +24,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "common/net.hpp"
+#include "proxy/body_pipeline.hpp"
 #include "proxy/tls_stream.hpp"
 
 namespace faultline::proxy {
@@ -143,15 +144,21 @@ struct RelayEnd {
     source_failed,  // the body ended early on its side (peer closed or reset, a framing error)
     sink_failed,    // the other side could not be written (gone, or not reading within the idle
                     // timeout)
-    closing,        // the connection was closed meanwhile
+    truncated_by_fault,  // a body fault cut it (http_body_truncate): close the connection
+    closing,             // the connection was closed meanwhile
   };
   How how = complete;
-  error_code ec;            // the source's or the sink's error
-  std::uint64_t bytes = 0;  // body bytes written
+  error_code ec;                  // the source's or the sink's error
+  std::uint64_t bytes = 0;        // body bytes written
+  bool reset = false;             // truncated_by_fault: with a TCP RST rather than a FIN
+  Clock::duration added_delay{};  // delay the body faults added (the injected-delay metric)
 };
 
 // Moves the body from `source` to `sink` until it ends or fails; `closing` is the connection's
-// flag, checked after every wait.
-awaitable<RelayEnd> relay_body(BodySource& source, BodySink& sink, const bool& closing);
+// flag, checked after every wait. With a non-empty `faults` pipeline, each chunk goes through it
+// and its pieces are written when due (waiting on `timer`, which the connection's close cancels),
+// the head first when a piece has to wait.
+awaitable<RelayEnd> relay_body(BodySource& source, BodySink& sink, const bool& closing,
+                               BodyPipeline* faults = nullptr, asio::steady_timer* timer = nullptr);
 
 }  // namespace faultline::proxy

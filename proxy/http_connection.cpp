@@ -173,7 +173,11 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
       next = co_await answer_locally(self, *terminal, plan.delay_response, started);
     } else {
       const bool abort_after_forward = terminal && terminal->kind == K::abort_upstream;
-      next = co_await forward(self, plan.delay_response, abort_after_forward, started);
+      // Drawn only when there are body faults, so that the draws of the others stay as they were.
+      BodyFaults body{plan.body_up, plan.body_down, 0};
+      if (!body.up.empty() || !body.down.empty()) body.seed = picker.rng().next();
+      next = co_await forward(self, plan.delay_response, abort_after_forward, std::move(body),
+                              started);
     }
     if (next == Next::stop) co_return;
   }
@@ -213,23 +217,24 @@ awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> se
   co_return false;
 }
 
-awaitable<RelayEnd> HttpConnection::send_request_body(std::shared_ptr<HttpConnection> self) {
+awaitable<RelayEnd> HttpConnection::send_request_body(std::shared_ptr<HttpConnection> self,
+                                                      BodyPipeline* faults) {
   const auto idle = self->proxy_->env().idle_timeout;
   H1BodySink sink(*self->upstream_, std::string(), self->request_framing_, idle);
   if (self->request_body_kept_) {
     StringSource source(self->request_body_);
-    co_return co_await relay_body(source, sink, self->closing_);
+    co_return co_await relay_body(source, sink, self->closing_, faults, &self->timer_);
   }
   if (!self->request_->is_done() && !self->upload_buffer_)
     self->upload_buffer_ = std::make_unique<char[]>(kBodyBufferSize);
   H1BodySource<true> source(self->client_, self->cbuf_, *self->request_, self->upload_buffer_.get(),
                             kBodyBufferSize, idle, self->proxy_->counters().bytes_upstream);
-  co_return co_await relay_body(source, sink, self->closing_);
+  co_return co_await relay_body(source, sink, self->closing_, faults, &self->timer_);
 }
 
 awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
                                         Clock::duration delay_response, bool abort_after_forward,
-                                        Clock::time_point started) {
+                                        BodyFaults body, Clock::time_point started) {
   const RequestMessage& req = self->request_->get();
   const bool keep_alive = req.keep_alive();
   if (!co_await send_upstream(
@@ -252,7 +257,10 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
     co_return Next::next_request;
   }
   // The body, as it arrives from the client.
-  const RelayEnd upload = co_await send_request_body(self);
+  Rng body_rng(body.seed);
+  BodyPipeline up_faults(body.up, body_rng, Clock::now());
+  const RelayEnd upload = co_await send_request_body(self, &up_faults);
+  if (upload.added_delay.count() > 0) count_injected_delay(*self->proxy_, upload.added_delay);
   bool upload_cut = false;
   switch (upload.how) {
     case RelayEnd::closing:
@@ -272,6 +280,24 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
       // Its answer, if there is one, is relayed; neither connection is kept.
       upload_cut = true;
       break;
+    case RelayEnd::truncated_by_fault: {
+      // http_body_truncate on the request: the upstream gets part of the body and the end of
+      // its connection; the client, once the rest of its body is read (and discarded), a 502.
+      self->body_cut(self->upstream_->socket(), upload.reset);
+      self->upstream_.reset();
+      bool keep = keep_alive;
+      const BodyRead drained = co_await read_request_body(self, nullptr);
+      if (drained == BodyRead::failed) co_return Next::stop;
+      if (drained == BodyRead::too_large) keep = false;
+      auto res = json_error(http::status::bad_gateway,
+                            "upstream connection closed during the request body", req.version());
+      res.keep_alive(keep);
+      self->record(req, 502, started);
+      if (!co_await write_client(self, std::move(res))) co_return Next::stop;
+      if (keep) co_return Next::next_request;
+      self->close(CloseReason::fault);
+      co_return Next::stop;
+    }
     case RelayEnd::complete:
       break;
   }
@@ -350,7 +376,10 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
                              kBodyBufferSize, idle);
   H1BodySink sink(self->client_, serialize_head(res.version(), status, res.reason(), res.base()),
                   framing, idle, proxy.counters().bytes_downstream);
-  const RelayEnd end = co_await relay_body(source, sink, self->closing_);
+  BodyPipeline down_faults(body.down, body_rng, Clock::now());
+  const RelayEnd end =
+      co_await relay_body(source, sink, self->closing_, &down_faults, &self->timer_);
+  if (end.added_delay.count() > 0) count_injected_delay(proxy, end.added_delay);
   switch (end.how) {
     case RelayEnd::closing:
       co_return Next::stop;
@@ -362,9 +391,17 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
       // The upstream died (or stalled past the idle timeout) mid-body: the client's connection
       // is closed without the rest, as a dying server's would be, so the client sees the
       // truncation (no last chunk, short of the Content-Length).
-      proxy.counters().bodies_truncated[0]->Increment();
+      proxy.counters()
+          .bodies_truncated[static_cast<std::size_t>(TruncatedBy::upstream)]
+          ->Increment();
       self->close(end.ec == beast::error::timeout ? CloseReason::idle_timeout
                                                   : CloseReason::upstream_closed);
+      co_return Next::stop;
+    case RelayEnd::truncated_by_fault:
+      // http_body_truncate: the client's connection ends mid-body (FIN, or RST), as a dying
+      // server's would; the upstream's, whose body was not all read, goes too.
+      self->body_cut(self->client_.socket(), end.reset);
+      self->close(CloseReason::fault);
       co_return Next::stop;
     case RelayEnd::complete:
       break;

@@ -27,6 +27,14 @@ namespace faultline::proxy {
 // What to do after one exchange: read the client's next request, or stop (connection closed).
 enum class Next { next_request, stop };
 
+// The body faults of one exchange (pointers into the faults it holds) and the seed of their
+// stages' draws.
+struct BodyFaults {
+  std::vector<const RequestFault*> up;    // on the request body
+  std::vector<const RequestFault*> down;  // on the response body
+  std::uint64_t seed = 0;
+};
+
 // A client request's head, and the parser that reads it and then its body as it is relayed.
 using RequestHead = http::request_header<>;
 using RequestMessage = http::request<http::buffer_body>;
@@ -76,17 +84,25 @@ class HttpConnection : public ProxiedConnection,
   static awaitable<Next> answer_locally(std::shared_ptr<HttpConnection> self, RequestFault fault,
                                         Clock::duration delay_response, Clock::time_point started);
   // Forwards the current request (its body as it arrives) and relays the response (after
-  // `delay_response`); `abort_after_forward` cuts the connection instead of answering
-  // (abort_upstream).
+  // `delay_response`), each body through its `body` faults; `abort_after_forward` cuts the
+  // connection instead of answering (abort_upstream).
   static awaitable<Next> forward(std::shared_ptr<HttpConnection> self,
                                  Clock::duration delay_response, bool abort_after_forward,
-                                 Clock::time_point started);
+                                 BodyFaults body, Clock::time_point started);
   // Sends a request `head` upstream, dialling (once more, if a kept-alive connection went stale)
   // as needed; false when the upstream cannot be reached or the connection was closed meanwhile.
   static awaitable<bool> send_upstream(std::shared_ptr<HttpConnection> self, std::string head);
   // Relays the current request's body to the upstream (from request_body_ when recording kept
-  // it).
-  static awaitable<RelayEnd> send_request_body(std::shared_ptr<HttpConnection> self);
+  // it) through `faults`.
+  static awaitable<RelayEnd> send_request_body(std::shared_ptr<HttpConnection> self,
+                                               BodyPipeline* faults);
+  // After a body fault cut a body (http_body_truncate): counted; `reset` sets the socket that is
+  // closed next to send a TCP RST.
+  void body_cut(tcp::socket& socket, bool reset) {
+    proxy_->counters().bodies_truncated[static_cast<std::size_t>(TruncatedBy::fault)]->Increment();
+    error_code ec;
+    if (reset) socket.set_option(asio::socket_base::linger(true, 0), ec);
+  }
   void close(CloseReason reason) {
     if (closing_) return;
     closing_ = true;
