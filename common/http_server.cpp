@@ -381,6 +381,22 @@ awaitable<void> session(std::shared_ptr<HttpServer::State> state, std::shared_pt
       res = json_error(http::status::internal_server_error, "internal error");
     }
 
+    if (ctx.taken()) {
+      TakenConnection taken{.stream = &stream,
+                            .buffer = &buffer,
+                            .request = &req,
+                            .arm = [&deadline](std::chrono::milliseconds t) { deadline.arm(t); },
+                            .disarm = [&deadline] { deadline.disarm(); },
+                            .stopping = [&state] { return state->stopping.load(); }};
+      try {
+        co_await ctx.taken()(taken);
+      } catch (const std::exception& e) {
+        spdlog::error("http connection taken over by {} {} failed: {}",
+                      std::string(req.method_string()), std::string(req.target()), e.what());
+      }
+      co_return;
+    }
+
     const bool keep = req.keep_alive() && res.keep_alive() && !state->stopping.load();
     res.version(req.version());
     res.keep_alive(keep);

@@ -15,8 +15,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -26,7 +28,9 @@
 
 namespace boost::asio::ssl {
 class context;
-}
+template <typename Stream>
+class stream;
+}  // namespace boost::asio::ssl
 
 namespace faultline {
 
@@ -49,6 +53,23 @@ struct HttpServerOptions {
   std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
+// A connection a handler took over (RequestContext::take_over): server-sent events, a WebSocket.
+// The server writes no response of its own and closes the connection when the taker returns.
+struct TakenConnection {
+  using Plain = tcp::socket;
+  using Tls = asio::ssl::stream<tcp::socket>;
+  std::variant<Plain*, Tls*> stream;  // the connection, past its TLS handshake when TLS
+  beast::flat_buffer* buffer;         // bytes the client sent after the request, not yet read
+  const HttpRequest* request;
+  // The taker's timeouts: after arm(t), a wait still pending t later fails (the server shuts
+  // the socket down, as for its own waits); disarm() for a wait with no end.
+  std::function<void(std::chrono::milliseconds)> arm;
+  std::function<void()> disarm;
+  // True once the server is stopping: a long-lived taker ends at its next step.
+  std::function<bool()> stopping;
+};
+using TakeOver = std::function<awaitable<void>(TakenConnection&)>;
+
 // What a handler knows about the request beyond its message.
 class RequestContext {
  public:
@@ -57,10 +78,15 @@ class RequestContext {
   // Completes when the client closes its side (or the socket errors). Handlers doing long work
   // race it with `||` to abandon the work when nobody is waiting for the answer.
   awaitable<void> wait_disconnect();
+  // Instead of writing the handler's response, the server runs `f` with the connection once the
+  // handler returns (the returned response then only feeds the handler's own accounting).
+  void take_over(TakeOver f) { take_over_ = std::move(f); }
+  const TakeOver& taken() const noexcept { return take_over_; }
 
  private:
   tcp::socket& socket_;
   tcp::endpoint remote_;
+  TakeOver take_over_;
 };
 
 using HttpHandler = std::function<awaitable<HttpResponse>(HttpRequest&, RequestContext&)>;

@@ -143,6 +143,10 @@ struct RequestFault {
   Kind kind = Kind::none;
   std::string label;  // metric `kind` when not the toxic's type (a weighted choice's type)
   bool after_response = false;  // delay: before the response instead of before the request
+  // delay after_response, Redis: counted from this reply's own arrival ("network": each reply of a
+  // pipeline is late by `delay`) instead of holding the reply stream ("server": later replies
+  // wait behind it).
+  bool from_arrival = false;
   Clock::duration delay{};
   unsigned status = 0;
   std::string body;
@@ -162,11 +166,15 @@ struct RequestInfo {
 enum class BadCert { expired, wrong_host, self_signed };
 inline constexpr std::size_t kBadCerts = 3;
 
+// A certificate with its key and chain (proxy/cert_minter.hpp).
+struct CertAndKey;
+
 // What a certificate-chaos behavior (tls_*) does to one TLS handshake from a client.
 struct HandshakeFault {
   Clock::duration delay{};          // wait before answering the client hello
   int alert = 0;                    // fail the handshake with this TLS alert (0: no)
   std::optional<BadCert> bad_cert;  // serve this certificate instead of the configured one
+  std::shared_ptr<const CertAndKey> given_cert;  // or this one (tls_bad_cert's cert/key files)
 };
 
 // One behavior type's parsed attributes.

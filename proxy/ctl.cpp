@@ -173,6 +173,8 @@ int cmd_delete(const CtlOptions& o) {
 int cmd_toxic_add(const CtlOptions& o) {
   auto attrs = parse_attributes(o.attributes);
   if (!attrs) return kExitUsage;
+  // tls_bad_cert's files: the proxy reads them, maybe from another directory.
+  if (o.type == "tls_bad_cert") absolute_file_attributes(*attrs);
   json body{{"type", o.type}, {"attributes", *attrs}};
   if (!o.toxic_name.empty()) body["name"] = o.toxic_name;
   if (!o.stream.empty()) body["stream"] = o.stream;
@@ -187,6 +189,8 @@ int cmd_toxic_add(const CtlOptions& o) {
 int cmd_toxic_update(const CtlOptions& o) {
   auto attrs = parse_attributes(o.attributes);
   if (!attrs) return kExitUsage;
+  absolute_file_attributes(
+      *attrs);  // `cert`/`key` are tls_bad_cert's files (no other type has them)
   json body = json::object();
   if (!attrs->empty()) body["attributes"] = *attrs;
   if (o.toxicity >= 0) body["toxicity"] = o.toxicity;

@@ -279,6 +279,10 @@ void Proxy::commit(Prepared p) {
     std::lock_guard lock(mu_);
     upstream_ = next.upstream;
     tls_ = next.tls_runtime;
+    // A new runtime starts with an empty cache of minted leafs.
+    if (next.tls_runtime != settings_.tls_runtime)
+      counters_.cert_cache_entries->Set(
+          tls_ && tls_->minter ? static_cast<double>(tls_->minter->size()) : 0.0);
     if (next.record != settings_.record) recorder_ = std::move(p.recorder);
   }
   settings_ = std::move(next);

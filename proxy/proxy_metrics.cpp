@@ -113,6 +113,8 @@ ProxyCounters ProxyMetrics::acquire(const std::string& name,
       rejected = counter();
     for (auto& truncated : c.bodies_truncated)
       truncated = counter();
+    c.certs_minted = counter();
+    c.cert_cache_entries = gauge();
   }
   for (const auto& kind : kinds)
     if (!h.faults.count(kind)) h.faults.emplace(kind, std::make_unique<prometheus::Counter>());
@@ -237,6 +239,12 @@ std::vector<prometheus::MetricFamily> ProxyMetrics::collect() const {
              add(h.counters.bodies_truncated[b],
                  {{"by", std::string(to_string(static_cast<TruncatedBy>(b)))}});
          });
+  family("faultline_proxy_certs_minted_total",
+         "Leaf certificates minted by the proxy's CA (tls.ca), cache misses.", MetricType::Counter,
+         one(&ProxyCounters::certs_minted));
+  family("faultline_proxy_cert_cache_entries",
+         "Minted leaf certificates cached by the proxy (at most 1024).", MetricType::Gauge,
+         one(&ProxyCounters::cert_cache_entries));
   return out;
 }
 

@@ -75,6 +75,9 @@ struct ProxyCounters {
   std::array<prometheus::Counter*, kRejectReasons> rejected{};
   // faultline_proxy_bodies_truncated_total[by] (http proxies; pre-created for every proxy).
   std::array<prometheus::Counter*, kTruncatedBy> bodies_truncated{};
+  // faultline_proxy_certs_minted_total, faultline_proxy_cert_cache_entries (`tls.ca`).
+  prometheus::Counter* certs_minted = nullptr;
+  prometheus::Gauge* cert_cache_entries = nullptr;
 };
 
 // Every faultline_proxy_* series, owned per proxy: creating or deleting a proxy costs O(log

@@ -1,13 +1,13 @@
 // Proxy TLS settings, contexts and certificate-chaos certificates (see proxy_tls.hpp).
 #include "proxy/proxy_tls.hpp"
 
-#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -44,24 +44,85 @@ constexpr std::pair<const char*, int> kAlerts[] = {
     {"no_application_protocol", SSL_AD_NO_APPLICATION_PROTOCOL},
 };
 
-// Per-SSL slots: the alert a handshake must fail with, and whether it did.
-int alert_index() {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
-  return index;
+// What the client-hello hook needs for one server-side handshake (set by arm_server_chaos, in
+// the SSL's ex_data, freed with the SSL).
+struct HandshakeState {
+  const TlsRuntime* rt = nullptr;
+  int alert = 0;                            // fail the handshake with this alert (0: no)
+  std::optional<BadCert> bad;               // serve this variant
+  std::shared_ptr<const CertAndKey> given;  // serve this certificate (tls_bad_cert's files)
+  std::string local;                        // the address the client connected to, as a name
+  prometheus::Counter* minted = nullptr;
+  prometheus::Gauge* cache_entries = nullptr;
+  bool fired = false;  // the alert was sent
+};
+
+void free_state(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+                void* /*argp*/) {
+  delete static_cast<HandshakeState*>(ptr);
 }
-int fired_index() {
-  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+
+int state_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_state);
   return index;
 }
 
+HandshakeState* state_of(SSL* ssl) {
+  return static_cast<HandshakeState*>(SSL_get_ex_data(ssl, state_index()));
+}
+
+// The certificate this handshake serves instead of the context's, or null to keep that one.
+std::shared_ptr<const CertAndKey> substitute(SSL* ssl, HandshakeState& st) {
+  if (st.given) return st.given;
+  const TlsRuntime& rt = *st.rt;
+  const bool mint = rt.minter && (rt.mint_always || (st.bad && *st.bad != BadCert::self_signed));
+  if (!mint) {
+    if (!st.bad) return nullptr;
+    // Not owned: the runtime outlives the handshake.
+    return std::shared_ptr<const CertAndKey>(std::shared_ptr<const CertAndKey>(),
+                                             &rt.bad[static_cast<std::size_t>(*st.bad)]);
+  }
+  const unsigned char* ext = nullptr;
+  std::size_t size = 0;
+  std::string name;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &size) == 1)
+    name = sni_from_extension(ext, size);
+  if (name.empty()) name = st.local;
+  auto leaf = rt.minter->leaf(name, st.bad);
+  if (leaf.minted && st.minted) {
+    st.minted->Increment();
+    st.cache_entries->Set(static_cast<double>(rt.minter->size()));
+  }
+  return leaf.cert;
+}
+
 // Installed on every server context: fails the handshake in answer to the client hello (before
-// any server hello) when the connection's tls_alert toxic asked for it.
+// any server hello) when the connection's tls_alert toxic asked for it; else installs the
+// certificate the handshake serves when it is not the context's (a bad certificate, a minted
+// leaf for the client's SNI).
 int client_hello_cb(SSL* ssl, int* al, void* /*arg*/) {
-  const auto alert = reinterpret_cast<std::intptr_t>(SSL_get_ex_data(ssl, alert_index()));
-  if (alert == 0) return SSL_CLIENT_HELLO_SUCCESS;
-  SSL_set_ex_data(ssl, fired_index(), reinterpret_cast<void*>(std::intptr_t{1}));
-  *al = static_cast<int>(alert);
-  return SSL_CLIENT_HELLO_ERROR;
+  HandshakeState* st = state_of(ssl);
+  if (st == nullptr) return SSL_CLIENT_HELLO_SUCCESS;
+  if (st->alert != 0) {
+    st->fired = true;
+    *al = st->alert;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  const bool must = st->given || st->bad || st->rt->mint_always;
+  if (!must) return SSL_CLIENT_HELLO_SUCCESS;
+  const auto ck = substitute(ssl, *st);
+  // Replace, not add: an EC substitute beside a configured RSA certificate would only fill
+  // another slot, so a client preferring RSA signatures would get the real certificate (found in
+  // review). With a CA and no certificate the context's is the CA's, never served.
+  SSL_certs_clear(ssl);
+  if (!ck || !ck->cert || !ck->key || SSL_use_certificate(ssl, ck->cert.get()) != 1 ||
+      SSL_use_PrivateKey(ssl, ck->key.get()) != 1 ||
+      (ck->chain && SSL_set1_chain(ssl, ck->chain.get()) != 1)) {
+    ERR_clear_error();
+    *al = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 // The configured certificate and key, from the context built from them: the files are read once.
@@ -71,6 +132,9 @@ CertAndKey configured(SSL_CTX* ctx) {
     ck.cert = std::shared_ptr<X509>(x, X509_free);
   if (EVP_PKEY* k = SSL_CTX_get0_privatekey(ctx); k && EVP_PKEY_up_ref(k) == 1)
     ck.key = std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free);
+  STACK_OF(X509)* chain = nullptr;
+  if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && chain && sk_X509_num(chain) > 0)
+    ck.chain = share_chain(chain);
   return ck;
 }
 
@@ -103,96 +167,9 @@ bool check_tls_files(std::initializer_list<std::pair<const char*, const std::str
   return ok;
 }
 
-// A certificate for `key` with `subject`, valid from now + `from` to now + `to` (seconds), the
-// subject-alternative names `san` (OpenSSL config syntax; empty: copy `base`'s), issued by
-// `issuer` (whose key identifier is `issuer_key_id`, when known) and signed with `signer`.
-std::shared_ptr<X509> make_cert(X509* base, EVP_PKEY* key, const X509_NAME* subject,
-                                const X509_NAME* issuer, const ASN1_OCTET_STRING* issuer_key_id,
-                                EVP_PKEY* signer, long from, long to, const std::string& san) {
-  std::shared_ptr<X509> x(X509_new(), X509_free);
-  if (!x) return nullptr;
-  std::uint64_t serial = 0;
-  RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial);
-  ASN1_INTEGER_set_uint64(X509_get_serialNumber(x.get()), serial >> 1);
-  X509_set_version(x.get(), 2);
-  X509_set_subject_name(x.get(), subject);
-  X509_set_issuer_name(x.get(), issuer);
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), from);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), to);
-  X509_set_pubkey(x.get(), key);
-  if (issuer_key_id) {
-    // A subject key identifier of its own and the issuer's as authority key identifier: with the
-    // configured key but another identity, the certificate is not taken for a self-signed one
-    // (which a verifier would reject as such before it looks at expiry) and chains to its issuer.
-    unsigned char id[20];
-    RAND_bytes(id, sizeof id);
-    std::shared_ptr<ASN1_OCTET_STRING> skid(ASN1_OCTET_STRING_new(), ASN1_OCTET_STRING_free);
-    ASN1_OCTET_STRING_set(skid.get(), id, sizeof id);
-    X509_add1_ext_i2d(x.get(), NID_subject_key_identifier, skid.get(), 0, X509V3_ADD_DEFAULT);
-    std::shared_ptr<AUTHORITY_KEYID> akid(AUTHORITY_KEYID_new(), AUTHORITY_KEYID_free);
-    akid->keyid = ASN1_OCTET_STRING_dup(issuer_key_id);
-    X509_add1_ext_i2d(x.get(), NID_authority_key_identifier, akid.get(), 0, X509V3_ADD_DEFAULT);
-  }
-  if (san.empty()) {
-    const int i = X509_get_ext_by_NID(base, NID_subject_alt_name, -1);
-    if (i >= 0) X509_add_ext(x.get(), X509_get_ext(base, i), -1);
-  } else {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
-    if (X509_EXTENSION* ext =
-            X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.c_str())) {
-      X509_add_ext(x.get(), ext, -1);
-      X509_EXTENSION_free(ext);
-    }
-  }
-  // Ed25519/Ed448 sign without a separate digest.
-  const int id = EVP_PKEY_get_id(signer);
-  const EVP_MD* md = (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) ? nullptr : EVP_sha256();
-  if (X509_sign(x.get(), signer, md) <= 0) return nullptr;
-  return x;
-}
-
-std::shared_ptr<EVP_PKEY> fresh_ec_key() {
-  return std::shared_ptr<EVP_PKEY>(EVP_EC_gen("P-256"), EVP_PKEY_free);
-}
-
-// The substitute certificates, from the configured certificate's subject and key: `expired`
-// and `wrong_host` are issued in the configured certificate's issuer's name and signed with the
-// configured key (so they chain where the configured certificate is itself the trust anchor);
-// `self_signed` has a fresh key and the configured subject and names.
+// The substitute certificates, from the configured certificate and key (see derive_bad_certs).
 bool make_bad_certs(TlsRuntime& rt) {
-  const CertAndKey mine = configured(rt.server->native_handle());
-  const auto& cert = mine.cert;
-  const auto& key = mine.key;
-  if (!cert || !key) return false;
-  constexpr long kDay = 24 * 3600;
-  const X509_NAME* subject = X509_get_subject_name(cert.get());
-  const X509_NAME* issuer = X509_get_issuer_name(cert.get());
-  // The configured certificate's issuer's key identifier: its own when it is self-issued.
-  const bool self_issued = X509_NAME_cmp(subject, issuer) == 0;
-  const ASN1_OCTET_STRING* issuer_key_id =
-      self_issued ? X509_get0_subject_key_id(cert.get()) : X509_get0_authority_key_id(cert.get());
-  auto& expired = rt.bad[static_cast<std::size_t>(BadCert::expired)];
-  expired.key = key;
-  expired.cert = make_cert(cert.get(), key.get(), subject, issuer, issuer_key_id, key.get(),
-                           -30 * kDay, -kDay, "");
-  std::shared_ptr<X509_NAME> wrong(X509_NAME_new(), X509_NAME_free);
-  X509_NAME_add_entry_by_txt(wrong.get(), "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("wrong-host.invalid"), -1, -1,
-                             0);
-  auto& wrong_host = rt.bad[static_cast<std::size_t>(BadCert::wrong_host)];
-  wrong_host.key = key;
-  wrong_host.cert = make_cert(cert.get(), key.get(), wrong.get(), issuer, issuer_key_id, key.get(),
-                              -kDay, 30 * kDay, "DNS:wrong-host.invalid");
-  auto& self_signed = rt.bad[static_cast<std::size_t>(BadCert::self_signed)];
-  self_signed.key = fresh_ec_key();
-  if (self_signed.key)
-    self_signed.cert = make_cert(cert.get(), self_signed.key.get(), subject, subject, nullptr,
-                                 self_signed.key.get(), -kDay, 30 * kDay, "");
-  for (const auto& b : rt.bad)
-    if (!b.cert || !b.key) return false;
-  return true;
+  return derive_bad_certs(configured(rt.server->native_handle()), rt.bad);
 }
 
 }  // namespace
@@ -257,8 +234,11 @@ std::string alert_names() {
 }
 
 json tls_json(const TlsSettings& s) {
-  json j{{"cert", s.cert}, {"key", s.key}};
+  json j = json::object();
+  if (!s.cert.empty()) j["cert"] = s.cert;
+  if (!s.key.empty()) j["key"] = s.key;
   if (!s.client_ca.empty()) j["client_ca"] = s.client_ca;
+  if (s.mints()) j["ca"] = {{"cert", s.ca_cert}, {"key", s.ca_key}};
   return j;
 }
 
@@ -274,21 +254,45 @@ json tls_json(const UpstreamTlsSettings& s) {
 std::optional<TlsSettings> parse_tls(const json& v, const std::string& path, ConfigErrors& errors) {
   const std::size_t before = errors.list().size();
   if (!v.is_object()) {
-    errors.add(path, "must be an object like {\"cert\": PATH, \"key\": PATH}");
+    errors.add(path,
+               "must be an object like {\"cert\": PATH, \"key\": PATH} or "
+               "{\"ca\": {\"cert\": PATH, \"key\": PATH}}");
     return std::nullopt;
   }
-  reject_unknown_keys(v, path, {"cert", "key", "client_ca"}, errors);
+  reject_unknown_keys(v, path, {"cert", "key", "client_ca", "ca"}, errors);
   TlsSettings s;
-  for (auto [key, field] : {std::pair{"cert", &s.cert}, std::pair{"key", &s.key},
-                            std::pair{"client_ca", &s.client_ca}}) {
-    const bool required = std::string_view(key) != "client_ca";
-    if (auto f = get_string(v, path, key, errors, required)) {
+  const auto file = [&errors](const json& obj, const std::string& at, const char* key,
+                              bool required, std::string& out) {
+    if (auto f = get_string(obj, at, key, errors, required)) {
       if (f->empty())
-        errors.add(path_join(path, key), "must be a file name");
+        errors.add(path_join(at, key), "must be a file name");
       else
-        *field = *f;
+        out = *f;
+    }
+  };
+  bool ca_given = false;
+  if (auto it = v.find("ca"); it != v.end()) {
+    ca_given = true;
+    const std::string cpath = path_join(path, "ca");
+    if (!it->is_object()) {
+      errors.add(cpath,
+                 "must be an object like {\"cert\": PATH, \"key\": PATH} (a CA that "
+                 "mints the certificates)");
+    } else {
+      reject_unknown_keys(*it, cpath, {"cert", "key"}, errors);
+      file(*it, cpath, "cert", true, s.ca_cert);
+      file(*it, cpath, "key", true, s.ca_key);
     }
   }
+  // With a CA the certificate is optional (both or neither); without one it is required.
+  const auto given = [&v](const char* key) {
+    auto it = v.find(key);
+    return it != v.end() && !it->is_null();
+  };
+  const bool cert_given = given("cert") || given("key");
+  file(v, path, "cert", !ca_given || cert_given, s.cert);
+  file(v, path, "key", !ca_given || cert_given, s.key);
+  file(v, path, "client_ca", false, s.client_ca);
   if (errors.list().size() != before) return std::nullopt;
   return s;
 }
@@ -342,23 +346,56 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
   if (server) {
     const std::string spath = path_join(path, "tls");
     // Read ahead, the files were checked on their descriptors by tls::read_pem_file.
-    if (files == nullptr &&
-        !check_tls_files(
-            {{"cert", &server->cert}, {"key", &server->key}, {"client_ca", &server->client_ca}},
-            spath, errors))
+    if (files == nullptr && !check_tls_files({{"cert", &server->cert},
+                                              {"key", &server->key},
+                                              {"client_ca", &server->client_ca},
+                                              {"ca.cert", &server->ca_cert},
+                                              {"ca.key", &server->ca_key}},
+                                             spath, errors))
       return nullptr;
-    auto r = tls::make_server_context(
-        tls::ServerConfig{server->cert, server->key, server->client_ca}, {"http/1.1"}, files);
-    if (!r.ok()) {
-      errors.add(path_join(spath, r.field), r.error);
-      ok = false;
-    } else {
-      rt->server = r.context;
-      SSL_CTX_set_client_hello_cb(rt->server->native_handle(), client_hello_cb, nullptr);
-      if (!make_bad_certs(*rt)) {
-        errors.add(path_join(spath, "cert"),
-                   "cannot derive the certificate-chaos certificates from it");
+    if (server->mints()) {
+      // The CA's certificate and key, parsed and matched as a server's are; without a configured
+      // certificate this context is the proxy's, its certificate replaced in every handshake.
+      auto r = tls::make_server_context(
+          tls::ServerConfig{server->ca_cert, server->ca_key,
+                            server->cert.empty() ? server->client_ca : std::string()},
+          {"http/1.1"}, files);
+      const std::string field = r.field == "cert" || r.field == "key" ? "ca." + r.field : r.field;
+      if (!r.ok()) {
+        errors.add(path_join(spath, field), r.error);
+        return nullptr;
+      }
+      const CertAndKey ca = configured(r.context->native_handle());
+      if (auto why = ca_certificate_problem(ca.cert.get()); !why.empty()) {
+        errors.add(path_join(spath, "ca.cert"), fmt::format("{} {}", server->ca_cert, why));
+        return nullptr;
+      }
+      std::string why;
+      rt->minter = CertMinter::create(ca, why);
+      if (!rt->minter) {
+        errors.add(path_join(spath, "ca.cert"), why);
+        return nullptr;
+      }
+      if (server->cert.empty()) {
+        rt->server = r.context;
+        rt->mint_always = true;
+        SSL_CTX_set_client_hello_cb(rt->server->native_handle(), client_hello_cb, nullptr);
+      }
+    }
+    if (!server->cert.empty()) {
+      auto r = tls::make_server_context(
+          tls::ServerConfig{server->cert, server->key, server->client_ca}, {"http/1.1"}, files);
+      if (!r.ok()) {
+        errors.add(path_join(spath, r.field), r.error);
         ok = false;
+      } else {
+        rt->server = r.context;
+        SSL_CTX_set_client_hello_cb(rt->server->native_handle(), client_hello_cb, nullptr);
+        if (!make_bad_certs(*rt)) {
+          errors.add(path_join(spath, "cert"),
+                     "cannot derive the certificate-chaos certificates from it");
+          ok = false;
+        }
       }
     }
   }
@@ -380,22 +417,87 @@ std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSetti
   return rt;
 }
 
-void arm_server_chaos(SSL* ssl, const TlsRuntime& rt, int alert, std::optional<BadCert> bad) {
-  if (alert != 0)
-    SSL_set_ex_data(ssl, alert_index(), reinterpret_cast<void*>(std::intptr_t{alert}));
-  if (bad) {
-    const CertAndKey& ck = rt.bad[static_cast<std::size_t>(*bad)];
-    // Replace, not add: the self-signed substitute has an EC key, and beside a configured RSA
-    // certificate it would only fill another slot, so a client preferring RSA signatures would
-    // get the real certificate (found in review).
-    SSL_certs_clear(ssl);
-    SSL_use_certificate(ssl, ck.cert.get());
-    SSL_use_PrivateKey(ssl, ck.key.get());
-  }
+void arm_server_chaos(SSL* ssl, const TlsRuntime& rt, const HandshakeFault& fault,
+                      const boost::asio::ip::address& local, const ProxyCounters& counters) {
+  auto st = std::make_unique<HandshakeState>();
+  st->rt = &rt;
+  st->alert = fault.alert;
+  st->bad = fault.bad_cert;
+  st->given = fault.given_cert;
+  // A v4 client on a dual-stack socket connected to the v4 address, not to its mapped form.
+  st->local = local.is_v6() && local.to_v6().is_v4_mapped()
+                  ? asio::ip::make_address_v4(asio::ip::v4_mapped, local.to_v6()).to_string()
+                  : local.to_string();
+  st->minted = counters.certs_minted;
+  st->cache_entries = counters.cert_cache_entries;
+  delete state_of(ssl);
+  if (SSL_set_ex_data(ssl, state_index(), st.get()) == 1) st.release();
 }
 
 bool failed_by_chaos(SSL* ssl) {
-  return SSL_get_ex_data(ssl, fired_index()) != nullptr;
+  const HandshakeState* st = state_of(ssl);
+  return st != nullptr && st->fired;
+}
+
+std::string sni_from_extension(const unsigned char* ext, std::size_t size) {
+  // ServerNameList (RFC 6066 3): a 2-byte length, then entries of a 1-byte type, a 2-byte length
+  // and the name. Every length is checked against what is left.
+  if (ext == nullptr || size < 2) return "";
+  const std::size_t list = (std::size_t{ext[0]} << 8) | ext[1];
+  if (list != size - 2) return "";
+  std::size_t at = 2;
+  while (size - at >= 3) {
+    const unsigned type = ext[at];
+    const std::size_t len = (std::size_t{ext[at + 1]} << 8) | ext[at + 2];
+    at += 3;
+    if (len > size - at) return "";
+    if (type == 0) {  // host_name: the first one is the name
+      if (len == 0 || len > kMaxSniBytes) return "";
+      std::string name(reinterpret_cast<const char*>(ext + at), len);
+      if (!valid_sni(name)) return "";
+      if (name.back() == '.') name.pop_back();
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return name;
+    }
+    at += len;
+  }
+  return "";
+}
+
+namespace {
+thread_local const tls::PemFiles* read_ahead_files = nullptr;
+}  // namespace
+
+ReadAheadFiles::ReadAheadFiles(const tls::PemFiles* files) : previous_(read_ahead_files) {
+  read_ahead_files = files;
+}
+
+ReadAheadFiles::~ReadAheadFiles() {
+  read_ahead_files = previous_;
+}
+
+const tls::PemFiles* ReadAheadFiles::current() {
+  return read_ahead_files;
+}
+
+std::shared_ptr<const CertAndKey> load_cert_and_key(const std::string& cert, const std::string& key,
+                                                    const std::string& path, ConfigErrors& errors) {
+  const tls::PemFiles* files = ReadAheadFiles::current();
+  if (files == nullptr && !check_tls_files({{"cert", &cert}, {"key", &key}}, path, errors))
+    return nullptr;
+  // Parsed and matched as a server's certificate is: the same errors, the same rules.
+  auto r = tls::make_server_context(tls::ServerConfig{cert, key, ""}, {}, files);
+  if (!r.ok()) {
+    errors.add(path_join(path, r.field), r.error);
+    return nullptr;
+  }
+  auto ck = std::make_shared<CertAndKey>(configured(r.context->native_handle()));
+  if (!ck->cert || !ck->key) {
+    errors.add(path_join(path, "cert"), fmt::format("cannot use the certificate in {}", cert));
+    return nullptr;
+  }
+  return ck;
 }
 
 }  // namespace faultline::proxy

@@ -76,10 +76,12 @@ void encode(const redisReply* r, std::string& out) {
 }
 
 struct Slot {
-  bool forwarded = false;   // waits for an upstream reply
-  bool ready = false;       // `reply` is complete
-  bool hang = false;        // never answered: holds every later reply
-  Clock::duration delay{};  // extra wait once ready
+  bool forwarded = false;           // waits for an upstream reply
+  bool ready = false;               // `reply` is complete
+  bool hang = false;                // never answered: holds every later reply
+  Clock::duration delay{};          // extra wait once ready, holding every later reply ("server")
+  Clock::duration network_delay{};  // from the reply's arrival ("network"): sets `due`
+  Clock::time_point due{};          // not written before (once ready)
   std::string reply;
 };
 
@@ -188,12 +190,15 @@ awaitable<void> RedisConnection::client_reader(std::shared_ptr<RedisConnection> 
       const RequestPlan plan = plan_of(faults);
       Slot slot;
       slot.delay = plan.delay_request + plan.delay_response;
+      slot.network_delay = plan.delay_response_from_arrival;
       if (slot.delay.count() > 0) count_injected_delay(proxy, slot.delay);
+      if (slot.network_delay.count() > 0) count_injected_delay(proxy, slot.network_delay);
       if (plan.terminal) {
         using K = RequestFault::Kind;
         const auto kind = plan.terminal->kind;
         if (kind == K::error) {
           slot.ready = true;
+          slot.due = Clock::now() + slot.network_delay;
           slot.reply = "-" + plan.terminal->body + "\r\n";
           self->slots_.push_back(std::move(slot));
           continue;
@@ -283,6 +288,7 @@ awaitable<void> RedisConnection::upstream_reader(std::shared_ptr<RedisConnection
       } else {
         encode(reply.get(), it->reply);
         it->ready = true;
+        if (it->network_delay.count() > 0) it->due = Clock::now() + it->network_delay;
       }
     }
     self->wake_.cancel();
@@ -307,9 +313,16 @@ awaitable<void> RedisConnection::client_writer(std::shared_ptr<RedisConnection> 
       co_await self->delay_.async_wait(use_nothrow);
       continue;
     }
+    if (self->slots_.front().due > Clock::now()) {
+      // A "network" delay: later replies, which arrived later, are due later too.
+      self->delay_.expires_at(self->slots_.front().due);
+      co_await self->delay_.async_wait(use_nothrow);
+      continue;
+    }
     std::string out;
+    const auto now = Clock::now();
     while (!self->slots_.empty() && self->slots_.front().ready && !self->slots_.front().hang &&
-           self->slots_.front().delay.count() == 0) {
+           self->slots_.front().delay.count() == 0 && self->slots_.front().due <= now) {
       out += self->slots_.front().reply;
       self->slots_.pop_front();
     }

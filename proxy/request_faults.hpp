@@ -35,6 +35,7 @@ class RequestFaultPicker {
 struct RequestPlan {
   Clock::duration delay_request{};
   Clock::duration delay_response{};
+  Clock::duration delay_response_from_arrival{};  // Redis "network" delays (RequestFault)
   const RequestFault* terminal = nullptr;
   std::vector<const RequestFault*> body_up;    // on the request body
   std::vector<const RequestFault*> body_down;  // on the response body

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <csignal>
+#include <functional>
+#include <initializer_list>
 
 #include <boost/asio/co_spawn.hpp>
 
@@ -118,6 +120,7 @@ HttpResponse ProxyServer::handle(const HttpRequest& req, const tls::PemFiles* fi
     return res;
   }
   files_ = files;
+  const ReadAheadFiles read_ahead(files);  // for tls_bad_cert's files
   struct Reset {
     const tls::PemFiles*& f;
     ~Reset() { f = nullptr; }
@@ -142,6 +145,8 @@ std::vector<std::string> ProxyServer::tls_files_named(const HttpRequest& req) co
       add(s.tls->cert);
       add(s.tls->key);
       add(s.tls->client_ca);
+      add(s.tls->ca_cert);
+      add(s.tls->ca_key);
     }
     if (s.upstream_tls) {
       add(s.upstream_tls->ca);
@@ -149,20 +154,43 @@ std::vector<std::string> ProxyServer::tls_files_named(const HttpRequest& req) co
       add(s.upstream_tls->key);
     }
   };
+  const auto add_fields = [&add](const json& obj, std::initializer_list<const char*> fields) {
+    if (!obj.is_object()) return;
+    for (const char* field : fields)
+      if (auto f = obj.find(field); f != obj.end() && f->is_string()) add(f->get<std::string>());
+  };
+  // tls_bad_cert's `cert`/`key` in any toxic of the body, at any depth (a proxy's `toxics`, a
+  // `/populate` list, a toxic itself). The parser bounds the depth.
+  const std::function<void(const json&)> add_toxic_files = [&](const json& j) {
+    if (j.is_object()) {
+      if (auto t = j.find("type"); t != j.end() && *t == "tls_bad_cert")
+        if (auto a = j.find("attributes"); a != j.end()) add_fields(*a, {"cert", "key"});
+      for (const auto& [_, v] : j.items())
+        add_toxic_files(v);
+    } else if (j.is_array()) {
+      for (const auto& v : j)
+        add_toxic_files(v);
+    }
+  };
   const auto parts = split_path(req.target());
-  if (parts.size() == 2 && parts[0] == "proxies")
-    if (auto p = find(parts[1])) add_settings(p->settings());
+  if (parts.size() >= 2 && parts[0] == "proxies")
+    if (auto p = find(parts[1])) {
+      if (parts.size() == 2) add_settings(p->settings());
+      // A toxic update merges the body into the toxic as it is: its files are parsed again.
+      if (parts.size() == 4 && parts[2] == "toxics")
+        if (auto t = p->find_toxic(parts[3])) add_toxic_files(t->toxic.to_json());
+    }
   if (req.body().find("tls") == std::string::npos) return files;
   std::string why;
   const auto body = parse_api_body(req.body(), why);
   if (!body) return files;  // handle() answers the syntax error
-  const auto add_object = [&add](const json& proxy) {
+  const auto add_object = [&](const json& proxy) {
     if (!proxy.is_object()) return;
     for (const char* section : {"tls", "upstream_tls"}) {
       auto it = proxy.find(section);
       if (it == proxy.end() || !it->is_object()) continue;
-      for (const char* field : {"cert", "key", "client_ca", "ca"})
-        if (auto f = it->find(field); f != it->end() && f->is_string()) add(f->get<std::string>());
+      add_fields(*it, {"cert", "key", "client_ca", "ca"});
+      if (auto ca = it->find("ca"); ca != it->end()) add_fields(*ca, {"cert", "key"});
     }
   };
   const json* list = &*body;
@@ -173,6 +201,7 @@ std::vector<std::string> ProxyServer::tls_files_named(const HttpRequest& req) co
       add_object(proxy);
   else
     add_object(*body);
+  add_toxic_files(*body);
   return files;
 }
 

@@ -553,7 +553,8 @@ awaitable<bool> TcpConnection::accept_tls(std::shared_ptr<TcpConnection> self) {
   }
   self->ctls_ = std::make_unique<TlsSocket>(self->tls_->server->native_handle());
   self->ctls_->attach(self->client_, true);
-  arm_server_chaos(self->ctls_->ssl(), *self->tls_, chaos.fault.alert, chaos.fault.bad_cert);
+  arm_server_chaos(self->ctls_->ssl(), *self->tls_, chaos.fault, local_address(self->client_),
+                   proxy.counters());
   HandshakeScope scope(proxy, self->client_, TlsSide::client);
   const error_code ec = co_await self->ctls_->handshake(self->client_);
   if (!scope.finish(ec, self->ctls_->ssl())) {

@@ -18,7 +18,11 @@ HandshakeChaos draw_handshake_chaos(Proxy& proxy, Rng& rng) {
     out.slots.push_back(std::move(*slot));
     out.fault.delay += f->delay;
     if (f->alert != 0 && out.fault.alert == 0) out.fault.alert = f->alert;
-    if (f->bad_cert && !out.fault.bad_cert) out.fault.bad_cert = f->bad_cert;
+    // The first bad certificate in toxic order wins, whether a variant or given files.
+    if ((f->bad_cert || f->given_cert) && !out.fault.bad_cert && !out.fault.given_cert) {
+      out.fault.bad_cert = f->bad_cert;
+      out.fault.given_cert = f->given_cert;
+    }
   }
   return out;
 }
@@ -62,6 +66,12 @@ bool HandshakeScope::finish(error_code ec, SSL* ssl) {
   spdlog::debug("proxy {}: TLS handshake ({} side) {}: {}{}", proxy_.name(), to_string(side_),
                 to_string(outcome), ec.message(), why.empty() ? "" : " (" + why + ")");
   return false;
+}
+
+asio::ip::address local_address(const tcp::socket& sock) {
+  error_code ec;
+  const auto ep = sock.local_endpoint(ec);
+  return ec ? asio::ip::address() : ep.address();
 }
 
 std::string upstream_host(const std::string& upstream) {

@@ -43,6 +43,10 @@ class HandshakeScope {
   asio::steady_timer timer_;
 };
 
+// The address `sock` is bound to (the name of a minted leaf for a client without SNI);
+// unspecified when the socket cannot tell.
+asio::ip::address local_address(const tcp::socket& sock);
+
 // The host part of "host:port" (the name an originating handshake sends and verifies).
 std::string upstream_host(const std::string& upstream);
 

@@ -86,7 +86,7 @@ awaitable<bool> accept_tls(Proxy& proxy, const TlsRuntime& rt, MaybeTlsStream<Ne
     if (!s.socket().is_open()) co_return false;
   }
   SSL* ssl = s.enable_tls(*rt.server);
-  arm_server_chaos(ssl, rt, chaos.fault.alert, chaos.fault.bad_cert);
+  arm_server_chaos(ssl, rt, chaos.fault, local_address(s.socket()), proxy.counters());
   HandshakeScope scope(proxy, s.socket(), TlsSide::client);
   auto [ec] = co_await s.tls().async_handshake(asio::ssl::stream_base::server, use_nothrow);
   co_return scope.finish(ec, ssl);

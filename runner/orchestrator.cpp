@@ -262,11 +262,20 @@ void Run::run_timeline() {
       auto is_down = [&](const std::string& key) {
         return std::find(down.begin(), down.end(), key) != down.end();
       };
-      sampler_->boundary(next, at, [&](const std::string& key) { return !is_down(key); });
-      for (const auto& a : e.actions) {
+      // Except the actions that END the last phase's faults, when the phase starts with them
+      // (remove_toxic, enable_proxy): until they take effect the toxic is still drawing, and
+      // what it injects belongs to the phase that added it, so they run before the scrape.
+      std::size_t first = 0;
+      const auto run_action = [&](const Action& a) {
         const double started = clock_.now();
         ledger_.record(event::Timeline{started, e.phase, actions_->execute(a)});
-      }
+      };
+      while (first < e.actions.size() && (e.actions[first].kind == Action::Kind::remove_toxic ||
+                                          e.actions[first].kind == Action::Kind::enable_proxy))
+        run_action(e.actions[first++]);
+      sampler_->boundary(next, at, [&](const std::string& key) { return !is_down(key); });
+      for (std::size_t i = first; i < e.actions.size(); ++i)
+        run_action(e.actions[i]);
       if (e.actions.empty()) ledger_.record(event::Timeline{at, e.phase, "phase starts"});
       if (!down.empty()) sampler_->boundary(next, at, is_down);
       boundaries_done_ = next + 1;

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 
 #include "target/handoff.hpp"
+#include "target/streams.hpp"
 
 namespace faultline::target {
 
@@ -257,6 +258,14 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
     if (!get_like) co_return method_not_allowed("GET, HEAD", v);
     co_return co_await readyz(v);
   }
+  if (path == "/events") {
+    *route = Route::events;
+    co_return serve_events(*req, query, *ctx);
+  }
+  if (path == "/ws/echo") {
+    *route = Route::ws_echo;
+    co_return serve_ws_echo(*req, *ctx);
+  }
   if (path == "/metrics") {
     *route = Route::metrics;
     if (!get_like) co_return method_not_allowed("GET, HEAD", v);
@@ -269,7 +278,7 @@ awaitable<HttpResponse> TargetService::dispatch(HttpRequest* req, RequestContext
   co_return json_error(http::status::not_found,
                        "no such route: " + std::string(path) +
                            " (try POST /pastes, GET /p/<id>, POST /solve, GET /healthz, "
-                           "/readyz, /metrics)",
+                           "/readyz, /metrics, /events, /ws/echo)",
                        v);
 }
 

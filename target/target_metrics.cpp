@@ -5,7 +5,8 @@ namespace faultline::target {
 namespace {
 
 constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "pastes_create", "paste_get", "solve", "healthz", "readyz", "metrics", "other"};
+    "pastes_create", "paste_get", "solve",   "healthz", "readyz",
+    "metrics",       "events",    "ws_echo", "other"};
 constexpr std::array<const char*, kStoreOpCount> kOpNames = {"get", "put", "ping"};
 constexpr std::array<const char*, kStoreErrorCount> kErrorNames = {
     "timeout", "connect", "io", "protocol", "breaker_open", "bulkhead_full"};
@@ -14,7 +15,7 @@ constexpr std::array<const char*, kShardOutcomeCount> kOutcomeNames = {"ok", "un
 constexpr std::array<const char*, kSolveOutcomeCount> kSolveNames = {"found", "cancelled",
                                                                      "timed_out", "rejected"};
 // The codes each route can answer; pre-created so rates exist before the first error.
-constexpr std::array<unsigned, 8> kCodes = {200, 201, 400, 404, 405, 413, 500, 503};
+constexpr std::array<unsigned, 10> kCodes = {101, 200, 201, 400, 404, 405, 413, 426, 500, 503};
 
 }  // namespace
 

@@ -13,8 +13,18 @@
 
 namespace faultline::target {
 
-enum class Route { pastes_create, paste_get, solve, healthz, readyz, metrics, other };
-inline constexpr std::size_t kRouteCount = 7;
+enum class Route {
+  pastes_create,
+  paste_get,
+  solve,
+  healthz,
+  readyz,
+  metrics,
+  events,
+  ws_echo,
+  other
+};
+inline constexpr std::size_t kRouteCount = 9;
 std::string_view route_name(Route r);
 
 enum class StoreOp { get, put, ping };
@@ -62,8 +72,8 @@ class TargetMetrics {
   }
   struct RouteSeries {
     prometheus::Histogram* duration = nullptr;
-    std::array<prometheus::Counter*, 8> codes{};  // the pre-created codes (kCodes), lock-free
-    std::mutex mu;                                // guards extra (an unexpected code adds a series)
+    std::array<prometheus::Counter*, 10> codes{};  // the pre-created codes (kCodes), lock-free
+    std::mutex mu;  // guards extra (an unexpected code adds a series)
     std::vector<std::pair<unsigned, prometheus::Counter*>> extra;
   };
   struct ShardSeries {

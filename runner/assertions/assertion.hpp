@@ -51,6 +51,12 @@ class Assertion {
   // Phase names this assertion reads besides its own (e.g. a baseline), checked against the
   // timeline.
   virtual std::vector<std::string> referenced_phases() const { return {common_.phase}; }
+  // The member that names `phase` (one of referenced_phases()), for the JSON path of an error
+  // about it: "phase" unless the kind says otherwise ("baseline", "max", "query").
+  virtual std::string member_naming(const std::string& phase) const {
+    (void)phase;
+    return "phase";
+  }
   // Proxy names it reads (checked against the scenario's proxies).
   virtual std::vector<std::string> referenced_proxies() const { return {}; }
   // Components or processes whose resources it reads ("target", "proxy", "load" or a name of
@@ -61,8 +67,9 @@ class Assertion {
   // The shortest its phase may be for a meaningful verdict (checked when --duration compresses the
   // timeline); every phase is at least 2 s.
   virtual double min_phase_seconds() const { return 0; }
-  // A PromQL expression for the run's Prometheus (kind promql), "[phase]" not yet expanded; the
-  // orchestrator evaluates it at the phase's end into RunMeasurements::promql[name].
+  // A PromQL expression for the run's Prometheus (kind promql), its phase placeholders
+  // ("[phase]", runner/scenario/promql_phases.hpp) not yet expanded; the orchestrator evaluates it
+  // at the phase's end into RunMeasurements::promql[name].
   virtual std::optional<std::string> promql_query() const { return std::nullopt; }
   // Whether a phase whose toxics injected nothing makes it inconclusive when the scenario does
   // not say (`require_faults`): true for the kinds that divide by the faults (error_amplification).

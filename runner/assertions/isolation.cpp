@@ -30,6 +30,9 @@ class Isolation final : public Assertion {
   std::vector<std::string> referenced_phases() const override {
     return {common_.phase, p_.baseline};
   }
+  std::string member_naming(const std::string& phase) const override {
+    return phase == common_.phase ? "phase" : "baseline";
+  }
 
   AssertionResult evaluate(const RunMeasurements& m) const override {
     AssertionResult r = result();

@@ -1,11 +1,14 @@
-// promql: a PromQL expression, evaluated by the run's Prometheus at the end of the phase ("[phase]"
-// becomes the phase's duration), returns one number within [min, max]. The orchestrator queries
-// Prometheus and stores the answer in RunMeasurements::promql; this kind only compares.
+// promql: a PromQL expression, evaluated by the run's Prometheus at the end of the phase (its phase
+// placeholders, "[phase]", "[phase:1s]", "[phases.baseline]", "${phase.duration}", become the run's
+// phase times: runner/scenario/promql_phases.hpp), returns one number within [min, max]. The
+// orchestrator queries Prometheus and stores the answer in RunMeasurements::promql; this kind only
+// compares.
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "runner/assertions/assertion.hpp"
+#include "runner/scenario/promql_phases.hpp"
 
 namespace faultline::runner {
 
@@ -14,9 +17,21 @@ namespace {
 class Promql final : public Assertion {
  public:
   Promql(AssertionCommon c, std::string query, std::optional<double> min, std::optional<double> max)
-      : Assertion(std::move(c)), query_(std::move(query)), min_(min), max_(max) {}
+      : Assertion(std::move(c)), query_(std::move(query)), min_(min), max_(max) {
+    check_promql_phases(query_, &others_);
+  }
 
   std::optional<std::string> promql_query() const override { return query_; }
+  // Its phase and the phases its query names ([phases.NAME], ${phases.NAME.duration}).
+  std::vector<std::string> referenced_phases() const override {
+    std::vector<std::string> out{common_.phase};
+    for (const auto& p : others_)
+      if (p != common_.phase) out.push_back(p);
+    return out;
+  }
+  std::string member_naming(const std::string& phase) const override {
+    return phase == common_.phase ? "phase" : "query";
+  }
 
   AssertionResult evaluate(const RunMeasurements& m) const override {
     AssertionResult r = result();
@@ -51,6 +66,7 @@ class Promql final : public Assertion {
  private:
   std::string query_;
   std::optional<double> min_, max_;
+  std::vector<std::string> others_;
 };
 
 }  // namespace
@@ -64,6 +80,12 @@ void register_promql(AssertionRegistry& r) {
           if (query && query->find_first_not_of(" \t\r\n") == std::string::npos) {
             e.add(path_join(p, "query"), "must be a non-empty PromQL expression");
             query.reset();
+          }
+          if (query) {
+            if (auto why = check_promql_phases(*query, nullptr); !why.empty()) {
+              e.add(path_join(p, "query"), why);
+              query.reset();
+            }
           }
           auto min = get_number(o, p, "min", e, false);
           auto max = get_number(o, p, "max", e, false);

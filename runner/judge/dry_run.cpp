@@ -10,6 +10,7 @@
 
 #include "common/config.hpp"
 #include "common/subprocess.hpp"
+#include "runner/scenario/promql_phases.hpp"
 #include "runner/system/prometheus_server.hpp"
 
 namespace faultline::runner {
@@ -80,7 +81,7 @@ std::vector<std::string> dry_run(const Scenario& s, const std::string& scratch_d
     return out;
   }
   for (const auto& [k, q] : queries) {
-    const std::string why = prometheus->check(expand_phase_window(q, 1));
+    const std::string why = prometheus->check(expand_promql_phases_for_check(q));
     if (!why.empty())
       out.push_back(fmt::format("{}: Prometheus rejects the query: {}",
                                 path_join(path_index("$.assertions", k), "query"), why));

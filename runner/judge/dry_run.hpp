@@ -2,7 +2,8 @@
 // parse (every JSON path already checked) and the placeholders (resolved, ports picked): that each
 // program it starts or executes exists and is executable, and that Prometheus accepts each promql
 // assertion's query — asked of a throw-away Prometheus with no targets (or of the user's, for
-// services.prometheus.url), "[phase]" standing for a one-second window.
+// services.prometheus.url), every phase placeholder ("[phase]", "[phases.NAME:1s]",
+// "${phase.duration}": runner/scenario/promql_phases.hpp) standing for a one-second window.
 #pragma once
 
 #include <string>

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "runner/scenario/promql_phases.hpp"
+
 namespace faultline::runner {
 
 namespace fs = std::filesystem;
@@ -67,7 +69,7 @@ void PromqlJudge::start(const std::vector<std::pair<std::string, MetricsEndpoint
 void PromqlJudge::check_queries() {
   for (const auto& a : s_.assertions)
     if (auto q = a->promql_query()) {
-      const std::string why = prometheus_->check(expand_phase_window(*q, 1));
+      const std::string why = prometheus_->check(expand_promql_phases_for_check(*q));
       if (!why.empty())
         throw RunError(fmt::format("assertion \"{}\": Prometheus rejects the query {}: {}",
                                    a->common().name, *q, why));
@@ -81,30 +83,27 @@ std::vector<event::Promql> PromqlJudge::evaluate(
   if (!prometheus_) return out;
   struct Job {
     std::string name, query;
-    double start = 0, end = 0;
+    double at = 0;
   };
+  std::vector<PhaseSpan> spans;
+  for (const auto& p : m.phases)
+    spans.push_back({p.name, p.start_seconds, p.end_seconds});
   std::vector<Job> jobs;
   double last_end = 0;
   for (const auto& a : s_.assertions) {
     auto q = a->promql_query();
     if (!q) continue;
-    const std::string& phase = a->common().phase;
-    std::optional<Job> j;
-    if (phase == "*") {
-      if (!m.phases.empty()) j = Job{a->common().name, *q, 0, m.phases.back().end_seconds};
+    // The phase placeholders become the run's phase times (after --duration).
+    Job j{a->common().name, "", 0};
+    std::string why;
+    if (auto expanded = expand_promql_phases_for_run(*q, a->common().phase, spans, &j.at, why)) {
+      j.query = std::move(*expanded);
     } else {
-      for (const auto& p : m.phases)
-        if (p.name == phase) {
-          j = Job{a->common().name, *q, p.start_seconds, p.end_seconds};
-          break;
-        }
-    }
-    if (!j) {
-      out.push_back({a->common().name, std::nullopt, "the phase did not run", *q, 0});
+      out.push_back({a->common().name, std::nullopt, why, *q, 0});
       continue;
     }
-    last_end = std::max(last_end, j->end);
-    jobs.push_back(std::move(*j));
+    last_end = std::max(last_end, j.at);
+    jobs.push_back(std::move(j));
   }
   if (jobs.empty()) return out;
   if (prometheus_->attached()) {
@@ -117,9 +116,8 @@ std::vector<event::Promql> PromqlJudge::evaluate(
         "second may be missing from promql assertions");
   }
   for (const auto& j : jobs) {
-    const std::string q = expand_phase_window(j.query, j.end - j.start);
-    PromqlResult r = prometheus_->query(q, t0_unix + j.end);
-    out.push_back({j.name, r.value, r.error, q, j.end});
+    PromqlResult r = prometheus_->query(j.query, t0_unix + j.at);
+    out.push_back({j.name, r.value, r.error, j.query, j.at});
   }
   return out;
 }

@@ -29,7 +29,8 @@ class PromqlJudge {
              const std::string& out_dir, const StopCheck& should_stop);
   HostPort address() const { return prometheus_->address(); }
   // Each promql assertion's query at the end of its phase (the first occurrence; "*" is the whole
-  // run), "[phase]" being the phase's length; `t0_unix`: second 0. Waits for the last scrape.
+  // run), its phase placeholders expanded from `m`'s phase times (promql_phases.hpp); `t0_unix`:
+  // second 0. Waits for the last scrape.
   std::vector<event::Promql> evaluate(const RunMeasurements& m, double t0_unix,
                                       const std::function<void(double)>& sleep_until_offset);
   void stop();

@@ -12,6 +12,7 @@
 
 #include "loadgen/stages.hpp"
 #include "runner/scenario/placeholders.hpp"
+#include "runner/scenario/promql_phases.hpp"
 #include "runner/scenario/scenario_parse.hpp"
 
 namespace faultline::runner {
@@ -66,6 +67,33 @@ void check_request_name(const LoadSpec& load, const std::string& name, const std
   for (const auto& n : known)
     list += (list.empty() ? "" : ", ") + n;
   errors.add(path, fmt::format("no request named \"{}\" in the workload (known: {})", name, list));
+}
+
+// A promql query is evaluated at the end of its phase's first occurrence (the run's end for "*"):
+// each phase it names ([phases.NAME], ${phases.NAME.duration}) must have ended by then.
+void check_query_phase_order(const Scenario& s, const Assertion& a, const std::string& query,
+                             const std::string& path, ConfigErrors& errors) {
+  const std::string& own = a.common().phase;
+  if (own == "*") return;
+  std::vector<std::string> named;
+  check_promql_phases(query, &named);
+  std::size_t first = s.timeline.size();
+  for (std::size_t i = 0; i < s.timeline.size() && first == s.timeline.size(); ++i)
+    if (s.timeline[i].phase == own) first = i;
+  if (first == s.timeline.size()) return;  // no such phase: reported
+  for (const auto& n : named) {
+    bool before = n == own;
+    for (std::size_t i = 0; i < first && !before; ++i)
+      before = s.timeline[i].phase == n;
+    const bool exists = std::any_of(s.timeline.begin(), s.timeline.end(),
+                                    [&](const TimelineEntry& e) { return e.phase == n; });
+    if (!before && exists)
+      errors.add(path_join(path, "query"),
+                 fmt::format("phase \"{}\" comes after phase \"{}\", at whose end (first "
+                             "occurrence) the query is evaluated: it names only phases that "
+                             "ended by then",
+                             n, own));
+  }
 }
 
 }  // namespace
@@ -276,7 +304,9 @@ Scenario parse_scenario(const json& raw, const std::string& base_dir,
                      fmt::format("duplicate assertion name \"{}\"", a->common().name));
         for (const auto& ph : a->referenced_phases())
           if (ph != "*" && std::find(phases.begin(), phases.end(), ph) == phases.end())
-            errors.add(path_join(p, "phase"), fmt::format("no timeline phase named \"{}\"", ph));
+            errors.add(path_join(p, a->member_naming(ph)),
+                       fmt::format("no timeline phase named \"{}\"", ph));
+        if (auto q = a->promql_query()) check_query_phase_order(s, *a, *q, p, errors);
         for (const auto& px : a->referenced_proxies())
           if (!s.proxy(px))
             errors.add(path_join(p, "proxy"), fmt::format("no proxy named \"{}\"", px));

@@ -2,6 +2,7 @@
 // a scenario be validated before anything runs, and resolve_for_run(), which picks the ports and
 // re-parses the scenario with the real values.
 #include <filesystem>
+#include <regex>
 #include <set>
 
 #include <fmt/format.h>
@@ -20,7 +21,8 @@ namespace {
 constexpr const char* kKnown =
     "${var.NAME}, ${port.NAME}, ${out}, ${scenario_dir}, ${faultline}, ${target.url}, "
     "${proxies.NAME.listen}, ${redis.I.port}, ${tls.ca}, ${tls.cert}, ${tls.key}, "
-    "${tls.client_cert}, ${tls.client_key}";
+    "${tls.client_cert}, ${tls.client_key}; in a promql query also ${phase.duration}, "
+    "${phases.NAME.duration}";
 
 bool has_prefix(const std::string& s, std::string_view p) {
   return s.rfind(p, 0) == 0;
@@ -91,6 +93,16 @@ void check_placeholder_names(const json& doc, const std::vector<PlaceholderUse>&
       continue;
     }
     if (tls_pki_files().count(n)) continue;
+    if (n == "phase" || has_prefix(n, "phase.") || has_prefix(n, "phases.")) {
+      // A promql query's phase placeholders (promql_phases.hpp): left for the run to expand,
+      // checked by the assertion; anywhere else they mean nothing.
+      static const std::regex query_path(R"(\$\.assertions\[[0-9]+\]\.query)");
+      if (!std::regex_match(u.path, query_path) && reported.insert({u.path, n}).second)
+        errors.add(u.path, fmt::format("\"${{{}}}\": phase placeholders belong in a promql "
+                                       "assertion's query",
+                                       n));
+      continue;
+    }
     if (has_prefix(n, "port.")) {
       if (!valid_name(n.substr(5)))
         problem = fmt::format("\"${{{}}}\": a port name is 1-64 characters of [A-Za-z0-9_.-]", n);

@@ -454,21 +454,4 @@ bool PrometheusServer::wait_scraped_after(double unix_seconds, std::chrono::mill
   }
 }
 
-std::string expand_phase_window(const std::string& expr, double window_seconds) {
-  const long long ms = std::max(1LL, std::llround(window_seconds * 1000));
-  const std::string repl = fmt::format("[{}ms]", ms);
-  const std::string needle = "[phase]";
-  std::string out;
-  std::size_t pos = 0;
-  for (;;) {
-    const std::size_t hit = expr.find(needle, pos);
-    if (hit == std::string::npos) break;
-    out.append(expr, pos, hit - pos);
-    out += repl;
-    pos = hit + needle.size();
-  }
-  out.append(expr, pos, std::string::npos);
-  return out;
-}
-
 }  // namespace faultline::runner

@@ -80,10 +80,6 @@ class PrometheusServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Replaces every "[phase]" in `expr` with the phase window as a PromQL range in whole
-// milliseconds ("[30000ms]"), at least 1 ms.
-std::string expand_phase_window(const std::string& expr, double window_seconds);
-
 // Helpers, exposed for tests: percent-encoding of everything but RFC 3986's unreserved
 // characters; an RFC 3339 time ("2026-11-30T15:04:05.123456789Z", "...+01:00") as Unix seconds
 // (nullopt when malformed).

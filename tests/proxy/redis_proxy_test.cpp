@@ -146,6 +146,47 @@ TEST(RedisProxy, RedisDelayOnMatchingCommandsOnly) {
   EXPECT_NEAR(delayed[2] - base[2], 0.120, 0.001 + 0.02 * 0.120);
 }
 
+// Issue 24: "server" (default) holds the reply stream, so a pipeline's delays add up; "network"
+// delays each reply from its own arrival, as latency on the wire does.
+TEST(RedisProxy, RedisDelayModesOnAPipeline) {
+  test::RedisServer redis;
+  Harness h;
+  const auto port = h.create("cache", "127.0.0.1:" + std::to_string(redis.port()), "redis");
+  std::string pipeline;
+  auto timed = [&](int n) {
+    pipeline.clear();
+    for (int i = 0; i < n; ++i)
+      pipeline += resp({"PING"});
+    Client c(port, 15s);
+    const auto t0 = std::chrono::steady_clock::now();
+    c.send_all(pipeline);
+    auto l = read_lines(c, static_cast<std::size_t>(n));
+    EXPECT_EQ(l.size(), static_cast<std::size_t>(n));
+    for (const auto& line : l)
+      EXPECT_EQ(line, "+PONG");
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  ASSERT_EQ(h.call("POST", "/proxies/cache/toxics",
+                   {{"name", "d"},
+                    {"type", "redis_delay"},
+                    {"attributes", {{"delay", 100}, {"mode", "network"}}}})
+                .status,
+            200);
+  // 50 PINGs: each reply ~100 ms after its arrival, so all of them within a few hundred ms
+  // (server mode would take 5 s).
+  const double network = timed(50);
+  EXPECT_GE(network, 0.099);
+  EXPECT_LT(network, 1.0);
+  ASSERT_EQ(h.call("POST", "/proxies/cache/toxics/d",
+                   {{"attributes", {{"delay", 100}, {"mode", "server"}}}})
+                .status,
+            200);
+  // 10 PINGs in server mode: one after another, ~1 s.
+  const double server = timed(10);
+  EXPECT_GE(server, 0.99);
+  EXPECT_GT(server, network);
+}
+
 TEST(RedisProxy, UpstreamDownClosesPromptly) {
   Harness h;
   const auto port = h.create("cache", "127.0.0.1:" + std::to_string(free_loopback_port()), "redis");

@@ -427,3 +427,80 @@ TEST(Assertions, PromqlBadConfigs) {
   // Negative bounds are fine (a difference can be negative).
   EXPECT_NE(make(R"({"name":"a","kind":"promql","phase":"x","query":"up","min":-1})"), nullptr);
 }
+
+// Issue 23 item 12: recovery_time says which occurrence was slowest and what kept it out of the
+// band; its max may be relative to the fault's length.
+TEST(Assertions, RecoveryTimeExplainsItself) {
+  auto m = typical();  // bad (error ratio 0.05, p99 200 ms) through t=25: 5 s into recovery
+  auto a = make(R"({"name":"a","kind":"recovery_time","phase":"recovery","baseline":"baseline",
+                    "max":"fault.duration * 0.8"})");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->member_naming("fault"), "max");
+  EXPECT_EQ(a->member_naming("baseline"), "baseline");
+  auto r = a->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 5.0);
+  EXPECT_EQ(r.bound, "<= fault.duration * 0.8 (8s)");
+  EXPECT_NE(r.message.find("both the error ratio and the p99 kept it out of the band: error ratio "
+                           "above 0.012 in 5s (peak 0.05, until 5s into the phase); p99 above "
+                           "8ms in 5s (peak 200ms, until 5s into the phase)"),
+            std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("<= 0.8 × fault duration 10s = 8s"), std::string::npos) << r.message;
+  // The p99 stays out four seconds longer than the error ratio: it kept recovery out the longest.
+  for (auto& sp : m.series)
+    if (sp.t >= 26 && sp.t <= 29) sp.p99_seconds = 0.1;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_DOUBLE_EQ(*r.measured, 9.0);
+  EXPECT_NE(r.message.find("; the p99 kept it out of the band the longest: p99 above 8ms in 9s "
+                           "(peak 200ms, until 9s into the phase); error ratio above 0.012 in 5s"),
+            std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("> 0.8 × fault duration 10s = 8s"), std::string::npos) << r.message;
+}
+
+TEST(Assertions, RecoveryTimeNamesTheSlowestOccurrence) {
+  // baseline 0-10, then fault/recovery twice: recovery 20-30 (back at once) and 40-50 (the error
+  // ratio stays high for 4 s).
+  RunMeasurements m;
+  m.phases.push_back(phase("baseline", 0, 10, 1000, 0, 0.004));
+  m.phases.push_back(phase("fault", 10, 20, 1000, 50, 0.004));
+  m.phases.push_back(phase("recovery", 20, 30, 1000, 0, 0.004));
+  m.phases.push_back(phase("fault", 30, 40, 1000, 50, 0.004));
+  m.phases.push_back(phase("recovery", 40, 50, 1000, 40, 0.004));
+  index(m);
+  for (int t = 1; t <= 50; ++t) {
+    SeriesPoint sp;
+    sp.t = t;
+    sp.error_ratio = (t > 40 && t <= 44) ? 0.3 : 0.0;
+    sp.p99_seconds = 0.004;
+    m.series.push_back(sp);
+  }
+  auto a = make(R"({"name":"a","kind":"recovery_time","phase":"recovery","baseline":"baseline",
+                    "max":"5s"})");
+  auto r = a->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 4.0);
+  EXPECT_NE(r.message.find("(slowest: occurrence 2 of 2, starting at 40.0s; each took 0s, 4s)"),
+            std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("; the error ratio kept it out of the band: error ratio above 0.01 in "
+                           "4s (peak 0.3, until 4s into the phase)"),
+            std::string::npos)
+      << r.message;
+  EXPECT_EQ(r.message.find("p99 above"), std::string::npos) << r.message;
+  // Never back in the second occurrence: which one, and why.
+  for (auto& sp : m.series)
+    if (sp.t > 40) sp.p99_seconds = 0.5;
+  r = a->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured);
+  EXPECT_NE(r.message.find("did not recover within the recovery phase (occurrence 2 of 2) starting "
+                           "at 40.0s"),
+            std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("the p99 kept it out of the band the longest: p99 above 8ms in 10s"),
+            std::string::npos)
+      << r.message;
+}

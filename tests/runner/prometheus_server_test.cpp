@@ -1,8 +1,11 @@
 // The run's Prometheus with Debian's real `prometheus`: it scrapes a tiny /metrics server of the
-// test, and queries come back as one value or as Prometheus's own error. Also the helpers
-// ([phase] expansion, URL encoding, RFC 3339) without Prometheus.
+// test, and queries come back as one value or as Prometheus's own error, the phase placeholders
+// (promql_phases_test.cpp) expanded into ranges, subqueries and offsets it evaluates. Also the
+// helpers (URL encoding, RFC 3339) without Prometheus.
 #include "runner/system/prometheus_server.hpp"
 #include "runner/system/run_error.hpp"
+
+#include "runner/scenario/promql_phases.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -88,14 +91,6 @@ bool pid_gone(pid_t pid) {
 
 }  // namespace
 
-TEST(PrometheusHelpers, ExpandPhaseWindow) {
-  EXPECT_EQ(expand_phase_window("rate(x[phase]) / rate(y[phase])", 30),
-            "rate(x[30000ms]) / rate(y[30000ms])");
-  EXPECT_EQ(expand_phase_window("increase(x[phase])", 1.2345), "increase(x[1235ms])");
-  EXPECT_EQ(expand_phase_window("x[phase]", 0), "x[1ms]");
-  EXPECT_EQ(expand_phase_window("x[5m] [Phase]", 3), "x[5m] [Phase]");
-}
-
 TEST(PrometheusHelpers, UrlEncode) {
   EXPECT_EQ(url_encode("aZ09-._~"), "aZ09-._~");
   EXPECT_EQ(url_encode("sum(x{code=~\"5..\"}[1s]) / 2+1"),
@@ -148,13 +143,42 @@ TEST(PrometheusServer, ScrapesAndAnswersQueries) {
   EXPECT_LE(*both.value, 1000.0 + static_cast<double>(metrics.scrapes()));
 
   // One increment per 1 s scrape: about 1/s over a 4 s window.
+  auto no_other = [](const std::string&) { return std::optional<PromqlPhaseWindow>(); };
   const std::string rate =
-      expand_phase_window(R"(sum(rate(my_counter_total{shard="a"}[phase])))", 4);
+      expand_promql_phases(R"(sum(rate(my_counter_total{shard="a"}[phase])))", {4, 0}, no_other);
   EXPECT_EQ(rate, R"(sum(rate(my_counter_total{shard="a"}[4000ms])))");
   auto r = prom.query(rate);
   ASSERT_TRUE(r.value) << r.error;
   EXPECT_GT(*r.value, 0.5);
   EXPECT_LT(*r.value, 1.5);
+
+  // Issue 23 item 10: a subquery over the phase, and another phase's window with its offset,
+  // as Prometheus evaluates them.
+  const std::string peak = expand_promql_phases(
+      R"(max_over_time(sum(rate(my_counter_total{shard="a"}[2s]))[phase:1s]))", {4, 0}, no_other);
+  EXPECT_EQ(peak, R"(max_over_time(sum(rate(my_counter_total{shard="a"}[2s]))[4000ms:1s]))");
+  auto p = prom.query(peak);
+  ASSERT_TRUE(p.value) << p.error;
+  EXPECT_GT(*p.value, 0.5);
+  EXPECT_LT(*p.value, 2.5);
+  // The counter now minus its last value in a 1 s phase that ended 2 s ago: about 2 scrapes.
+  const double at = now_unix();
+  const std::string since = expand_promql_phases(
+      R"(sum(my_counter_total{shard="a"}) - sum(last_over_time(my_counter_total{shard="a"}[phases.before])))",
+      {4, 0}, [](const std::string& n) {
+        return n == "before" ? std::optional<PromqlPhaseWindow>(PromqlPhaseWindow{1, 2})
+                             : std::nullopt;
+      });
+  EXPECT_NE(since.find("[1000ms] offset 2000ms"), std::string::npos) << since;
+  auto d = prom.query(since, at);
+  ASSERT_TRUE(d.value) << d.error;
+  EXPECT_GE(*d.value, 1);
+  EXPECT_LE(*d.value, 4);
+  // What `run --validate` and the run's start ask: every form accepted.
+  EXPECT_EQ(prom.check(expand_promql_phases_for_check(
+                "max_over_time(up[phase:]) + sum_over_time(up[phases.b:1s]) + "
+                "count_over_time(up[${phases.b.duration}]) + sum(up offset ${phase.duration})")),
+            "");
 
   // A time before anything was scraped: no data.
   auto early = prom.query(R"(sum(my_counter_total{shard="b"}))", t0 - 600);

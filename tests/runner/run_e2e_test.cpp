@@ -342,6 +342,14 @@ TEST(RunE2E, ValidateChecksProgramsAndQueriesAndStartsNothing) {
   s["assertions"].push_back(json::parse(
       R"J({"name": "bad query", "kind": "promql", "phase": "slow", "max": 1,
           "query": "sum(rate(http_requests_total[phase])"})J"));
+  // Issue 23 item 10: the phase placeholders as Prometheus sees them — another phase's window
+  // comes with its offset, so a second offset is caught; the other forms are accepted.
+  s["assertions"].push_back(json::parse(
+      R"J({"name": "two offsets", "kind": "promql", "phase": "slow", "max": 1,
+          "query": "sum(max_over_time(up[phases.baseline:1s] offset 5s))"})J"));
+  s["assertions"].push_back(json::parse(
+      R"J({"name": "good forms", "kind": "promql", "phase": "recovery", "max": 1,
+          "query": "max_over_time(sum(up)[phase:1s]) + sum(avg_over_time(up[phases.baseline])) + sum(up offset ${phase.duration})"})J"));
   auto [bad, text2] = run_faultline(
       {"run", write_json(dir, "bad.json", s), "--out", out, "--validate"}, dir.file("err2"), 60s);
   EXPECT_EQ(bad, 2) << text2;
@@ -349,8 +357,25 @@ TEST(RunE2E, ValidateChecksProgramsAndQueriesAndStartsNothing) {
   for (const char* want :
        {"$.services.processes[0].command[0]: \"/nonexistent/faultline-test-api\" does not exist",
         "$.timeline[1].actions[1].command[0]: \"faultline-no-such-program\" is not found in PATH",
-        "$.assertions[2].query: Prometheus rejects the query"})
+        "$.assertions[2].query: Prometheus rejects the query",
+        "$.assertions[3].query: Prometheus rejects the query"})
     EXPECT_NE(err.find(want), std::string::npos) << want << " in:\n" << err;
+  EXPECT_EQ(err.find("$.assertions[4]"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  // A relative bound naming a phase that does not exist, and a misspelt phase placeholder: parse
+  // errors at their members' paths (issue 23 items 10 and 11).
+  json t = tiny_scenario();
+  t["assertions"][1]["max"] = "basline.p50 * 3 + 20ms";
+  t["assertions"].push_back(json::parse(
+      R"J({"name": "q", "kind": "promql", "phase": "slow", "max": 1, "query": "up[phase_offset]"})J"));
+  auto [bad2, text3] = run_faultline(
+      {"run", write_json(dir, "bad2.json", t), "--out", out, "--validate"}, dir.file("err3"), 20s);
+  EXPECT_EQ(bad2, 2) << text3;
+  const std::string err3 = slurp(dir.file("err3"));
+  for (const char* want : {"$.assertions[1].max: no timeline phase named \"basline\"",
+                           "$.assertions[2].query: \"[phase_offset]\": unknown phase window"})
+    EXPECT_NE(err3.find(want), std::string::npos) << want << " in:\n" << err3;
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 

@@ -115,6 +115,10 @@ TEST(Scenario, RejectsEachBadInputWithItsPath) {
       {"assertions.0.phase=later", "$.assertions[0].phase"},
       {"assertions.1.proxy=ghost", "$.assertions[1].proxy"},
       {"assertions.2.max=\"fast\"", "$.assertions[2].max"},
+      // A referenced phase is reported at the member that names it (issue 23 item 11).
+      {"assertions.2.baseline=nowhere", "$.assertions[2].baseline"},
+      {"assertions.2.max=\"nowhere.duration * 2\"", "$.assertions[2].max"},
+      {"assertions.3.baseline=nowhere", "$.assertions[3].baseline"},
       {"assertions.3.faulty_shards=[]", "$.assertions[3].faulty_shards"},
       {"assertions.3.name=errors", "$.assertions[3].name"},
       {"assertions.0.extra=1", "$.assertions[0].extra"},
