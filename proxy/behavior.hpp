@@ -120,6 +120,15 @@ class StreamStage {
   Stream stream = Stream::upstream;
 };
 
+// A body behavior (http_body_*): makes, per exchange, the stage its bytes go through. The stage
+// sees the body's decoded bytes (never its framing) one read at a time, as a TCP stage sees a
+// stream; `close_at`/`reset_at` cut the body there (the connection is closed).
+class BodyFaultSpec {
+ public:
+  virtual ~BodyFaultSpec() = default;
+  virtual std::unique_ptr<StreamStage> make(Rng& rng, Clock::time_point now) const = 0;
+};
+
 // What one request/command-scoped behavior decided for one request (HTTP and Redis proxies).
 struct RequestFault {
   enum class Kind {
@@ -129,6 +138,7 @@ struct RequestFault {
     abort,           // close the client connection without an answer
     abort_upstream,  // forward the request, then cut the connection instead of answering (Vaurien)
     hang,            // read the request, never answer (until the client leaves)
+    body,            // HTTP: pass the request (stream upstream) or response body through `body`
   };
   Kind kind = Kind::none;
   std::string label;  // metric `kind` when not the toxic's type (a weighted choice's type)
@@ -141,6 +151,8 @@ struct RequestFault {
   unsigned status = 0;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<const BodyFaultSpec> body_fault;  // Kind::body (shared: stays copyable)
+  Stream stream = Stream::downstream;  // Kind::body: the request's or the response's body
 };
 
 // The request a request-scoped behavior looks at.

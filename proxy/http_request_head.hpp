@@ -82,9 +82,12 @@ inline std::optional<Refusal> refusal_for(const error_code& ec, unsigned version
       framing ? RejectReason::framing : RejectReason::malformed};
 }
 
-// The answer to a request whose framing cannot be trusted (common's rules), or nullopt.
-inline std::optional<Refusal> framing_refusal(const HttpRequest& req) {
-  if (auto res = http_rules::framing_error(req))
+// The answer to a request whose framing cannot be trusted (common's rules), or nullopt. Only a
+// Transfer-Encoding can make it untrustworthy; the rules take a whole message, so a head that
+// has one is copied into one.
+inline std::optional<Refusal> framing_refusal(const http::request_header<>& head) {
+  if (head.find(http::field::transfer_encoding) == head.end()) return std::nullopt;
+  if (auto res = http_rules::framing_error(HttpRequest(head)))
     return Refusal{std::move(*res), RejectReason::framing};
   return std::nullopt;
 }

@@ -1,7 +1,8 @@
-// Byte-exact serialization of response heads the proxy writes itself (injected responses,
-// forwarded 1xx interim responses). Beast's writer cannot send an empty reason phrase and calls
-// every status it does not know "<unknown-status>"; these helpers use the IANA-registered phrase
-// or, for an unregistered code, an empty one ("HTTP/1.1 599 \r\n"), as RFC 9112 allows.
+// Byte-exact serialization of the heads the proxy writes: response heads (injected responses,
+// forwarded 1xx interim responses, relayed responses) and forwarded request heads. Beast's writer
+// cannot send an empty reason phrase and calls every status it does not know "<unknown-status>";
+// these helpers use the IANA-registered phrase or, for an unregistered code, an empty one
+// ("HTTP/1.1 599 \r\n"), as RFC 9112 allows.
 #pragma once
 
 #include <string>
@@ -26,6 +27,30 @@ std::string serialize_head(unsigned version, unsigned status, std::string_view r
   out += std::to_string(status);
   out += ' ';
   out += reason.empty() ? reason_phrase(status) : reason;
+  out += "\r\n";
+  for (const auto& f : fields) {
+    out += f.name_string();
+    out += ": ";
+    out += f.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
+// "<method> <target> HTTP/x.y\r\n" + every field + "\r\n": a request head as forwarded upstream.
+template <class Fields>
+std::string serialize_request_head(std::string_view method, std::string_view target,
+                                   unsigned version, const Fields& fields) {
+  std::string out;
+  out.reserve(256);
+  out += method;
+  out += ' ';
+  out += target;
+  out += " HTTP/";
+  out += std::to_string(version / 10);
+  out += '.';
+  out += std::to_string(version % 10);
   out += "\r\n";
   for (const auto& f : fields) {
     out += f.name_string();

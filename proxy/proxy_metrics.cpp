@@ -58,6 +58,10 @@ std::string_view to_string(RejectReason r) {
   return "malformed";
 }
 
+std::string_view to_string(TruncatedBy b) {
+  return b == TruncatedBy::upstream ? "upstream" : "fault";
+}
+
 namespace {
 
 template <class T>
@@ -107,6 +111,8 @@ ProxyCounters ProxyMetrics::acquire(const std::string& name,
     }
     for (auto& rejected : c.rejected)
       rejected = counter();
+    for (auto& truncated : c.bodies_truncated)
+      truncated = counter();
     c.certs_minted = counter();
     c.cert_cache_entries = gauge();
   }
@@ -224,6 +230,14 @@ std::vector<prometheus::MetricFamily> ProxyMetrics::collect() const {
            for (std::size_t r = 0; r < kRejectReasons; ++r)
              add(h.counters.rejected[r],
                  {{"reason", std::string(to_string(static_cast<RejectReason>(r)))}});
+         });
+  family("faultline_proxy_bodies_truncated_total",
+         "HTTP bodies ended before their end, by what cut them (upstream: it died mid-body; "
+         "fault: a behavior).",
+         MetricType::Counter, [](const Held& h, auto add) {
+           for (std::size_t b = 0; b < kTruncatedBy; ++b)
+             add(h.counters.bodies_truncated[b],
+                 {{"by", std::string(to_string(static_cast<TruncatedBy>(b)))}});
          });
   family("faultline_proxy_certs_minted_total",
          "Leaf certificates minted by the proxy's CA (tls.ca), cache misses.", MetricType::Counter,

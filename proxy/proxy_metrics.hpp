@@ -51,6 +51,12 @@ enum class RejectReason {
 inline constexpr std::size_t kRejectReasons = 3;
 std::string_view to_string(RejectReason r);
 
+// HTTP bodies the proxy ended before their end (the `by` label): the upstream died mid-body, or a
+// behavior cut it (http_body_truncate).
+enum class TruncatedBy { upstream, fault };
+inline constexpr std::size_t kTruncatedBy = 2;
+std::string_view to_string(TruncatedBy b);
+
 struct ProxyCounters {
   prometheus::Counter* accepted = nullptr;
   prometheus::Gauge* active = nullptr;
@@ -67,6 +73,8 @@ struct ProxyCounters {
   std::array<prometheus::Histogram*, kTlsSides> tls_handshake_seconds{};
   // faultline_proxy_requests_rejected_total[reason] (http proxies; pre-created for every proxy).
   std::array<prometheus::Counter*, kRejectReasons> rejected{};
+  // faultline_proxy_bodies_truncated_total[by] (http proxies; pre-created for every proxy).
+  std::array<prometheus::Counter*, kTruncatedBy> bodies_truncated{};
   // faultline_proxy_certs_minted_total, faultline_proxy_cert_cache_entries (`tls.ca`).
   prometheus::Counter* certs_minted = nullptr;
   prometheus::Gauge* cert_cache_entries = nullptr;

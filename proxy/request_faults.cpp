@@ -47,6 +47,8 @@ RequestPlan plan_of(const std::vector<PickedFault>& faults) {
       (f.from_arrival     ? plan.delay_response_from_arrival
        : f.after_response ? plan.delay_response
                           : plan.delay_request) += f.delay;
+    } else if (f.kind == RequestFault::Kind::body) {
+      (f.stream == Stream::upstream ? plan.body_up : plan.body_down).push_back(&f);
     } else if (!plan.terminal) {
       plan.terminal = &f;
     }

@@ -30,12 +30,15 @@ class RequestFaultPicker {
 };
 
 // Folds the picked faults into one plan: summed delays before the request and before the
-// response, and the first terminal fault (error, abort, hang) if any.
+// response, the first terminal fault (error, abort, hang) if any, and the body faults of each
+// direction in toxic order.
 struct RequestPlan {
   Clock::duration delay_request{};
   Clock::duration delay_response{};
   Clock::duration delay_response_from_arrival{};  // Redis "network" delays (RequestFault)
   const RequestFault* terminal = nullptr;
+  std::vector<const RequestFault*> body_up;    // on the request body
+  std::vector<const RequestFault*> body_down;  // on the response body
 };
 RequestPlan plan_of(const std::vector<PickedFault>& faults);
 

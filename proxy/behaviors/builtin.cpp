@@ -21,6 +21,9 @@
   X(http_error)                      \
   X(http_delay)                      \
   X(http_abort)                      \
+  X(http_body_delay)                 \
+  X(http_body_truncate)              \
+  X(http_body_rate)                  \
   X(redis_error)                     \
   X(redis_delay)                     \
   X(tls_handshake_delay)             \

@@ -13,9 +13,13 @@ using namespace faultline::proxy::test;
 
 namespace {
 const std::vector<std::string> kBuiltin = {
-    "abort",      "bandwidth",  "blackout",   "corrupt",    "hang",        "http_abort",
-    "http_delay", "http_error", "latency",    "limit_data", "redis_delay", "redis_error",
-    "reset_peer", "slicer",     "slow_close", "timeout",    "transient",   "weighted"};
+    "abort",           "bandwidth",      "blackout",
+    "corrupt",         "hang",           "http_abort",
+    "http_body_delay", "http_body_rate", "http_body_truncate",
+    "http_delay",      "http_error",     "latency",
+    "limit_data",      "redis_delay",    "redis_error",
+    "reset_peer",      "slicer",         "slow_close",
+    "timeout",         "transient",      "weighted"};
 }  // namespace
 
 TEST(Builtin, RegistersEveryBehaviorSortedByName) {

@@ -43,6 +43,22 @@ inline std::unique_ptr<StreamStage> make_stage(const std::string& type, const js
   return config->make_stream_stage(rng, now);
 }
 
+// The body stage an http_body_* `type` with `attributes` makes for one exchange (its request
+// fault on `stream`, then the stage), from a generator seeded `seed`.
+inline std::unique_ptr<StreamStage> make_body_stage(const std::string& type, const json& attributes,
+                                                    Stream stream = Stream::downstream,
+                                                    std::uint64_t seed = 7,
+                                                    Clock::time_point now = kT0) {
+  auto config = parse_behavior(type, attributes, Protocol::http);
+  if (!config) return nullptr;
+  Rng rng(seed);
+  const RequestFault f = config->request_fault(rng, stream);
+  EXPECT_EQ(f.kind, RequestFault::Kind::body);
+  EXPECT_EQ(f.stream, stream);
+  if (!f.body_fault) return nullptr;
+  return f.body_fault->make(rng, now);
+}
+
 // One chunk read at `now`: a single piece due at once.
 inline std::vector<Piece> chunk(std::string bytes, Clock::time_point now = kT0) {
   std::vector<Piece> pieces;
