@@ -99,14 +99,15 @@ awaitable<void> run_job(Conn* c, Job job) {
       if (!render_request(scratch, step, e.cfg.url.host_header, vars, w->rng, ++w->seq)) {
         // A captured value would have split the request: counted, not sent; the flow stops as
         // after any failed step.
-        w->end_request(step.name_index, intended, w->begin_request(), Outcome::invalid_request);
+        w->end_request(step.name_index, intended, w->begin_request(intended),
+                       Outcome::invalid_request);
         break;
       }
       bytes = &scratch;
     }
     const bool keep = !step.captures.empty();
-    StepResult r =
-        co_await send_request(c, step.name_index, bytes, is_head(step.method), keep, intended);
+    StepResult r = co_await send_request(c, step.name_index, bytes, is_head(step.method), keep,
+                                         intended, &step.checks);
     if (r.outcome != Outcome::ok) break;  // later steps depend on this one
     bool captured = true;
     for (const auto& cap : step.captures) {
@@ -156,7 +157,7 @@ awaitable<void> open_conn_loop(Conn* c) {
     Job job = *c->job;
     c->job.reset();
     if (const StepSpec* step = e.simple_step(job.entry)) {
-      const TimePoint sent = w->begin_request();
+      const TimePoint sent = w->begin_request(job.intended);
       const Outcome o =
           co_await exchange(c, &step->prerendered, e.simple_head[job.entry], nullptr, sent);
       w->end_request(step->name_index, job.intended, sent, o);
@@ -304,7 +305,7 @@ awaitable<void> max_loop(Conn* c) {
     ++w->schedule_of(e.stage_of(now)).offered;
     const std::size_t entry = e.workload.pick(w->rng);
     if (const StepSpec* step = e.simple_step(entry)) {
-      const TimePoint sent = w->begin_request();
+      const TimePoint sent = w->begin_request(now);
       const Outcome o =
           co_await exchange(c, &step->prerendered, e.simple_head[entry], nullptr, sent);
       w->end_request(step->name_index, now, sent, o);

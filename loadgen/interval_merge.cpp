@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/line_segments.hpp"
+#include "loadgen/checks.hpp"
 #include "loadgen/stats.hpp"
 
 namespace faultline::loadgen {
@@ -61,6 +62,7 @@ struct IntervalMerger::Second {
   std::optional<std::uint64_t> unsent;
   std::uint64_t stage = 0;
   std::map<std::string, NameSum> names;
+  CheckSums checks;  // response checks, when the lines have them
   std::vector<StreamPart> parts;
   std::uint64_t merged_from = 0;  // streams in this second that were themselves merges
 };
@@ -165,6 +167,7 @@ void IntervalMerger::add(std::size_t stream, const json& line) {
       n.failed += u64(v, "failed");
       if (auto it = name_hists.find(name); it != name_hists.end()) n.hist.merge(it->second);
     }
+  if (auto c = line.find("checks"); c != line.end()) add_checks(s.checks, *c);
   StreamPart& p = s.parts[stream];
   if (auto sc = line.find("schedule"); sc != line.end() && sc->is_object()) {
     s.offered += u64(*sc, "offered");
@@ -240,6 +243,7 @@ std::vector<json> IntervalMerger::take_ready() {
       by[name] = {
           {"total", n.total}, {"ok", n.ok}, {"failed", n.failed}, {"histogram", n.hist.to_json()}};
     j["requests_by_name"] = std::move(by);
+    if (!s.checks.empty()) j["checks"] = checks_to_json(s.checks);
     json sched{{"offered", s.offered},
                {"sent", s.sent},
                {"late", s.late},

@@ -117,6 +117,13 @@ json results_json(const Engine& e, const RunSummary& run) {
     by[e.workload.request_names[n]] = by_name[n].to_json(duration, true);
   out["requests_by_name"] = std::move(by);
   if (cfg.url.tls) out["tls"] = handshakes.to_json();
+  if (!e.workload.check_names.empty()) {
+    CheckCounts checks;
+    checks.resize(e.workload.check_names.size());
+    for (const auto& w : e.workers)
+      checks.merge(w->stats.checks_total);
+    out["checks"] = checks.to_json(e.workload.check_names);
+  }
   return out;
 }
 

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +39,9 @@ using TimePoint = Clock::time_point;
 struct Engine;
 struct Worker;
 
+// The response checks of one request: (index into Workload::check_names, passed).
+using CheckResults = std::vector<std::pair<std::size_t, bool>>;
+
 struct Job {
   TimePoint intended;
   std::size_t entry = 0;  // workload entry, or replay item when replaying
@@ -56,6 +61,21 @@ struct WorkerStats {
   // https only: per stage of the handshake's start, plus one last slot for "no stage"; one
   // record per new connection.
   std::vector<HandshakeStats> handshakes;
+  // Response checks by name (empty when the workload declares none): the run's, and since the
+  // last tick (by completion, for the Prometheus counters).
+  CheckCounts checks_total;
+  CheckCounts checks_interval;
+  // The --intervals-out lines' side: requests by the second they were sent in (open model: their
+  // intended send time), so a request that completes late still counts in its own second. Keys
+  // are >= `seconds_floor`, the next second the coordinator writes: a request of an already
+  // written second (it waited in the backlog past its line) counts in that one.
+  struct Second {
+    Stats stats;
+    std::vector<Stats> names;  // used only with more than one name
+    CheckCounts checks;
+  };
+  std::map<std::int64_t, Second> seconds;
+  std::int64_t seconds_floor = 0;
 };
 
 struct Conn {
@@ -137,9 +157,14 @@ struct Worker {
   asio::steady_timer* scheduler_timer = nullptr;  // open model, to cut its wait short at stop
   std::atomic<bool> schedule_done{false};         // open model: no more arrivals
   std::atomic<std::uint64_t> jobs_done{0};        // iterations finished (any outcome)
+  // Requests in flight by the second they belong to (modulo kSecondSlots; an alias only makes a
+  // line wait longer, up to the coordinator's bound). Written by this worker's thread only (the
+  // decrement under `mu`, after the request is recorded), read by the coordinator.
+  static constexpr std::size_t kSecondSlots = 64;
+  std::array<std::atomic<std::int64_t>, kSecondSlots> outstanding{};
 
   inline void record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
-                     Outcome outcome);
+                     Outcome outcome, const CheckResults* checks);
   // Only this worker's thread writes the schedule counters (the coordinator reads them): no
   // atomic RMW needed.
   static void bump(std::atomic<std::uint64_t>& c) {
@@ -150,16 +175,15 @@ struct Worker {
   }
   // Around one request: counts it in flight and returns its send time; then records it.
   // Only this worker's thread writes in_flight (the coordinator reads it): no atomic RMW needed.
-  TimePoint begin_request() {
-    in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return Clock::now();
-  }
+  // `intended`: the time the request is attributed to (see WorkerStats::seconds).
+  inline TimePoint begin_request(TimePoint intended);
   // Once per new TLS connection (not on the per-request path).
   inline void record_handshake(bool ok, TimePoint started, Clock::duration took);
-  void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome) {
+  void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome,
+                   const CheckResults* checks = nullptr) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    record(name, intended, sent_at, done, outcome);
+    record(name, intended, sent_at, done, outcome, checks);  // also ends it in `outstanding`
   }
 };
 
@@ -189,12 +213,17 @@ struct Engine {
   Engine(const EngineConfig& c, Workload& w) : cfg(c), workload(w) {
     for (const Entry& entry : w.entries) {
       const bool one = !c.replay && !entry.generator && entry.steps.size() == 1 &&
-                       !entry.steps[0].prerendered.empty() && entry.steps[0].captures.empty();
+                       !entry.steps[0].prerendered.empty() && entry.steps[0].captures.empty() &&
+                       entry.steps[0].checks.empty();
       simple.push_back(one ? &entry.steps[0] : nullptr);
       simple_head.push_back(one && entry.steps[0].method == "HEAD");
     }
   }
   double elapsed(TimePoint t) const { return std::chrono::duration<double>(t - start).count(); }
+  // The whole second of the run `t` falls in (0 before the start).
+  std::int64_t second_of(TimePoint t) const {
+    return t <= start ? 0 : std::chrono::duration_cast<std::chrono::seconds>(t - start).count();
+  }
   std::size_t stage_of(TimePoint t) const {
     return cfg.replay ? 0 : cfg.profile.stage_at(elapsed(t));
   }
@@ -220,14 +249,37 @@ struct Engine {
 };
 
 inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
-                           Outcome outcome) {
+                           Outcome outcome, const CheckResults* checks) {
   const auto corrected = std::chrono::duration_cast<std::chrono::nanoseconds>(done - intended);
   const auto actual = std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at);
   const std::size_t stage = std::min(engine->stage_of(intended), stats.stages.size());
+  const std::int64_t second = engine->second_of(intended);
   std::lock_guard lock(mu);
   stats.pending[stage].record(outcome, corrected, actual);
-  if (stats.names_interval.size() > 1 && name < stats.names_interval.size())
-    stats.names_interval[name].record(outcome, corrected, actual);
+  const bool by_name = stats.names_interval.size() > 1 && name < stats.names_interval.size();
+  if (by_name) stats.names_interval[name].record(outcome, corrected, actual);
+  WorkerStats::Second& sec = stats.seconds[std::max(second, stats.seconds_floor)];
+  sec.stats.record(outcome, corrected, actual);
+  if (by_name) {
+    if (sec.names.empty()) sec.names.resize(stats.names_interval.size());
+    sec.names[name].record(outcome, corrected, actual);
+  }
+  if (checks && !checks->empty()) {
+    if (sec.checks.empty()) sec.checks.resize(stats.checks_total.passed.size());
+    for (const auto& [check, ok] : *checks) {
+      stats.checks_interval.add(check, ok);
+      sec.checks.add(check, ok);
+    }
+  }
+  auto& slot = outstanding[static_cast<std::size_t>(second) % kSecondSlots];
+  slot.store(slot.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+inline TimePoint Worker::begin_request(TimePoint intended) {
+  in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  auto& slot = outstanding[static_cast<std::size_t>(engine->second_of(intended)) % kSecondSlots];
+  slot.store(slot.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return Clock::now();
 }
 
 inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration took) {
@@ -239,6 +291,7 @@ inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration
 
 // Folds what `w` recorded since the last call into its totals and stages (and, when given, into
 // the interval sums). Caller holds w.mu or the workers are stopped.
-void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval);
+void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval,
+                  CheckCounts* checks_interval = nullptr);
 
 }  // namespace faultline::loadgen::detail

@@ -88,6 +88,7 @@ struct Collector::Accumulator {
   std::map<std::string, std::uint64_t> errors;
   Histogram hist;
   std::map<std::string, NameAcc> names;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> checks;  // passed, failed
 
   std::uint64_t unsent() const {
     const std::uint64_t growth =
@@ -113,6 +114,10 @@ struct Collector::Accumulator {
       n.ok += v.ok;
       n.failed += v.failed;
       n.hist.merge(v.hist);
+    }
+    for (const auto& [k, v] : o.checks) {
+      checks[k].first += v.first;
+      checks[k].second += v.second;
     }
   }
 };
@@ -192,6 +197,11 @@ void Collector::add_interval(const json& line) {
           n.hist.merge(Histogram::from_json(*h));
       }
     }
+    if (auto it = line.find("checks"); it != line.end() && it->is_object())
+      for (const auto& [name, v] : it->items()) {
+        a.checks[name].first += u64(v, "passed");
+        a.checks[name].second += u64(v, "failed");
+      }
     SeriesPoint sp;
     sp.t = t;
     sp.phase = phases_[k].name;
@@ -298,6 +308,7 @@ PhaseStats Collector::compute(const Accumulator& a, const std::string& name) con
     r.latency = summarize(v.hist);
     l.by_name[n] = r;
   }
+  l.checks = a.checks;
   return p;
 }
 

@@ -256,3 +256,23 @@ TEST(IntervalMerge, TwoShardsEndToEnd) {
   EXPECT_EQ(std::filesystem::file_size(dir.file("i0.jsonl")), before);
   EXPECT_EQ(run_faultline({"report", "merge"}).first, 2);
 }
+
+// Response checks (issue #23 item 13) are summed per second by name; a stream without them adds 0.
+TEST(IntervalMerger, SumsResponseChecksByName) {
+  loadgen::IntervalMerger m({"a", "b"});
+  json a = line(1.0, 10, 2, "0/2");
+  a["checks"] = {{"ok", {{"passed", 9}, {"failed", 1}, {"failure_ratio", 0.1}}}};
+  json b = line(1.0, 10, 2, "1/2");
+  b["checks"] = {{"ok", {{"passed", 6}, {"failed", 4}, {"failure_ratio", 0.4}}},
+                 {"cached", {{"passed", 0}, {"failed", 10}, {"failure_ratio", 1.0}}}};
+  m.add(0, a);
+  m.add(1, b);
+  m.finish(0);
+  m.finish(1);
+  const auto out = m.take_ready();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["checks"]["ok"]["passed"], 15);
+  EXPECT_EQ(out[0]["checks"]["ok"]["failed"], 5);
+  EXPECT_DOUBLE_EQ(out[0]["checks"]["ok"]["failure_ratio"].get<double>(), 0.25);
+  EXPECT_EQ(out[0]["checks"]["cached"]["failed"], 10);
+}

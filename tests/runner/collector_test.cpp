@@ -313,3 +313,21 @@ TEST(Collector, IntervalsWithoutScheduleHaveNoUnsent) {
   EXPECT_TRUE(j["load"]["schedule"]["unsent_ratio"].is_null());
   EXPECT_FALSE(j["load"]["errors"].contains("unsent"));
 }
+
+// Response checks on the load's interval lines are summed per phase (and over merged phases).
+TEST(Collector, SumsResponseChecksPerPhase) {
+  Collector c({{"baseline", 0, false}, {"fault", 2, true}, {"baseline", 4, false}}, 6, 0.1, {});
+  for (int t = 1; t <= 6; ++t) {
+    json line = interval(t, 100, 0, 2ms);
+    const std::uint64_t failed = t == 3 || t == 4 ? 40 : 1;
+    line["checks"] = {{"cached", {{"passed", 100 - failed}, {"failed", failed}}}};
+    c.add_interval(line);
+  }
+  RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 3u);
+  EXPECT_EQ(m.phases[1].load.checks.at("cached"),
+            (std::pair<std::uint64_t, std::uint64_t>{120, 80}));
+  EXPECT_EQ(m.phases[0].load.checks.at("cached"),
+            (std::pair<std::uint64_t, std::uint64_t>{198, 2}));
+  EXPECT_EQ(m.phase("baseline")->load.checks.at("cached").second, 4u);
+}
