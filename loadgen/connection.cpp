@@ -269,7 +269,7 @@ awaitable<StepResult> send_request(Conn* c, std::size_t name, const std::string*
   Worker* w = c->w;
   StepResult result;
   const bool with_checks = checks && !checks->empty();
-  const TimePoint sent = w->begin_request(intended);
+  const TimePoint sent = w->begin_request(c, intended);
   result.outcome =
       co_await exchange(c, bytes, head_method, keep || with_checks ? &result : nullptr, sent);
   if (!with_checks) {

@@ -74,14 +74,12 @@ bool Coordinator::replay_answered() const {
 bool Coordinator::run(StopSignals& stop) {
   last_cpu_ = process_cpu_seconds();
   last_tick_ = e_.start;
-  // A request takes at most its connect and its exchange timeout (plus a little scheduling).
-  const double force_after = 2 * std::chrono::duration<double>(e_.cfg.timeout).count() + 2.0;
-  seconds_ = IntervalSeconds(e_.elapsed(e_.end), force_after);
+  seconds_ = IntervalSeconds(e_.elapsed(e_.end));
   TimePoint next = e_.start + std::chrono::seconds(1);
   for (;;) {
     bool all_done = e_.drivers_done();
     TimePoint wake = std::min(next, e_.end);
-    // A second that ended with requests in flight is written as soon as they are done.
+    // A second that ended with requests still to come is written as soon as they are done.
     if (seconds_.pending()) wake = std::min(wake, Clock::now() + std::chrono::milliseconds(50));
     if (e_.cfg.replay) {
       // A replay is over once every request was sent and answered.
@@ -259,9 +257,17 @@ void Coordinator::close_seconds(std::pair<std::int64_t, std::int64_t> range,
 }
 
 bool Coordinator::busy(std::int64_t s) const {
-  const auto slot = static_cast<std::size_t>(s) % Worker::kSecondSlots;
-  for (const auto& w : e_.workers)
-    if (w->outstanding[slot].load(std::memory_order_relaxed) > 0) return true;
+  // Seconds are written in order, so "a request intended before the end of `s`" is the same as
+  // "a request of `s`" (the earlier seconds were written once they had none).
+  const std::int64_t end = ticks(e_.start + std::chrono::seconds(s + 1));
+  for (const auto& w : e_.workers) {
+    // In the order an arrival moves through them: one moving meanwhile is seen where it was or
+    // where it went (each place is set before the one before it lets go).
+    if (w->unreleased.load(std::memory_order_acquire) < end) return true;
+    if (w->backlog_front.load(std::memory_order_acquire) < end) return true;
+    for (const auto& c : w->conns)
+      if (c->holds.load(std::memory_order_acquire) < end) return true;
+  }
   return false;
 }
 
@@ -290,9 +296,7 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
     std::lock_guard lock(w->mu);
     auto& secs = w->stats.seconds;
     for (auto it = secs.begin(); it != secs.end() && (it->first <= s || take_later);) {
-      line_stats.merge(it->second.stats);
-      for (std::size_t n = 0; n < it->second.names.size() && n < names.size(); ++n)
-        names[n].merge(it->second.names[n]);
+      it->second.add_to(line_stats, names);
       checks.merge(it->second.checks);
       it = secs.erase(it);
     }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <future>
+#include <limits>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -99,7 +100,7 @@ awaitable<void> run_job(Conn* c, Job job) {
       if (!render_request(scratch, step, e.cfg.url.host_header, vars, w->rng, ++w->seq)) {
         // A captured value would have split the request: counted, not sent; the flow stops as
         // after any failed step.
-        w->end_request(step.name_index, intended, w->begin_request(intended),
+        w->end_request(step.name_index, intended, w->begin_request(c, intended),
                        Outcome::invalid_request);
         break;
       }
@@ -120,6 +121,7 @@ awaitable<void> run_job(Conn* c, Job job) {
       vars.emplace_back(cap.var, std::move(*v));
     }
     if (!captured) break;
+    // The connection still holds the previous step's (earlier) time until the next one is sent.
     intended = Clock::now();
   }
 }
@@ -132,9 +134,7 @@ awaitable<void> open_conn_loop(Conn* c) {
     if (!c->job) {
       if (e.stopping.load(std::memory_order_relaxed)) break;
       if (!w->backlog.empty()) {
-        c->job = w->backlog.front();
-        w->backlog.pop_front();
-        w->backlog_size.store(w->backlog.size(), std::memory_order_relaxed);
+        w->pop_backlog(c);
         // Sent now, after waiting in the backlog for a free connection.
         Worker::bump(w->sent);
         Worker::bump(w->late);
@@ -157,14 +157,16 @@ awaitable<void> open_conn_loop(Conn* c) {
     Job job = *c->job;
     c->job.reset();
     if (const StepSpec* step = e.simple_step(job.entry)) {
-      const TimePoint sent = w->begin_request(job.intended);
+      const TimePoint sent = w->begin_request(c, job.intended);
       const Outcome o =
           co_await exchange(c, &step->prerendered, e.simple_head[job.entry], nullptr, sent);
       w->end_request(step->name_index, job.intended, sent, o);
     } else {
       co_await run_job(c, job);
     }
+    c->release();
   }
+  c->release();
   c->stopped = true;
   c->watchdog.cancel();
   c->close();
@@ -210,6 +212,8 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
   for (;;) {
     std::optional<Job> job = next_arrival(true);
     if (!job) break;
+    // Until it is released, this arrival holds its second's line (and every later one's).
+    w->unreleased.store(ticks(job->intended), std::memory_order_release);
     if (job->intended > Clock::now()) {
       timer.expires_at(job->intended);
       co_await timer.async_wait(use_nothrow);
@@ -238,17 +242,18 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
       Conn* c = w->idle.back();
       w->idle.pop_back();
       c->job = *job;
+      c->hold(job->intended);
       c->wake.cancel();
       Worker::bump(w->sent);
       ++sc.sent;
     } else if (w->backlog.size() < e.cfg.backlog_limit) {
-      w->backlog.push_back(*job);
-      w->backlog_size.store(w->backlog.size(), std::memory_order_relaxed);
+      w->push_backlog(*job);
     } else {
       Worker::bump(w->dropped);
       ++sc.dropped;
     }
   }
+  w->unreleased.store(kNoRequest, std::memory_order_release);
   w->scheduler_timer = nullptr;
   w->schedule_done = true;
   --w->drivers;
@@ -263,10 +268,11 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
   timer.expires_at(e.start);  // the clock of the run starts for everyone at once
   co_await timer.async_wait(use_nothrow);
   while (!e.stopping.load(std::memory_order_relaxed)) {
-    const TimePoint now = Clock::now();
+    const TimePoint now = c->hold_now();
     if (now >= e.end) break;
     const double level = e.cfg.profile.level_at(e.elapsed(now));
     if (static_cast<double>(user) >= std::floor(level + 1e-9)) {
+      c->release();
       if (c->open) c->close();
       timer.expires_after(std::chrono::milliseconds(50));
       co_await timer.async_wait(use_nothrow);
@@ -275,6 +281,7 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
     Worker::bump(w->offered);
     ++w->schedule_of(e.stage_of(now)).offered;
     co_await run_job(c, Job{now, e.workload.pick(w->rng)});
+    c->release();
     if (e.cfg.think_max_seconds > 0) {
       const double think = std::uniform_real_distribution<double>(e.cfg.think_min_seconds,
                                                                   e.cfg.think_max_seconds)(w->rng);
@@ -283,6 +290,7 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
       co_await timer.async_wait(use_nothrow);
     }
   }
+  c->release();
   c->stopped = true;
   c->watchdog.cancel();
   c->close();
@@ -299,13 +307,13 @@ awaitable<void> max_loop(Conn* c) {
     co_await timer.async_wait(use_nothrow);
   }
   for (;;) {
-    const TimePoint now = Clock::now();
+    const TimePoint now = c->hold_now();  // the previous iteration's time until now
     if (e.stopping.load(std::memory_order_relaxed) || now >= e.end) break;
     Worker::bump(w->offered);
     ++w->schedule_of(e.stage_of(now)).offered;
     const std::size_t entry = e.workload.pick(w->rng);
     if (const StepSpec* step = e.simple_step(entry)) {
-      const TimePoint sent = w->begin_request(now);
+      const TimePoint sent = w->begin_request(c, now);
       const Outcome o =
           co_await exchange(c, &step->prerendered, e.simple_head[entry], nullptr, sent);
       w->end_request(step->name_index, now, sent, o);
@@ -313,6 +321,7 @@ awaitable<void> max_loop(Conn* c) {
       co_await run_job(c, Job{now, entry});
     }
   }
+  c->release();
   c->stopped = true;
   c->watchdog.cancel();
   c->close();
@@ -348,6 +357,8 @@ void spawn_drivers(Engine& e) {
     };
     const bool open = cfg.model == Model::open || cfg.replay;
     if (open) {
+      // Every second waits for the scheduler until it published its first arrival.
+      w->unreleased.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_release);
       const std::size_t n = std::max<std::size_t>(share(cfg.connections, threads, i), 1);
       w->drivers += static_cast<int>(n) + 1;
       for (std::size_t k = 0; k < n; ++k)
@@ -384,6 +395,7 @@ std::uint64_t stop_connections(Engine& e) {
       p.set_value(wp->backlog.size() + wp->overdue);
       wp->backlog.clear();
       wp->backlog_size.store(0, std::memory_order_relaxed);
+      wp->backlog_front.store(kNoRequest, std::memory_order_release);
       for (auto& c : wp->conns) {
         c->stopped = true;
         c->watchdog.cancel();

@@ -3,12 +3,17 @@
 //
 // Every line covers exactly one second [s, s + 1) of the run (t = s + 1, "seconds": 1), and holds
 // the requests *sent* in it (open model: by their intended send time), so a second is written
-// only once it is over (plus kSendGrace) and none of its requests is in flight any more — or, at
-// the latest, `force_after` seconds after it ended (a request cannot take longer than its
-// timeouts). A stall of the generator itself (the process stopped, an overloaded machine)
-// therefore never makes a long line followed by short ones: each second of the stall gets its
-// own line, possibly with nothing in it. Seconds that end at or after `hold_from` (the planned
-// end of the run) are held for the final flush, which writes every remaining second.
+// only once it is over (plus kSendGrace) and none of its requests can still be recorded: none is
+// in flight, and (open model) none waits in the backlog or to be released by the scheduler —
+// however long that takes. There is no bound past which a line is written without them: its
+// numbers would be wrong (the first version wrote a second's line 2 x timeout + 2 s after it
+// ended and booked its later requests into the next line; a backlog that outlived an overload
+// then made the recovery look instant). A backlog that never drains holds its seconds until the
+// final flush, which writes every remaining second (the arrivals never sent are `unsent`).
+// A stall of the generator itself (the process stopped, an overloaded machine) never makes a
+// long line followed by short ones: each second of the stall gets its own line, possibly with
+// nothing in it. Seconds that end at or after `hold_from` (the planned end of the run) are held
+// for the final flush too.
 #pragma once
 
 #include <algorithm>
@@ -22,8 +27,7 @@ namespace faultline::loadgen {
 class IntervalSeconds {
  public:
   static constexpr double kSendGrace = 0.01;  // seconds
-  IntervalSeconds(double hold_from, double force_after)
-      : hold_from_(hold_from), force_after_(force_after) {}
+  explicit IntervalSeconds(double hold_from) : hold_from_(hold_from) {}
 
   // The seconds that ended by `elapsed` (seconds since the start) and were not closed before:
   // [first, end), empty when first == end. Closing is what a second's levels (in flight,
@@ -35,18 +39,16 @@ class IntervalSeconds {
     return {first, closed_};
   }
   // The next second to write when it may be written now (non-final): it was closed, it is not
-  // held, and `busy(s)` (a request sent in it is still in flight) is false or it ended more
-  // than force_after seconds ago.
+  // held, and `busy(s)` (a request of it may still be recorded) is false.
   template <class Busy>
   std::optional<std::int64_t> next_ready(double elapsed, Busy&& busy) const {
     const std::int64_t s = next_;
     if (s >= closed_) return std::nullopt;
     const auto end = static_cast<double>(s + 1);
     if (end >= hold_from_ - 1e-9) return std::nullopt;
-    // An arrival due just before the second's end may be handed to its connection a little
-    // after it (the scheduler's own latency): it still belongs here.
+    // A margin (busy() covers an arrival the scheduler releases late; this spares the scan).
     if (elapsed < end + kSendGrace) return std::nullopt;
-    if (busy(s) && elapsed < end + force_after_) return std::nullopt;
+    if (busy(s)) return std::nullopt;
     return s;
   }
   void written() { ++next_; }
@@ -57,7 +59,6 @@ class IntervalSeconds {
 
  private:
   double hold_from_;
-  double force_after_;
   std::int64_t closed_ = 0;  // seconds [0, closed_) are over
   std::int64_t next_ = 0;    // the next second to write
 };

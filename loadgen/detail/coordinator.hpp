@@ -63,7 +63,9 @@ class Coordinator {
   // Writes the lines that are ready (every remaining one up to `last` when final).
   void write_ready(TimePoint now, bool final_tick, std::int64_t last = -1);
   void write_second(std::int64_t s, bool final_tick, bool take_later);
-  // Whether a request sent in second `s` is still in flight.
+  // Whether a request of second `s` (by its intended send time) may still be recorded: one the
+  // scheduler has not released yet, one waiting in a backlog, one a connection is sending or
+  // has yet to send (a flow's later step counts as soon as it is sent, in its own second).
   bool busy(std::int64_t s) const;
   void watch_cpu(double seconds);
 
@@ -76,7 +78,7 @@ class Coordinator {
   double last_cpu_ = 0;
   TimePoint last_tick_;
   IntervalSchedule last_;                        // cumulative schedule counters at the last tick
-  IntervalSeconds seconds_{0, 0};                // set up by run()
+  IntervalSeconds seconds_{0};                   // set up by run()
   std::map<std::int64_t, ClosedSecond> closed_;  // closed, not yet written
   IntervalSchedule carry_;                       // schedule counted by ticks that closed no second
   std::uint64_t last_backlog_ = 0;

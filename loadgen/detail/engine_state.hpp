@@ -6,13 +6,13 @@
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +38,13 @@ using TimePoint = Clock::time_point;
 
 struct Engine;
 struct Worker;
+
+// A time point as an integer (steady-clock nanoseconds), for the atomics below that say which
+// seconds of the run still wait for a request; kNoRequest: none.
+inline std::int64_t ticks(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+inline constexpr std::int64_t kNoRequest = std::numeric_limits<std::int64_t>::max();
 
 // The response checks of one request: (index into Workload::check_names, passed).
 using CheckResults = std::vector<std::pair<std::size_t, bool>>;
@@ -67,12 +74,60 @@ struct WorkerStats {
   CheckCounts checks_interval;
   // The --intervals-out lines' side: requests by the second they were sent in (open model: their
   // intended send time), so a request that completes late still counts in its own second. Keys
-  // are >= `seconds_floor`, the next second the coordinator writes: a request of an already
-  // written second (it waited in the backlog past its line) counts in that one.
+  // are >= `seconds_floor`, the next second the coordinator writes. A second is written only once
+  // no request of it can come any more (Coordinator::busy), so a request is booked below the
+  // floor only after the final flush, when no line is written any more.
   struct Second {
-    Stats stats;
-    std::vector<Stats> names;  // used only with more than one name
+    // The requests are kept as samples while they are few: a Stats is two dense histograms
+    // (~0.5 MB), and a second whose line waits for a backlog may wait long while later seconds
+    // collect requests (a flow's later steps count in the second they are sent in). Past
+    // kSamples they go into `stats` (and `names`, with more than one name).
+    static constexpr std::size_t kSamples = 4096;
+    struct Sample {
+      std::int64_t corrected_ns;
+      std::int64_t actual_ns;
+      std::uint32_t name;
+      Outcome outcome;
+    };
+    std::vector<Sample> samples;
+    std::unique_ptr<Stats> stats;
+    std::vector<Stats> names;
     CheckCounts checks;
+
+    // `names_count`: how many names the workload has.
+    void record(std::size_t name, std::size_t names_count, Outcome outcome,
+                std::chrono::nanoseconds corrected, std::chrono::nanoseconds actual) {
+      if (!stats) {
+        if (samples.size() < kSamples) {
+          samples.push_back(
+              {corrected.count(), actual.count(), static_cast<std::uint32_t>(name), outcome});
+          return;
+        }
+        auto folded = std::make_unique<Stats>();
+        std::vector<Stats> by_name(names_count > 1 ? names_count : 0);
+        add_to(*folded, by_name);
+        stats = std::move(folded);
+        names = std::move(by_name);
+        samples = {};
+      }
+      stats->record(outcome, corrected, actual);
+      if (name < names.size()) names[name].record(outcome, corrected, actual);
+    }
+    // Adds this second's requests to `into` and, by name, to `by_name` (when it has more than
+    // one entry).
+    void add_to(Stats& into, std::vector<Stats>& by_name) const {
+      if (stats) {
+        into.merge(*stats);
+        for (std::size_t n = 0; n < names.size() && n < by_name.size(); ++n)
+          by_name[n].merge(names[n]);
+      }
+      for (const Sample& x : samples) {
+        const std::chrono::nanoseconds corrected(x.corrected_ns), actual(x.actual_ns);
+        into.record(x.outcome, corrected, actual);
+        if (by_name.size() > 1 && x.name < by_name.size())
+          by_name[x.name].record(x.outcome, corrected, actual);
+      }
+    }
   };
   std::map<std::int64_t, Second> seconds;
   std::int64_t seconds_floor = 0;
@@ -90,6 +145,20 @@ struct Conn {
   bool stopped = false;
   std::uint64_t used = 0;  // requests completed on the current TCP connection
   std::optional<Job> job;
+  // A lower bound of the intended send time (ticks()) of any request this connection has yet to
+  // record, kNoRequest when it has none: set when it is handed a job (before the scheduler or
+  // the backlog lets go of it) or starts an iteration, moved on by each request of a flow, reset
+  // once the job is done. It holds the --intervals-out line of that second (Coordinator::busy).
+  // Written by the worker's thread (release), read by the coordinator (acquire).
+  std::atomic<std::int64_t> holds{kNoRequest};
+  void hold(TimePoint intended) { holds.store(ticks(intended), std::memory_order_release); }
+  void release() { holds.store(kNoRequest, std::memory_order_release); }
+  // Holds the current time, then returns it read again (>= what it holds): the closed and max
+  // models' iterations start now, and a second cannot be written between the two reads.
+  TimePoint hold_now() {
+    hold(Clock::now());
+    return Clock::now();
+  }
   // Starts small (a closed model may hold 10^4..10^5 connections) and grows up to the 64 KiB
   // response-head limit when a head or chunk line needs it.
   std::vector<char> buf = std::vector<char>(4096);
@@ -157,11 +226,28 @@ struct Worker {
   asio::steady_timer* scheduler_timer = nullptr;  // open model, to cut its wait short at stop
   std::atomic<bool> schedule_done{false};         // open model: no more arrivals
   std::atomic<std::uint64_t> jobs_done{0};        // iterations finished (any outcome)
-  // Requests in flight by the second they belong to (modulo kSecondSlots; an alias only makes a
-  // line wait longer, up to the coordinator's bound). Written by this worker's thread only (the
-  // decrement under `mu`, after the request is recorded), read by the coordinator.
-  static constexpr std::size_t kSecondSlots = 64;
-  std::array<std::atomic<std::int64_t>, kSecondSlots> outstanding{};
+  // Open model: the intended send times (ticks()) of the next arrival the scheduler has not
+  // released yet, and of the backlog's first (= earliest) arrival; kNoRequest when there is
+  // none. With Conn::holds they say which seconds still wait for a request: an arrival is
+  // always counted in at least one of them (the next place is set before the previous one lets
+  // go), and the coordinator reads them in the order an arrival moves: scheduler, backlog,
+  // connection. Written by this worker's thread (release), read by the coordinator (acquire).
+  std::atomic<std::int64_t> unreleased{kNoRequest};
+  std::atomic<std::int64_t> backlog_front{kNoRequest};
+  void push_backlog(const Job& job) {
+    if (backlog.empty()) backlog_front.store(ticks(job.intended), std::memory_order_release);
+    backlog.push_back(job);
+    backlog_size.store(backlog.size(), std::memory_order_relaxed);
+  }
+  // Hands the backlog's first arrival to `c`.
+  void pop_backlog(Conn* c) {
+    c->job = backlog.front();
+    c->hold(c->job->intended);
+    backlog.pop_front();
+    backlog_front.store(backlog.empty() ? kNoRequest : ticks(backlog.front().intended),
+                        std::memory_order_release);
+    backlog_size.store(backlog.size(), std::memory_order_relaxed);
+  }
 
   inline void record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
                      Outcome outcome, const CheckResults* checks);
@@ -175,15 +261,16 @@ struct Worker {
   }
   // Around one request: counts it in flight and returns its send time; then records it.
   // Only this worker's thread writes in_flight (the coordinator reads it): no atomic RMW needed.
-  // `intended`: the time the request is attributed to (see WorkerStats::seconds).
-  inline TimePoint begin_request(TimePoint intended);
+  // `intended`: the time the request is attributed to (see WorkerStats::seconds); `c` holds it
+  // from now on (Conn::holds; its driver releases it once the job is done).
+  inline TimePoint begin_request(Conn* c, TimePoint intended);
   // Once per new TLS connection (not on the per-request path).
   inline void record_handshake(bool ok, TimePoint started, Clock::duration took);
   void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome,
                    const CheckResults* checks = nullptr) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    record(name, intended, sent_at, done, outcome, checks);  // also ends it in `outstanding`
+    record(name, intended, sent_at, done, outcome, checks);
   }
 };
 
@@ -259,11 +346,7 @@ inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_
   const bool by_name = stats.names_interval.size() > 1 && name < stats.names_interval.size();
   if (by_name) stats.names_interval[name].record(outcome, corrected, actual);
   WorkerStats::Second& sec = stats.seconds[std::max(second, stats.seconds_floor)];
-  sec.stats.record(outcome, corrected, actual);
-  if (by_name) {
-    if (sec.names.empty()) sec.names.resize(stats.names_interval.size());
-    sec.names[name].record(outcome, corrected, actual);
-  }
+  sec.record(name, stats.names_interval.size(), outcome, corrected, actual);
   if (checks && !checks->empty()) {
     if (sec.checks.empty()) sec.checks.resize(stats.checks_total.passed.size());
     for (const auto& [check, ok] : *checks) {
@@ -271,14 +354,11 @@ inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_
       sec.checks.add(check, ok);
     }
   }
-  auto& slot = outstanding[static_cast<std::size_t>(second) % kSecondSlots];
-  slot.store(slot.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
 }
 
-inline TimePoint Worker::begin_request(TimePoint intended) {
+inline TimePoint Worker::begin_request(Conn* c, TimePoint intended) {
   in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  auto& slot = outstanding[static_cast<std::size_t>(engine->second_of(intended)) % kSecondSlots];
-  slot.store(slot.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  c->hold(intended);
   return Clock::now();
 }
 

@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 using faultline::loadgen::IntervalSeconds;
 
 TEST(IntervalSeconds, AStallClosesEverySecondItSpanned) {
-  IntervalSeconds secs(10, 22);
+  IntervalSeconds secs(10);
   auto idle = [](std::int64_t) { return false; };
   EXPECT_EQ(secs.close(0.999), (std::pair<std::int64_t, std::int64_t>{0, 0}));
   EXPECT_FALSE(secs.next_ready(0.999, idle));
@@ -38,17 +38,25 @@ TEST(IntervalSeconds, AStallClosesEverySecondItSpanned) {
   EXPECT_EQ(secs.close(5.5), (std::pair<std::int64_t, std::int64_t>{5, 5}));
 }
 
-TEST(IntervalSeconds, ASecondWaitsForItsRequestsBoundedByTheTimeouts) {
-  IntervalSeconds secs(10, 22);
+TEST(IntervalSeconds, ASecondWaitsForItsRequestsHoweverLong) {
+  IntervalSeconds secs(100);
   secs.close(1.0);
-  auto busy = [](std::int64_t s) { return s == 0; };
+  bool busy0 = true;
+  auto busy = [&](std::int64_t s) { return s == 0 && busy0; };
   EXPECT_FALSE(secs.next_ready(1.0, busy));
-  EXPECT_FALSE(secs.next_ready(22.9, busy));
-  EXPECT_EQ(secs.next_ready(23.0, busy), 0);  // ended at 1 s, forced 22 s later
+  // No bound: the first version forced the line out 2 x timeout + 2 s after the second ended.
+  secs.close(60.5);
+  EXPECT_FALSE(secs.next_ready(60.5, busy));
+  busy0 = false;
+  for (std::int64_t s = 0; s < 60; ++s) {
+    ASSERT_EQ(secs.next_ready(60.5, busy), s);
+    secs.written();
+  }
+  EXPECT_FALSE(secs.next_ready(60.5, busy));
 }
 
 TEST(IntervalSeconds, TheLastSecondsOfTheRunWaitForTheFinalFlush) {
-  IntervalSeconds secs(2.5, 22);
+  IntervalSeconds secs(2.5);
   auto idle = [](std::int64_t) { return false; };
   secs.close(3.1);
   ASSERT_EQ(secs.next_ready(3.1, idle), 0);
@@ -125,9 +133,76 @@ TEST(LoadIntervals, RequestsCountInTheSecondTheyWereSentIn) {
 }
 
 TEST(IntervalSeconds, AnArrivalHandedOverJustAfterItsSecondStillCountsInIt) {
-  IntervalSeconds secs(10, 22);
+  IntervalSeconds secs(10);
   auto idle = [](std::int64_t) { return false; };
   secs.close(1.0001);
   EXPECT_FALSE(secs.next_ready(1.0001, idle));  // within kSendGrace of the second's end
   EXPECT_EQ(secs.next_ready(1.0 + IntervalSeconds::kSendGrace, idle), 0);
+}
+
+// The defect of the first version (reverted in 26e23c4): an open-model arrival waiting in the
+// backlog for a free connection was not counted anywhere the coordinator looked, which only
+// waited for requests in flight, and at most 2 x timeout + 2 s; so a second whose arrivals waited
+// longer in the backlog was written with part of them, and the rest landed in later seconds'
+// lines (ScenariosE2E.SolverOverloadNaive... measured a recovery of 0 s).
+TEST(LoadIntervals, ASecondsLineWaitsForItsBacklog) {
+  // 30 arrivals in each of seconds 0 and 1, then none; one connection to a server answering in
+  // 100 ms serves 10 a second, so second 1's arrivals are sent at 3-6 s, the last one 4 s after
+  // its second ended: longer than 2 x --timeout + 2 s = 3 s.
+  TestServer server;
+  g_delay_ms = 100;
+  TempDir dir;
+  auto [code, out] =
+      run_faultline({"load", server.url(), "--rate", "1", "--stages", "2s:30,6s:0", "--connections",
+                     "1", "--threads", "1", "--timeout", "500ms", "-q", "--out", dir.file("r.json"),
+                     "--intervals-out", dir.file("i.jsonl")});
+  ASSERT_EQ(code, 0) << out;
+  const json r = read_json(dir.file("r.json"));
+  ASSERT_EQ(r["requests"]["total"].get<std::uint64_t>(), 60u) << r.dump();
+  const auto lines = read_lines(dir.file("i.jsonl"));
+  ASSERT_EQ(lines.size(), 8u);
+  const auto totals = check_whole_seconds(lines);
+  // Every request is on the line of the second it was intended in, with its wait in the backlog
+  // in its (corrected) latency; none on the later lines, although they completed in seconds 1-6.
+  EXPECT_EQ(totals[0], 30u);
+  EXPECT_EQ(totals[1], 30u);
+  for (std::size_t k = 2; k < lines.size(); ++k)
+    EXPECT_EQ(totals[k], 0u) << "line " << k << ": " << lines[k].dump();
+  EXPECT_GT(lines[0]["latency_seconds"]["max"].get<double>(), 1.5);
+  EXPECT_GT(lines[1]["latency_seconds"]["max"].get<double>(), 3.0);
+  // The schedule is still counted when the generator saw it: 60 offered in seconds 0 and 1, 59
+  // of them sent late, over seconds 0-5.
+  std::uint64_t offered = 0, late = 0;
+  for (const auto& line : lines) {
+    offered += line["schedule"]["offered"].get<std::uint64_t>();
+    late += line["schedule"]["late"].get<std::uint64_t>();
+  }
+  EXPECT_EQ(offered, 60u);
+  EXPECT_EQ(late, 59u);
+}
+
+TEST(LoadIntervals, ABacklogLeftAtTheEndIsWrittenByTheFinalFlush) {
+  // 25 arrivals a second for 3 s to ~10 served a second: the backlog never drains, so every
+  // second is held to the end. The backlog being first in, first out, the ~30 requests sent are
+  // second 0's 25 and a few of second 1's, each on its own line; nothing of second 2 was sent,
+  // and its line (the last) says what never was: `unsent`.
+  TestServer server;
+  g_delay_ms = 100;
+  TempDir dir;
+  auto [code, out] =
+      run_faultline({"load", server.url(), "--rate", "25", "--duration", "3s", "--connections", "1",
+                     "--threads", "1", "-q", "--allow-unsent", "--out", dir.file("r.json"),
+                     "--intervals-out", dir.file("i.jsonl")});
+  ASSERT_EQ(code, 0) << out;
+  const json r = read_json(dir.file("r.json"));
+  const auto lines = read_lines(dir.file("i.jsonl"));
+  ASSERT_EQ(lines.size(), 3u);
+  const auto totals = check_whole_seconds(lines);
+  const auto total = r["requests"]["total"].get<std::uint64_t>();
+  EXPECT_GE(total, 10u);
+  EXPECT_LE(total, 40u);  // three seconds and a bit of serving, 10 a second
+  EXPECT_EQ(totals[0], std::min<std::uint64_t>(total, 25));
+  EXPECT_EQ(totals[1], total - totals[0]);
+  EXPECT_EQ(totals[2], 0u);
+  EXPECT_EQ(lines[2]["schedule"]["unsent"].get<std::uint64_t>(), 75u - total);
 }
