@@ -160,33 +160,26 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent, Tim
   const double t = e_.elapsed(now);
   // Closed and max models send each iteration as it starts.
   if (cfg.model != Model::open) total.sent = total.offered;
-  IntervalSchedule sched{
-      total.offered - last_.offered, total.sent - last_.sent, total.late - last_.late,
-      total.dropped - last_.dropped, total.backlog,           std::nullopt};
+  // What the tick saw since the last one, for the metrics (the lines count by intended second).
+  const IntervalSchedule sched{total.offered - last_.offered, total.sent - last_.sent,
+                               total.late - last_.late, total.dropped - last_.dropped,
+                               total.backlog};
   last_ = total;
   if (final_tick) {
-    // Every second up to the one sending stopped in (and any later one a request was booked
-    // to) gets its line; the last one carries what is left of the schedule and `unsent`.
+    // Every second up to the one sending stopped in (and any later one something was counted
+    // in) gets its line; the arrivals never sent are each in their own second's (`unsent`,
+    // counted by stop_connections), the backlog is empty now.
     std::int64_t last =
         std::max(seconds_.closed() - 1, e_.second_of(stopped_at - std::chrono::nanoseconds(1)));
     for (auto& w : e_.workers) {
       std::lock_guard lock(w->mu);
       if (!w->stats.seconds.empty()) last = std::max(last, w->stats.seconds.rbegin()->first);
     }
-    sched.backlog = 0;
-    sched.unsent = unsent;
-    if (last >= seconds_.closed())
-      close_seconds({seconds_.closed(), last + 1}, sched, in_flight);
-    else if (!closed_.empty())
-      close_seconds({last, last + 1}, sched, in_flight);  // adds to the held last second
-    else if (sched.offered + sched.sent + sched.dropped + unsent > 0) {
-      ++last;  // a second after the last written one
-      close_seconds({last, last + 1}, sched, in_flight);
-    }
+    if (last >= seconds_.closed()) close_seconds({seconds_.closed(), last + 1}, 0, in_flight);
     seconds_.close(static_cast<double>(last + 1));
     write_ready(now, true, last);
   } else {
-    close_seconds(seconds_.close(t), sched, in_flight);
+    close_seconds(seconds_.close(t), total.backlog, in_flight);
     write_ready(now, false);
   }
   const double level = e_.level_at(now);
@@ -222,38 +215,15 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent, Tim
   last_tick_ = now;
 }
 
-void Coordinator::close_seconds(std::pair<std::int64_t, std::int64_t> range,
-                                const IntervalSchedule& sched, std::int64_t in_flight) {
-  auto add = [](IntervalSchedule& into, const IntervalSchedule& d) {
-    into.offered += d.offered;
-    into.sent += d.sent;
-    into.late += d.late;
-    into.dropped += d.dropped;
-    if (d.unsent) into.unsent = into.unsent.value_or(0) + *d.unsent;
-  };
-  if (range.first >= range.second) {
-    // Nothing ended: a held second takes it, else the next second to close.
-    if (!closed_.empty() && range.first > 0 && closed_.count(range.first - 1) != 0) {
-      ClosedSecond& c = closed_[range.first - 1];
-      add(c.schedule, sched);
-      c.schedule.backlog = sched.backlog;
-    } else {
-      add(carry_, sched);
-    }
-    return;
-  }
+void Coordinator::close_seconds(std::pair<std::int64_t, std::int64_t> range, std::uint64_t backlog,
+                                std::int64_t in_flight) {
   for (std::int64_t s = range.first; s < range.second; ++s) {
     ClosedSecond& c = closed_[s];
     c.in_flight = in_flight;
-    // Seconds of a stall keep the backlog of the second before it: what happened during the
-    // stall is counted in its last second, when the generator saw it.
-    c.schedule.backlog = s + 1 == range.second ? sched.backlog : last_backlog_;
+    // Seconds of a stall keep the backlog of the second before it: the generator saw it last.
+    c.backlog = s + 1 == range.second ? backlog : last_backlog_;
   }
-  ClosedSecond& last = closed_[range.second - 1];
-  add(last.schedule, carry_);
-  add(last.schedule, sched);
-  carry_ = IntervalSchedule{};
-  last_backlog_ = sched.backlog;
+  if (range.first < range.second) last_backlog_ = backlog;
 }
 
 bool Coordinator::busy(std::int64_t s) const {
@@ -290,6 +260,7 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
   const EngineConfig& cfg = e_.cfg;
   Stats line_stats;
   std::vector<Stats> names(e_.workload.request_names.size());
+  ScheduleCounts schedule;
   CheckCounts checks;
   checks.resize(e_.workload.check_names.size());
   for (auto& w : e_.workers) {
@@ -297,6 +268,7 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
     auto& secs = w->stats.seconds;
     for (auto it = secs.begin(); it != secs.end() && (it->first <= s || take_later);) {
       it->second.add_to(line_stats, names);
+      schedule += it->second.schedule;
       checks.merge(it->second.checks);
       it = secs.erase(it);
     }
@@ -315,7 +287,7 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
       cfg.model == Model::open ? e_.level_at(std::min(at, e_.end)) * e_.users_scale() : 0.0;
   const std::size_t stage = cfg.replay ? 0 : cfg.profile.stage_at(t);
   json line = interval_line(t, 1.0, line_stats, names, e_.workload.request_names, closed.in_flight,
-                            closed.schedule.backlog, offered_rate, stage, closed.schedule);
+                            closed.backlog, offered_rate, stage, schedule);
   if (!checks.empty()) line["checks"] = checks.to_json(e_.workload.check_names);
   // What `report merge --intervals` needs to line shards up (loadgen/interval_merge.hpp).
   line["seconds"] = 1.0;

@@ -15,6 +15,12 @@
 namespace faultline::loadgen::detail {
 namespace {
 
+// Closed and max models: an iteration is offered and sent as it starts.
+void count_iteration(ScheduleCounts& s) {
+  ++s.offered;
+  ++s.sent;
+}
+
 bool is_head(const std::string& method) {
   return method == "HEAD";
 }
@@ -228,6 +234,10 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
         ++sc.offered;
         ++sc.unsent;
         ++w->overdue;
+        w->count_in_second(job->intended, [](ScheduleCounts& s) {
+          ++s.offered;
+          ++s.unsent;
+        });
       }
       break;
     }
@@ -242,13 +252,22 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
       Conn* c = w->idle.back();
       w->idle.pop_back();
       c->job = *job;
+      w->count_in_second(job->intended, [](ScheduleCounts& s) {
+        ++s.offered;
+        ++s.sent;
+      });
       c->hold(job->intended);
       c->wake.cancel();
       Worker::bump(w->sent);
       ++sc.sent;
     } else if (w->backlog.size() < e.cfg.backlog_limit) {
+      w->count_in_second(job->intended, [](ScheduleCounts& s) { ++s.offered; });
       w->push_backlog(*job);
     } else {
+      w->count_in_second(job->intended, [](ScheduleCounts& s) {
+        ++s.offered;
+        ++s.dropped;
+      });
       Worker::bump(w->dropped);
       ++sc.dropped;
     }
@@ -280,6 +299,7 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
     }
     Worker::bump(w->offered);
     ++w->schedule_of(e.stage_of(now)).offered;
+    w->count_in_second(now, count_iteration);
     co_await run_job(c, Job{now, e.workload.pick(w->rng)});
     c->release();
     if (e.cfg.think_max_seconds > 0) {
@@ -311,6 +331,7 @@ awaitable<void> max_loop(Conn* c) {
     if (e.stopping.load(std::memory_order_relaxed) || now >= e.end) break;
     Worker::bump(w->offered);
     ++w->schedule_of(e.stage_of(now)).offered;
+    w->count_in_second(now, count_iteration);
     const std::size_t entry = e.workload.pick(w->rng);
     if (const StepSpec* step = e.simple_step(entry)) {
       const TimePoint sent = w->begin_request(c, now);
@@ -390,8 +411,10 @@ std::uint64_t stop_connections(Engine& e) {
     asio::post(*w->ioc, [wp = w.get(), &p] {
       // Still queued: offered, never sent; together with the arrivals the scheduler never
       // released (it ended before this runs: the drain waited for it).
-      for (const Job& j : wp->backlog)
+      for (const Job& j : wp->backlog) {
         ++wp->schedule_of(j.stage).unsent;
+        wp->count_in_second(j.intended, [](ScheduleCounts& s) { ++s.unsent; });
+      }
       p.set_value(wp->backlog.size() + wp->overdue);
       wp->backlog.clear();
       wp->backlog_size.store(0, std::memory_order_relaxed);

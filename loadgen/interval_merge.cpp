@@ -60,6 +60,9 @@ struct IntervalMerger::Second {
   Histogram hist;
   std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0;
   std::optional<std::uint64_t> unsent;
+  // Parts whose schedule is by intended second ("attributed": "intended"); the merged line is
+  // when all of them are.
+  std::uint64_t intended_parts = 0;
   std::uint64_t stage = 0;
   std::map<std::string, NameSum> names;
   CheckSums checks;  // response checks, when the lines have them
@@ -176,6 +179,7 @@ void IntervalMerger::add(std::size_t stream, const json& line) {
     s.dropped += u64(*sc, "dropped");
     if (sc->contains("unsent")) s.unsent = s.unsent.value_or(0) + u64(*sc, "unsent");
     p.schedule_backlog = u64(*sc, "backlog");
+    if (auto a = sc->find("attributed"); a != sc->end() && *a == "intended") ++s.intended_parts;
   }
   s.stage = std::max(s.stage, u64(line, "stage"));
   s.merged_from = std::max(s.merged_from, u64(line, "merged_from"));
@@ -250,6 +254,7 @@ std::vector<json> IntervalMerger::take_ready() {
                {"dropped", s.dropped},
                {"backlog", schedule_backlog}};
     if (s.unsent) sched["unsent"] = *s.unsent;
+    if (from > 0 && s.intended_parts == from) sched["attributed"] = "intended";
     j["schedule"] = std::move(sched);
     j["start_unix"] = start_unix_.value_or(0.0);
     j["model"] = model_.value_or("");

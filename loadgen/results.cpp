@@ -8,7 +8,7 @@ namespace faultline::loadgen::detail {
 json interval_line(double t, double seconds, const Stats& s, const std::vector<Stats>& names,
                    const std::vector<std::string>& name_list, std::int64_t in_flight,
                    std::uint64_t backlog, double offered_level, std::size_t stage,
-                   const IntervalSchedule& schedule) {
+                   const ScheduleCounts& schedule) {
   json j = s.to_json(seconds, false);
   j["t"] = t;
   j["histogram"] = s.latency.to_json();
@@ -23,13 +23,12 @@ json interval_line(double t, double seconds, const Stats& s, const std::vector<S
                         {"failed", names[i].failed},
                         {"histogram", names[i].latency.to_json()}};
   j["requests_by_name"] = std::move(by);
-  json sched{{"offered", schedule.offered},
-             {"sent", schedule.sent},
-             {"late", schedule.late},
-             {"dropped", schedule.dropped},
-             {"backlog", schedule.backlog}};
-  if (schedule.unsent) sched["unsent"] = *schedule.unsent;
-  j["schedule"] = std::move(sched);
+  // Every arrival is counted in the second it was intended for (readers tell these lines from
+  // older ones, whose counters were by the second the generator saw them, by "attributed").
+  j["schedule"] = {{"offered", schedule.offered}, {"sent", schedule.sent},
+                   {"late", schedule.late},       {"dropped", schedule.dropped},
+                   {"unsent", schedule.unsent},   {"backlog", backlog},
+                   {"attributed", "intended"}};
   return j;
 }
 

@@ -51,14 +51,14 @@ class Coordinator {
  private:
   // Whether a replay sent and answered every request.
   bool replay_answered() const;
-  // What a closed second's line says besides its requests: sampled when it was closed.
+  // What a closed second's line says besides its requests and schedule: levels sampled when it
+  // was closed.
   struct ClosedSecond {
-    IntervalSchedule schedule;
     std::int64_t in_flight = 0;
+    std::uint64_t backlog = 0;
   };
-  // Closes the seconds [first, end): the schedule delta `sched` (with the carry of ticks that
-  // closed nothing) goes to the last of them, the levels to each.
-  void close_seconds(std::pair<std::int64_t, std::int64_t> range, const IntervalSchedule& sched,
+  // Closes the seconds [first, end) with the levels sampled now.
+  void close_seconds(std::pair<std::int64_t, std::int64_t> range, std::uint64_t backlog,
                      std::int64_t in_flight);
   // Writes the lines that are ready (every remaining one up to `last` when final).
   void write_ready(TimePoint now, bool final_tick, std::int64_t last = -1);
@@ -77,10 +77,9 @@ class Coordinator {
   ProgressLine progress_;
   double last_cpu_ = 0;
   TimePoint last_tick_;
-  IntervalSchedule last_;                        // cumulative schedule counters at the last tick
-  IntervalSeconds seconds_{0};                   // set up by run()
+  IntervalSchedule last_;       // cumulative schedule counters at the last tick (for the metrics)
+  IntervalSeconds seconds_{0};  // set up by run()
   std::map<std::int64_t, ClosedSecond> closed_;  // closed, not yet written
-  IntervalSchedule carry_;                       // schedule counted by ticks that closed no second
   std::uint64_t last_backlog_ = 0;
   Stats interval_sum_;
   std::vector<Stats> names_interval_;

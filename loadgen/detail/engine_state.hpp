@@ -73,7 +73,9 @@ struct WorkerStats {
   CheckCounts checks_total;
   CheckCounts checks_interval;
   // The --intervals-out lines' side: requests by the second they were sent in (open model: their
-  // intended send time), so a request that completes late still counts in its own second. Keys
+  // intended send time), so a request that completes late still counts in its own second; and
+  // the schedule of the arrivals (iterations) by the second they were intended for, so each line
+  // has offered = sent + dropped + unsent of its own arrivals. Keys
   // are >= `seconds_floor`, the next second the coordinator writes. A second is written only once
   // no request of it can come any more (Coordinator::busy), so a request is booked below the
   // floor only after the final flush, when no line is written any more.
@@ -93,6 +95,7 @@ struct WorkerStats {
     std::unique_ptr<Stats> stats;
     std::vector<Stats> names;
     CheckCounts checks;
+    ScheduleCounts schedule;
 
     // `names_count`: how many names the workload has.
     void record(std::size_t name, std::size_t names_count, Outcome outcome,
@@ -234,20 +237,14 @@ struct Worker {
   // connection. Written by this worker's thread (release), read by the coordinator (acquire).
   std::atomic<std::int64_t> unreleased{kNoRequest};
   std::atomic<std::int64_t> backlog_front{kNoRequest};
-  void push_backlog(const Job& job) {
-    if (backlog.empty()) backlog_front.store(ticks(job.intended), std::memory_order_release);
-    backlog.push_back(job);
-    backlog_size.store(backlog.size(), std::memory_order_relaxed);
-  }
-  // Hands the backlog's first arrival to `c`.
-  void pop_backlog(Conn* c) {
-    c->job = backlog.front();
-    c->hold(c->job->intended);
-    backlog.pop_front();
-    backlog_front.store(backlog.empty() ? kNoRequest : ticks(backlog.front().intended),
-                        std::memory_order_release);
-    backlog_size.store(backlog.size(), std::memory_order_relaxed);
-  }
+  inline void push_backlog(const Job& job);
+  // Hands the backlog's first arrival to `c` (counting it sent, late).
+  inline void pop_backlog(Conn* c);
+  // Counts a schedule event of an arrival (closed and max models: an iteration) in the second it
+  // was intended for: `fn(ScheduleCounts&)` under `mu`. Called before the arrival moves on (see
+  // `unreleased`), so its second's line has it.
+  template <class Fn>
+  void count_in_second(TimePoint intended, Fn&& fn);
 
   inline void record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
                      Outcome outcome, const CheckResults* checks);
@@ -354,6 +351,32 @@ inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_
       sec.checks.add(check, ok);
     }
   }
+}
+
+template <class Fn>
+void Worker::count_in_second(TimePoint intended, Fn&& fn) {
+  const std::int64_t second = engine->second_of(intended);
+  std::lock_guard lock(mu);
+  fn(stats.seconds[std::max(second, stats.seconds_floor)].schedule);
+}
+
+inline void Worker::push_backlog(const Job& job) {
+  if (backlog.empty()) backlog_front.store(ticks(job.intended), std::memory_order_release);
+  backlog.push_back(job);
+  backlog_size.store(backlog.size(), std::memory_order_relaxed);
+}
+
+inline void Worker::pop_backlog(Conn* c) {
+  c->job = backlog.front();
+  count_in_second(c->job->intended, [](ScheduleCounts& s) {
+    ++s.sent;
+    ++s.late;
+  });
+  c->hold(c->job->intended);
+  backlog.pop_front();
+  backlog_front.store(backlog.empty() ? kNoRequest : ticks(backlog.front().intended),
+                      std::memory_order_release);
+  backlog_size.store(backlog.size(), std::memory_order_relaxed);
 }
 
 inline TimePoint Worker::begin_request(Conn* c, TimePoint intended) {

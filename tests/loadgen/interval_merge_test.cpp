@@ -282,3 +282,26 @@ TEST(IntervalMerger, SumsResponseChecksByName) {
   EXPECT_DOUBLE_EQ(out[0]["checks"]["ok"]["failure_ratio"].get<double>(), 0.25);
   EXPECT_EQ(out[0]["checks"]["cached"]["failed"], 10);
 }
+
+// Lines whose schedule is by intended second (issue #23 item 5) keep saying so when merged, and
+// their unsent add up per second; a merge with a stream that does not say so does not.
+TEST(IntervalMerger, KeepsTheScheduleByIntendedSecond) {
+  auto by_intended = [](double t, std::uint64_t unsent, const char* shard) {
+    json j = line(t, 10, 2, shard);
+    j["schedule"]["unsent"] = unsent;
+    j["schedule"]["attributed"] = "intended";
+    return j;
+  };
+  loadgen::IntervalMerger m({"a", "b"});
+  m.add(0, by_intended(1.0, 3, "0/2"));
+  m.add(1, by_intended(1.0, 4, "1/2"));
+  m.add(0, by_intended(2.0, 0, "0/2"));
+  m.add(1, line(2.0, 10, 2, "1/2"));
+  m.finish(0);
+  m.finish(1);
+  const auto out = m.take_ready();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["schedule"]["unsent"], 7);
+  EXPECT_EQ(out[0]["schedule"]["attributed"], "intended");
+  EXPECT_FALSE(out[1]["schedule"].contains("attributed"));
+}

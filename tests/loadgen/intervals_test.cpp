@@ -103,6 +103,8 @@ TEST(LoadIntervals, AStoppedGeneratorStillWritesOneLinePerSecond) {
     offered += lines[k]["schedule"]["offered"].get<std::uint64_t>();
     // Never more than the offered rate in one second (the bug: 1,022 and 1,421 req/s at 100).
     EXPECT_LE(lines[k]["throughput_rps"].get<double>(), 110.0) << "line " << k;
+    // Arrivals count in the second they were intended for, even those released after the stall.
+    EXPECT_EQ(lines[k]["schedule"]["offered"].get<std::uint64_t>(), 100u) << "line " << k;
   }
   EXPECT_EQ(sum, r["requests"]["total"].get<std::uint64_t>());
   EXPECT_EQ(offered, r["schedule"]["offered"].get<std::uint64_t>());
@@ -170,22 +172,22 @@ TEST(LoadIntervals, ASecondsLineWaitsForItsBacklog) {
     EXPECT_EQ(totals[k], 0u) << "line " << k << ": " << lines[k].dump();
   EXPECT_GT(lines[0]["latency_seconds"]["max"].get<double>(), 1.5);
   EXPECT_GT(lines[1]["latency_seconds"]["max"].get<double>(), 3.0);
-  // The schedule is still counted when the generator saw it: 60 offered in seconds 0 and 1, 59
-  // of them sent late, over seconds 0-5.
-  std::uint64_t offered = 0, late = 0;
-  for (const auto& line : lines) {
-    offered += line["schedule"]["offered"].get<std::uint64_t>();
-    late += line["schedule"]["late"].get<std::uint64_t>();
+  // So is the schedule: 30 offered and sent in each of seconds 0 and 1 (all but the first late),
+  // although they were sent over seconds 0-5.
+  for (std::size_t k = 0; k < lines.size(); ++k) {
+    const json& s = lines[k]["schedule"];
+    EXPECT_EQ(s["offered"].get<std::uint64_t>(), k < 2 ? 30u : 0u) << "line " << k;
+    EXPECT_EQ(s["sent"].get<std::uint64_t>(), k < 2 ? 30u : 0u) << "line " << k;
+    EXPECT_EQ(s["late"].get<std::uint64_t>(), k == 0 ? 29u : k == 1 ? 30u : 0u) << "line " << k;
+    EXPECT_EQ(s["unsent"].get<std::uint64_t>(), 0u) << "line " << k;
   }
-  EXPECT_EQ(offered, 60u);
-  EXPECT_EQ(late, 59u);
 }
 
 TEST(LoadIntervals, ABacklogLeftAtTheEndIsWrittenByTheFinalFlush) {
   // 25 arrivals a second for 3 s to ~10 served a second: the backlog never drains, so every
   // second is held to the end. The backlog being first in, first out, the ~30 requests sent are
-  // second 0's 25 and a few of second 1's, each on its own line; nothing of second 2 was sent,
-  // and its line (the last) says what never was: `unsent`.
+  // second 0's 25 and a few of second 1's, each on its own line; nothing of second 2 was sent.
+  // Each line says what of its own arrivals never was: `unsent`.
   TestServer server;
   g_delay_ms = 100;
   TempDir dir;
@@ -204,5 +206,10 @@ TEST(LoadIntervals, ABacklogLeftAtTheEndIsWrittenByTheFinalFlush) {
   EXPECT_EQ(totals[0], std::min<std::uint64_t>(total, 25));
   EXPECT_EQ(totals[1], total - totals[0]);
   EXPECT_EQ(totals[2], 0u);
-  EXPECT_EQ(lines[2]["schedule"]["unsent"].get<std::uint64_t>(), 75u - total);
+  for (std::size_t k = 0; k < 3; ++k) {
+    const json& s = lines[k]["schedule"];
+    EXPECT_EQ(s["offered"].get<std::uint64_t>(), 25u) << "line " << k;
+    EXPECT_EQ(s["sent"].get<std::uint64_t>(), totals[k]) << "line " << k;
+    EXPECT_EQ(s["unsent"].get<std::uint64_t>(), 25u - totals[k]) << "line " << k;
+  }
 }
