@@ -75,10 +75,10 @@ struct WorkerStats {
   // The --intervals-out lines' side: requests by the second they were sent in (open model: their
   // intended send time), so a request that completes late still counts in its own second; and
   // the schedule of the arrivals (iterations) by the second they were intended for, so each line
-  // has offered = sent + dropped + unsent of its own arrivals. Keys
-  // are >= `seconds_floor`, the next second the coordinator writes. A second is written only once
-  // no request of it can come any more (Coordinator::busy), so a request is booked below the
-  // floor only after the final flush, when no line is written any more.
+  // has offered = sent + dropped + unsent of its own arrivals. Keys are >= `seconds_floor`, the
+  // next second the coordinator writes. A second is written only once nothing of it can come
+  // any more (Coordinator::busy), so something is booked below the floor only after the final
+  // flush, when no line is written any more.
   struct Second {
     // The requests are kept as samples while they are few: a Stats is two dense histograms
     // (~0.5 MB), and a second whose line waits for a backlog may wait long while later seconds
