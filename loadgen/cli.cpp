@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/config.hpp"
@@ -164,6 +165,19 @@ void print_summary(const json& r, const std::vector<json>& threshold_report) {
   if (!errs.empty()) std::cerr << "  errors:" << errs << "\n";
   if (r["model"] == "open" || r["model"] == "replay") print_schedule(r["schedule"]);
   if (const auto t = r.find("tls"); t != r.end()) print_handshakes(*t);
+  // Response checks: "  checks: cached 0/120 passed (100.0% failed), ok 120/120 passed".
+  if (const auto c = r.find("checks"); c != r.end() && c->is_object() && !c->empty()) {
+    std::string line = "  checks:";
+    for (const auto& [name, v] : c->items()) {
+      const auto passed = v.value("passed", std::uint64_t{0});
+      const auto all = passed + v.value("failed", std::uint64_t{0});
+      line += fmt::format("{} {} {}/{} passed", line.size() > 9 ? "," : "", name, passed, all);
+      if (all > passed)
+        line += fmt::format(" ({:.1f}% failed)",
+                            100.0 * static_cast<double>(all - passed) / static_cast<double>(all));
+    }
+    std::cerr << line << "\n";
+  }
   for (const auto& t : threshold_report)
     std::cerr << "  threshold " << t["expr"].get<std::string>() << ": "
               << (t["ok"].get<bool>() ? "ok" : "FAILED") << " (value " << t["value"] << ")\n";
@@ -314,6 +328,10 @@ int run_load_command(const LoadArgs& a) {
         std::find(workload.request_names.begin(), workload.request_names.end(), th->scope) ==
             workload.request_names.end())
       return usage_error("--threshold \"" + t + "\": no request named \"" + th->scope +
+                         "\" in the workload");
+    const auto& checks = workload.check_names;
+    if (!th->check.empty() && std::find(checks.begin(), checks.end(), th->check) == checks.end())
+      return usage_error("--threshold \"" + t + "\": no check named \"" + th->check +
                          "\" in the workload");
     thresholds.push_back(*th);
   }

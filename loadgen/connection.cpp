@@ -264,12 +264,26 @@ awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method,
 
 // Sends one request and records it (see exchange()).
 awaitable<StepResult> send_request(Conn* c, std::size_t name, const std::string* bytes,
-                                   bool head_method, bool keep, TimePoint intended) {
+                                   bool head_method, bool keep, TimePoint intended,
+                                   const std::vector<CheckSpec>* checks) {
   Worker* w = c->w;
   StepResult result;
-  const TimePoint sent = w->begin_request();
-  result.outcome = co_await exchange(c, bytes, head_method, keep ? &result : nullptr, sent);
-  w->end_request(name, intended, sent, result.outcome);
+  const bool with_checks = checks && !checks->empty();
+  const TimePoint sent = w->begin_request(c, intended);
+  result.outcome =
+      co_await exchange(c, bytes, head_method, keep || with_checks ? &result : nullptr, sent);
+  if (!with_checks) {
+    w->end_request(name, intended, sent, result.outcome);
+    co_return result;
+  }
+  // Evaluated before the request is recorded, so its checks count in the same second.
+  CheckResults checked;
+  checked.reserve(checks->size());
+  const CheckedResponse response{has_response(result.outcome) ? result.status : 0u, result.head,
+                                 result.body};
+  for (const CheckSpec& check : *checks)
+    checked.emplace_back(check.index, check_passes(check, response));
+  w->end_request(name, intended, sent, result.outcome, &checked);
   co_return result;
 }
 

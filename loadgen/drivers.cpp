@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <future>
+#include <limits>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +14,12 @@
 
 namespace faultline::loadgen::detail {
 namespace {
+
+// Closed and max models: an iteration is offered and sent as it starts.
+void count_iteration(ScheduleCounts& s) {
+  ++s.offered;
+  ++s.sent;
+}
 
 bool is_head(const std::string& method) {
   return method == "HEAD";
@@ -99,14 +106,15 @@ awaitable<void> run_job(Conn* c, Job job) {
       if (!render_request(scratch, step, e.cfg.url.host_header, vars, w->rng, ++w->seq)) {
         // A captured value would have split the request: counted, not sent; the flow stops as
         // after any failed step.
-        w->end_request(step.name_index, intended, w->begin_request(), Outcome::invalid_request);
+        w->end_request(step.name_index, intended, w->begin_request(c, intended),
+                       Outcome::invalid_request);
         break;
       }
       bytes = &scratch;
     }
     const bool keep = !step.captures.empty();
-    StepResult r =
-        co_await send_request(c, step.name_index, bytes, is_head(step.method), keep, intended);
+    StepResult r = co_await send_request(c, step.name_index, bytes, is_head(step.method), keep,
+                                         intended, &step.checks);
     if (r.outcome != Outcome::ok) break;  // later steps depend on this one
     bool captured = true;
     for (const auto& cap : step.captures) {
@@ -119,6 +127,7 @@ awaitable<void> run_job(Conn* c, Job job) {
       vars.emplace_back(cap.var, std::move(*v));
     }
     if (!captured) break;
+    // The connection still holds the previous step's (earlier) time until the next one is sent.
     intended = Clock::now();
   }
 }
@@ -131,9 +140,7 @@ awaitable<void> open_conn_loop(Conn* c) {
     if (!c->job) {
       if (e.stopping.load(std::memory_order_relaxed)) break;
       if (!w->backlog.empty()) {
-        c->job = w->backlog.front();
-        w->backlog.pop_front();
-        w->backlog_size.store(w->backlog.size(), std::memory_order_relaxed);
+        w->pop_backlog(c);
         // Sent now, after waiting in the backlog for a free connection.
         Worker::bump(w->sent);
         Worker::bump(w->late);
@@ -156,14 +163,16 @@ awaitable<void> open_conn_loop(Conn* c) {
     Job job = *c->job;
     c->job.reset();
     if (const StepSpec* step = e.simple_step(job.entry)) {
-      const TimePoint sent = w->begin_request();
+      const TimePoint sent = w->begin_request(c, job.intended);
       const Outcome o =
           co_await exchange(c, &step->prerendered, e.simple_head[job.entry], nullptr, sent);
       w->end_request(step->name_index, job.intended, sent, o);
     } else {
       co_await run_job(c, job);
     }
+    c->release();
   }
+  c->release();
   c->stopped = true;
   c->watchdog.cancel();
   c->close();
@@ -209,6 +218,8 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
   for (;;) {
     std::optional<Job> job = next_arrival(true);
     if (!job) break;
+    // Until it is released, this arrival holds its second's line (and every later one's).
+    w->unreleased.store(ticks(job->intended), std::memory_order_release);
     if (job->intended > Clock::now()) {
       timer.expires_at(job->intended);
       co_await timer.async_wait(use_nothrow);
@@ -223,6 +234,10 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
         ++sc.offered;
         ++sc.unsent;
         ++w->overdue;
+        w->count_in_second(job->intended, [](ScheduleCounts& s) {
+          ++s.offered;
+          ++s.unsent;
+        });
       }
       break;
     }
@@ -237,17 +252,27 @@ awaitable<void> scheduler_loop(Worker* w, std::size_t sender, std::size_t sender
       Conn* c = w->idle.back();
       w->idle.pop_back();
       c->job = *job;
+      w->count_in_second(job->intended, [](ScheduleCounts& s) {
+        ++s.offered;
+        ++s.sent;
+      });
+      c->hold(job->intended);
       c->wake.cancel();
       Worker::bump(w->sent);
       ++sc.sent;
     } else if (w->backlog.size() < e.cfg.backlog_limit) {
-      w->backlog.push_back(*job);
-      w->backlog_size.store(w->backlog.size(), std::memory_order_relaxed);
+      w->count_in_second(job->intended, [](ScheduleCounts& s) { ++s.offered; });
+      w->push_backlog(*job);
     } else {
+      w->count_in_second(job->intended, [](ScheduleCounts& s) {
+        ++s.offered;
+        ++s.dropped;
+      });
       Worker::bump(w->dropped);
       ++sc.dropped;
     }
   }
+  w->unreleased.store(kNoRequest, std::memory_order_release);
   w->scheduler_timer = nullptr;
   w->schedule_done = true;
   --w->drivers;
@@ -262,10 +287,11 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
   timer.expires_at(e.start);  // the clock of the run starts for everyone at once
   co_await timer.async_wait(use_nothrow);
   while (!e.stopping.load(std::memory_order_relaxed)) {
-    const TimePoint now = Clock::now();
+    const TimePoint now = c->hold_now();
     if (now >= e.end) break;
     const double level = e.cfg.profile.level_at(e.elapsed(now));
     if (static_cast<double>(user) >= std::floor(level + 1e-9)) {
+      c->release();
       if (c->open) c->close();
       timer.expires_after(std::chrono::milliseconds(50));
       co_await timer.async_wait(use_nothrow);
@@ -273,7 +299,9 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
     }
     Worker::bump(w->offered);
     ++w->schedule_of(e.stage_of(now)).offered;
+    w->count_in_second(now, count_iteration);
     co_await run_job(c, Job{now, e.workload.pick(w->rng)});
+    c->release();
     if (e.cfg.think_max_seconds > 0) {
       const double think = std::uniform_real_distribution<double>(e.cfg.think_min_seconds,
                                                                   e.cfg.think_max_seconds)(w->rng);
@@ -282,6 +310,7 @@ awaitable<void> user_loop(Conn* c, std::size_t user) {
       co_await timer.async_wait(use_nothrow);
     }
   }
+  c->release();
   c->stopped = true;
   c->watchdog.cancel();
   c->close();
@@ -298,13 +327,14 @@ awaitable<void> max_loop(Conn* c) {
     co_await timer.async_wait(use_nothrow);
   }
   for (;;) {
-    const TimePoint now = Clock::now();
+    const TimePoint now = c->hold_now();  // the previous iteration's time until now
     if (e.stopping.load(std::memory_order_relaxed) || now >= e.end) break;
     Worker::bump(w->offered);
     ++w->schedule_of(e.stage_of(now)).offered;
+    w->count_in_second(now, count_iteration);
     const std::size_t entry = e.workload.pick(w->rng);
     if (const StepSpec* step = e.simple_step(entry)) {
-      const TimePoint sent = w->begin_request();
+      const TimePoint sent = w->begin_request(c, now);
       const Outcome o =
           co_await exchange(c, &step->prerendered, e.simple_head[entry], nullptr, sent);
       w->end_request(step->name_index, now, sent, o);
@@ -312,6 +342,7 @@ awaitable<void> max_loop(Conn* c) {
       co_await run_job(c, Job{now, entry});
     }
   }
+  c->release();
   c->stopped = true;
   c->watchdog.cancel();
   c->close();
@@ -347,6 +378,8 @@ void spawn_drivers(Engine& e) {
     };
     const bool open = cfg.model == Model::open || cfg.replay;
     if (open) {
+      // Every second waits for the scheduler until it published its first arrival.
+      w->unreleased.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_release);
       const std::size_t n = std::max<std::size_t>(share(cfg.connections, threads, i), 1);
       w->drivers += static_cast<int>(n) + 1;
       for (std::size_t k = 0; k < n; ++k)
@@ -378,11 +411,14 @@ std::uint64_t stop_connections(Engine& e) {
     asio::post(*w->ioc, [wp = w.get(), &p] {
       // Still queued: offered, never sent; together with the arrivals the scheduler never
       // released (it ended before this runs: the drain waited for it).
-      for (const Job& j : wp->backlog)
+      for (const Job& j : wp->backlog) {
         ++wp->schedule_of(j.stage).unsent;
+        wp->count_in_second(j.intended, [](ScheduleCounts& s) { ++s.unsent; });
+      }
       p.set_value(wp->backlog.size() + wp->overdue);
       wp->backlog.clear();
       wp->backlog_size.store(0, std::memory_order_relaxed);
+      wp->backlog_front.store(kNoRequest, std::memory_order_release);
       for (auto& c : wp->conns) {
         c->stopped = true;
         c->watchdog.cancel();

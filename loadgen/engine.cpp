@@ -95,6 +95,8 @@ void make_workers(Engine& engine, IoPool& pool) {
     w->stage_schedule.resize(std::max<std::size_t>(stage_count, 1));
     w->stats.names_total.resize(names);
     w->stats.names_interval.resize(names);
+    w->stats.checks_total.resize(engine.workload.check_names.size());
+    w->stats.checks_interval.resize(engine.workload.check_names.size());
     if (cfg.url.tls) w->stats.handshakes.resize(stage_count + 1);
     engine.workers.push_back(std::move(w));
   }
@@ -124,14 +126,14 @@ void set_timeline(Engine& engine) {
 // the last tick, stops the workers and folds what they recorded since. Sets `run.unsent`; true
 // when a stop signal arrived meanwhile.
 bool wind_down(Engine& engine, IoPool& pool, Coordinator& coordinator, StopSignals& stop,
-               RunSummary& run) {
+               RunSummary& run, TimePoint stopped_at) {
   engine.stopping = true;
   // Wake parked connections.
   for (auto& w : engine.workers)
     asio::post(*w->ioc, [wp = w.get()] { release_idle(wp); });
   const bool interrupted = coordinator.drain(stop);
   run.unsent = stop_connections(engine);
-  coordinator.tick(Clock::now(), true, run.unsent);
+  coordinator.tick(Clock::now(), true, run.unsent, stopped_at);
   coordinator.finish();
   pool.stop();
   pool.join();
@@ -202,7 +204,7 @@ json run_load(const EngineConfig& cfg) {
   RunSummary run;
   run.interrupted = coordinator.run(stop);
   const TimePoint stopped_at = std::min(Clock::now(), engine.end);
-  if (wind_down(engine, pool, coordinator, stop, run)) run.interrupted = true;
+  if (wind_down(engine, pool, coordinator, stop, run, stopped_at)) run.interrupted = true;
   if (endpoint) endpoint->stop();
   if (pusher) pusher->stop();
 

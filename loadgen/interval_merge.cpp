@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/line_segments.hpp"
+#include "loadgen/checks.hpp"
 #include "loadgen/stats.hpp"
 
 namespace faultline::loadgen {
@@ -59,8 +60,12 @@ struct IntervalMerger::Second {
   Histogram hist;
   std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0;
   std::optional<std::uint64_t> unsent;
+  // Parts whose schedule is by intended second ("attributed": "intended"); the merged line is
+  // when all of them are.
+  std::uint64_t intended_parts = 0;
   std::uint64_t stage = 0;
   std::map<std::string, NameSum> names;
+  CheckSums checks;  // response checks, when the lines have them
   std::vector<StreamPart> parts;
   std::uint64_t merged_from = 0;  // streams in this second that were themselves merges
 };
@@ -165,6 +170,7 @@ void IntervalMerger::add(std::size_t stream, const json& line) {
       n.failed += u64(v, "failed");
       if (auto it = name_hists.find(name); it != name_hists.end()) n.hist.merge(it->second);
     }
+  if (auto c = line.find("checks"); c != line.end()) add_checks(s.checks, *c);
   StreamPart& p = s.parts[stream];
   if (auto sc = line.find("schedule"); sc != line.end() && sc->is_object()) {
     s.offered += u64(*sc, "offered");
@@ -173,6 +179,7 @@ void IntervalMerger::add(std::size_t stream, const json& line) {
     s.dropped += u64(*sc, "dropped");
     if (sc->contains("unsent")) s.unsent = s.unsent.value_or(0) + u64(*sc, "unsent");
     p.schedule_backlog = u64(*sc, "backlog");
+    if (auto a = sc->find("attributed"); a != sc->end() && *a == "intended") ++s.intended_parts;
   }
   s.stage = std::max(s.stage, u64(line, "stage"));
   s.merged_from = std::max(s.merged_from, u64(line, "merged_from"));
@@ -240,12 +247,14 @@ std::vector<json> IntervalMerger::take_ready() {
       by[name] = {
           {"total", n.total}, {"ok", n.ok}, {"failed", n.failed}, {"histogram", n.hist.to_json()}};
     j["requests_by_name"] = std::move(by);
+    if (!s.checks.empty()) j["checks"] = checks_to_json(s.checks);
     json sched{{"offered", s.offered},
                {"sent", s.sent},
                {"late", s.late},
                {"dropped", s.dropped},
                {"backlog", schedule_backlog}};
     if (s.unsent) sched["unsent"] = *s.unsent;
+    if (from > 0 && s.intended_parts == from) sched["attributed"] = "intended";
     j["schedule"] = std::move(sched);
     j["start_unix"] = start_unix_.value_or(0.0);
     j["model"] = model_.value_or("");

@@ -77,6 +77,27 @@ LoadMetrics::LoadMetrics() {
                 .Add({});
 }
 
+void LoadMetrics::declare_checks(const std::vector<std::string>& names) {
+  if (checks || names.empty()) return;
+  checks = &prometheus::BuildCounter()
+                .Name("faultline_load_checks_total")
+                .Help(
+                    "Response checks of the workload evaluated, by check name and result "
+                    "(passed or failed); a failed check does not fail its request")
+                .Register(metrics.registry());
+  for (const auto& n : names) {
+    check_passed.push_back(&checks->Add({{"check", n}, {"result", "passed"}}));
+    check_failed.push_back(&checks->Add({{"check", n}, {"result", "failed"}}));
+  }
+}
+
+void LoadMetrics::observe_checks(const CheckCounts& interval) {
+  for (std::size_t i = 0; i < check_passed.size() && i < interval.passed.size(); ++i) {
+    if (interval.passed[i] > 0) check_passed[i]->Increment(static_cast<double>(interval.passed[i]));
+    if (interval.failed[i] > 0) check_failed[i]->Increment(static_cast<double>(interval.failed[i]));
+  }
+}
+
 void LoadMetrics::observe(const Stats& interval) {
   by_outcome[0]->Increment(static_cast<double>(interval.ok));
   for (std::size_t k = 0; k < kErrorKinds; ++k) {

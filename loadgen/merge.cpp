@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "loadgen/checks.hpp"
 #include "loadgen/stats.hpp"
 
 namespace faultline::loadgen {
@@ -23,6 +24,8 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   std::vector<double> stage_durations;
   std::map<std::string, Stats> by_name;
   std::optional<HandshakeStats> handshakes;  // https runs only
+  CheckSums checks;                          // response checks, when the workload had them
+  bool has_checks = false;
   std::map<std::size_t, HandshakeStats> stage_handshakes;
   std::string model;
   for (std::size_t d = 0; d < docs.size(); ++d) {
@@ -80,6 +83,10 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
     if (auto by = doc.find("requests_by_name"); by != doc.end() && by->is_object())
       for (const auto& [name, sj] : by->items())
         by_name[name].merge(Stats::from_json(sj, who + ": requests_by_name." + name));
+    if (auto c = doc.find("checks"); c != doc.end()) {
+      has_checks = true;
+      add_checks(checks, *c);
+    }
   }
   json out = total.to_json(duration, true);
   out["version"] = 1;
@@ -112,6 +119,7 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
     by[name] = s.to_json(duration, true);
   out["requests_by_name"] = std::move(by);
   if (handshakes) out["tls"] = handshakes->to_json();
+  if (has_checks) out["checks"] = checks_to_json(checks);
   return out;
 }
 

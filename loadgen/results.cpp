@@ -8,7 +8,7 @@ namespace faultline::loadgen::detail {
 json interval_line(double t, double seconds, const Stats& s, const std::vector<Stats>& names,
                    const std::vector<std::string>& name_list, std::int64_t in_flight,
                    std::uint64_t backlog, double offered_level, std::size_t stage,
-                   const IntervalSchedule& schedule) {
+                   const ScheduleCounts& schedule) {
   json j = s.to_json(seconds, false);
   j["t"] = t;
   j["histogram"] = s.latency.to_json();
@@ -23,13 +23,12 @@ json interval_line(double t, double seconds, const Stats& s, const std::vector<S
                         {"failed", names[i].failed},
                         {"histogram", names[i].latency.to_json()}};
   j["requests_by_name"] = std::move(by);
-  json sched{{"offered", schedule.offered},
-             {"sent", schedule.sent},
-             {"late", schedule.late},
-             {"dropped", schedule.dropped},
-             {"backlog", schedule.backlog}};
-  if (schedule.unsent) sched["unsent"] = *schedule.unsent;
-  j["schedule"] = std::move(sched);
+  // Every arrival is counted in the second it was intended for (readers tell these lines from
+  // older ones, whose counters were by the second the generator saw them, by "attributed").
+  j["schedule"] = {{"offered", schedule.offered}, {"sent", schedule.sent},
+                   {"late", schedule.late},       {"dropped", schedule.dropped},
+                   {"unsent", schedule.unsent},   {"backlog", backlog},
+                   {"attributed", "intended"}};
   return j;
 }
 
@@ -117,6 +116,13 @@ json results_json(const Engine& e, const RunSummary& run) {
     by[e.workload.request_names[n]] = by_name[n].to_json(duration, true);
   out["requests_by_name"] = std::move(by);
   if (cfg.url.tls) out["tls"] = handshakes.to_json();
+  if (!e.workload.check_names.empty()) {
+    CheckCounts checks;
+    checks.resize(e.workload.check_names.size());
+    for (const auto& w : e.workers)
+      checks.merge(w->stats.checks_total);
+    out["checks"] = checks.to_json(e.workload.check_names);
+  }
   return out;
 }
 

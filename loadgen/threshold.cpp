@@ -2,6 +2,7 @@
 #include "loadgen/threshold.hpp"
 
 #include <array>
+#include <utility>
 
 #include "common/files.hpp"
 #include "loadgen/stats.hpp"
@@ -16,6 +17,25 @@ bool is_latency_name(std::string_view m) {
   for (auto n : kLatency)
     if (m == n) return true;
   return false;
+}
+
+// "checks", "checks{NAME}", "checks{NAME}.failed", "checks{NAME}.passed": the check name ("" =
+// every check) and the field ("failure_ratio", "failed" or "passed"); nullopt when not a checks
+// metric, {"?", ..} when malformed.
+std::optional<std::pair<std::string, std::string>> checks_metric(std::string_view m) {
+  if (m.rfind("checks", 0) != 0) return std::nullopt;
+  std::string_view rest = m.substr(6);
+  std::string name;
+  if (!rest.empty() && rest.front() == '{') {
+    const auto close = rest.find('}');
+    if (close == std::string_view::npos || close == 1) return std::pair{"?", ""};
+    name = std::string(rest.substr(1, close - 1));
+    rest.remove_prefix(close + 1);
+  }
+  if (rest.empty()) return std::pair{name, "failure_ratio"};
+  if (rest == ".failed" || rest == ".passed") return std::pair{name, std::string(rest.substr(1))};
+  if (rest == ".failure_ratio") return std::pair{name, "failure_ratio"};
+  return std::pair{"?", ""};
 }
 
 }  // namespace
@@ -60,6 +80,17 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string& err
               "http_4xx, http_5xx, bad_response, invalid_request, unsent)";
       return std::nullopt;
     }
+  } else if (const auto c = checks_metric(metric)) {
+    if (c->first == "?") {
+      error = "--threshold \"" + t.expr +
+              "\": expected checks, checks{NAME}, checks{NAME}.failed or checks{NAME}.passed";
+      return std::nullopt;
+    }
+    if (!t.scope.empty()) {
+      error = "--threshold \"" + t.expr + "\": checks are named by check, not by request";
+      return std::nullopt;
+    }
+    t.check = c->first;
   } else if (metric == "unsent_ratio" || metric == "late_ratio") {
     if (!t.scope.empty()) {
       error = "--threshold \"" + t.expr + "\": " + metric +
@@ -98,6 +129,21 @@ std::optional<double> threshold_value(const Threshold& t, const json& results) {
   }
   const json& s = *scope;
   const auto& m = t.metric;
+  if (const auto c = checks_metric(m)) {
+    // A name the workload does not declare is no value (the threshold fails, naming it).
+    const auto checks = results.find("checks");
+    if (checks == results.end() || !checks->is_object()) return std::nullopt;
+    double passed = 0, failed = 0;
+    for (const auto& [name, v] : checks->items()) {
+      if (!c->first.empty() && name != c->first) continue;
+      passed += v.value("passed", 0.0);
+      failed += v.value("failed", 0.0);
+    }
+    if (!c->first.empty() && !checks->contains(c->first)) return std::nullopt;
+    if (c->second == "passed") return passed;
+    if (c->second == "failed") return failed;
+    return passed + failed > 0 ? failed / (passed + failed) : 0.0;
+  }
   if (is_latency_name(m)) return s["latency_seconds"][m].get<double>();
   if (m.rfind("uncorrected.", 0) == 0)
     return s["latency_uncorrected_seconds"][m.substr(12)].get<double>();

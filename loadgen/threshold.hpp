@@ -13,6 +13,10 @@
 //           throughput_rps | rps                     completed requests per second
 //           requests | ok | failed                   counts
 //           errors.KIND                              count of one error kind (or unsent)
+//           checks{CHECK}                            failed / evaluated of one response check
+//                                                    (loadgen/checks.hpp; 0 when none ran);
+//                                                    `checks` alone: over every check
+//           checks{CHECK}.failed | .passed           counts (no NAME: prefix)
 //   OP      <  <=  >  >=
 //   VALUE   durations "200ms", "1.5s" (a bare number is seconds); numbers "0.01", "1%", "2k"
 #pragma once
@@ -29,6 +33,7 @@ struct Threshold {
   std::string expr;    // as written
   std::string scope;   // request name, empty for the whole run
   std::string metric;  // normalized metric name
+  std::string check;   // checks{CHECK}...: the check's name (validated against the workload)
   std::string op;
   double limit = 0;  // seconds for latency metrics
 };

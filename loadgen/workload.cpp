@@ -183,7 +183,10 @@ bool valid_header_name(std::string_view n) {
 
 // Reads a request-shaped object (method, url, headers, body, capture) into `step`.
 void parse_step(const json& obj, const std::string& path, StepSpec& step,
-                std::vector<std::string>& vars, bool allow_capture, ConfigErrors& errors) {
+                std::vector<std::string>& vars, bool allow_capture,
+                std::vector<std::string>& check_names, ConfigErrors& errors) {
+  if (auto it = obj.find("checks"); it != obj.end())
+    step.checks = parse_checks(*it, path_join(path, "checks"), check_names, errors);
   if (auto m = get_string(obj, path, "method", errors)) {
     if (!valid_method(*m))
       errors.add(path_join(path, "method"), "must be an upper-case HTTP method");
@@ -349,21 +352,23 @@ Workload parse_workload(const json& doc, const GeneratorRegistry& registry, Conf
           errors.add(spath, "must be an object");
           continue;
         }
-        reject_unknown_keys(flow[s], spath, {"name", "method", "url", "headers", "body", "capture"},
+        reject_unknown_keys(flow[s], spath,
+                            {"name", "method", "url", "headers", "body", "capture", "checks"},
                             errors);
         StepSpec step;
         std::string sname = *name + "." + std::to_string(s);
         if (auto sn = get_string(flow[s], spath, "name", errors)) sname = *name + "." + *sn;
         step.name_index = w.add_name(sname);
-        parse_step(flow[s], spath, step, vars, true, errors);
+        parse_step(flow[s], spath, step, vars, true, w.check_names, errors);
         entry.steps.push_back(std::move(step));
       }
     } else {
-      reject_unknown_keys(e, path, {"name", "weight", "method", "url", "headers", "body"}, errors);
+      reject_unknown_keys(e, path, {"name", "weight", "method", "url", "headers", "body", "checks"},
+                          errors);
       StepSpec step;
       step.name_index = w.add_name(*name);
       std::vector<std::string> vars;
-      parse_step(e, path, step, vars, false, errors);
+      parse_step(e, path, step, vars, false, w.check_names, errors);
       entry.steps.push_back(std::move(step));
     }
     w.entries.push_back(std::move(entry));

@@ -13,6 +13,7 @@
 
 #include "common/config.hpp"
 #include "common/net.hpp"
+#include "loadgen/checks.hpp"
 
 namespace faultline::loadgen {
 
@@ -63,7 +64,8 @@ struct StepSpec {
   std::vector<std::pair<std::string, Template>> headers;
   Template body;
   std::vector<Capture> captures;
-  std::string prerendered;  // whole request bytes when nothing is templated (hot path)
+  std::vector<CheckSpec> checks;  // response checks (loadgen/checks.hpp)
+  std::string prerendered;        // whole request bytes when nothing is templated (hot path)
 };
 
 class Exchanger;  // the engine's side: sends one request on the current connection
@@ -86,6 +88,7 @@ struct Entry {
 struct Workload {
   std::vector<Entry> entries;
   std::vector<std::string> request_names;  // every name stats are kept under
+  std::vector<std::string> check_names;    // every response check's name (checks.hpp)
   std::vector<double> cumulative;          // cumulative weights, for pick()
 
   std::size_t pick(Rng& rng) const;

@@ -17,8 +17,10 @@ awaitable<void> watchdog_loop(Conn* c);
 // given. `now` is the caller's current time.
 awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method, StepResult* out,
                             TimePoint now);
-// Sends one request and records it under `name` (see exchange()).
+// Sends one request and records it under `name` (see exchange()), with the outcome of its
+// response `checks` when given (the response is then kept too).
 awaitable<StepResult> send_request(Conn* c, std::size_t name, const std::string* bytes,
-                                   bool head_method, bool keep, TimePoint intended);
+                                   bool head_method, bool keep, TimePoint intended,
+                                   const std::vector<CheckSpec>* checks = nullptr);
 
 }  // namespace faultline::loadgen::detail

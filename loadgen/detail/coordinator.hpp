@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "common/line_segments.hpp"
@@ -13,6 +14,7 @@
 #include "loadgen/detail/load_metrics.hpp"
 #include "loadgen/detail/progress.hpp"
 #include "loadgen/detail/results.hpp"
+#include "loadgen/interval_seconds.hpp"
 
 namespace faultline::loadgen::detail {
 
@@ -21,7 +23,10 @@ class Coordinator {
   // Opens --intervals-out (throws ConfigError when it cannot be written).
   explicit Coordinator(Engine& e);
   // Feeds `m` from now on (--metrics-listen).
-  void publish_to(LoadMetrics* m) { metrics_ = m; }
+  void publish_to(LoadMetrics* m) {
+    metrics_ = m;
+    m->declare_checks(e_.workload.check_names);
+  }
 
   // Ticks once a second from the engine's start until the run is over; true when a stop signal
   // ended it.
@@ -29,10 +34,14 @@ class Coordinator {
   // After sending stopped: waits (bounded by --timeout + 1 s) for in-flight requests to finish;
   // true when a stop signal arrived meanwhile.
   bool drain(StopSignals& stop);
-  // One tick: the interval since the last one, ending at `now`. The final tick (after the run)
-  // carries `unsent` (arrivals never sent, see stop_connections) and writes nothing when the
-  // interval is empty (no response, no schedule change and nothing unsent).
-  void tick(TimePoint now, bool final_tick, std::uint64_t unsent = 0);
+  // One tick at the end of a second (or later, after a stall): closes the seconds that ended by
+  // `now`, writes the interval lines that are ready (see loadgen/interval_seconds.hpp), feeds
+  // the metrics and the progress line with what completed since the last tick. The final tick
+  // (after the run; `stopped_at`: when sending stopped) writes every remaining second up to the
+  // one sending stopped in, whose line carries `unsent` (arrivals never sent, see
+  // stop_connections).
+  void tick(TimePoint now, bool final_tick, std::uint64_t unsent = 0,
+            TimePoint stopped_at = TimePoint{});
   // Ends the progress line.
   void finish() const;
 
@@ -42,6 +51,22 @@ class Coordinator {
  private:
   // Whether a replay sent and answered every request.
   bool replay_answered() const;
+  // What a closed second's line says besides its requests and schedule: levels sampled when it
+  // was closed.
+  struct ClosedSecond {
+    std::int64_t in_flight = 0;
+    std::uint64_t backlog = 0;
+  };
+  // Closes the seconds [first, end) with the levels sampled now.
+  void close_seconds(std::pair<std::int64_t, std::int64_t> range, std::uint64_t backlog,
+                     std::int64_t in_flight);
+  // Writes the lines that are ready (every remaining one up to `last` when final).
+  void write_ready(TimePoint now, bool final_tick, std::int64_t last = -1);
+  void write_second(std::int64_t s, bool final_tick, bool take_later);
+  // Whether a request of second `s` (by its intended send time) may still be recorded: one the
+  // scheduler has not released yet, one waiting in a backlog, one a connection is sending or
+  // has yet to send (a flow's later step counts as soon as it is sent, in its own second).
+  bool busy(std::int64_t s) const;
   void watch_cpu(double seconds);
 
   Engine& e_;
@@ -52,9 +77,13 @@ class Coordinator {
   ProgressLine progress_;
   double last_cpu_ = 0;
   TimePoint last_tick_;
-  IntervalSchedule last_;  // cumulative schedule counters at the last tick
+  IntervalSchedule last_;       // cumulative schedule counters at the last tick (for the metrics)
+  IntervalSeconds seconds_{0};  // set up by run()
+  std::map<std::int64_t, ClosedSecond> closed_;  // closed, not yet written
+  std::uint64_t last_backlog_ = 0;
   Stats interval_sum_;
   std::vector<Stats> names_interval_;
+  CheckCounts checks_interval_;  // since the last tick, by completion (metrics)
   std::size_t saturated_seconds_ = 0;
   bool warned_saturated_ = false;
   std::int64_t max_lag_ns_ = 0;

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +39,16 @@ using TimePoint = Clock::time_point;
 struct Engine;
 struct Worker;
 
+// A time point as an integer (steady-clock nanoseconds), for the atomics below that say which
+// seconds of the run still wait for a request; kNoRequest: none.
+inline std::int64_t ticks(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+inline constexpr std::int64_t kNoRequest = std::numeric_limits<std::int64_t>::max();
+
+// The response checks of one request: (index into Workload::check_names, passed).
+using CheckResults = std::vector<std::pair<std::size_t, bool>>;
+
 struct Job {
   TimePoint intended;
   std::size_t entry = 0;  // workload entry, or replay item when replaying
@@ -56,6 +68,72 @@ struct WorkerStats {
   // https only: per stage of the handshake's start, plus one last slot for "no stage"; one
   // record per new connection.
   std::vector<HandshakeStats> handshakes;
+  // Response checks by name (empty when the workload declares none): the run's, and since the
+  // last tick (by completion, for the Prometheus counters).
+  CheckCounts checks_total;
+  CheckCounts checks_interval;
+  // The --intervals-out lines' side: requests by the second they were sent in (open model: their
+  // intended send time), so a request that completes late still counts in its own second; and
+  // the schedule of the arrivals (iterations) by the second they were intended for, so each line
+  // has offered = sent + dropped + unsent of its own arrivals. Keys are >= `seconds_floor`, the
+  // next second the coordinator writes. A second is written only once nothing of it can come
+  // any more (Coordinator::busy), so something is booked below the floor only after the final
+  // flush, when no line is written any more.
+  struct Second {
+    // The requests are kept as samples while they are few: a Stats is two dense histograms
+    // (~0.5 MB), and a second whose line waits for a backlog may wait long while later seconds
+    // collect requests (a flow's later steps count in the second they are sent in). Past
+    // kSamples they go into `stats` (and `names`, with more than one name).
+    static constexpr std::size_t kSamples = 4096;
+    struct Sample {
+      std::int64_t corrected_ns;
+      std::int64_t actual_ns;
+      std::uint32_t name;
+      Outcome outcome;
+    };
+    std::vector<Sample> samples;
+    std::unique_ptr<Stats> stats;
+    std::vector<Stats> names;
+    CheckCounts checks;
+    ScheduleCounts schedule;
+
+    // `names_count`: how many names the workload has.
+    void record(std::size_t name, std::size_t names_count, Outcome outcome,
+                std::chrono::nanoseconds corrected, std::chrono::nanoseconds actual) {
+      if (!stats) {
+        if (samples.size() < kSamples) {
+          samples.push_back(
+              {corrected.count(), actual.count(), static_cast<std::uint32_t>(name), outcome});
+          return;
+        }
+        auto folded = std::make_unique<Stats>();
+        std::vector<Stats> by_name(names_count > 1 ? names_count : 0);
+        add_to(*folded, by_name);
+        stats = std::move(folded);
+        names = std::move(by_name);
+        samples = {};
+      }
+      stats->record(outcome, corrected, actual);
+      if (name < names.size()) names[name].record(outcome, corrected, actual);
+    }
+    // Adds this second's requests to `into` and, by name, to `by_name` (when it has more than
+    // one entry).
+    void add_to(Stats& into, std::vector<Stats>& by_name) const {
+      if (stats) {
+        into.merge(*stats);
+        for (std::size_t n = 0; n < names.size() && n < by_name.size(); ++n)
+          by_name[n].merge(names[n]);
+      }
+      for (const Sample& x : samples) {
+        const std::chrono::nanoseconds corrected(x.corrected_ns), actual(x.actual_ns);
+        into.record(x.outcome, corrected, actual);
+        if (by_name.size() > 1 && x.name < by_name.size())
+          by_name[x.name].record(x.outcome, corrected, actual);
+      }
+    }
+  };
+  std::map<std::int64_t, Second> seconds;
+  std::int64_t seconds_floor = 0;
 };
 
 struct Conn {
@@ -70,6 +148,20 @@ struct Conn {
   bool stopped = false;
   std::uint64_t used = 0;  // requests completed on the current TCP connection
   std::optional<Job> job;
+  // A lower bound of the intended send time (ticks()) of any request this connection has yet to
+  // record, kNoRequest when it has none: set when it is handed a job (before the scheduler or
+  // the backlog lets go of it) or starts an iteration, moved on by each request of a flow, reset
+  // once the job is done. It holds the --intervals-out line of that second (Coordinator::busy).
+  // Written by the worker's thread (release), read by the coordinator (acquire).
+  std::atomic<std::int64_t> holds{kNoRequest};
+  void hold(TimePoint intended) { holds.store(ticks(intended), std::memory_order_release); }
+  void release() { holds.store(kNoRequest, std::memory_order_release); }
+  // Holds the current time, then returns it read again (>= what it holds): the closed and max
+  // models' iterations start now, and a second cannot be written between the two reads.
+  TimePoint hold_now() {
+    hold(Clock::now());
+    return Clock::now();
+  }
   // Starts small (a closed model may hold 10^4..10^5 connections) and grows up to the 64 KiB
   // response-head limit when a head or chunk line needs it.
   std::vector<char> buf = std::vector<char>(4096);
@@ -137,9 +229,25 @@ struct Worker {
   asio::steady_timer* scheduler_timer = nullptr;  // open model, to cut its wait short at stop
   std::atomic<bool> schedule_done{false};         // open model: no more arrivals
   std::atomic<std::uint64_t> jobs_done{0};        // iterations finished (any outcome)
+  // Open model: the intended send times (ticks()) of the next arrival the scheduler has not
+  // released yet, and of the backlog's first (= earliest) arrival; kNoRequest when there is
+  // none. With Conn::holds they say which seconds still wait for a request: an arrival is
+  // always counted in at least one of them (the next place is set before the previous one lets
+  // go), and the coordinator reads them in the order an arrival moves: scheduler, backlog,
+  // connection. Written by this worker's thread (release), read by the coordinator (acquire).
+  std::atomic<std::int64_t> unreleased{kNoRequest};
+  std::atomic<std::int64_t> backlog_front{kNoRequest};
+  inline void push_backlog(const Job& job);
+  // Hands the backlog's first arrival to `c` (counting it sent, late).
+  inline void pop_backlog(Conn* c);
+  // Counts a schedule event of an arrival (closed and max models: an iteration) in the second it
+  // was intended for: `fn(ScheduleCounts&)` under `mu`. Called before the arrival moves on (see
+  // `unreleased`), so its second's line has it.
+  template <class Fn>
+  void count_in_second(TimePoint intended, Fn&& fn);
 
   inline void record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
-                     Outcome outcome);
+                     Outcome outcome, const CheckResults* checks);
   // Only this worker's thread writes the schedule counters (the coordinator reads them): no
   // atomic RMW needed.
   static void bump(std::atomic<std::uint64_t>& c) {
@@ -150,16 +258,16 @@ struct Worker {
   }
   // Around one request: counts it in flight and returns its send time; then records it.
   // Only this worker's thread writes in_flight (the coordinator reads it): no atomic RMW needed.
-  TimePoint begin_request() {
-    in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return Clock::now();
-  }
+  // `intended`: the time the request is attributed to (see WorkerStats::seconds); `c` holds it
+  // from now on (Conn::holds; its driver releases it once the job is done).
+  inline TimePoint begin_request(Conn* c, TimePoint intended);
   // Once per new TLS connection (not on the per-request path).
   inline void record_handshake(bool ok, TimePoint started, Clock::duration took);
-  void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome) {
+  void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome,
+                   const CheckResults* checks = nullptr) {
     const TimePoint done = Clock::now();
     in_flight.store(in_flight.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    record(name, intended, sent_at, done, outcome);
+    record(name, intended, sent_at, done, outcome, checks);
   }
 };
 
@@ -189,12 +297,17 @@ struct Engine {
   Engine(const EngineConfig& c, Workload& w) : cfg(c), workload(w) {
     for (const Entry& entry : w.entries) {
       const bool one = !c.replay && !entry.generator && entry.steps.size() == 1 &&
-                       !entry.steps[0].prerendered.empty() && entry.steps[0].captures.empty();
+                       !entry.steps[0].prerendered.empty() && entry.steps[0].captures.empty() &&
+                       entry.steps[0].checks.empty();
       simple.push_back(one ? &entry.steps[0] : nullptr);
       simple_head.push_back(one && entry.steps[0].method == "HEAD");
     }
   }
   double elapsed(TimePoint t) const { return std::chrono::duration<double>(t - start).count(); }
+  // The whole second of the run `t` falls in (0 before the start).
+  std::int64_t second_of(TimePoint t) const {
+    return t <= start ? 0 : std::chrono::duration_cast<std::chrono::seconds>(t - start).count();
+  }
   std::size_t stage_of(TimePoint t) const {
     return cfg.replay ? 0 : cfg.profile.stage_at(elapsed(t));
   }
@@ -220,14 +333,56 @@ struct Engine {
 };
 
 inline void Worker::record(std::size_t name, TimePoint intended, TimePoint sent_at, TimePoint done,
-                           Outcome outcome) {
+                           Outcome outcome, const CheckResults* checks) {
   const auto corrected = std::chrono::duration_cast<std::chrono::nanoseconds>(done - intended);
   const auto actual = std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at);
   const std::size_t stage = std::min(engine->stage_of(intended), stats.stages.size());
+  const std::int64_t second = engine->second_of(intended);
   std::lock_guard lock(mu);
   stats.pending[stage].record(outcome, corrected, actual);
-  if (stats.names_interval.size() > 1 && name < stats.names_interval.size())
-    stats.names_interval[name].record(outcome, corrected, actual);
+  const bool by_name = stats.names_interval.size() > 1 && name < stats.names_interval.size();
+  if (by_name) stats.names_interval[name].record(outcome, corrected, actual);
+  WorkerStats::Second& sec = stats.seconds[std::max(second, stats.seconds_floor)];
+  sec.record(name, stats.names_interval.size(), outcome, corrected, actual);
+  if (checks && !checks->empty()) {
+    if (sec.checks.empty()) sec.checks.resize(stats.checks_total.passed.size());
+    for (const auto& [check, ok] : *checks) {
+      stats.checks_interval.add(check, ok);
+      sec.checks.add(check, ok);
+    }
+  }
+}
+
+template <class Fn>
+void Worker::count_in_second(TimePoint intended, Fn&& fn) {
+  const std::int64_t second = engine->second_of(intended);
+  std::lock_guard lock(mu);
+  fn(stats.seconds[std::max(second, stats.seconds_floor)].schedule);
+}
+
+inline void Worker::push_backlog(const Job& job) {
+  if (backlog.empty()) backlog_front.store(ticks(job.intended), std::memory_order_release);
+  backlog.push_back(job);
+  backlog_size.store(backlog.size(), std::memory_order_relaxed);
+}
+
+inline void Worker::pop_backlog(Conn* c) {
+  c->job = backlog.front();
+  count_in_second(c->job->intended, [](ScheduleCounts& s) {
+    ++s.sent;
+    ++s.late;
+  });
+  c->hold(c->job->intended);
+  backlog.pop_front();
+  backlog_front.store(backlog.empty() ? kNoRequest : ticks(backlog.front().intended),
+                      std::memory_order_release);
+  backlog_size.store(backlog.size(), std::memory_order_relaxed);
+}
+
+inline TimePoint Worker::begin_request(Conn* c, TimePoint intended) {
+  in_flight.store(in_flight.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  c->hold(intended);
+  return Clock::now();
 }
 
 inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration took) {
@@ -239,6 +394,7 @@ inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration
 
 // Folds what `w` recorded since the last call into its totals and stages (and, when given, into
 // the interval sums). Caller holds w.mu or the workers are stopped.
-void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval);
+void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval,
+                  CheckCounts* checks_interval = nullptr);
 
 }  // namespace faultline::loadgen::detail

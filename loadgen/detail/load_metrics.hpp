@@ -14,6 +14,7 @@
 #include "common/http_server.hpp"
 #include "common/io_pool.hpp"
 #include "common/metrics.hpp"
+#include "loadgen/checks.hpp"
 #include "loadgen/stats.hpp"
 
 namespace faultline::loadgen::detail {
@@ -34,9 +35,16 @@ struct LoadMetrics {
   prometheus::Counter* late = nullptr;
   prometheus::Counter* dropped = nullptr;
   prometheus::Counter* unsent = nullptr;
+  // faultline_load_checks_total{check, result}: created by declare_checks for every check name
+  // of the workload (so each series exists from the start, at 0); idempotent.
+  prometheus::Family<prometheus::Counter>* checks = nullptr;
+  std::vector<prometheus::Counter*> check_passed, check_failed;
   LoadMetrics();
   // Adds one interval's requests, errors and latencies.
   void observe(const Stats& interval);
+  void declare_checks(const std::vector<std::string>& names);
+  // Adds one interval's check results (by completion, like the requests).
+  void observe_checks(const CheckCounts& interval);
 };
 
 // Owns the metrics and the server that exposes them; one per run.

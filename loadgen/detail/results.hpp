@@ -18,16 +18,17 @@ namespace faultline::loadgen::detail {
 // released (closed/max: iterations started), sent (open model: handed to a connection; closed/max:
 // = offered), late (of those sent, waited in the backlog), dropped, the backlog at the end of the
 // second; and on the final line only, `unsent` (never sent when the run ended).
+// The cumulative schedule counters the coordinator reads every tick (for the metrics).
 struct IntervalSchedule {
   std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0, backlog = 0;
-  std::optional<std::uint64_t> unsent;
 };
 
-// One --intervals-out line: the interval's stats at second `t`, its histogram, and per name.
+// One --intervals-out line: the interval's stats at second `t`, its histogram, and per name; the
+// schedule of the arrivals intended in it (`"attributed": "intended"`) and the backlog level.
 json interval_line(double t, double seconds, const Stats& s, const std::vector<Stats>& names,
                    const std::vector<std::string>& name_list, std::int64_t in_flight,
                    std::uint64_t backlog, double offered_level, std::size_t stage,
-                   const IntervalSchedule& schedule);
+                   const ScheduleCounts& schedule);
 
 // What the run measured besides the workers' stats.
 struct RunSummary {

@@ -19,7 +19,8 @@
   X(isolation)                  \
   X(resource_slope)             \
   X(latency_drift)              \
-  X(promql)
+  X(promql)                     \
+  X(checks)
 
 namespace faultline::runner {
 

@@ -48,8 +48,12 @@ std::optional<double> num(const json& j, const char* a, const char* b) {
 
 // The load generator's "schedule" object of one interval line; all 0 when absent (closed
 // models write sent == offered and nothing late; files older than the object have none).
+// `intended`: the counters are of the arrivals intended in the line's second ("attributed":
+// "intended", since 2026-12), so its unsent are its dropped + unsent; older lines counted them
+// when the generator saw them, and their unsent are dropped + backlog growth.
 struct Schedule {
-  std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0, backlog = 0;
+  std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0, backlog = 0, unsent = 0;
+  bool intended = false;
 };
 
 Schedule schedule_of(const json& line) {
@@ -61,6 +65,11 @@ Schedule schedule_of(const json& line) {
   s.late = u64(*it, "late");
   s.dropped = u64(*it, "dropped");
   s.backlog = u64(*it, "backlog");
+  if (auto a = it->find("attributed"); a != it->end() && *a == "intended") {
+    s.intended = true;
+    s.unsent = u64(*it, "unsent");
+    return s;
+  }
   // The last line says how many arrivals were still queued when the run ended; they were never
   // sent, so they count as backlog that did not drain.
   s.backlog = std::max({s.backlog, u64(line, "unsent"), u64(*it, "unsent")});
@@ -79,15 +88,17 @@ struct Collector::Accumulator {
   double seconds = 0;  // intervals seen
   std::uint64_t total = 0, ok = 0, failed = 0;
   std::uint64_t offered = 0, sent = 0, late = 0;
-  // Unsent arrivals of this window are its drops plus its backlog growth (backlog at the end of
-  // its last second minus the one at the end of the second before its first); a merged window
-  // adds up the unsent of its parts instead (unsent_merged).
+  // Unsent arrivals of this window are its drops plus, for lines by intended second, their
+  // `unsent` (unsent_merged), or for older lines its backlog growth (backlog at the end of its
+  // last second minus the one at the end of the second before its first); a merged window adds
+  // up the unsent of its parts (unsent_merged).
   std::uint64_t dropped = 0, unsent_merged = 0;
   std::optional<std::uint64_t> backlog_start;
   std::uint64_t backlog_end = 0;
   std::map<std::string, std::uint64_t> errors;
   Histogram hist;
   std::map<std::string, NameAcc> names;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> checks;  // passed, failed
 
   std::uint64_t unsent() const {
     const std::uint64_t growth =
@@ -113,6 +124,10 @@ struct Collector::Accumulator {
       n.ok += v.ok;
       n.failed += v.failed;
       n.hist.merge(v.hist);
+    }
+    for (const auto& [k, v] : o.checks) {
+      checks[k].first += v.first;
+      checks[k].second += v.second;
     }
   }
 };
@@ -171,11 +186,16 @@ void Collector::add_interval(const json& line) {
     a.sent += sch.sent;
     a.late += sch.late;
     a.dropped += sch.dropped;
-    if (!a.backlog_start) a.backlog_start = last_backlog_;
-    a.backlog_end = sch.backlog;
-    const std::uint64_t unsent =
-        sch.dropped + (sch.backlog > last_backlog_ ? sch.backlog - last_backlog_ : 0);
-    last_backlog_ = sch.backlog;
+    std::uint64_t unsent = sch.dropped;
+    if (sch.intended) {
+      a.unsent_merged += sch.unsent;
+      unsent += sch.unsent;
+    } else {
+      if (!a.backlog_start) a.backlog_start = last_backlog_;
+      a.backlog_end = sch.backlog;
+      if (sch.backlog > last_backlog_) unsent += sch.backlog - last_backlog_;
+      last_backlog_ = sch.backlog;
+    }
     if (auto it = line.find("errors"); it != line.end() && it->is_object())
       for (const auto& [kind, n] : it->items())
         if (n.is_number() && n.get<double>() > 0)
@@ -192,6 +212,11 @@ void Collector::add_interval(const json& line) {
           n.hist.merge(Histogram::from_json(*h));
       }
     }
+    if (auto it = line.find("checks"); it != line.end() && it->is_object())
+      for (const auto& [name, v] : it->items()) {
+        a.checks[name].first += u64(v, "passed");
+        a.checks[name].second += u64(v, "failed");
+      }
     SeriesPoint sp;
     sp.t = t;
     sp.phase = phases_[k].name;
@@ -298,6 +323,7 @@ PhaseStats Collector::compute(const Accumulator& a, const std::string& name) con
     r.latency = summarize(v.hist);
     l.by_name[n] = r;
   }
+  l.checks = a.checks;
   return p;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faultline::runner {
@@ -42,6 +43,8 @@ struct LoadStats {
   double apdex_t_seconds = 0.1;
   std::optional<double> apdex;
   std::map<std::string, RequestNameStats> by_name;
+  // The workload's response checks (loadgen/checks.hpp) by name: passed, failed over the phase.
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> checks;
 };
 
 // One proxy's own counters over the phase.

@@ -22,31 +22,26 @@ std::uint64_t u64(const json& j) {
 }
 
 // The per-second "schedule" objects add up to the run's, and the open model's arrivals are all
-// accounted for: offered = sent + dropped + unsent, with unsent on the last line.
+// accounted for: each line counts the arrivals intended in its second ("attributed": "intended"),
+// so offered = sent + dropped + unsent on every line, and for the run.
 void expect_intervals_add_up(const std::vector<json>& lines, const json& schedule) {
   ASSERT_FALSE(lines.empty());
-  std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0;
+  std::uint64_t offered = 0, sent = 0, late = 0, dropped = 0, unsent = 0;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const json& s = lines[i]["schedule"];
-    for (const char* k : {"offered", "sent", "late", "dropped", "backlog"})
+    for (const char* k : {"offered", "sent", "late", "dropped", "unsent", "backlog"})
       EXPECT_TRUE(s.contains(k)) << "line " << i << " lacks schedule." << k;
-    if (i + 1 < lines.size()) {
-      EXPECT_FALSE(s.contains("unsent")) << "line " << i;
-    }
+    EXPECT_EQ(s["attributed"], "intended") << "line " << i;
     EXPECT_LE(u64(s["late"]), u64(s["sent"])) << "line " << i;
+    EXPECT_EQ(u64(s["sent"]) + u64(s["dropped"]) + u64(s["unsent"]), u64(s["offered"]))
+        << "line " << i;
     offered += u64(s["offered"]);
     sent += u64(s["sent"]);
     late += u64(s["late"]);
     dropped += u64(s["dropped"]);
+    unsent += u64(s["unsent"]);
     EXPECT_EQ(s["backlog"], lines[i]["backlog"]) << "line " << i;
   }
-  // The final partial second is written whenever something happened in it, and always when
-  // arrivals were left unsent; it alone carries "unsent".
-  const json& last = lines.back()["schedule"];
-  if (u64(schedule["unsent"]) > 0) {
-    EXPECT_TRUE(last.contains("unsent"));
-  }
-  const std::uint64_t unsent = last.value("unsent", std::uint64_t{0});
   EXPECT_EQ(offered, u64(schedule["offered"]));
   EXPECT_EQ(sent, u64(schedule["sent"]));
   EXPECT_EQ(late, u64(schedule["late"]));

@@ -312,7 +312,7 @@ TEST(Assertions, BadConfigsNameTheirPath) {
 TEST(Assertions, RegistryHoldsEveryBuiltinKind) {
   const auto kinds = builtin_assertions().kinds();
   for (const char* k : {"error_amplification", "error_ratio", "isolation", "latency",
-                        "latency_drift", "recovery_time", "resource_slope", "throughput"})
+                        "latency_drift", "recovery_time", "resource_slope", "throughput", "checks"})
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), k), kinds.end()) << k;
 }
 
@@ -503,4 +503,31 @@ TEST(Assertions, RecoveryTimeNamesTheSlowestOccurrence) {
   EXPECT_NE(r.message.find("the p99 kept it out of the band the longest: p99 above 8ms in 10s"),
             std::string::npos)
       << r.message;
+}
+
+// checks: the failure ratio of the workload's response checks in a phase (issue #23 item 13).
+TEST(Assertions, ChecksFailureRatio) {
+  auto m = typical();
+  m.phases[1].load.checks["cached"] = {90, 10};
+  m.phases[1].load.checks["ok"] = {100, 0};
+  index(m);
+  auto one = make(R"({"name":"c","kind":"checks","phase":"fault","check":"cached","max":0.05})");
+  auto r = one->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_DOUBLE_EQ(*r.measured, 0.1);
+  EXPECT_NE(r.message.find("check cached failure ratio 0.1 (10 of 100 failed) > 0.05"),
+            std::string::npos)
+      << r.message;
+  auto all = make(R"({"name":"c","kind":"checks","phase":"fault","max":0.05})");
+  r = all->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 0.05);
+  auto none = make(R"({"name":"c","kind":"checks","phase":"baseline","max":0.05})");
+  r = none->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.message.find("no response checks evaluated"), std::string::npos) << r.message;
+  ConfigErrors e;
+  EXPECT_FALSE(parse_assertion(json::parse(R"({"name":"c","kind":"checks","phase":"fault"})"),
+                               "$.assertions[0]", builtin_assertions(), e));
+  EXPECT_NE(e.to_string().find("$.assertions[0].max"), std::string::npos) << e.to_string();
 }

@@ -299,6 +299,38 @@ TEST(Collector, UnsentArrivalsCountAsFailures) {
   EXPECT_EQ(j["load"]["errors"]["unsent"], 260);
 }
 
+// Lines by intended second ("attributed": "intended", issue #23 item 5): each says how many of
+// its own arrivals were never sent, so a second whose arrivals all stayed queued behind an
+// overload is unsent in full, although the backlog shrank in it (the backlog-growth reckoning
+// of older lines said 0 there: the naive solver overload "recovered" in 0 s).
+TEST(Collector, LinesByIntendedSecondCountTheirOwnUnsent) {
+  Collector c({{"overload", 0, true}, {"recovery", 2, false}}, 4, 0.1, {});
+  auto by_intended = [](double t, std::uint64_t ok, std::uint64_t offered, std::uint64_t sent,
+                        std::uint64_t dropped, std::uint64_t unsent, std::uint64_t backlog) {
+    json j = scheduled(t, ok, offered, sent, sent, dropped, backlog);
+    j["schedule"]["unsent"] = unsent;
+    j["schedule"]["attributed"] = "intended";
+    return j;
+  };
+  c.add_interval(by_intended(1, 100, 100, 100, 0, 0, 300));  // all sent, late
+  c.add_interval(by_intended(2, 40, 100, 40, 5, 55, 600));
+  c.add_interval(by_intended(3, 30, 20, 0, 0, 20, 500));  // 30 flow steps sent in it, fast
+  c.add_interval(by_intended(4, 30, 20, 0, 0, 20, 0));    // the backlog is 0 after the stop
+  RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 2u);
+  EXPECT_EQ(m.phases[0].load.unsent, 60u);  // 5 dropped + 55, not the backlog's 600
+  EXPECT_EQ(m.phases[0].load.offered, 200u);
+  EXPECT_EQ(m.phases[1].load.unsent, 40u);
+  EXPECT_DOUBLE_EQ(*m.phases[1].load.error_ratio, 40.0 / 100);
+  EXPECT_EQ(m.phase("*")->load.unsent, 100u);
+  ASSERT_EQ(m.series.size(), 4u);
+  EXPECT_EQ(m.series[0].unsent, 0u);
+  EXPECT_EQ(m.series[1].unsent, 60u);
+  EXPECT_EQ(m.series[2].unsent, 20u);
+  EXPECT_DOUBLE_EQ(*m.series[2].error_ratio, 20.0 / 50);
+  EXPECT_EQ(m.series[3].unsent, 20u);
+}
+
 TEST(Collector, IntervalsWithoutScheduleHaveNoUnsent) {
   Collector c({{"steady", 0, false}}, 2, 0.1, {});
   c.add_interval(interval(1, 90, 10, 2ms));
@@ -312,4 +344,22 @@ TEST(Collector, IntervalsWithoutScheduleHaveNoUnsent) {
   EXPECT_TRUE(j["load"]["schedule"]["late_ratio"].is_null());
   EXPECT_TRUE(j["load"]["schedule"]["unsent_ratio"].is_null());
   EXPECT_FALSE(j["load"]["errors"].contains("unsent"));
+}
+
+// Response checks on the load's interval lines are summed per phase (and over merged phases).
+TEST(Collector, SumsResponseChecksPerPhase) {
+  Collector c({{"baseline", 0, false}, {"fault", 2, true}, {"baseline", 4, false}}, 6, 0.1, {});
+  for (int t = 1; t <= 6; ++t) {
+    json line = interval(t, 100, 0, 2ms);
+    const std::uint64_t failed = t == 3 || t == 4 ? 40 : 1;
+    line["checks"] = {{"cached", {{"passed", 100 - failed}, {"failed", failed}}}};
+    c.add_interval(line);
+  }
+  RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 3u);
+  EXPECT_EQ(m.phases[1].load.checks.at("cached"),
+            (std::pair<std::uint64_t, std::uint64_t>{120, 80}));
+  EXPECT_EQ(m.phases[0].load.checks.at("cached"),
+            (std::pair<std::uint64_t, std::uint64_t>{198, 2}));
+  EXPECT_EQ(m.phase("baseline")->load.checks.at("cached").second, 4u);
 }
