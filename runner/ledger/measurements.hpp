@@ -32,8 +32,9 @@ struct LoadStats {
   std::uint64_t total = 0, ok = 0, failed = 0;
   // The open-model schedule over the phase (all 0 for closed models and for interval files
   // older than the "schedule" object): arrivals due, requests sent, sent after waiting in the
-  // backlog, and arrivals never sent in the phase (dropped + backlog growth; see docs/run.md
-  // "How a phase is measured"). Unsent requests are failures that never reached the wire.
+  // backlog, and arrivals due in the phase and never sent (its lines' dropped + unsent; for older
+  // interval files dropped + backlog growth; see docs/run.md "How a phase is measured"). Unsent
+  // requests are failures that never reached the wire.
   std::uint64_t offered = 0, sent = 0, late = 0, unsent = 0;
   std::map<std::string, std::uint64_t> errors;  // by kind; "unsent" when unsent > 0
   // (failed + unsent) / (total + unsent): a run that did not send its load cannot look healthy.
