@@ -24,6 +24,9 @@ struct AssertionResult {
   std::string phase;
   std::optional<double> measured;  // null in results.json when it could not be measured
   std::string bound;               // e.g. "<= 1.5"
+  // A relative `max` (relative_bound.hpp) as this run resolved it, in seconds; results.json
+  // "bound_max". The envelope takes its SLO margin from it.
+  std::optional<double> resolved_max;
   bool pass = false;
   bool not_run = false;  // a phase it needs did not complete (interrupted or failed run)
   // Its phase's toxics injected no fault and it requires faults (`require_faults`): the run could

@@ -38,6 +38,7 @@ class Latency final : public Assertion {
     const ResolvedBound bound = resolve_bound(
         max_, [&](const std::string& ph, const std::string& stat) { return measure(m, ph, stat); });
     r.bound = fmt::format("{} <= {}", pct_, bound_text(max_, bound));
+    if (max_.relative()) r.resolved_max = bound.seconds;
     if (!r.measured) {
       r.message = fmt::format("no latency measured ({}) in phase {}", what, common_.phase);
       return r;

@@ -67,6 +67,7 @@ class RecoveryTime final : public Assertion {
       return longest;
     });
     r.bound = fmt::format("<= {}", bound_text(p_.max, max));
+    if (p_.max.relative()) r.resolved_max = max.seconds;
     const PhaseStats* base = m.phase(p_.baseline);
     if (!base || !base->load.error_ratio || !base->load.latency.p99) {
       r.message = fmt::format("baseline phase {} has no measurements", p_.baseline);

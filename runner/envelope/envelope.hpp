@@ -40,8 +40,9 @@ struct FaultAxis {
 // The numeric bound of one SLO assertion, for the margin (how far inside or outside it a trial is).
 struct SloBound {
   std::string name;
-  std::optional<double> max;
+  std::optional<double> max;  // null for a relative max: each trial resolves its own
   std::optional<double> min;
+  bool relative_max = false;  // "baseline.p99 * 3 + 20ms": results.json's bound_max per trial
 };
 
 // What `faultline envelope` was asked, as written on its command line.

@@ -78,7 +78,10 @@ json envelope_to_json(const SearchResult& r, const Plan& plan, const std::string
                 {"resolution", number_json(plan.resolution)}};
   json slo = json::array();
   for (const auto& b : plan.slo)
-    slo.push_back({{"name", b.name}, {"max", opt(b.max)}, {"min", opt(b.min)}});
+    slo.push_back({{"name", b.name},
+                   {"max", opt(b.max)},
+                   {"min", opt(b.min)},
+                   {"relative_max", b.relative_max}});
   j["slo"] = slo;
   j["slo_text"] = slo_text(r, plan);
   j["trial_duration_seconds"] = opt(plan.trial_seconds);

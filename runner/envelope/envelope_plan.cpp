@@ -245,7 +245,10 @@ Plan make_plan(const EnvelopeArgs& a) {
       if (as.value("name", std::string()) != w) continue;
       SloBound b;
       b.name = w;
-      if (as.contains("max")) b.max = bound_value(as["max"]);
+      if (as.contains("max")) {
+        b.max = bound_value(as["max"]);
+        b.relative_max = !b.max && as["max"].is_string();
+      }
       if (as.contains("min")) b.min = bound_value(as["min"]);
       plan.slo.push_back(b);
     }

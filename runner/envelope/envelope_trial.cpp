@@ -76,6 +76,15 @@ std::optional<double> slo_margin(const SloBound& b, std::optional<double> measur
   return m;
 }
 
+SloBound resolved_slo(const SloBound& b, const json& assertions) {
+  SloBound r = b;
+  if (!b.relative_max) return r;
+  r.max = std::nullopt;
+  for (const auto& a : assertions)
+    if (a.value("name", std::string()) == b.name) r.max = number_at(a, "bound_max");
+  return r;
+}
+
 TrialRunner::TrialRunner(const Plan& plan, std::string faultline_exe)
     : plan_(plan), exe_(std::move(faultline_exe)) {}
 
@@ -154,7 +163,9 @@ std::optional<Trial> TrialRunner::operator()(const Point& p) {
            {"verdict", a.value("verdict", std::string("not_run"))},
            {"message", a.value("message", std::string())}};
     }
-    const auto m = slo_margin(b, number_at(v, "measured"));
+    const SloBound resolved = resolved_slo(b, assertions);
+    const auto m = slo_margin(resolved, number_at(v, "measured"));
+    if (b.relative_max) v["bound_max"] = opt(resolved.max);
     v["margin"] = opt(m);
     verdicts.push_back(v);
     if (v["verdict"] != "pass") pass = false;

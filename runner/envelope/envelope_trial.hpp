@@ -24,6 +24,9 @@ std::vector<std::string> trial_overrides(const Plan& plan, const Point& p);
 // The SLO margin of one assertion: how far inside (> 0) or outside (< 0) its bound the measured
 // value is, relative to the bound; nullopt when either is unknown.
 std::optional<double> slo_margin(const SloBound& b, std::optional<double> measured);
+// `b` with a relative max replaced by the value the trial resolved (results.json's "bound_max"
+// of the assertion named b.name in `assertions`); unchanged for an absolute bound.
+SloBound resolved_slo(const SloBound& b, const json& assertions);
 
 // Runs the trials of a plan. With plan.reuse_system the first trial starts the scenario's system
 // and leaves it running (runner::KeptSystem, its logs in OUT/systems/NN/); the next trials reuse

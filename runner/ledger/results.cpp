@@ -237,6 +237,8 @@ json results_to_json(const Scenario& s, const RunInfo& info, const RunMeasuremen
                                            : a.pass         ? "pass"
                                                             : "fail"},
                                {"message", a.message}});
+  for (std::size_t i = 0; i < assertions.size(); ++i)
+    if (assertions[i].resolved_max) j["assertions"][i]["bound_max"] = *assertions[i].resolved_max;
   j["endpoints"] = info.endpoints;
   return j;
 }

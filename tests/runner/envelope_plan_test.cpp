@@ -197,5 +197,31 @@ TEST(EnvelopeMargin, RelativeToTheBound) {
   EXPECT_FALSE(slo_margin(SloBound{"a", 0.1, std::nullopt}, std::nullopt));
 }
 
+// A relative max ("baseline.p99 * 3 + 20ms") has no number in the plan; each trial's results.json
+// carries the value it resolved to, and the margin is taken from that.
+TEST_F(EnvelopePlan, ARelativeMaxTakesEachTrialsResolvedBound) {
+  std::string text = kScenario;
+  const std::string abs = R"("max": "100ms")";
+  text.replace(text.find(abs), abs.size(), R"("max": "warmup.p99 * 3 + 20ms")");
+  std::ofstream(file_) << text;
+  const Plan plan = make_plan(args());
+  ASSERT_EQ(plan.slo.size(), 2u);
+  EXPECT_EQ(plan.slo[0].name, "p99");
+  EXPECT_FALSE(plan.slo[0].max.has_value());
+  EXPECT_TRUE(plan.slo[0].relative_max);
+  EXPECT_FALSE(plan.slo[1].relative_max);
+
+  const json assertions = json::parse(R"J([{"name": "errors", "measured": 0.0},
+      {"name": "p99", "measured": 0.03, "bound": "p99 <= warmup.p99 * 3 + 20ms (40ms)",
+       "bound_max": 0.04}])J");
+  const SloBound r = resolved_slo(plan.slo[0], assertions);
+  ASSERT_TRUE(r.max.has_value());
+  EXPECT_DOUBLE_EQ(*r.max, 0.04);
+  EXPECT_DOUBLE_EQ(*slo_margin(r, 0.03), 0.25);
+  // A trial whose reference was not measured has no bound, hence no margin.
+  EXPECT_FALSE(resolved_slo(plan.slo[0], json::array()).max.has_value());
+  EXPECT_DOUBLE_EQ(*resolved_slo(plan.slo[1], assertions).max, 0.01);
+}
+
 }  // namespace
 }  // namespace faultline::runner::envelope

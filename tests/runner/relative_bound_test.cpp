@@ -93,6 +93,8 @@ TEST(RelativeBound, LatencyRelativeToTheBaseline) {
   EXPECT_DOUBLE_EQ(*r.measured, 0.008);
   EXPECT_EQ(r.message, "overall p99 8ms <= 3 × baseline p99 4ms + 20ms = 32ms");
   EXPECT_EQ(r.bound, "p99 <= baseline.p99 * 3 + 20ms (32ms)");
+  ASSERT_TRUE(r.resolved_max.has_value());  // results.json "bound_max", the envelope's margin
+  EXPECT_DOUBLE_EQ(*r.resolved_max, 0.032);
   // K first, no addend; fails above it.
   auto tight = make(R"({"name":"a","kind":"latency","phase":"fault","percentile":"p99",
                         "max":"1.5 * baseline.p99"})");
@@ -126,6 +128,7 @@ TEST(RelativeBound, LatencyRelativeToTheBaseline) {
   auto plain = make(R"({"name":"a","kind":"latency","phase":"fault","percentile":"p99",
                         "max":"50ms"})");
   EXPECT_EQ(plain->evaluate(m).bound, "p99 <= 50ms");
+  EXPECT_FALSE(plain->evaluate(m).resolved_max.has_value());
   EXPECT_EQ(plain->referenced_phases(), (std::vector<std::string>{"fault"}));
 }
 
