@@ -20,7 +20,8 @@
   X(resource_slope)             \
   X(latency_drift)              \
   X(promql)                     \
-  X(checks)
+  X(checks)                     \
+  X(reconnects)
 
 namespace faultline::runner {
 

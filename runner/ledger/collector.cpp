@@ -99,6 +99,7 @@ struct Collector::Accumulator {
   Histogram hist;
   std::map<std::string, NameAcc> names;
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> checks;  // passed, failed
+  std::map<std::string, SessionStats> sessions;
 
   std::uint64_t unsent() const {
     const std::uint64_t growth =
@@ -129,6 +130,8 @@ struct Collector::Accumulator {
       checks[k].first += v.first;
       checks[k].second += v.second;
     }
+    for (const auto& [k, v] : o.sessions)
+      sessions[k].add(v);
   }
 };
 
@@ -216,6 +219,19 @@ void Collector::add_interval(const json& line) {
       for (const auto& [name, v] : it->items()) {
         a.checks[name].first += u64(v, "passed");
         a.checks[name].second += u64(v, "failed");
+      }
+    if (auto it = line.find("sessions"); it != line.end() && it->is_object())
+      for (const auto& [name, v] : it->items()) {
+        if (!v.is_object()) continue;
+        SessionStats s;
+        s.opened = u64(v, "opened");
+        s.completed = u64(v, "completed");
+        s.ended_early = u64(v, "ended_early");
+        s.reconnects = u64(v, "reconnects");
+        if (auto cc = v.find("close_codes"); cc != v.end() && cc->is_object())
+          for (const auto& [code, n] : cc->items())
+            s.close_codes[code] += u64(*cc, code.c_str());
+        a.sessions[name].add(s);
       }
     SeriesPoint sp;
     sp.t = t;
@@ -324,6 +340,7 @@ PhaseStats Collector::compute(const Accumulator& a, const std::string& name) con
     l.by_name[n] = r;
   }
   l.checks = a.checks;
+  l.sessions = a.sessions;
   return p;
 }
 

@@ -25,6 +25,22 @@ struct RequestNameStats {
   LatencySummary latency;
 };
 
+// One workload entry's sessions over a phase: opened, completed as planned, ended early (a close
+// frame, EOF, reset, a truncated body), reconnects (sessions opened after one ended early), and the
+// close codes the server sent.
+struct SessionStats {
+  std::uint64_t opened = 0, completed = 0, ended_early = 0, reconnects = 0;
+  std::map<std::string, std::uint64_t> close_codes;
+  void add(const SessionStats& o) {
+    opened += o.opened;
+    completed += o.completed;
+    ended_early += o.ended_early;
+    reconnects += o.reconnects;
+    for (const auto& [k, v] : o.close_codes)
+      close_codes[k] += v;
+  }
+};
+
 struct LoadStats {
   bool present = false;  // false when the load generator reported no interval in the phase
   double seconds = 0;    // covered by the intervals
@@ -46,6 +62,9 @@ struct LoadStats {
   std::map<std::string, RequestNameStats> by_name;
   // The workload's response checks (loadgen/checks.hpp) by name: passed, failed over the phase.
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> checks;
+  // WebSocket and SSE sessions (docs/load.md "WebSocket and SSE sessions") by workload entry name,
+  // summed over the phase from the interval lines' "sessions".
+  std::map<std::string, SessionStats> sessions;
 };
 
 // One proxy's own counters over the phase.

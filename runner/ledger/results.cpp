@@ -70,6 +70,16 @@ json phase_to_json(const PhaseStats& p) {
                {"error_ratio", opt(r.error_ratio)},
                {"p99_seconds", opt(r.latency.p99)}};
     load["requests_by_name"] = std::move(by);
+    if (!l.sessions.empty()) {
+      json ss = json::object();
+      for (const auto& [n, s] : l.sessions)
+        ss[n] = {{"opened", s.opened},
+                 {"completed", s.completed},
+                 {"ended_early", s.ended_early},
+                 {"reconnects", s.reconnects},
+                 {"close_codes", s.close_codes}};
+      load["sessions"] = std::move(ss);
+    }
     j["load"] = std::move(load);
   } else {
     j["load"] = nullptr;

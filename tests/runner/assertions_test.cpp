@@ -311,8 +311,9 @@ TEST(Assertions, BadConfigsNameTheirPath) {
 // pins the built-ins).
 TEST(Assertions, RegistryHoldsEveryBuiltinKind) {
   const auto kinds = builtin_assertions().kinds();
-  for (const char* k : {"error_amplification", "error_ratio", "isolation", "latency",
-                        "latency_drift", "recovery_time", "resource_slope", "throughput", "checks"})
+  for (const char* k :
+       {"error_amplification", "error_ratio", "isolation", "latency", "latency_drift",
+        "recovery_time", "resource_slope", "throughput", "checks", "reconnects"})
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), k), kinds.end()) << k;
 }
 
@@ -530,4 +531,67 @@ TEST(Assertions, ChecksFailureRatio) {
   EXPECT_FALSE(parse_assertion(json::parse(R"({"name":"c","kind":"checks","phase":"fault"})"),
                                "$.assertions[0]", builtin_assertions(), e));
   EXPECT_NE(e.to_string().find("$.assertions[0].max"), std::string::npos) << e.to_string();
+}
+
+// reconnects: sessions that came back after ending early (issue #24, WebSocket/SSE load).
+TEST(Assertions, ReconnectsCountsSessionsThatCameBack) {
+  auto m = typical();
+  SessionStats chat;
+  chat.opened = 60;
+  chat.completed = 35;
+  chat.ended_early = 25;
+  chat.reconnects = 24;
+  chat.close_codes["1012"] = 25;
+  m.phases[1].load.sessions["chat"] = chat;
+  SessionStats events;
+  events.opened = 10;
+  events.completed = 10;
+  m.phases[1].load.sessions["events"] = events;
+  m.phases[0].load.sessions["chat"] = events;
+  index(m);
+  auto cut = make(R"({"name":"r","kind":"reconnects","phase":"fault","request":"chat","min":20})");
+  ASSERT_NE(cut, nullptr);
+  EXPECT_EQ(cut->referenced_requests(), std::vector<std::string>{"chat"});
+  auto r = cut->evaluate(m);
+  EXPECT_TRUE(r.pass) << r.message;
+  EXPECT_DOUBLE_EQ(*r.measured, 24);
+  EXPECT_EQ(r.bound, ">= 20");
+  EXPECT_EQ(r.message,
+            "sessions of chat reconnected 24 times (60 opened, 35 completed, 25 ended early; "
+            "close codes 25 × 1012) within >= 20");
+  // Every session entry together; a max the fault phase breaks.
+  auto calm = make(R"({"name":"r","kind":"reconnects","phase":"fault","max":0})");
+  r = calm->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.message.find("sessions reconnected 24 times (70 opened"), std::string::npos)
+      << r.message;
+  EXPECT_NE(r.message.find("> max 0"), std::string::npos) << r.message;
+  auto base = make(R"({"name":"r","kind":"reconnects","phase":"baseline","max":0})");
+  EXPECT_TRUE(base->evaluate(m).pass);
+  // Too few: a fault that never cut a session fails the min.
+  auto many = make(R"({"name":"r","kind":"reconnects","phase":"fault","request":"chat","min":30})");
+  r = many->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_NE(r.message.find("< min 30"), std::string::npos) << r.message;
+  // No session opened is never a pass.
+  auto none = make(R"({"name":"r","kind":"reconnects","phase":"baseline","request":"x","max":5})");
+  r = none->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.measured.has_value());
+  EXPECT_NE(r.message.find("no sessions of x opened in phase baseline"), std::string::npos)
+      << r.message;
+  // Bad input, each with its path.
+  for (const auto& [text, where] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"name":"r","kind":"reconnects","phase":"fault"})",
+            "$.assertions[0]: reconnects needs"},
+           {R"({"name":"r","kind":"reconnects","phase":"fault","min":5,"max":2})",
+            "$.assertions[0].min: min 5 is above max 2"},
+           {R"({"name":"r","kind":"reconnects","phase":"fault","min":-1})", "$.assertions[0].min"},
+           {R"({"name":"r","kind":"reconnects","phase":"fault","max":1,"name2":1})",
+            "$.assertions[0].name2"}}) {
+    ConfigErrors e;
+    EXPECT_FALSE(parse_assertion(json::parse(text), "$.assertions[0]", builtin_assertions(), e))
+        << text;
+    EXPECT_NE(e.to_string().find(where), std::string::npos) << e.to_string();
+  }
 }

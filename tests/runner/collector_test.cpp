@@ -363,3 +363,33 @@ TEST(Collector, SumsResponseChecksPerPhase) {
             (std::pair<std::uint64_t, std::uint64_t>{198, 2}));
   EXPECT_EQ(m.phase("baseline")->load.checks.at("cached").second, 4u);
 }
+
+// WebSocket/SSE sessions on the load's interval lines (issue #24) are summed per phase, merged
+// phases add up, and results.json shows them under the phase's load.
+TEST(Collector, SumsSessionsPerPhase) {
+  Collector c({{"baseline", 0, false}, {"fault", 2, true}, {"baseline", 4, false}}, 6, 0.1, {});
+  for (int t = 1; t <= 6; ++t) {
+    json line = interval(t, 100, 0, 2ms);
+    const bool cut = t == 3 || t == 4;
+    line["sessions"] = {{"chat",
+                         {{"opened", 5},
+                          {"completed", cut ? 1 : 5},
+                          {"ended_early", cut ? 4 : 0},
+                          {"reconnects", cut ? 4 : 0},
+                          {"close_codes", cut ? json{{"1012", 4}} : json::object()}}}};
+    c.add_interval(line);
+  }
+  RunMeasurements m = c.finish();
+  ASSERT_EQ(m.phases.size(), 3u);
+  const SessionStats& f = m.phases[1].load.sessions.at("chat");
+  EXPECT_EQ(f.opened, 10u);
+  EXPECT_EQ(f.completed, 2u);
+  EXPECT_EQ(f.ended_early, 8u);
+  EXPECT_EQ(f.reconnects, 8u);
+  EXPECT_EQ(f.close_codes.at("1012"), 8u);
+  EXPECT_EQ(m.phases[0].load.sessions.at("chat").reconnects, 0u);
+  EXPECT_EQ(m.phase("baseline")->load.sessions.at("chat").opened, 20u);
+  const json j = phase_to_json(m.phases[1]);
+  EXPECT_EQ(j["load"]["sessions"]["chat"]["reconnects"], 8);
+  EXPECT_EQ(j["load"]["sessions"]["chat"]["close_codes"]["1012"], 8);
+}
