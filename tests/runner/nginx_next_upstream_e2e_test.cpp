@@ -14,6 +14,7 @@
 
 #include "common/config.hpp"
 #include "common/subprocess.hpp"
+#include "tests/runner/e2e_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace faultline;
@@ -22,37 +23,26 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string output;
-  json results;
+struct Outcome : RunOutcome {
+  std::string output;  // stdout and stderr
   std::string nginx_conf;
 };
 
 // The shipped scenario compressed to 18 s (three 6 s phases), with `extra` flags.
 Outcome run(const TempDir& dir, std::vector<std::string> extra) {
-  std::vector<std::string> args{
-      "run",        source_dir() + "/scenarios/examples/nginx-next-upstream.json",
-      "--out",      dir.file("out"),
-      "--duration", "18s"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto [code, text] = run_faultline(args, dir.file("stderr.log"), 90s);
-  Outcome o{code, text, nullptr, {}};
-  try {
-    o.results = load_json_file(dir.file("out") + "/results.json");
-  } catch (const ConfigError&) {
-  }
+  extra.insert(extra.begin(), {"--duration", "18s"});
+  Outcome o{run_scenario_cli(dir, source_dir() + "/scenarios/examples/nginx-next-upstream.json",
+                             extra, 90s),
+            "", ""};
+  o.output = o.stdout_text + o.stderr_text;
   std::ifstream conf(dir.file("out") + "/nginx/nginx.conf");
   o.nginx_conf.assign(std::istreambuf_iterator<char>(conf), {});
-  std::ifstream err(dir.file("stderr.log"));
-  o.output += std::string(std::istreambuf_iterator<char>(err), {});
   return o;
 }
 
 const json& assertion(const json& results, const std::string& name) {
   static const json missing;
-  for (const auto& a : results["assertions"])
-    if (a["name"] == name) return a;
+  if (const json* a = find_assertion(results, name)) return *a;
   ADD_FAILURE() << "no assertion named " << name;
   return missing;
 }

@@ -17,6 +17,7 @@
 
 #include "common/config.hpp"
 #include "common/subprocess.hpp"
+#include "tests/runner/e2e_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace faultline;
@@ -25,31 +26,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string stdout_text, stderr_text;
-  json results;
-};
-
-Outcome run(const TempDir& dir, const std::string& scenario, std::vector<std::string> extra,
-            std::chrono::milliseconds timeout = 150s) {
-  std::vector<std::string> args{"run", scenario, "--out", dir.file("out")};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto [code, text] = run_faultline(args, dir.file("stderr.log"), timeout);
-  std::ifstream err(dir.file("stderr.log"));
-  Outcome o{code, text, std::string(std::istreambuf_iterator<char>(err), {}), nullptr};
-  try {
-    o.results = load_json_file(dir.file("out") + "/results.json");
-  } catch (const ConfigError&) {
-  }
-  return o;
-}
-
-const json* assertion(const json& results, const std::string& name) {
-  if (!results.is_object()) return nullptr;
-  for (const auto& a : results["assertions"])
-    if (a["name"] == name) return &a;
-  return nullptr;
+RunOutcome run(const TempDir& dir, const std::string& scenario,
+               const std::vector<std::string>& extra, std::chrono::milliseconds timeout = 150s) {
+  return run_scenario_cli(dir, scenario, extra, timeout);
 }
 
 // A process-only scenario: `api` is the target started as the user's own program, with load at
@@ -258,7 +237,7 @@ TEST(OwnSystemE2E, RedisRestartExamplePassesWithPromql) {
   TempDir dir;
   auto o = run(dir, source_dir() + "/scenarios/examples/redis-restart.json", {"--duration", "40s"});
   EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
-  const json* a = assertion(o.results, "a frozen shard fails only its own share");
+  const json* a = find_assertion(o.results, "a frozen shard fails only its own share");
   ASSERT_NE(a, nullptr) << o.stdout_text;
   EXPECT_TRUE((*a)["measured"].is_number()) << a->dump();
   EXPECT_NE(o.results["timeline"].dump().find("restart redis:1: ready again after"),

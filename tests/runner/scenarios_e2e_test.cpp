@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common/config.hpp"
+#include "tests/runner/e2e_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace faultline;
@@ -18,34 +19,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string stdout_text;
-  std::string stderr_text;
-  json results;
-};
-
-Outcome run_scenario(const TempDir& dir, const std::string& scenario,
-                     std::vector<std::string> extra) {
+// A shipped scenario (a name under scenarios/) or a file (an absolute path).
+RunOutcome run_scenario(const TempDir& dir, const std::string& scenario,
+                        const std::vector<std::string>& extra) {
   const std::string path =
       scenario.front() == '/' ? scenario : source_dir() + "/scenarios/" + scenario;
-  std::vector<std::string> args{"run", path, "--out", dir.file("out")};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto [code, text] = run_faultline(args, dir.file("stderr.log"), 120s);
-  std::ifstream err(dir.file("stderr.log"));
-  Outcome o{code, text, std::string(std::istreambuf_iterator<char>(err), {}), nullptr};
-  try {
-    o.results = load_json_file(dir.file("out") + "/results.json");
-  } catch (const ConfigError&) {
-  }
-  return o;
-}
-
-const json* assertion(const json& results, const std::string& name) {
-  if (!results.is_object()) return nullptr;
-  for (const auto& a : results["assertions"])
-    if (a["name"] == name) return &a;
-  return nullptr;
+  return run_scenario_cli(dir, path, extra, 120s);
 }
 
 }  // namespace
@@ -93,7 +72,7 @@ TEST(ScenariosE2E, SolverOverloadNaiveFailsOnSolveLatencyAndRecovery) {
   EXPECT_EQ(o.code, 1) << o.stdout_text << o.stderr_text;
   for (const char* name : {"solves are answered or shed within 1 s (p99)",
                            "service recovers within 10 s (all requests)"}) {
-    const json* a = assertion(o.results, name);
+    const json* a = find_assertion(o.results, name);
     ASSERT_NE(a, nullptr) << name;
     EXPECT_EQ((*a)["verdict"], "fail") << a->dump();
   }
@@ -112,7 +91,7 @@ TEST(ScenariosE2E, ShardOutageNaiveFailsBecauseHealthyShardsStall) {
   auto o =
       run_scenario(dir, "shard-outage.json", {"--duration", "30s", "--set", "target.mode=naive"});
   EXPECT_EQ(o.code, 1) << o.stdout_text << o.stderr_text;
-  const json* iso = assertion(o.results, "healthy shards unaffected while shard 2 hangs");
+  const json* iso = find_assertion(o.results, "healthy shards unaffected while shard 2 hangs");
   ASSERT_NE(iso, nullptr) << o.stdout_text;
   EXPECT_EQ((*iso)["verdict"], "fail");
   EXPECT_NE((*iso)["message"].get<std::string>().find("healthy shards stalled"), std::string::npos)
@@ -150,7 +129,7 @@ TEST(ScenariosE2E, SoakLeakCheckCatchesADeliberateLeak) {
   std::ofstream(file) << soak.dump(2);
   auto o = run_scenario(dir, file, {"--set", "target.debug_leak_bytes_per_request=65536"});
   EXPECT_EQ(o.code, 1) << o.stdout_text << o.stderr_text;
-  const json* mem = assertion(o.results, "target memory does not grow");
+  const json* mem = find_assertion(o.results, "target memory does not grow");
   ASSERT_NE(mem, nullptr) << o.stdout_text;
   EXPECT_EQ((*mem)["verdict"], "fail") << (*mem)["message"];
   // ~150 requests/s × 64 KiB is ~35 GB/h; the bound is 32 MiB/h.
