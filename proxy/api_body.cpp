@@ -15,8 +15,7 @@ std::optional<json> parse_api_body(std::string_view text, std::string& error) {
 
 std::optional<std::vector<PopulateEntry>> parse_populate(const json& body, const std::string& path,
                                                          const Registry& registry,
-                                                         ConfigErrors& errors,
-                                                         const tls::PemFiles* files) {
+                                                         ConfigErrors& errors) {
   const std::size_t before = errors.list().size();
   const json* list = &body;
   if (body.is_object())
@@ -29,7 +28,7 @@ std::optional<std::vector<PopulateEntry>> parse_populate(const json& body, const
   for (std::size_t i = 0; i < list->size(); ++i) {
     std::vector<Toxic> toxics;
     const std::string ipath = path_index(path, i);
-    if (auto s = parse_proxy((*list)[i], ipath, nullptr, registry, &toxics, errors, files)) {
+    if (auto s = parse_proxy((*list)[i], ipath, nullptr, registry, &toxics, errors)) {
       for (const auto& other : parsed)
         if (other.settings.name == s->name)
           errors.add(path_join(ipath, "name"), fmt::format("duplicate proxy \"{}\"", s->name));

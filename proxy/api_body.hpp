@@ -27,10 +27,9 @@ struct PopulateEntry {
 
 // Validates a populate body (an array of proxies, or `{"proxies": [...]}`) as a whole: every
 // problem is recorded in `errors` with its path (duplicate names included), and the entries are
-// returned only when there is none. `files`: the TLS files, read ahead (see parse_proxy).
+// returned only when there is none. TLS files as parse_proxy reads them.
 std::optional<std::vector<PopulateEntry>> parse_populate(const json& body, const std::string& path,
                                                          const Registry& registry,
-                                                         ConfigErrors& errors,
-                                                         const tls::PemFiles* files = nullptr);
+                                                         ConfigErrors& errors);
 
 }  // namespace faultline::proxy

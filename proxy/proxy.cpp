@@ -27,8 +27,7 @@ bool valid_name(std::string_view name) {
 
 std::optional<ProxySettings> parse_proxy(const json& body, const std::string& path,
                                          const ProxySettings* base, const Registry& registry,
-                                         std::vector<Toxic>* toxics, ConfigErrors& errors,
-                                         const tls::PemFiles* files) {
+                                         std::vector<Toxic>* toxics, ConfigErrors& errors) {
   const std::size_t before = errors.list().size();
   if (!body.is_object()) {
     errors.add(path, "must be a JSON object");
@@ -143,7 +142,7 @@ std::optional<ProxySettings> parse_proxy(const json& body, const std::string& pa
       s.upstream_tls = std::move(*t);
   }
   if (tls_given && errors.list().size() == before)
-    s.tls_runtime = build_tls_runtime(s.tls, s.upstream_tls, path, errors, files);
+    s.tls_runtime = build_tls_runtime(s.tls, s.upstream_tls, path, errors);
   if (s.record && s.protocol != Protocol::http)
     errors.add(path_join(path, "record"), "recording needs \"protocol\": \"http\"");
   if (s.header_faults && s.protocol != Protocol::http)

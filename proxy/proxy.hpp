@@ -72,12 +72,11 @@ inline constexpr const char* kNameRule =
 inline constexpr const char* kDefaultListen = "127.0.0.1:0";
 
 // Parses a proxy object. `partial` (an update) leaves absent fields as in `base`. The toxics of a
-// `toxics` member (allowed in --config and /populate) are parsed into `toxics`. `files`: the TLS
-// files, read ahead (ProxyServer::handle_async); null: read here.
+// `toxics` member (allowed in --config and /populate) are parsed into `toxics`. TLS files come
+// from ReadAheadFiles (proxy_tls.hpp) when an API call read them ahead, else from disk.
 std::optional<ProxySettings> parse_proxy(const json& body, const std::string& path,
                                          const ProxySettings* base, const Registry& registry,
-                                         std::vector<Toxic>* toxics, ConfigErrors& errors,
-                                         const tls::PemFiles* files = nullptr);
+                                         std::vector<Toxic>* toxics, ConfigErrors& errors);
 
 // A listen address that cannot be resolved or bound; what() says which and why: "cannot listen on
 // 127.0.0.1:8000: Address already in use". The API answers 409 when the address is in use, else

@@ -338,9 +338,9 @@ std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::
 
 std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
                                                     const std::optional<UpstreamTlsSettings>& up,
-                                                    const std::string& path, ConfigErrors& errors,
-                                                    const tls::PemFiles* files) {
+                                                    const std::string& path, ConfigErrors& errors) {
   if (!server && !up) return nullptr;
+  const tls::PemFiles* files = ReadAheadFiles::current();
   auto rt = std::make_shared<TlsRuntime>();
   bool ok = true;
   if (server) {

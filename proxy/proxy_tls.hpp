@@ -77,22 +77,11 @@ std::optional<UpstreamTlsSettings> parse_upstream_tls(const json& v, const std::
 // The largest certificate, key or CA file a proxy reads (1 MiB: a long chain is a few KiB).
 inline constexpr std::uint64_t kMaxTlsFileBytes = std::uint64_t{1} << 20;
 
-// Builds the contexts (and the substitute certificates) from the files; a file that cannot be
-// read or parsed, or a key that does not match its certificate, is an error at
-// `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set. Each file must
-// be a regular file of at most kMaxTlsFileBytes and is read once. `files`: the files, read ahead;
-// the REST API passes them (ProxyServer::handle_async reads them on a file thread, so the control
-// loop, which also runs the acceptors, never waits for a disk). Null: read here (start-up
-// --config, tests).
-std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
-                                                    const std::optional<UpstreamTlsSettings>& up,
-                                                    const std::string& path, ConfigErrors& errors,
-                                                    const tls::PemFiles* files = nullptr);
-
-// The files the API call being handled read ahead (ProxyServer::handle_async), for parsers that
-// load files outside `tls`/`upstream_tls` (tls_bad_cert's `cert`/`key`): set for the scope of a
-// handle() on its thread; null elsewhere (start-up --config, tests), where files are read from
-// disk.
+// The TLS files an API call names, read ahead on a file thread (ProxyServer::handle_async) so the
+// control loop, which also runs the acceptors, never waits for a disk: set for the scope of the
+// call's handle() on its thread, and every parser of the call that loads a file (`tls`,
+// `upstream_tls`, tls_bad_cert's `cert`/`key`) reads it from here. Null elsewhere (start-up
+// --config, tests), where files are read from disk.
 class ReadAheadFiles {
  public:
   explicit ReadAheadFiles(const tls::PemFiles* files);
@@ -104,6 +93,15 @@ class ReadAheadFiles {
  private:
   const tls::PemFiles* previous_;
 };
+
+// Builds the contexts (and the substitute certificates) from the files; a file that cannot be
+// read or parsed, or a key that does not match its certificate, is an error at
+// `<path>.tls.<field>` / `<path>.upstream_tls.<field>`. Null when neither is set. Each file must
+// be a regular file of at most kMaxTlsFileBytes and is read once (from ReadAheadFiles::current()
+// when set).
+std::shared_ptr<const TlsRuntime> build_tls_runtime(const std::optional<TlsSettings>& server,
+                                                    const std::optional<UpstreamTlsSettings>& up,
+                                                    const std::string& path, ConfigErrors& errors);
 
 // A certificate chain (leaf first) and its key from the files `cert` and `key`, for tls_bad_cert:
 // from ReadAheadFiles::current() when set, else from disk under the rules of `tls` files. A file

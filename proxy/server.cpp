@@ -119,12 +119,8 @@ HttpResponse ProxyServer::handle(const HttpRequest& req, const tls::PemFiles* fi
     res.set(http::field::www_authenticate, "Bearer");
     return res;
   }
-  files_ = files;
-  const ReadAheadFiles read_ahead(files);  // for tls_bad_cert's files
-  struct Reset {
-    const tls::PemFiles*& f;
-    ~Reset() { f = nullptr; }
-  } reset{files_};
+  // Every parser of this call reads the TLS files it names from here (proxy_tls.hpp).
+  const ReadAheadFiles read_ahead(files);
   try {
     return route(req);
   } catch (const ListenError& e) {
@@ -357,7 +353,7 @@ HttpResponse ProxyServer::route(const HttpRequest& req) {
 HttpResponse ProxyServer::create_proxy(const json& body) {
   ConfigErrors errors;
   std::vector<Toxic> toxics;
-  auto settings = parse_proxy(body, "$", nullptr, env_.registry, &toxics, errors, files_);
+  auto settings = parse_proxy(body, "$", nullptr, env_.registry, &toxics, errors);
   if (!errors.empty()) return bad_request(errors);
   if (proxies_.count(settings->name)) return json_error(status::conflict, "proxy already exists");
   auto p = std::make_shared<Proxy>(env_, std::move(*settings));
@@ -371,7 +367,7 @@ HttpResponse ProxyServer::create_proxy(const json& body) {
 json ProxyServer::populate(const json& body, const std::string& path) {
   // Validate everything first so a bad entry changes nothing.
   ConfigErrors errors;
-  auto parsed = parse_populate(body, path, env_.registry, errors, files_);
+  auto parsed = parse_populate(body, path, env_.registry, errors);
   if (!parsed) throw ConfigError(errors);
   // Prepare every change first (binding every new listener): one that fails throws, and dropping
   // the prepared changes leaves every proxy as it was.
@@ -403,7 +399,7 @@ json ProxyServer::populate(const json& body, const std::string& path) {
 
 HttpResponse ProxyServer::update_proxy(Proxy& p, const json& body) {
   ConfigErrors errors;
-  auto settings = parse_proxy(body, "$", &p.settings(), env_.registry, nullptr, errors, files_);
+  auto settings = parse_proxy(body, "$", &p.settings(), env_.registry, nullptr, errors);
   if (settings && settings->protocol != p.settings().protocol && !p.toxics()->empty())
     errors.add("$.protocol", "remove the toxics before changing the protocol");
   if (!errors.empty()) return bad_request(errors);

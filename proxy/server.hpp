@@ -65,7 +65,6 @@ class ProxyServer {
   std::optional<std::string> api_token_;
   std::array<unsigned char, 32> expected_auth_{};  // SHA-256 of "Bearer TOKEN"
   std::map<std::string, std::shared_ptr<Proxy>> proxies_;
-  const tls::PemFiles* files_ = nullptr;  // during handle(): the files read ahead, or null
   asio::thread_pool own_file_reader_{1};
   asio::any_io_executor file_reader_ = own_file_reader_.get_executor();
 };
