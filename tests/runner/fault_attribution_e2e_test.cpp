@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "common/config.hpp"
+#include "tests/runner/e2e_support.hpp"
 #include "tests/support/support.hpp"
 
 using namespace faultline;
@@ -22,24 +23,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string stdout_text;
-  std::string stderr_text;
-  json results;
-};
-
-Outcome run(const TempDir& dir, const json& scenario) {
-  const std::string path = write_json(dir, "s.json", scenario);
-  auto [code, text] =
-      run_faultline({"run", path, "--out", dir.file("out")}, dir.file("stderr.log"), 120s);
-  std::ifstream err(dir.file("stderr.log"));
-  Outcome o{code, text, std::string(std::istreambuf_iterator<char>(err), {}), nullptr};
-  try {
-    o.results = load_json_file(dir.file("out") + "/results.json");
-  } catch (const ConfigError&) {
-  }
-  return o;
+RunOutcome run(const TempDir& dir, const json& scenario) {
+  return run_scenario_cli(dir, write_json(dir, "s.json", scenario), {}, 120s);
 }
 
 // A proxy named "p" of `protocol` in the path: in front of the target (tcp, http), or between the
