@@ -1,12 +1,14 @@
 // The target's streaming routes against real sockets: GET /events (server-sent events, live, with
 // Last-Event-ID, chunked or close-delimited) and GET /ws/echo (a WebSocket echo, Boost.Beast's
-// client as the peer), and the HTTP server's take-over hook they use.
+// client and python3-websockets as peers), and the HTTP server's take-over hook they use.
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -160,4 +162,39 @@ TEST(TargetStreams, WebSocketEchoesTextAndBinary) {
   const auto text = h.metrics->serialize();
   EXPECT_EQ(metric_value(text, R"(faultline_target_requests_total{code="101",route="ws_echo"})"),
             1.0);
+}
+
+// The same echo to a client that is not Beast: Debian's python3-websockets (another
+// implementation of RFC 6455: masking, fragmentation of its own, the close handshake).
+TEST(TargetStreams, WebSocketEchoToPythonWebsockets) {
+  if (std::system("/usr/bin/python3 -c 'import websockets' 2>/dev/null") != 0) {
+    if (std::getenv("CI")) FAIL() << "python3-websockets is not installed";
+    GTEST_SKIP() << "python3-websockets is not installed (scripts/install-deps)";
+  }
+  Harness h(memory_options());
+  const std::string script = R"PY(
+import asyncio, sys, websockets
+async def main(url):
+    async with websockets.connect(url, max_size=None, compression=None) as ws:
+        for m in ["hello", "h\u00e9llo \u2713", "x" * 200000]:
+            await ws.send(m)
+            r = await asyncio.wait_for(ws.recv(), 5)
+            print("text", len(m), r == m)
+        await ws.send(b"\x00\x01\xff")
+        r = await asyncio.wait_for(ws.recv(), 5)
+        print("binary", isinstance(r, bytes) and r == b"\x00\x01\xff")
+        await ws.close(code=1000)
+        print("closed", ws.close_code)
+asyncio.run(main(sys.argv[1]))
+)PY";
+  const std::string cmd = "timeout 30 /usr/bin/python3 -c '" + script + "' ws://" + h.address.host +
+                          ":" + std::to_string(h.address.port) + "/ws/echo 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p))
+      out += buf;
+    EXPECT_EQ(::pclose(p), 0) << out;
+  }
+  EXPECT_EQ(out, "text 5 True\ntext 7 True\ntext 200000 True\nbinary True\nclosed 1000\n");
 }
