@@ -192,7 +192,10 @@ int run_load_command(const LoadArgs& a) {
   cfg.url = *url;
   if (!a.cacert.empty() && a.insecure)
     return usage_error("--cacert and --insecure exclude each other");
-  if (!a.cacert.empty() && !cfg.url.tls) return usage_error("--cacert applies to https:// URLs");
+  if (!a.cacert.empty() && !cfg.url.tls)
+    return usage_error("--cacert applies to https:// and wss:// URLs");
+  if (cfg.url.websocket)
+    return usage_error("ws:// and wss:// URLs (WebSocket sessions) are not supported yet");
 
   // Rate, users, stages, connections, timeout, seed and duration: the rules scenarios share.
   ConfigErrors option_errors;
@@ -324,7 +327,15 @@ int run_load_command(const LoadArgs& a) {
   for (const auto& t : a.thresholds) {
     auto th = parse_threshold(t, error);
     if (!th) return usage_error(error);
-    if (!th->scope.empty() &&
+    const auto& sessions = workload.session_names;
+    if (th->session && sessions.empty())
+      return usage_error("--threshold \"" + t +
+                         "\": the workload has no sessions (WebSocket or SSE entries)");
+    if (th->session && !th->scope.empty() &&
+        std::find(sessions.begin(), sessions.end(), th->scope) == sessions.end())
+      return usage_error("--threshold \"" + t + "\": no session entry named \"" + th->scope +
+                         "\" in the workload");
+    if (!th->session && !th->scope.empty() &&
         std::find(workload.request_names.begin(), workload.request_names.end(), th->scope) ==
             workload.request_names.end())
       return usage_error("--threshold \"" + t + "\": no request named \"" + th->scope +

@@ -89,7 +89,10 @@ struct Workload {
   std::vector<Entry> entries;
   std::vector<std::string> request_names;  // every name stats are kept under
   std::vector<std::string> check_names;    // every response check's name (checks.hpp)
-  std::vector<double> cumulative;          // cumulative weights, for pick()
+  // The entries that run sessions (WebSocket or SSE), by entry name: what results' and interval
+  // lines' "sessions" objects are keyed by (empty: the workload has none, no "sessions").
+  std::vector<std::string> session_names;
+  std::vector<double> cumulative;  // cumulative weights, for pick()
 
   std::size_t pick(Rng& rng) const;
   std::size_t add_name(std::string name);
