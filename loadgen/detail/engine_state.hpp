@@ -152,6 +152,10 @@ struct Conn {
   bool open = false;
   bool stopped = false;
   std::uint64_t used = 0;  // requests completed on the current TCP connection
+  // Sessions: the previous session of this connection (open model) or user (closed and max
+  // models) ended early, so the next one opened is a reconnect; its last SSE event id.
+  bool session_ended_early = false;
+  std::string last_event_id;
   std::optional<Job> job;
   // A lower bound of the intended send time (ticks()) of any request this connection has yet to
   // record, kNoRequest when it has none: set when it is handed a job (before the scheduler or
