@@ -11,6 +11,7 @@
 
 #include "loadgen/detail/connection.hpp"
 #include "loadgen/http1.hpp"
+#include "loadgen/sse.hpp"
 #include "loadgen/websocket.hpp"
 
 namespace faultline::loadgen::detail {
@@ -96,6 +97,10 @@ awaitable<void> run_job(Conn* c, Job job) {
   const Entry& entry = e.workload.entries[job.entry];
   if (entry.ws) {
     co_await run_ws_session(c, entry, job);
+    co_return;
+  }
+  if (entry.sse) {
+    co_await run_sse_session(c, entry, job);
     co_return;
   }
   if (entry.generator) {

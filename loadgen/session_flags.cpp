@@ -41,7 +41,6 @@ std::string SessionFlags::check(const TargetUrl& url, bool workload_given) const
       return std::string(f) + " applies to a ws:// or wss:// URL without --workload";
   for (const char* f : kSseFlags)
     if (given(f) && !sse_) return std::string(f) + " applies with --sse";
-  if (sse_) return "--sse: SSE sessions are not supported yet";
   if (sse_ && url.websocket) return "--sse needs an http:// or https:// URL";
   if (sse_ && workload_given)
     return "--sse cannot be combined with --workload (its \"sse\" entries do the same)";

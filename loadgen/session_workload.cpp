@@ -109,7 +109,6 @@ void parse_session_entry(const json& e, const std::string& path, Entry& entry, W
     entry.ws = std::move(plan);
   } else {
     SsePlan plan;
-    errors.add(path_join(path, "sse"), "SSE sessions are not supported yet");
     parse_sse(e["sse"], path_join(path, "sse"), plan, errors);
     plan.first_event_name = w.add_name(entry.name + ".first_event");
     plan.event_name = w.add_name(entry.name + ".event");

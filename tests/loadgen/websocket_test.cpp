@@ -146,6 +146,24 @@ TEST(LoadWebSocket, CloseCodesCounted) {
   EXPECT_EQ(session(t)["close_codes"].size(), 0u);
 }
 
+TEST(LoadWebSocket, InvalidUtf8IsBadResponse) {
+  PythonPeer peer;
+  TempDir dir;
+  // A text reply that is not UTF-8: Beast fails the read (and answers 1007), the message is
+  // bad_response and the session ends early, with no close code of the server's.
+  auto [code, out] = run_faultline({"load", peer.url + "/badutf8", "--users", "1", "--ws-messages",
+                                    "3", "--ws-interval", "20ms", "--duration", "600ms", "-q",
+                                    "--out", dir.file("r.json")});
+  ASSERT_EQ(code, 0);
+  const json r = read_json(dir.file("r.json"));
+  const json& s = session(r);
+  EXPECT_GE(u(s["ended_early"]), 2u);
+  EXPECT_EQ(s["close_codes"].size(), 0u);
+  const json& msg = r["requests_by_name"]["default.message"];
+  EXPECT_EQ(msg["errors"]["bad_response"], s["ended_early"]);
+  EXPECT_EQ(msg["requests"]["ok"], 0);
+}
+
 TEST(LoadWebSocket, ResultsAndIntervalsCarrySessions) {
   PythonPeer peer;
   TempDir dir;
@@ -243,6 +261,7 @@ TEST(LoadWebSocket, FlagAndWorkloadErrorsNameTheirPlace) {
   usage({"http://127.0.0.1:1/", "--ws-messages", "3"}, "--ws-messages applies to a ws://");
   usage({"ws://127.0.0.1:1/", "--ws-interval", "soon"}, "--ws-interval");
   usage({"ws://127.0.0.1:1/", "--ws-message", "${nope}"}, "--ws-message");
+  usage({"ws://127.0.0.1:1/", "--sse"}, "--sse needs an http://");
   usage({"http://127.0.0.1:1/", "--sse-events", "3"}, "--sse-events applies with --sse");
   write_file(dir.file("w.json"), R"({"mix": [{"name": "chat", "websocket": {"url": "ws",
       "messages": -1, "interval": "x", "reply": "maybe", "subprotocol": "a b", "bogus": 1}},
@@ -256,7 +275,7 @@ TEST(LoadWebSocket, FlagAndWorkloadErrorsNameTheirPlace) {
   for (const char* path :
        {"$.mix[0].websocket.url", "$.mix[0].websocket.messages", "$.mix[0].websocket.interval",
         "$.mix[0].websocket.reply", "$.mix[0].websocket.subprotocol", "$.mix[0].websocket.bogus",
-        "$.mix[2]: has more than one of"})
+        "$.mix[1].sse.events", "$.mix[2]: has more than one of"})
     EXPECT_NE(err.find(path), std::string::npos) << path << " in " << err;
 }
 

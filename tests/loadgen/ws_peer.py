@@ -5,6 +5,7 @@ Beast, unlike the target's echo). Prints "listening on 127.0.0.1:PORT", then ser
   /close-after/N/CODE      echoes N messages, then closes with CODE ("restart")
   /close-at/MS/CODE        echoes, and closes with CODE MS milliseconds after the handshake
   /silent                  never answers
+  /badutf8                 answers each message with a text frame that is not UTF-8
   /sse/N                   (plain HTTP) N events with ids, then the end of the body; prints the
                            Last-Event-ID header it got as "last-event-id: VALUE" (or "-")
 """
@@ -30,6 +31,10 @@ async def handler(ws, path=None):
     try:
         async for message in ws:
             if kind == "silent":
+                continue
+            if kind == "badutf8":
+                # A raw, unmasked text frame (FIN, opcode 1) of 2 bytes that are not UTF-8.
+                ws.transport.write(b"\x81\x02\xff\xfe")
                 continue
             await ws.send(message)
             n += 1
