@@ -34,6 +34,7 @@ struct SseSession {
   Conn* c;
   const SsePlan& plan;
   TimePoint intended, sent;
+  Conn::SessionMemory* memory;
   std::uint64_t events = 0;
   TimePoint last_event{};
   SseFramer framer{kMaxSseEvent};
@@ -45,7 +46,7 @@ struct SseSession {
     for (const SsePiece& p : pieces) {
       if (!p.event || events >= plan.events) continue;
       const TimePoint now = Clock::now();
-      if (auto id = event_id(p.bytes)) c->last_event_id = std::move(*id);
+      if (auto id = event_id(p.bytes)) memory->last_event_id = std::move(*id);
       if (events == 0)
         w->end_request(plan.first_event_name, intended, sent, Outcome::ok);
       else
@@ -130,12 +131,13 @@ awaitable<void> run_sse_session(Conn* c, const Entry& entry, Job job) {
   Engine& e = *w->engine;
   const SsePlan& plan = *entry.sse;
   if (c->open) c->close();  // the stream takes a fresh connection over
-  SseSession s{c, plan, job.intended, w->begin_request(c, job.intended)};
+  SseSession s{c, plan, job.intended, w->begin_request(c, job.intended),
+               &c->session_memory(entry.session)};
   if (auto failed = co_await ensure_connected(c)) {
     s.fail(*failed);
     co_return;
   }
-  const bool reconnect = c->session_ended_early;
+  const bool reconnect = s.memory->ended_early;
   std::string request = "GET ";
   plan.target.render(request, {}, w->rng, ++w->seq, Slot::target);
   request += " HTTP/1.1\r\nHost: ";
@@ -144,8 +146,9 @@ awaitable<void> run_sse_session(Conn* c, const Entry& entry, Job job) {
       "\r\nUser-Agent: faultline-load\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n";
   // The id a server sent can only be a header value when it has no CR or LF (the framer cut
   // lines there, so it has none).
-  if (reconnect && !c->last_event_id.empty() && header_value_ok(c->last_event_id))
-    request += "Last-Event-ID: " + c->last_event_id + "\r\n";
+  const std::string& last_id = s.memory->last_event_id;
+  if (reconnect && !last_id.empty() && header_value_ok(last_id))
+    request += "Last-Event-ID: " + last_id + "\r\n";
   request += "\r\n";
   c->timed_out = false;
   c->deadline = Clock::now() + e.cfg.timeout;
@@ -195,8 +198,8 @@ awaitable<void> run_sse_session(Conn* c, const Entry& entry, Job job) {
   (ended ? end.ended_early : end.completed) = 1;
   // Held: the last event's time (or the job's); nothing of the session is recorded before it.
   w->record_session(entry.session, s.events > 0 ? s.last_event : job.intended, end);
-  c->session_ended_early = ended.has_value();
-  if (!ended) c->last_event_id.clear();
+  s.memory->ended_early = ended.has_value();
+  if (!ended) s.memory->last_event_id.clear();
   c->close();
 }
 

@@ -196,15 +196,16 @@ awaitable<void> run_session(Session& s, Ws& ws, const std::string& target, TimeP
   w->end_request(s.plan.connect_name, intended, sent, Outcome::ok);
   SessionCounts opened;
   opened.opened = 1;
-  opened.reconnects = c->session_ended_early ? 1 : 0;
-  c->session_ended_early = false;
+  Conn::SessionMemory& memory = c->session_memory(s.index);
+  opened.reconnects = memory.ended_early ? 1 : 0;
+  memory.ended_early = false;
   w->record_session(s.index, s.held, opened);
   co_await (read_loop(s, ws) && send_loop(s, ws));
   SessionCounts end;
   (s.early ? end.ended_early : end.completed) = 1;
   if (s.server_close) end.close_codes[*s.server_close] = 1;
   w->record_session(s.index, s.held, end);
-  c->session_ended_early = s.early;
+  memory.ended_early = s.early;
 }
 
 }  // namespace

@@ -152,10 +152,18 @@ struct Conn {
   bool open = false;
   bool stopped = false;
   std::uint64_t used = 0;  // requests completed on the current TCP connection
-  // Sessions: the previous session of this connection (open model) or user (closed and max
-  // models) ended early, so the next one opened is a reconnect; its last SSE event id.
-  bool session_ended_early = false;
-  std::string last_event_id;
+  // Sessions, by session entry (Workload::session_names): whether the previous session of that
+  // entry on this connection (open model) or user (closed and max models) ended early, so the
+  // next one opened is a reconnect; and the last SSE event id it saw (sent as Last-Event-ID).
+  struct SessionMemory {
+    bool ended_early = false;
+    std::string last_event_id;
+  };
+  std::vector<SessionMemory> sessions;
+  SessionMemory& session_memory(std::size_t session) {
+    if (session >= sessions.size()) sessions.resize(session + 1);
+    return sessions[session];
+  }
   std::optional<Job> job;
   // A lower bound of the intended send time (ticks()) of any request this connection has yet to
   // record, kNoRequest when it has none: set when it is handed a job (before the scheduler or
