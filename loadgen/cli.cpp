@@ -181,6 +181,20 @@ void print_summary(const json& r, const std::vector<json>& threshold_report) {
     }
     std::cerr << line << "\n";
   }
+  // Sessions: "  sessions chat: 120 opened, 110 completed, 10 ended early, 10 reconnects
+  // (close codes 1012=10)".
+  if (const auto ss = r.find("sessions"); ss != r.end() && ss->is_object())
+    for (const auto& [name, v] : ss->items()) {
+      const auto n = [&](const char* k) { return v.value(k, std::uint64_t{0}); };
+      std::string codes;
+      if (const auto cc = v.find("close_codes"); cc != v.end() && cc->is_object())
+        for (const auto& [code, k] : cc->items())
+          codes += fmt::format("{}{}={}", codes.empty() ? " (close codes " : " ", code, k.dump());
+      std::cerr << fmt::format(
+          "  sessions {}: {} opened, {} completed, {} ended early, {} reconnects{}\n", name,
+          n("opened"), n("completed"), n("ended_early"), n("reconnects"),
+          codes.empty() ? "" : codes + ")");
+    }
   for (const auto& t : threshold_report)
     std::cerr << "  threshold " << t["expr"].get<std::string>() << ": "
               << (t["ok"].get<bool>() ? "ok" : "FAILED") << " (value " << t["value"] << ")\n";
