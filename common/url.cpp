@@ -1,5 +1,5 @@
-// parse_url: http(s)://HOST[:PORT][/path] (no user:password@) into host, port, TLS, Host header and
-// target (see url.hpp).
+// parse_url: http(s)://HOST[:PORT][/path] and ws(s):// (no user:password@) into host, port, TLS,
+// Host header and target (see url.hpp).
 #include "common/url.hpp"
 
 #include "common/config.hpp"
@@ -14,8 +14,15 @@ std::optional<Url> parse_url(std::string_view url, std::string& error) {
   } else if (url.rfind("https://", 0) == 0) {
     t.tls = true;
     rest = url.substr(8);
+  } else if (url.rfind("ws://", 0) == 0) {
+    t.websocket = true;
+    rest = url.substr(5);
+  } else if (url.rfind("wss://", 0) == 0) {
+    t.websocket = t.tls = true;
+    rest = url.substr(6);
   } else {
-    error = "URL must start with http:// or https:// (got \"" + std::string(url) + "\")";
+    error =
+        "URL must start with http://, https://, ws:// or wss:// (got \"" + std::string(url) + "\")";
     return std::nullopt;
   }
   const auto slash = rest.find_first_of("/?");

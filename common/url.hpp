@@ -1,6 +1,7 @@
-// The one URL parser: http(s)://HOST[:PORT][/path?query] (userinfo is refused; the port defaults
-// to 80 or 443) split into what a client connects to (host, port, TLS) and what it sends (Host
-// header, origin-form target). Used by `faultline load`, the scenario's URLs and ready checks.
+// The one URL parser: http(s)://HOST[:PORT][/path?query] and ws(s)://... (userinfo is refused;
+// the port defaults to 80 or 443, wss like https) split into what a client connects to (host,
+// port, TLS) and what it sends (Host header, origin-form target). Used by `faultline load` (a
+// ws:// or wss:// URL runs WebSocket sessions), the scenario's URLs and ready checks.
 #pragma once
 
 #include <cstdint>
@@ -14,11 +15,16 @@ namespace faultline {
 
 struct Url {
   bool tls = false;
+  bool websocket = false;  // ws:// or wss:// (the same connection as http:// or https://)
   std::string host;
   std::uint16_t port = 0;
   std::string target = "/";  // origin-form path and query
   std::string host_header;   // "host[:port]" as sent
   HostPort host_port() const { return HostPort{host, port}; }
+  // "http", "https", "ws" or "wss".
+  const char* scheme() const noexcept {
+    return websocket ? (tls ? "wss" : "ws") : (tls ? "https" : "http");
+  }
 };
 // The parsed URL, or nullopt with `error` saying what is wrong.
 std::optional<Url> parse_url(std::string_view url, std::string& error);

@@ -23,6 +23,7 @@
 #include "loadgen/merge.hpp"
 #include "loadgen/push_gateway.hpp"
 #include "loadgen/replay.hpp"
+#include "loadgen/session_flags.hpp"
 #include "loadgen/start_at.hpp"
 #include "loadgen/stats.hpp"
 #include "loadgen/threshold.hpp"
@@ -55,6 +56,8 @@ struct LoadArgs {
   std::string start_at;
   PushGatewaySettings push;
   CLI::Option* start_at_opt = nullptr;
+  // --ws-*, --sse, --sse-events (session_flags.hpp)
+  SessionFlags sessions;
 };
 
 // Upper bound on the threads, checked before anything is allocated: each carries its own event
@@ -178,6 +181,20 @@ void print_summary(const json& r, const std::vector<json>& threshold_report) {
     }
     std::cerr << line << "\n";
   }
+  // Sessions: "  sessions chat: 120 opened, 110 completed, 10 ended early, 10 reconnects
+  // (close codes 1012=10)".
+  if (const auto ss = r.find("sessions"); ss != r.end() && ss->is_object())
+    for (const auto& [name, v] : ss->items()) {
+      const auto n = [&](const char* k) { return v.value(k, std::uint64_t{0}); };
+      std::string codes;
+      if (const auto cc = v.find("close_codes"); cc != v.end() && cc->is_object())
+        for (const auto& [code, k] : cc->items())
+          codes += fmt::format("{}{}={}", codes.empty() ? " (close codes " : " ", code, k.dump());
+      std::cerr << fmt::format(
+          "  sessions {}: {} opened, {} completed, {} ended early, {} reconnects{}\n", name,
+          n("opened"), n("completed"), n("ended_early"), n("reconnects"),
+          codes.empty() ? "" : codes + ")");
+    }
   for (const auto& t : threshold_report)
     std::cerr << "  threshold " << t["expr"].get<std::string>() << ": "
               << (t["ok"].get<bool>() ? "ok" : "FAILED") << " (value " << t["value"] << ")\n";
@@ -192,7 +209,10 @@ int run_load_command(const LoadArgs& a) {
   cfg.url = *url;
   if (!a.cacert.empty() && a.insecure)
     return usage_error("--cacert and --insecure exclude each other");
-  if (!a.cacert.empty() && !cfg.url.tls) return usage_error("--cacert applies to https:// URLs");
+  if (!a.cacert.empty() && !cfg.url.tls)
+    return usage_error("--cacert applies to https:// and wss:// URLs");
+  if (auto bad = a.sessions.check(cfg.url, !a.workload.empty()); !bad.empty())
+    return usage_error(bad);
 
   // Rate, users, stages, connections, timeout, seed and duration: the rules scenarios share.
   ConfigErrors option_errors;
@@ -205,6 +225,8 @@ int run_load_command(const LoadArgs& a) {
   const bool replaying = !a.replay.empty() || !a.har.empty();
   if (replaying && !a.workload.empty())
     return usage_error("--workload cannot be combined with --replay/--har");
+  if (replaying && a.sessions.sessions(cfg.url))
+    return usage_error("--replay/--har replay HTTP requests: give an http:// or https:// URL");
   if (replaying && o.users) return usage_error("--users cannot be combined with --replay/--har");
   if (replaying && o.stages) return usage_error("--stages cannot be combined with --replay/--har");
   if (!a.think_time.empty() && !o.users)
@@ -299,6 +321,10 @@ int run_load_command(const LoadArgs& a) {
                   << errors.to_string() << "\n";
         return kExitUsage;
       }
+    } else if (a.sessions.sessions(cfg.url)) {
+      ConfigErrors errors;
+      workload = a.sessions.workload(cfg.url, errors);
+      if (!errors.empty()) return usage_errors(errors);
     } else if (!replaying) {
       workload = single_request_workload(a.method, cfg.url.target, a.body);
     }
@@ -324,7 +350,15 @@ int run_load_command(const LoadArgs& a) {
   for (const auto& t : a.thresholds) {
     auto th = parse_threshold(t, error);
     if (!th) return usage_error(error);
-    if (!th->scope.empty() &&
+    const auto& sessions = workload.session_names;
+    if (th->session && sessions.empty())
+      return usage_error("--threshold \"" + t +
+                         "\": the workload has no sessions (WebSocket or SSE entries)");
+    if (th->session && !th->scope.empty() &&
+        std::find(sessions.begin(), sessions.end(), th->scope) == sessions.end())
+      return usage_error("--threshold \"" + t + "\": no session entry named \"" + th->scope +
+                         "\" in the workload");
+    if (!th->session && !th->scope.empty() &&
         std::find(workload.request_names.begin(), workload.request_names.end(), th->scope) ==
             workload.request_names.end())
       return usage_error("--threshold \"" + t + "\": no request named \"" + th->scope +
@@ -452,7 +486,9 @@ void register_commands(CommandRegistry& registry) {
       "Generate HTTP load (open model with --rate, closed with --users, else max throughput) and "
       "measure coordinated-omission-corrected latency",
       [args] { return run_load_command(*args); });
-  load->add_option("url", args->url, "Target URL: http://HOST:PORT/path or https://...");
+  load->add_option("url", args->url,
+                   "Target URL: http://HOST:PORT/path, https://..., or ws:// / wss:// (WebSocket "
+                   "sessions)");
   load->add_option("--workload", args->workload,
                    "Workload JSON file (mix of requests, flows, "
                    "generators)");
@@ -483,6 +519,7 @@ void register_commands(CommandRegistry& registry) {
   load->add_option("--method", args->method, "Method of the single request (no --workload)")
       ->capture_default_str();
   load->add_option("--body", args->body, "Body of the single request (no --workload)");
+  args->sessions.add_to(*load);
   load->add_flag("--quiet,-q", args->quiet, "No progress line on stderr");
   load->add_flag("--allow-unsent", args->allow_unsent,
                  "Exit 0 even when more than 1% of the scheduled requests were never sent "

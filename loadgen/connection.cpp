@@ -34,8 +34,6 @@ awaitable<void> watchdog_loop(Conn* c) {
   }
 }
 
-namespace {
-
 // Connects (and handshakes) if needed.
 awaitable<std::optional<Outcome>> ensure_connected(Conn* c) {
   if (c->open) co_return std::nullopt;
@@ -90,6 +88,8 @@ awaitable<std::optional<Outcome>> ensure_connected(Conn* c) {
   c->open = true;
   co_return std::nullopt;
 }
+
+namespace {
 
 // The body readers live outside exchange_once so that its coroutine frame stays small enough for
 // Asio's recycling allocator (frames over ~1 KiB are malloc'ed and freed on every request): the

@@ -28,8 +28,14 @@ double process_cpu_seconds() {
 }  // namespace
 
 void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval,
-                  CheckCounts* checks_interval) {
+                  CheckCounts* checks_interval, std::vector<SessionCounts>* sessions_interval) {
   WorkerStats& st = w.stats;
+  for (std::size_t i = 0; i < st.sessions_interval.size(); ++i) {
+    if (st.sessions_interval[i].empty()) continue;
+    if (sessions_interval && i < sessions_interval->size())
+      (*sessions_interval)[i] += st.sessions_interval[i];
+    st.sessions_interval[i] = {};
+  }
   if (!st.checks_interval.empty()) {
     st.checks_total.merge(st.checks_interval);
     if (checks_interval) checks_interval->merge(st.checks_interval);
@@ -56,6 +62,7 @@ void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval
 
 Coordinator::Coordinator(Engine& e) : e_(e), names_interval_(e.workload.request_names.size()) {
   checks_interval_.resize(e.workload.check_names.size());
+  sessions_interval_.resize(e.workload.session_names.size());
   if (!e.cfg.intervals_out.empty()) {
     std::string error;
     if (!intervals_.open(e.cfg.intervals_out, error))
@@ -139,12 +146,14 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent, Tim
   checks_interval_.reset();
   for (auto& s : names_interval_)
     s.reset();
+  for (auto& s : sessions_interval_)
+    s = {};
   std::int64_t in_flight = 0;
   IntervalSchedule total;  // cumulative counters of every worker
   for (auto& w : e_.workers) {
     {
       std::lock_guard lock(w->mu);
-      fold_pending(*w, &interval_sum_, &names_interval_, &checks_interval_);
+      fold_pending(*w, &interval_sum_, &names_interval_, &checks_interval_, &sessions_interval_);
     }
     in_flight += w->in_flight.load(std::memory_order_relaxed);
     // Read in the reverse order of the worker's increments (an arrival is offered, then sent,
@@ -191,6 +200,7 @@ void Coordinator::tick(TimePoint now, bool final_tick, std::uint64_t unsent, Tim
   if (metrics_) {
     metrics_->observe(interval_sum_);
     metrics_->observe_checks(checks_interval_);
+    metrics_->observe_sessions(sessions_interval_);
     metrics_->in_flight->Set(static_cast<double>(in_flight));
     metrics_->backlog->Set(static_cast<double>(total.backlog));
     metrics_->offered_rate->Set(offered_rate);
@@ -263,6 +273,7 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
   ScheduleCounts schedule;
   CheckCounts checks;
   checks.resize(e_.workload.check_names.size());
+  std::vector<SessionCounts> sessions(e_.workload.session_names.size());
   for (auto& w : e_.workers) {
     std::lock_guard lock(w->mu);
     auto& secs = w->stats.seconds;
@@ -270,6 +281,8 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
       it->second.add_to(line_stats, names);
       schedule += it->second.schedule;
       checks.merge(it->second.checks);
+      for (std::size_t k = 0; k < it->second.sessions.size() && k < sessions.size(); ++k)
+        sessions[k] += it->second.sessions[k];
       it = secs.erase(it);
     }
     w->stats.seconds_floor = s + 1;
@@ -289,6 +302,8 @@ void Coordinator::write_second(std::int64_t s, bool final_tick, bool take_later)
   json line = interval_line(t, 1.0, line_stats, names, e_.workload.request_names, closed.in_flight,
                             closed.backlog, offered_rate, stage, schedule);
   if (!checks.empty()) line["checks"] = checks.to_json(e_.workload.check_names);
+  // The sessions that opened and ended in this second (by the time their connection held).
+  if (!sessions.empty()) line["sessions"] = sessions_to_json(e_.workload.session_names, sessions);
   // What `report merge --intervals` needs to line shards up (loadgen/interval_merge.hpp).
   line["seconds"] = 1.0;
   line["start_unix"] = e_.start_unix;

@@ -11,6 +11,8 @@
 
 #include "loadgen/detail/connection.hpp"
 #include "loadgen/http1.hpp"
+#include "loadgen/sse.hpp"
+#include "loadgen/websocket.hpp"
 
 namespace faultline::loadgen::detail {
 namespace {
@@ -80,7 +82,8 @@ class ConnExchanger final : public Exchanger {
   bool first_ = true;
 };
 
-// One iteration of a workload entry (request, flow or generator), or one replayed request.
+// One iteration of a workload entry (request, flow, generator or session), or one replayed
+// request.
 awaitable<void> run_job(Conn* c, Job job) {
   Worker* w = c->w;
   Engine& e = *w->engine;
@@ -92,6 +95,14 @@ awaitable<void> run_job(Conn* c, Job job) {
     co_return;
   }
   const Entry& entry = e.workload.entries[job.entry];
+  if (entry.ws) {
+    co_await run_ws_session(c, entry, job);
+    co_return;
+  }
+  if (entry.sse) {
+    co_await run_sse_session(c, entry, job);
+    co_return;
+  }
   if (entry.generator) {
     ConnExchanger ex(c, job.intended);
     co_await entry.generator->run(&ex);

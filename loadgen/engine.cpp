@@ -97,6 +97,8 @@ void make_workers(Engine& engine, IoPool& pool) {
     w->stats.names_interval.resize(names);
     w->stats.checks_total.resize(engine.workload.check_names.size());
     w->stats.checks_interval.resize(engine.workload.check_names.size());
+    w->stats.sessions_total.resize(engine.workload.session_names.size());
+    w->stats.sessions_interval.resize(engine.workload.session_names.size());
     if (cfg.url.tls) w->stats.handshakes.resize(stage_count + 1);
     engine.workers.push_back(std::move(w));
   }

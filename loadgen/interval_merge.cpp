@@ -66,6 +66,7 @@ struct IntervalMerger::Second {
   std::uint64_t stage = 0;
   std::map<std::string, NameSum> names;
   CheckSums checks;  // response checks, when the lines have them
+  std::optional<std::map<std::string, SessionCounts>> sessions;  // when the lines have them
   std::vector<StreamPart> parts;
   std::uint64_t merged_from = 0;  // streams in this second that were themselves merges
 };
@@ -171,6 +172,11 @@ void IntervalMerger::add(std::size_t stream, const json& line) {
       if (auto it = name_hists.find(name); it != name_hists.end()) n.hist.merge(it->second);
     }
   if (auto c = line.find("checks"); c != line.end()) add_checks(s.checks, *c);
+  if (auto ss = line.find("sessions"); ss != line.end() && ss->is_object()) {
+    if (!s.sessions) s.sessions.emplace();
+    for (const auto& [name, c] : ss->items())
+      (*s.sessions)[name] += SessionCounts::from_json(c);
+  }
   StreamPart& p = s.parts[stream];
   if (auto sc = line.find("schedule"); sc != line.end() && sc->is_object()) {
     s.offered += u64(*sc, "offered");
@@ -248,6 +254,12 @@ std::vector<json> IntervalMerger::take_ready() {
           {"total", n.total}, {"ok", n.ok}, {"failed", n.failed}, {"histogram", n.hist.to_json()}};
     j["requests_by_name"] = std::move(by);
     if (!s.checks.empty()) j["checks"] = checks_to_json(s.checks);
+    if (s.sessions) {
+      json ss = json::object();
+      for (const auto& [name, c] : *s.sessions)
+        ss[name] = c.to_json();
+      j["sessions"] = std::move(ss);
+    }
     json sched{{"offered", s.offered},
                {"sent", s.sent},
                {"late", s.late},

@@ -5,12 +5,12 @@
 // (IntervalMerger, fed line by line).
 //
 // Per second (the line's `t` rounded to a whole second; shards started with the same --start-at
-// line up): counters, errors and the schedule are summed, histograms merged losslessly
-// (Histogram::merge), per name too, and the percentiles recomputed from the merged histogram.
-// Levels (in_flight, backlog, offered_rps) are the sum of each shard's last value in that second;
-// `seconds` is the longest shard's, throughput_rps = total / seconds. A merged line carries
-// `merged_from` (the number of streams), `start_unix` and `model`, and no
-// `latency_uncorrected_seconds` (the lines have no uncorrected histogram to merge).
+// line up): counters, errors, the schedule and the sessions (by entry name and close code) are
+// summed, histograms merged losslessly (Histogram::merge), per name too, and the percentiles
+// recomputed from the merged histogram. Levels (in_flight, backlog, offered_rps) are the sum of
+// each shard's last value in that second; `seconds` is the longest shard's, throughput_rps = total
+// / seconds. A merged line carries `merged_from` (the number of streams), `start_unix` and `model`,
+// and no `latency_uncorrected_seconds` (the lines have no uncorrected histogram to merge).
 //
 // The streams must line up: every line names its `start_unix` (second 0 as Unix time), `model`
 // and `shard` ("I/N"). Starts more than kIntervalStartToleranceSeconds apart, different models, a

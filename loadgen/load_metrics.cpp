@@ -98,6 +98,45 @@ void LoadMetrics::observe_checks(const CheckCounts& interval) {
   }
 }
 
+void LoadMetrics::declare_sessions(const std::vector<std::string>& names) {
+  if (sessions || names.empty()) return;
+  sessions = &prometheus::BuildCounter()
+                  .Name("faultline_load_sessions_total")
+                  .Help(
+                      "WebSocket and SSE sessions by workload entry and event (opened, completed, "
+                      "ended_early, reconnects)")
+                  .Register(metrics.registry());
+  for (const auto& n : names)
+    session_events.push_back({&sessions->Add({{"name", n}, {"event", "opened"}}),
+                              &sessions->Add({{"name", n}, {"event", "completed"}}),
+                              &sessions->Add({{"name", n}, {"event", "ended_early"}}),
+                              &sessions->Add({{"name", n}, {"event", "reconnects"}})});
+  ws_close_codes = &prometheus::BuildCounter()
+                        .Name("faultline_load_ws_close_codes_total")
+                        .Help(
+                            "Close frames WebSocket servers started, by code (1000-1015 as they "
+                            "are, 3xxx, 4xxx, other)")
+                        .Register(metrics.registry());
+}
+
+void LoadMetrics::observe_sessions(const std::vector<SessionCounts>& interval) {
+  for (std::size_t i = 0; i < interval.size() && i < session_events.size(); ++i) {
+    const SessionCounts& c = interval[i];
+    const std::uint64_t counts[4] = {c.opened, c.completed, c.ended_early, c.reconnects};
+    for (std::size_t k = 0; k < 4; ++k)
+      if (counts[k] > 0) session_events[i][k]->Increment(static_cast<double>(counts[k]));
+    for (const auto& [code, n] : c.close_codes)
+      ws_close_codes->Add({{"code", ws_close_code_label(code)}}).Increment(static_cast<double>(n));
+  }
+}
+
+std::string ws_close_code_label(std::uint16_t code) {
+  if (code >= 1000 && code <= 1015) return std::to_string(code);
+  if (code >= 3000 && code <= 3999) return "3xxx";
+  if (code >= 4000 && code <= 4999) return "4xxx";
+  return "other";
+}
+
 void LoadMetrics::observe(const Stats& interval) {
   by_outcome[0]->Increment(static_cast<double>(interval.ok));
   for (std::size_t k = 0; k < kErrorKinds; ++k) {

@@ -27,6 +27,8 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   CheckSums checks;                          // response checks, when the workload had them
   bool has_checks = false;
   std::map<std::size_t, HandshakeStats> stage_handshakes;
+  std::map<std::string, SessionCounts> sessions;  // WebSocket and SSE sessions, by entry
+  bool has_sessions = false;
   std::string model;
   for (std::size_t d = 0; d < docs.size(); ++d) {
     const json& doc = docs[d];
@@ -87,6 +89,11 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
       has_checks = true;
       add_checks(checks, *c);
     }
+    if (auto ss = doc.find("sessions"); ss != doc.end() && ss->is_object()) {
+      has_sessions = true;
+      for (const auto& [name, c] : ss->items())
+        sessions[name] += SessionCounts::from_json(c);
+    }
   }
   json out = total.to_json(duration, true);
   out["version"] = 1;
@@ -120,6 +127,12 @@ json merge_results(const std::vector<json>& docs, const std::vector<std::string>
   out["requests_by_name"] = std::move(by);
   if (handshakes) out["tls"] = handshakes->to_json();
   if (has_checks) out["checks"] = checks_to_json(checks);
+  if (has_sessions) {
+    json ss = json::object();
+    for (const auto& [name, c] : sessions)
+      ss[name] = c.to_json();
+    out["sessions"] = std::move(ss);
+  }
   return out;
 }
 

@@ -39,7 +39,7 @@ std::optional<std::string> push_group_url(const PushGatewaySettings& s, std::siz
     error = "--push-gateway: " + url_error;
     return std::nullopt;
   }
-  if (url->target.find('?') != std::string::npos) {
+  if (url->websocket || url->target.find('?') != std::string::npos) {
     error = "--push-gateway: expected http(s)://HOST:PORT[/prefix] without a query";
     return std::nullopt;
   }

@@ -71,7 +71,7 @@ json results_json(const Engine& e, const RunSummary& run) {
   const double duration = run.duration_seconds;
   json out = total.to_json(duration, true);
   out["version"] = 1;
-  out["url"] = (cfg.url.tls ? "https://" : "http://") + cfg.url.host_header + cfg.url.target;
+  out["url"] = std::string(cfg.url.scheme()) + "://" + cfg.url.host_header + cfg.url.target;
   out["model"] = cfg.replay ? "replay" : model_name(cfg.model);
   out["interrupted"] = run.interrupted;
   out["duration_seconds"] = duration;
@@ -122,6 +122,13 @@ json results_json(const Engine& e, const RunSummary& run) {
     for (const auto& w : e.workers)
       checks.merge(w->stats.checks_total);
     out["checks"] = checks.to_json(e.workload.check_names);
+  }
+  if (!e.workload.session_names.empty()) {
+    std::vector<SessionCounts> sessions(e.workload.session_names.size());
+    for (const auto& w : e.workers)
+      for (std::size_t i = 0; i < sessions.size() && i < w->stats.sessions_total.size(); ++i)
+        sessions[i] += w->stats.sessions_total[i];
+    out["sessions"] = sessions_to_json(e.workload.session_names, sessions);
   }
   return out;
 }

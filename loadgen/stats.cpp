@@ -4,12 +4,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace faultline::loadgen {
 namespace {
 constexpr std::array<const char*, kErrorKinds> kNames = {
-    "connect_refused", "connect_timeout", "reset",        "read_timeout",
-    "http_4xx",        "http_5xx",        "bad_response", "invalid_request"};
+    "connect_refused", "connect_timeout", "reset",           "read_timeout", "http_4xx",
+    "http_5xx",        "bad_response",    "invalid_request", "closed"};
 }
 
 const char* error_kind_name(std::size_t kind) noexcept {
@@ -193,6 +194,56 @@ ScheduleCounts ScheduleCounts::from_json(const json& j) {
   c.sent =
       j.contains("sent") ? count("sent") : c.offered - std::min(c.offered, c.dropped + c.unsent);
   return c;
+}
+
+SessionCounts& SessionCounts::operator+=(const SessionCounts& o) {
+  opened += o.opened;
+  completed += o.completed;
+  ended_early += o.ended_early;
+  reconnects += o.reconnects;
+  for (const auto& [code, n] : o.close_codes)
+    close_codes[code] += n;
+  return *this;
+}
+
+json SessionCounts::to_json() const {
+  json codes = json::object();
+  for (const auto& [code, n] : close_codes)
+    codes[std::to_string(code)] = n;
+  return {{"opened", opened},
+          {"completed", completed},
+          {"ended_early", ended_early},
+          {"reconnects", reconnects},
+          {"close_codes", std::move(codes)}};
+}
+
+SessionCounts SessionCounts::from_json(const json& j) {
+  SessionCounts c;
+  if (!j.is_object()) return c;
+  auto count = [](const json& v) {
+    return v.is_number_unsigned() ? v.get<std::uint64_t>() : std::uint64_t{0};
+  };
+  for (auto [key, into] :
+       {std::pair{"opened", &c.opened}, std::pair{"completed", &c.completed},
+        std::pair{"ended_early", &c.ended_early}, std::pair{"reconnects", &c.reconnects}})
+    if (auto it = j.find(key); it != j.end()) *into = count(*it);
+  if (auto codes = j.find("close_codes"); codes != j.end() && codes->is_object())
+    for (const auto& [code, n] : codes->items()) {
+      unsigned value = 0;
+      const auto [p, ec] = std::from_chars(code.data(), code.data() + code.size(), value);
+      if (ec != std::errc{} || p != code.data() + code.size() || value > 65535) continue;
+      if (const std::uint64_t k = count(n); k > 0)
+        c.close_codes[static_cast<std::uint16_t>(value)] += k;
+    }
+  return c;
+}
+
+json sessions_to_json(const std::vector<std::string>& names,
+                      const std::vector<SessionCounts>& counts) {
+  json out = json::object();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out[names[i]] = i < counts.size() ? counts[i].to_json() : SessionCounts{}.to_json();
+  return out;
 }
 
 void add_never_sent(json& j, std::uint64_t never_sent) {

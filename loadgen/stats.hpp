@@ -6,8 +6,11 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/config.hpp"
 #include "common/histogram.hpp"
@@ -25,8 +28,10 @@ enum class Outcome : std::uint8_t {
   bad_response,
   // Not sent: a captured value would have put CR, LF or NUL into a header (request splitting).
   invalid_request,
+  // WebSocket sessions: the server's close frame came while this message awaited its reply.
+  closed,
 };
-inline constexpr std::size_t kErrorKinds = 8;            // every Outcome but ok
+inline constexpr std::size_t kErrorKinds = 9;            // every Outcome but ok
 const char* error_kind_name(std::size_t kind) noexcept;  // kind = Outcome - 1
 std::optional<std::size_t> error_kind_from_name(std::string_view name) noexcept;
 // Latency is recorded only for requests that got an HTTP response (any status).
@@ -91,6 +96,34 @@ struct ScheduleCounts {
   // `sent`, from an older file, is offered - dropped - unsent).
   static ScheduleCounts from_json(const json& j);
 };
+
+// What became of the WebSocket or SSE sessions of one workload entry (one iteration = one
+// session). opened: the handshake (WebSocket) or the response head (SSE) succeeded; each opened
+// session ends once, as completed (its whole plan, or cut by the end of the run) or ended_early
+// (a close frame, EOF, a reset, a timeout, a malformed frame or body before its plan was
+// through); reconnects: sessions opened after the same user's (connection's) previous session
+// ended early; close_codes: the close frames the server started, by code (1005: no code).
+struct SessionCounts {
+  std::uint64_t opened = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t ended_early = 0;
+  std::uint64_t reconnects = 0;
+  std::map<std::uint16_t, std::uint64_t> close_codes;
+
+  SessionCounts& operator+=(const SessionCounts& o);
+  bool empty() const noexcept {
+    return opened == 0 && completed == 0 && ended_early == 0 && reconnects == 0 &&
+           close_codes.empty();
+  }
+  // {"opened","completed","ended_early","reconnects","close_codes":{"1012":N}}: the shape of
+  // results' and interval lines' "sessions" objects (by entry name).
+  json to_json() const;
+  // Reads to_json() back (missing counters are 0; codes outside 0..65535 are skipped).
+  static SessionCounts from_json(const json& j);
+};
+// {"NAME": SessionCounts::to_json(), ...} over `names` (counts[i] is names[i]'s; missing = 0).
+json sessions_to_json(const std::vector<std::string>& names,
+                      const std::vector<SessionCounts>& counts);
 
 // Counts arrivals never sent (`never_sent` = unsent + dropped) as failed requests of kind
 // "unsent" in a results scope (`j` from Stats::to_json): sets requests.unsent, errors.unsent and

@@ -77,7 +77,7 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string& err
     if (metric != "errors.unsent" && !error_kind_from_name(metric.substr(7))) {
       error = "--threshold \"" + t.expr +
               "\": unknown error kind (connect_refused, connect_timeout, reset, read_timeout, "
-              "http_4xx, http_5xx, bad_response, invalid_request, unsent)";
+              "http_4xx, http_5xx, bad_response, invalid_request, closed, unsent)";
       return std::nullopt;
     }
   } else if (const auto c = checks_metric(metric)) {
@@ -97,6 +97,8 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string& err
               " applies to the whole run, not to a request name";
       return std::nullopt;
     }
+  } else if (metric == "reconnects" || metric == "ended_early_ratio") {
+    t.session = true;
   } else if (metric != "error_ratio" && metric != "throughput_rps" && metric != "requests" &&
              metric != "ok" && metric != "failed") {
     error = "--threshold \"" + t.expr + "\": unknown metric \"" + metric + "\"";
@@ -121,6 +123,17 @@ std::optional<Threshold> parse_threshold(std::string_view text, std::string& err
 }
 
 std::optional<double> threshold_value(const Threshold& t, const json& results) {
+  if (t.session) {
+    const auto sessions = results.find("sessions");
+    if (sessions == results.end() || !sessions->is_object()) return std::nullopt;
+    if (!t.scope.empty() && !sessions->contains(t.scope)) return std::nullopt;
+    SessionCounts sum;
+    for (const auto& [name, c] : sessions->items())
+      if (t.scope.empty() || name == t.scope) sum += SessionCounts::from_json(c);
+    if (t.metric == "reconnects") return static_cast<double>(sum.reconnects);
+    return sum.opened > 0 ? static_cast<double>(sum.ended_early) / static_cast<double>(sum.opened)
+                          : 0.0;
+  }
   const json* scope = &results;
   if (!t.scope.empty()) {
     auto by = results.find("requests_by_name");

@@ -17,6 +17,10 @@
 //                                                    (loadgen/checks.hpp; 0 when none ran);
 //                                                    `checks` alone: over every check
 //           checks{CHECK}.failed | .passed           counts (no NAME: prefix)
+//           reconnects                               sessions reconnected after one ended early
+//           ended_early_ratio                        ended_early / opened (0 when none opened);
+//                                                    both of the "sessions" object, NAME is a
+//                                                    session entry (absent = every one)
 //   OP      <  <=  >  >=
 //   VALUE   durations "200ms", "1.5s" (a bare number is seconds); numbers "0.01", "1%", "2k"
 #pragma once
@@ -30,10 +34,11 @@
 namespace faultline::loadgen {
 
 struct Threshold {
-  std::string expr;    // as written
-  std::string scope;   // request name, empty for the whole run
-  std::string metric;  // normalized metric name
-  std::string check;   // checks{CHECK}...: the check's name (validated against the workload)
+  std::string expr;      // as written
+  std::string scope;     // request name, empty for the whole run
+  std::string metric;    // normalized metric name
+  std::string check;     // checks{CHECK}...: the check's name (validated against the workload)
+  bool session = false;  // a sessions metric: `scope` is a session entry's name
   std::string op;
   double limit = 0;  // seconds for latency metrics
 };

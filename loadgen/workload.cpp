@@ -320,11 +320,17 @@ Workload parse_workload(const json& doc, const GeneratorRegistry& registry, Conf
     }
     const bool is_flow = e.contains("flow");
     const bool is_gen = e.contains("generator");
-    if (is_flow && is_gen) {
-      errors.add(path, "has both \"flow\" and \"generator\"; pick one");
+    const int kinds =
+        int{is_flow} + int{is_gen} + int{e.contains("websocket")} + int{e.contains("sse")};
+    if (kinds > 1) {
+      errors.add(path,
+                 "has more than one of \"flow\", \"generator\", \"websocket\" and \"sse\"; "
+                 "pick one");
       continue;
     }
-    if (is_gen) {
+    if (e.contains("websocket") || e.contains("sse")) {
+      parse_session_entry(e, path, entry, w, errors);
+    } else if (is_gen) {
       auto kind = get_string(e, path, "generator", errors, true);
       if (!kind) continue;
       const GeneratorType* type = registry.find(*kind);

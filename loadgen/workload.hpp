@@ -3,8 +3,10 @@
 // once (every error names its JSON path); the engine then only picks entries and renders templates.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -78,18 +80,49 @@ class Generator {
   virtual awaitable<void> run(Exchanger* ex) = 0;
 };
 
+// A WebSocket session (workload "websocket" entries, or a ws:// URL with the --ws-* flags): the
+// handshake (stats under NAME.connect), then `messages` messages `interval` apart, each awaiting
+// its reply (RTT under NAME.message), then a close 1000.
+struct WsPlan {
+  Template target;  // origin-form path and query; host and TLS from the URL argument
+  std::uint64_t messages = 10;
+  std::chrono::nanoseconds interval = std::chrono::seconds(1);
+  Template message;         // rendered per message (${seq} makes it unique)
+  bool binary = false;      // binary frames instead of text
+  std::string subprotocol;  // Sec-WebSocket-Protocol, empty = none
+  bool reply_next = false;  // the next message is the reply (else: the one echoing the payload)
+  std::size_t connect_name = 0, message_name = 0;  // into Workload::request_names
+};
+
+// An SSE session (workload "sse" entries, or --sse): GET with Accept: text/event-stream
+// (Last-Event-ID after a reconnect), time to the first event under NAME.first_event, the gaps
+// between events under NAME.event, done after `events` events.
+struct SsePlan {
+  Template target;
+  std::uint64_t events = 10;
+  std::size_t first_event_name = 0, event_name = 0;
+};
+
 struct Entry {
   std::string name;
   double weight = 1;
   std::vector<StepSpec> steps;  // one step = a plain request
   std::unique_ptr<Generator> generator;
+  // A session entry (one iteration = one session): its plan and its index into
+  // Workload::session_names.
+  std::optional<WsPlan> ws;
+  std::optional<SsePlan> sse;
+  std::size_t session = 0;
 };
 
 struct Workload {
   std::vector<Entry> entries;
   std::vector<std::string> request_names;  // every name stats are kept under
   std::vector<std::string> check_names;    // every response check's name (checks.hpp)
-  std::vector<double> cumulative;          // cumulative weights, for pick()
+  // The entries that run sessions (WebSocket or SSE), by entry name: what results' and interval
+  // lines' "sessions" objects are keyed by (empty: the workload has none, no "sessions").
+  std::vector<std::string> session_names;
+  std::vector<double> cumulative;  // cumulative weights, for pick()
 
   std::size_t pick(Rng& rng) const;
   std::size_t add_name(std::string name);
@@ -107,6 +140,14 @@ Workload parse_workload(const json& doc, const GeneratorRegistry& registry, Conf
 // Reads and parses a workload file (`--workload FILE`); a file that cannot be read or is not JSON
 // is one error at "$".
 Workload load_workload_file(const std::string& file, ConfigErrors& errors);
+// A session entry's "websocket" or "sse" member (the caller checked that `e` has one): fills
+// `entry` and adds its names to `w`; errors with JSON paths (loadgen/session_workload.cpp).
+void parse_session_entry(const json& e, const std::string& path, Entry& entry, Workload& w,
+                         ConfigErrors& errors);
+// "faultline ${seq}": a WebSocket session's message when none is given (unique per message).
+Template default_ws_message();
+// One session entry named "default" (the --ws-* and --sse flags): its names are added to `w`.
+void add_session_entry(Workload& w, std::optional<WsPlan> ws, std::optional<SsePlan> sse);
 // One GET (or METHOD) of `target`, named "default".
 Workload single_request_workload(const std::string& method, const std::string& target,
                                  const std::string& body);

@@ -13,6 +13,9 @@ namespace faultline::loadgen::detail {
 
 // Cancels the connection's socket operations when its deadline passes (one per connection).
 awaitable<void> watchdog_loop(Conn* c);
+// Connects `c` (TCP, then TLS for https:// and wss://) unless it is open; the failure's outcome
+// (connect_refused, connect_timeout, bad_response for a refused TLS handshake) or nullopt.
+awaitable<std::optional<Outcome>> ensure_connected(Conn* c);
 // One request/response on `c` (connecting first when needed); keeps head and body in `out` when
 // given. `now` is the caller's current time.
 awaitable<Outcome> exchange(Conn* c, const std::string* bytes, bool head_method, StepResult* out,

@@ -26,6 +26,7 @@ class Coordinator {
   void publish_to(LoadMetrics* m) {
     metrics_ = m;
     m->declare_checks(e_.workload.check_names);
+    m->declare_sessions(e_.workload.session_names);
   }
 
   // Ticks once a second from the engine's start until the run is over; true when a stop signal
@@ -83,7 +84,8 @@ class Coordinator {
   std::uint64_t last_backlog_ = 0;
   Stats interval_sum_;
   std::vector<Stats> names_interval_;
-  CheckCounts checks_interval_;  // since the last tick, by completion (metrics)
+  CheckCounts checks_interval_;                   // since the last tick, by completion (metrics)
+  std::vector<SessionCounts> sessions_interval_;  // since the last tick (metrics)
   std::size_t saturated_seconds_ = 0;
   bool warned_saturated_ = false;
   std::int64_t max_lag_ns_ = 0;

@@ -72,6 +72,10 @@ struct WorkerStats {
   // last tick (by completion, for the Prometheus counters).
   CheckCounts checks_total;
   CheckCounts checks_interval;
+  // Sessions by Workload::session_names (empty when the workload has none): the run's, and
+  // since the last tick (for the Prometheus counters).
+  std::vector<SessionCounts> sessions_total;
+  std::vector<SessionCounts> sessions_interval;
   // The --intervals-out lines' side: requests by the second they were sent in (open model: their
   // intended send time), so a request that completes late still counts in its own second; and
   // the schedule of the arrivals (iterations) by the second they were intended for, so each line
@@ -96,6 +100,7 @@ struct WorkerStats {
     std::vector<Stats> names;
     CheckCounts checks;
     ScheduleCounts schedule;
+    std::vector<SessionCounts> sessions;  // by Workload::session_names, sized on first use
 
     // `names_count`: how many names the workload has.
     void record(std::size_t name, std::size_t names_count, Outcome outcome,
@@ -147,6 +152,18 @@ struct Conn {
   bool open = false;
   bool stopped = false;
   std::uint64_t used = 0;  // requests completed on the current TCP connection
+  // Sessions, by session entry (Workload::session_names): whether the previous session of that
+  // entry on this connection (open model) or user (closed and max models) ended early, so the
+  // next one opened is a reconnect; and the last SSE event id it saw (sent as Last-Event-ID).
+  struct SessionMemory {
+    bool ended_early = false;
+    std::string last_event_id;
+  };
+  std::vector<SessionMemory> sessions;
+  SessionMemory& session_memory(std::size_t session) {
+    if (session >= sessions.size()) sessions.resize(session + 1);
+    return sessions[session];
+  }
   std::optional<Job> job;
   // A lower bound of the intended send time (ticks()) of any request this connection has yet to
   // record, kNoRequest when it has none: set when it is handed a job (before the scheduler or
@@ -261,6 +278,9 @@ struct Worker {
   // `intended`: the time the request is attributed to (see WorkerStats::seconds); `c` holds it
   // from now on (Conn::holds; its driver releases it once the job is done).
   inline TimePoint begin_request(Conn* c, TimePoint intended);
+  // Adds `delta` to session entry `session`'s counts: the run's, the tick's and those of the
+  // second `at` falls in (the time the connection holds, so the line waits for it).
+  inline void record_session(std::size_t session, TimePoint at, const SessionCounts& delta);
   // Once per new TLS connection (not on the per-request path).
   inline void record_handshake(bool ok, TimePoint started, Clock::duration took);
   void end_request(std::size_t name, TimePoint intended, TimePoint sent_at, Outcome outcome,
@@ -385,6 +405,17 @@ inline TimePoint Worker::begin_request(Conn* c, TimePoint intended) {
   return Clock::now();
 }
 
+inline void Worker::record_session(std::size_t session, TimePoint at, const SessionCounts& delta) {
+  const std::int64_t second = engine->second_of(at);
+  std::lock_guard lock(mu);
+  if (session >= stats.sessions_total.size()) return;
+  stats.sessions_total[session] += delta;
+  stats.sessions_interval[session] += delta;
+  auto& in_second = stats.seconds[std::max(second, stats.seconds_floor)].sessions;
+  if (in_second.size() < stats.sessions_total.size()) in_second.resize(stats.sessions_total.size());
+  in_second[session] += delta;
+}
+
 inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration took) {
   if (stats.handshakes.empty()) return;
   const std::size_t stage = std::min(engine->stage_of(started), stats.handshakes.size() - 1);
@@ -395,6 +426,7 @@ inline void Worker::record_handshake(bool ok, TimePoint started, Clock::duration
 // Folds what `w` recorded since the last call into its totals and stages (and, when given, into
 // the interval sums). Caller holds w.mu or the workers are stopped.
 void fold_pending(Worker& w, Stats* interval, std::vector<Stats>* names_interval,
-                  CheckCounts* checks_interval = nullptr);
+                  CheckCounts* checks_interval = nullptr,
+                  std::vector<SessionCounts>* sessions_interval = nullptr);
 
 }  // namespace faultline::loadgen::detail

@@ -3,7 +3,10 @@
 // own event loop that serves them at GET /metrics.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -39,13 +42,27 @@ struct LoadMetrics {
   // of the workload (so each series exists from the start, at 0); idempotent.
   prometheus::Family<prometheus::Counter>* checks = nullptr;
   std::vector<prometheus::Counter*> check_passed, check_failed;
+  // faultline_load_sessions_total{name, event}: created by declare_sessions for every session
+  // entry (events opened, completed, ended_early, reconnects); idempotent.
+  prometheus::Family<prometheus::Counter>* sessions = nullptr;
+  std::vector<std::array<prometheus::Counter*, 4>> session_events;
+  // faultline_load_ws_close_codes_total{code}: the servers' close frames, code label bounded by
+  // ws_close_code_label().
+  prometheus::Family<prometheus::Counter>* ws_close_codes = nullptr;
   LoadMetrics();
   // Adds one interval's requests, errors and latencies.
   void observe(const Stats& interval);
   void declare_checks(const std::vector<std::string>& names);
   // Adds one interval's check results (by completion, like the requests).
   void observe_checks(const CheckCounts& interval);
+  void declare_sessions(const std::vector<std::string>& names);
+  // Adds one tick's session events (by Workload::session_names).
+  void observe_sessions(const std::vector<SessionCounts>& interval);
 };
+
+// A close code as a metric label, from a bounded set: "1000".."1015" as they are, "3xxx"
+// (registered, 3000-3999), "4xxx" (private, 4000-4999), "other".
+std::string ws_close_code_label(std::uint16_t code);
 
 // Owns the metrics and the server that exposes them; one per run.
 class MetricsEndpoint {

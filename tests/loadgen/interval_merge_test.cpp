@@ -55,6 +55,33 @@ json line(double t, std::uint64_t total, int ms, const std::string& shard, doubl
 
 }  // namespace
 
+TEST(IntervalMerger, AddsSessionsPerSecond) {
+  loadgen::IntervalMerger m({"a", "b"});
+  json a = line(1.0, 10, 2, "0/2");
+  a["sessions"] = json::parse(R"({"chat": {"opened": 3, "completed": 1, "ended_early": 2,
+      "reconnects": 1, "close_codes": {"1012": 2}}})");
+  json b = line(1.0, 10, 2, "1/2");
+  b["sessions"] = json::parse(R"({"chat": {"opened": 2, "completed": 2, "ended_early": 0,
+      "reconnects": 0, "close_codes": {}}, "events": {"opened": 1, "completed": 0,
+      "ended_early": 1, "reconnects": 0, "close_codes": {}}})");
+  m.add(0, a);
+  m.add(1, b);
+  m.finish(0);
+  m.finish(1);
+  const auto ready = m.take_ready();
+  ASSERT_EQ(ready.size(), 1u);
+  const json& s = ready[0]["sessions"];
+  EXPECT_EQ(s["chat"]["opened"], 5);
+  EXPECT_EQ(s["chat"]["ended_early"], 2);
+  EXPECT_EQ(s["chat"]["close_codes"]["1012"], 2);
+  EXPECT_EQ(s["events"]["ended_early"], 1);
+  // Lines without sessions merge without them.
+  loadgen::IntervalMerger plain({"a"});
+  plain.add(0, line(1.0, 10, 2, "0/1"));
+  plain.finish(0);
+  EXPECT_FALSE(plain.take_ready()[0].contains("sessions"));
+}
+
 TEST(IntervalMerger, SumsPerSecondLosslessly) {
   loadgen::IntervalMerger m({"a", "b"});
   m.add(0, line(1.001, 100, 2, "0/2"));

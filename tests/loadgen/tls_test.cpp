@@ -92,7 +92,7 @@ TEST_F(LoadTls, CacertFlagErrorsExit2) {
       {{url(), "--cacert", pki.ca_cert.string(), "--insecure"},
        "--cacert and --insecure exclude each other"},
       {{"http://127.0.0.1:1/", "--cacert", pki.ca_cert.string()},
-       "--cacert applies to https:// URLs"},
+       "--cacert applies to https:// and wss:// URLs"},
       {{url(), "--cacert", dir.file("missing.pem")},
        "--cacert: cannot read " + dir.file("missing.pem") + ": No such file or directory"},
       {{url(), "--cacert", dir.file("garbage.pem")},

@@ -32,6 +32,31 @@ TEST(Url, SplitsSchemeHostPortAndTarget) {
   EXPECT_EQ(u->target, "/?x=1");
 }
 
+TEST(Url, WebSocketSchemesDefaultToPorts80And443) {
+  std::string error;
+  auto u = parse_url("ws://example.com/ws/echo", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_TRUE(u->websocket);
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->port, 80);
+  EXPECT_EQ(u->target, "/ws/echo");
+  EXPECT_STREQ(u->scheme(), "ws");
+  u = parse_url("wss://[::1]?room=1", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_TRUE(u->websocket);
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->target, "/?room=1");
+  EXPECT_STREQ(u->scheme(), "wss");
+  u = parse_url("wss://h:9443/", error);
+  ASSERT_TRUE(u) << error;
+  EXPECT_EQ(u->port, 9443);
+  EXPECT_STREQ(parse_url("https://h", error)->scheme(), "https");
+  EXPECT_FALSE(parse_url("ws:/h", error));
+  EXPECT_FALSE(parse_url("wss://", error));
+  EXPECT_FALSE(parse_url("ws://u:p@h/", error));
+}
+
 TEST(Url, TakesBracketedIpv6Hosts) {
   std::string error;
   auto u = parse_url("http://[::1]:8080/p", error);
@@ -50,8 +75,8 @@ TEST(Url, RejectsMalformedUrlsSayingWhy) {
     const char* message;
   };
   const Case cases[] = {
-      {"ftp://x/", "must start with http:// or https://"},
-      {"example.com", "must start with http:// or https://"},
+      {"ftp://x/", "must start with http://, https://, ws:// or wss://"},
+      {"example.com", "must start with http://, https://, ws:// or wss://"},
       {"http:///path", "has no host"},
       {"http://h:0/", "bad port"},
       {"http://h:99999/", "bad port"},
