@@ -9,7 +9,7 @@
 #include <algorithm>
 
 #include "proxy/behavior.hpp"
-#include "proxy/behaviors/match.hpp"
+#include "proxy/behaviors/body_behavior.hpp"
 
 namespace faultline::proxy {
 
@@ -60,48 +60,20 @@ class BodyDelaySpec : public BodyFaultSpec {
   std::unique_ptr<StreamStage> make(Rng& rng, Clock::time_point) const override {
     return std::make_unique<BodyDelayStage>(delay_, jitter_, per_bytes_, Rng(rng.next()));
   }
-  json attributes() const {
-    return {{"delay", delay_}, {"jitter", jitter_}, {"per_bytes", per_bytes_}};
-  }
 
  private:
   std::int64_t delay_, jitter_, per_bytes_;
 };
 
-class HttpBodyDelayConfig : public BehaviorConfig {
- public:
-  HttpBodyDelayConfig(std::shared_ptr<const BodyDelaySpec> spec, RequestMatch match)
-      : spec_(std::move(spec)), match_(std::move(match)) {}
-  json attributes() const override {
-    json a = spec_->attributes();
-    match_.add_to(a);
-    return a;
-  }
-  bool matches(const RequestInfo& req) const override { return match_.matches(req); }
-  RequestFault request_fault(Rng&, Stream stream) const override {
-    RequestFault f;
-    f.kind = RequestFault::Kind::body;
-    f.body_fault = spec_;
-    f.stream = stream;
-    return f;
-  }
-
- private:
-  std::shared_ptr<const BodyDelaySpec> spec_;
-  RequestMatch match_;
-};
-
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
-  reject_unknown_keys(attrs, path,
-                      {"delay", "jitter", "per_bytes", "method", "path_prefix", "path_regex",
-                       "header_name", "header_value"},
-                      errors);
+  reject_unknown_http_keys(attrs, path, {"delay", "jitter", "per_bytes"}, errors);
   const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors, kMaxDurationMs);
   const auto jitter = attr_nonneg_int(attrs, path, "jitter", 0, errors, kMaxDurationMs);
   const auto per_bytes = attr_nonneg_int(attrs, path, "per_bytes", 0, errors, kMaxPerBytes);
-  return std::make_shared<HttpBodyDelayConfig>(
+  return std::make_shared<BodyBehaviorConfig>(
       std::make_shared<BodyDelaySpec>(delay, jitter, per_bytes),
+      json{{"delay", delay}, {"jitter", jitter}, {"per_bytes", per_bytes}},
       parse_http_match(attrs, path, errors));
 }
 

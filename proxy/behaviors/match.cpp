@@ -41,6 +41,18 @@ void RequestMatch::add_to(json& attrs) const {
   if (command) attrs["command"] = *command;
 }
 
+void reject_unknown_http_keys(const json& attrs, const std::string& path,
+                              std::initializer_list<std::string_view> own, ConfigErrors& errors) {
+  static constexpr std::string_view kMatchKeys[] = {"method", "path_prefix", "path_regex",
+                                                    "header_name", "header_value"};
+  if (!attrs.is_object()) return;
+  for (const auto& [k, _] : attrs.items()) {
+    if (std::find(own.begin(), own.end(), k) == own.end() &&
+        std::find(std::begin(kMatchKeys), std::end(kMatchKeys), k) == std::end(kMatchKeys))
+      errors.add(path_join(path, k), "unknown field");
+  }
+}
+
 RequestMatch parse_http_match(const json& attrs, const std::string& path, ConfigErrors& errors) {
   RequestMatch m;
   m.method = get_string(attrs, path, "method", errors);

@@ -2,8 +2,10 @@
 // path prefix or regex, and header all match (each optional); a Redis command by its name.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/safe_regex.hpp"
 #include "proxy/behavior.hpp"
@@ -25,6 +27,10 @@ struct RequestMatch {
   void add_to(json& attrs) const;
 };
 
+// Records "unknown field" for every attribute that is neither one of `own` nor an HTTP matching
+// attribute (method, path_prefix, path_regex, header_name, header_value).
+void reject_unknown_http_keys(const json& attrs, const std::string& path,
+                              std::initializer_list<std::string_view> own, ConfigErrors& errors);
 // Reads the HTTP matching attributes (method, path_prefix, path_regex, header_name, header_value).
 RequestMatch parse_http_match(const json& attrs, const std::string& path, ConfigErrors& errors);
 // Reads the Redis matching attribute (command).
