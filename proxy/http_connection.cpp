@@ -376,7 +376,9 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
                              kBodyBufferSize, idle);
   H1BodySink sink(self->client_, serialize_head(res.version(), status, res.reason(), res.base()),
                   framing, idle, proxy.counters().bytes_downstream);
-  BodyPipeline down_faults(body.down, body_rng, Clock::now());
+  BodyPipeline down_faults(body.down, body_rng, Clock::now(),
+                           is_media_type(res[http::field::content_type], "text/event-stream"),
+                           proxy.counters().sse_oversized);
   const RelayEnd end =
       co_await relay_body(source, sink, self->closing_, &down_faults, &self->timer_);
   if (end.added_delay.count() > 0) count_injected_delay(proxy, end.added_delay);

@@ -20,6 +20,7 @@ class BodyBehaviorConfig : public BehaviorConfig {
   }
   json attributes() const override { return attrs_; }
   bool matches(const RequestInfo& req) const override { return match_.matches(req); }
+  bool per_event() const override { return spec_->per_event(); }
   RequestFault request_fault(Rng&, Stream stream) const override {
     RequestFault f;
     f.kind = RequestFault::Kind::body;

@@ -20,17 +20,14 @@ constexpr std::int64_t kMaxPerBytes = std::int64_t{1} << 30;
 class BodyDelayStage : public StreamStage {
  public:
   BodyDelayStage(std::int64_t delay_ms, std::int64_t jitter_ms, std::int64_t per_bytes, Rng rng)
-      : delay_us_(delay_ms * 1000),
-        jitter_us_(jitter_ms * 1000),
-        per_bytes_(per_bytes),
-        rng_(rng) {}
+      : delay_ms_(delay_ms), jitter_ms_(jitter_ms), per_bytes_(per_bytes), rng_(rng) {}
   void on_data(std::vector<Piece>& pieces, Clock::time_point /*now*/, StreamEffects& fx) override {
     std::vector<Piece> out;
     for (auto& p : pieces) {
       const std::size_t size = per_bytes_ > 0 ? static_cast<std::size_t>(per_bytes_)
                                               : std::max<std::size_t>(1, p.bytes.size());
       for (std::size_t off = 0; off < p.bytes.size(); off += size) {
-        const Clock::duration d = draw();
+        const Clock::duration d = jittered_delay(delay_ms_, jitter_ms_, rng_);
         // Sequential: a piece waits its delay after the one before it was due.
         free_ = saturating_add(std::max(p.due, free_), d);
         fx.added_delay += d;
@@ -41,14 +38,7 @@ class BodyDelayStage : public StreamStage {
   }
 
  private:
-  Clock::duration draw() {
-    std::int64_t us = delay_us_;
-    if (jitter_us_ > 0)
-      us += static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(2 * jitter_us_ + 1))) -
-            jitter_us_;
-    return std::chrono::microseconds(std::max<std::int64_t>(us, 0));
-  }
-  std::int64_t delay_us_, jitter_us_, per_bytes_;
+  std::int64_t delay_ms_, jitter_ms_, per_bytes_;
   Rng rng_;
   Clock::time_point free_{};  // when the last piece is due
 };
