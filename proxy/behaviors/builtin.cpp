@@ -26,6 +26,7 @@
   X(http_body_rate)                  \
   X(sse_drop_event)                  \
   X(sse_delay_event)                 \
+  X(http_rewrite)                    \
   X(redis_error)                     \
   X(redis_delay)                     \
   X(tls_handshake_delay)             \
