@@ -220,6 +220,8 @@ std::optional<Toxic> parse_toxic(const json& body, const std::string& path, Prot
       errors.add(path_join(path, "stream"),
                  fmt::format("must be \"upstream\" or \"downstream\", got \"{}\"", *s));
   }
+  if (bt && bt->downstream_only && t.stream == Stream::upstream)
+    errors.add(path_join(path, "stream"), bt->downstream_only);
   if (auto p = get_number(body, path, "toxicity", errors)) {
     if (*p >= 0.0 && *p <= 1.0) {
       t.toxicity = *p;

@@ -19,6 +19,10 @@
 
 #include "common/config.hpp"
 
+namespace prometheus {
+class Counter;
+}
+
 namespace faultline::proxy {
 
 using Clock = std::chrono::steady_clock;
@@ -74,6 +78,17 @@ class Rng {
   std::uint64_t state_;
 };
 
+// A delay of `delay_ms` ± a uniform `jitter_ms` (microsecond steps), never below 0: the draw of
+// latency, http_body_delay and sse_delay_event.
+inline Clock::duration jittered_delay(std::int64_t delay_ms, std::int64_t jitter_ms, Rng& rng) {
+  std::int64_t us = delay_ms * 1000;
+  if (jitter_ms > 0) {
+    const auto span = static_cast<std::uint64_t>(2 * jitter_ms * 1000 + 1);
+    us += static_cast<std::int64_t>(rng.below(span)) - jitter_ms * 1000;
+  }
+  return std::chrono::microseconds(std::max<std::int64_t>(us, 0));
+}
+
 // A probability as an exact integer threshold over 2^53: `hit()` compares a 53-bit draw against it,
 // so p = 1 always hits, p = 0 never does, and no floating error accumulates across draws.
 class Probability {
@@ -120,14 +135,45 @@ class StreamStage {
   Stream stream = Stream::upstream;
 };
 
-// A body behavior (http_body_*): makes, per exchange, the stage its bytes go through. The stage
-// sees the body's decoded bytes (never its framing) one read at a time, as a TCP stage sees a
-// stream; `close_at`/`reset_at` cut the body there (the connection is closed).
+// One piece of a server-sent event stream (common/sse.hpp) on its way to the client: a whole
+// event, or bytes that are not one (blank lines, an oversized event, an unterminated tail), which
+// event stages pass unchanged.
+struct EventPiece {
+  Clock::time_point due;
+  std::string bytes;
+  bool event = false;
+};
+
+// Per-exchange state of an SSE behavior (sse_*): acts on the whole events of a text/event-stream
+// response, each drawn on its own with the toxic's toxicity.
+class EventStage {
+ public:
+  virtual ~EventStage() = default;
+  // Reshapes the pieces framed from one read at `now` (in order); returns how many events it
+  // acted on (each counted as an injected fault).
+  virtual std::uint64_t on_events(std::vector<EventPiece>& pieces, Clock::time_point now,
+                                  StreamEffects& fx) = 0;
+};
+
+// A body behavior (http_body_*, sse_*): makes, per exchange, the stage its bytes go through. The
+// stage sees the body's decoded bytes (never its framing) one read at a time, as a TCP stage sees
+// a stream; `close_at`/`reset_at` cut the body there (the connection is closed).
 class BodyFaultSpec {
  public:
   virtual ~BodyFaultSpec() = default;
+  // nullptr for an SSE behavior (it makes an event stage instead).
   virtual std::unique_ptr<StreamStage> make(Rng& rng, Clock::time_point now) const = 0;
+  // SSE behaviors: drawn per event, not per request (the picker leaves the draw to the stage);
+  // the stage draws each event with `p` (the toxic's toxicity, or 1 when the toxic's scope is
+  // connection and the connection's draw hit).
+  virtual bool per_event() const { return false; }
+  virtual std::unique_ptr<EventStage> make_event_stage(Rng& /*rng*/, Probability /*p*/) const {
+    return nullptr;
+  }
 };
+
+// What http_rewrite does to a response (proxy/response_rewrite.hpp).
+struct ResponseRewrite;
 
 // What one request/command-scoped behavior decided for one request (HTTP and Redis proxies).
 struct RequestFault {
@@ -139,6 +185,7 @@ struct RequestFault {
     abort_upstream,  // forward the request, then cut the connection instead of answering (Vaurien)
     hang,            // read the request, never answer (until the client leaves)
     body,            // HTTP: pass the request (stream upstream) or response body through `body`
+    rewrite,         // HTTP: change the upstream's response (`rewrite`; not terminal)
   };
   Kind kind = Kind::none;
   std::string label;  // metric `kind` when not the toxic's type (a weighted choice's type)
@@ -153,6 +200,12 @@ struct RequestFault {
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<const BodyFaultSpec> body_fault;  // Kind::body (shared: stays copyable)
   Stream stream = Stream::downstream;  // Kind::body: the request's or the response's body
+  // Kind::body with a per-event spec (sse_*): the draw of each event.
+  Probability event_probability;
+  // Faults counted when they act rather than when drawn (per-event ones: each acted event;
+  // rewrites: once applied): their faults_injected_total{kind} counter, set by the picker.
+  prometheus::Counter* counter = nullptr;
+  std::shared_ptr<const ResponseRewrite> rewrite;  // Kind::rewrite
 };
 
 // The request a request-scoped behavior looks at.
@@ -200,6 +253,8 @@ class BehaviorConfig {
   // Wrappers: the behaviors they wrap, so `parse_toxic` can check each against the proxy's
   // protocol (a wrapper's own parser does not know the protocol).
   virtual std::vector<NestedBehavior> nested() const { return {}; }
+  // HTTP: drawn per SSE event by its stage rather than per request by the picker (sse_*).
+  virtual bool per_event() const { return false; }
   // HTTP/Redis: whether the request is one this behavior applies to (matching rules).
   virtual bool matches(const RequestInfo& /*req*/) const { return true; }
   // HTTP/Redis: the fault for one request (toxicity already drawn and hit); `stream` is the
@@ -236,6 +291,9 @@ struct BehaviorType {
   bool tcp = true;   // usable on `protocol: tcp` proxies (byte stream)
   bool http = true;  // usable on `protocol: http` proxies
   bool redis = true;
+  // Set for behaviors that act on responses only: a toxic with stream "upstream" is refused with
+  // this message at `$.stream`.
+  const char* downstream_only = nullptr;
   std::optional<ToxiproxyAttributes> toxiproxy;  // set for Toxiproxy's own toxic types
 };
 

@@ -187,9 +187,11 @@ awaitable<RelayEnd> relay_body(BodySource& source, BodySink& sink, const bool& c
     if (closing) co_return ended(end, RelayEnd::closing, sec);
     const bool last = !sec && chunk.last;
     error_code wec;
-    if (staged && !chunk.bytes.empty()) {
+    if (staged && (!chunk.bytes.empty() || last || sec)) {
+      // At the end (or the source's failure) the pipeline gives out what it holds: the tail of
+      // an unfinished SSE event.
       StreamEffects fx;
-      std::vector<Piece> pieces = faults->on_chunk(chunk.bytes, Clock::now(), fx);
+      std::vector<Piece> pieces = faults->on_chunk(chunk.bytes, Clock::now(), fx, last || sec);
       end.added_delay += fx.added_delay;
       end = co_await write_pieces(std::move(pieces), fx, sink, *timer, closing, end);
       if (end.how != RelayEnd::complete) co_return end;

@@ -105,6 +105,30 @@ class StringSource final : public BodySource {
   std::string_view body_;
 };
 
+// A body whose first bytes were read ahead (`prefix`, the whole body once `rest_done`), then the
+// rest from `rest` (http_rewrite reads a body before it is sent, then gives it on, changed or not).
+class PrefixedSource final : public BodySource {
+ public:
+  explicit PrefixedSource(BodySource& rest) : rest_(rest) {}
+  std::string prefix;
+  bool rest_done = false;  // `rest` has ended (the body is `prefix`)
+  BodySource& rest() { return rest_; }
+  awaitable<std::pair<error_code, BodyChunk>> next() override {
+    if (!given_ && (!prefix.empty() || rest_done)) {
+      given_ = true;
+      co_return std::pair{error_code{}, BodyChunk{prefix, rest_done}};
+    }
+    co_return co_await rest_.next();
+  }
+  bool buffered() const override {
+    return (!given_ && (!prefix.empty() || rest_done)) || rest_.buffered();
+  }
+
+ private:
+  BodySource& rest_;
+  bool given_ = false;
+};
+
 // How a sink frames the body on the wire.
 enum class BodyFraming {
   none,     // no body (HEAD, 1xx, 204, 304, a zero length): the head alone

@@ -21,7 +21,6 @@ namespace faultline::proxy {
 
 namespace {
 
-constexpr std::uint64_t kBodyLimit = 64ull << 20;
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
 
 std::atomic<std::uint64_t> g_http_connections{0};
@@ -174,7 +173,7 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
     } else {
       const bool abort_after_forward = terminal && terminal->kind == K::abort_upstream;
       // Drawn only when there are body faults, so that the draws of the others stay as they were.
-      BodyFaults body{plan.body_up, plan.body_down, 0};
+      BodyFaults body{plan.body_up, plan.body_down, 0, plan.rewrites};
       if (!body.up.empty() || !body.down.empty()) body.seed = picker.rng().next();
       next = co_await forward(self, plan.delay_response, abort_after_forward, std::move(body),
                               started);
@@ -230,6 +229,19 @@ awaitable<RelayEnd> HttpConnection::send_request_body(std::shared_ptr<HttpConnec
   H1BodySource<true> source(self->client_, self->cbuf_, *self->request_, self->upload_buffer_.get(),
                             kBodyBufferSize, idle, self->proxy_->counters().bytes_upstream);
   co_return co_await relay_body(source, sink, self->closing_, faults, &self->timer_);
+}
+
+awaitable<Next> HttpConnection::upstream_failed(std::shared_ptr<HttpConnection> self,
+                                                const RequestMessage& req,
+                                                Clock::time_point started) {
+  self->upstream_.reset();
+  auto res = json_error(http::status::bad_gateway,
+                        "upstream closed or failed before a complete response", req.version());
+  res.keep_alive(false);
+  self->record(req, 502, started);
+  co_await write_client(self, std::move(res));
+  self->close(CloseReason::upstream_closed);
+  co_return Next::stop;
 }
 
 awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
@@ -337,16 +349,7 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
     proxy.counters().bytes_downstream->Increment(static_cast<double>(in));
   }
   self->upstream_->expires_never();
-  if (rec) {
-    self->upstream_.reset();
-    auto res = json_error(http::status::bad_gateway,
-                          "upstream closed or failed before a complete response", req.version());
-    res.keep_alive(false);
-    self->record(req, 502, started);
-    co_await write_client(self, std::move(res));
-    self->close(CloseReason::upstream_closed);
-    co_return Next::stop;
-  }
+  if (rec) co_return co_await upstream_failed(self, req, started);
   auto& res = parser->get();
   // How the body reaches the client: as it came (a Content-Length, or up to the upstream's
   // close), re-chunked (chunked), or, to an HTTP/1.0 client that cannot read chunked, up to the
@@ -366,17 +369,27 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
       }
     }
   }
+  if (has_body && !self->body_buffer_)
+    self->body_buffer_ = std::make_unique<char[]>(kBodyBufferSize);
+  H1BodySource<false> upstream_body(*self->upstream_, self->ubuf_, *parser,
+                                    self->body_buffer_.get(), kBodyBufferSize, idle);
+  PrefixedSource source(upstream_body);
+  std::string reason(res.reason());
+  if (!body.rewrites.empty() &&
+      !co_await rewrite_response(self, body.rewrites, req.method() == http::verb::head, res, reason,
+                                 framing, source)) {
+    if (self->closing_) co_return Next::stop;
+    co_return co_await upstream_failed(self, req, started);
+  }
   if (!co_await self->inject_delay(delay_response)) co_return Next::stop;
   res.keep_alive(keep);
   const unsigned status = res.result_int();
   self->record(req, status, started);
-  if (has_body && !self->body_buffer_)
-    self->body_buffer_ = std::make_unique<char[]>(kBodyBufferSize);
-  H1BodySource<false> source(*self->upstream_, self->ubuf_, *parser, self->body_buffer_.get(),
-                             kBodyBufferSize, idle);
-  H1BodySink sink(self->client_, serialize_head(res.version(), status, res.reason(), res.base()),
-                  framing, idle, proxy.counters().bytes_downstream);
-  BodyPipeline down_faults(body.down, body_rng, Clock::now());
+  H1BodySink sink(self->client_, serialize_head(res.version(), status, reason, res.base()), framing,
+                  idle, proxy.counters().bytes_downstream);
+  BodyPipeline down_faults(body.down, body_rng, Clock::now(),
+                           is_media_type(res[http::field::content_type], "text/event-stream"),
+                           proxy.counters().sse_oversized);
   const RelayEnd end =
       co_await relay_body(source, sink, self->closing_, &down_faults, &self->timer_);
   if (end.added_delay.count() > 0) count_injected_delay(proxy, end.added_delay);

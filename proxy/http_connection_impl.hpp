@@ -24,6 +24,10 @@
 
 namespace faultline::proxy {
 
+// The most the engine buffers of a body: a recorded request's, a drained one, one http_rewrite
+// needs whole. Relayed bodies have no limit.
+inline constexpr std::uint64_t kBodyLimit = 64ull << 20;
+
 // What to do after one exchange: read the client's next request, or stop (connection closed).
 enum class Next { next_request, stop };
 
@@ -33,6 +37,7 @@ struct BodyFaults {
   std::vector<const RequestFault*> up;    // on the request body
   std::vector<const RequestFault*> down;  // on the response body
   std::uint64_t seed = 0;
+  std::vector<const RequestFault*> rewrites;  // http_rewrite, in toxic order
 };
 
 // A client request's head, and the parser that reads it and then its body as it is relayed.
@@ -89,6 +94,19 @@ class HttpConnection : public ProxiedConnection,
   static awaitable<Next> forward(std::shared_ptr<HttpConnection> self,
                                  Clock::duration delay_response, bool abort_after_forward,
                                  BodyFaults body, Clock::time_point started);
+  // http_rewrite (http_rewrite_relay.cpp): applies the `rewrites` whose response rules match
+  // `res` to its head (`reason` cleared with a new status) and, reading the body from `body`
+  // first when one changes it, to its body (`body.prefix`, `framing` then a Content-Length);
+  // false when the upstream failed while its body was read (or the connection closed).
+  static awaitable<bool> rewrite_response(std::shared_ptr<HttpConnection> self,
+                                          const std::vector<const RequestFault*>& rewrites,
+                                          bool head_request, http::response_header<>& res,
+                                          std::string& reason, BodyFraming& framing,
+                                          PrefixedSource& body);
+  // The upstream closed or failed before a complete response (head, or a body a rewrite needed):
+  // the client gets a 502 and the connection is closed.
+  static awaitable<Next> upstream_failed(std::shared_ptr<HttpConnection> self,
+                                         const RequestMessage& req, Clock::time_point started);
   // Sends a request `head` upstream, dialling (once more, if a kept-alive connection went stale)
   // as needed; false when the upstream cannot be reached or the connection was closed meanwhile.
   static awaitable<bool> send_upstream(std::shared_ptr<HttpConnection> self, std::string head);

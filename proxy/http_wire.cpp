@@ -2,6 +2,9 @@
 // extensions it lists), plus 418 from RFC 2324 as most servers send it.
 #include "proxy/http_wire.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace faultline::proxy {
 
 std::string_view reason_phrase(unsigned status) {
@@ -133,6 +136,19 @@ std::string_view reason_phrase(unsigned status) {
     default:
       return "";
   }
+}
+
+bool is_media_type(std::string_view content_type, std::string_view type) {
+  std::string_view v = content_type.substr(0, content_type.find(';'));
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+    v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  return v.size() == type.size() &&
+         std::equal(v.begin(), v.end(), type.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
+         });
 }
 
 }  // namespace faultline::proxy

@@ -15,6 +15,10 @@ namespace faultline::proxy {
 // The registered reason phrase of `status` ("" when unregistered).
 std::string_view reason_phrase(unsigned status);
 
+// Whether a Content-Type value names the media type `type` ("text/event-stream"): its part
+// before any parameter, without surrounding blanks, compared without case (RFC 9110 8.3.1).
+bool is_media_type(std::string_view content_type, std::string_view type);
+
 // "HTTP/x.y <status> <reason>\r\n" + every field + "\r\n". `reason` empty: reason_phrase(status).
 template <class Fields>
 std::string serialize_head(unsigned version, unsigned status, std::string_view reason,

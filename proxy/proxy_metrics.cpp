@@ -62,6 +62,20 @@ std::string_view to_string(TruncatedBy b) {
   return b == TruncatedBy::upstream ? "upstream" : "fault";
 }
 
+std::string_view to_string(RewriteSkip r) {
+  switch (r) {
+    case RewriteSkip::too_large:
+      return "too_large";
+    case RewriteSkip::not_json:
+      return "not_json";
+    case RewriteSkip::encoded:
+      return "encoded";
+    case RewriteSkip::patch_failed:
+      return "patch_failed";
+  }
+  return "?";
+}
+
 namespace {
 
 template <class T>
@@ -113,6 +127,9 @@ ProxyCounters ProxyMetrics::acquire(const std::string& name,
       rejected = counter();
     for (auto& truncated : c.bodies_truncated)
       truncated = counter();
+    c.sse_oversized = counter();
+    for (auto& skipped : c.rewrites_skipped)
+      skipped = counter();
     c.certs_minted = counter();
     c.cert_cache_entries = gauge();
   }
@@ -238,6 +255,17 @@ std::vector<prometheus::MetricFamily> ProxyMetrics::collect() const {
            for (std::size_t b = 0; b < kTruncatedBy; ++b)
              add(h.counters.bodies_truncated[b],
                  {{"by", std::string(to_string(static_cast<TruncatedBy>(b)))}});
+         });
+  family("faultline_proxy_sse_oversized_events_total",
+         "Server-sent events over 1 MiB that sse_* behaviors passed through untouched.",
+         MetricType::Counter, one(&ProxyCounters::sse_oversized));
+  family("faultline_proxy_rewrites_skipped_total",
+         "Responses http_rewrite left as they came, by reason (too_large, not_json, encoded, "
+         "patch_failed).",
+         MetricType::Counter, [](const Held& h, auto add) {
+           for (std::size_t r = 0; r < kRewriteSkips; ++r)
+             add(h.counters.rewrites_skipped[r],
+                 {{"reason", std::string(to_string(static_cast<RewriteSkip>(r)))}});
          });
   family("faultline_proxy_certs_minted_total",
          "Leaf certificates minted by the proxy's CA (tls.ca), cache misses.", MetricType::Counter,

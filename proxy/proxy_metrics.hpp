@@ -57,6 +57,11 @@ enum class TruncatedBy { upstream, fault };
 inline constexpr std::size_t kTruncatedBy = 2;
 std::string_view to_string(TruncatedBy b);
 
+// Why http_rewrite left a response as it came (faultline_proxy_rewrites_skipped_total{reason}).
+enum class RewriteSkip { too_large, not_json, encoded, patch_failed };
+inline constexpr std::size_t kRewriteSkips = 4;
+std::string_view to_string(RewriteSkip r);
+
 struct ProxyCounters {
   prometheus::Counter* accepted = nullptr;
   prometheus::Gauge* active = nullptr;
@@ -75,6 +80,10 @@ struct ProxyCounters {
   std::array<prometheus::Counter*, kRejectReasons> rejected{};
   // faultline_proxy_bodies_truncated_total[by] (http proxies; pre-created for every proxy).
   std::array<prometheus::Counter*, kTruncatedBy> bodies_truncated{};
+  // faultline_proxy_sse_oversized_events_total (events over 1 MiB that sse_* let pass).
+  prometheus::Counter* sse_oversized = nullptr;
+  // faultline_proxy_rewrites_skipped_total[reason] (http_rewrite; pre-created for every proxy).
+  std::array<prometheus::Counter*, kRewriteSkips> rewrites_skipped{};
   // faultline_proxy_certs_minted_total, faultline_proxy_cert_cache_entries (`tls.ca`).
   prometheus::Counter* certs_minted = nullptr;
   prometheus::Gauge* cert_cache_entries = nullptr;

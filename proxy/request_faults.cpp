@@ -8,6 +8,9 @@ std::vector<PickedFault> RequestFaultPicker::pick(const RequestInfo& req) {
   auto list = proxy_.toxics();
   for (const auto& t : *list) {
     if (!t->toxic.config->matches(req)) continue;
+    // A per-event behavior (sse_*) is drawn by its stage for each event: drawing here too would
+    // square the probability. Scope connection keeps its per-connection draw, then p = 1.
+    const bool per_event = t->toxic.config->per_event();
     bool hit;
     if (t->toxic.scope == Scope::connection) {
       auto it = connection_draws_.find(t);
@@ -15,7 +18,7 @@ std::vector<PickedFault> RequestFaultPicker::pick(const RequestInfo& req) {
         it = connection_draws_.emplace(t, t->toxic.probability.hit(rng_)).first;
       hit = it->second;
     } else {
-      hit = t->toxic.probability.hit(rng_);
+      hit = per_event || t->toxic.probability.hit(rng_);
     }
     if (!hit) continue;
     RequestFault f = t->toxic.config->request_fault(rng_, t->toxic.stream);
@@ -23,10 +26,18 @@ std::vector<PickedFault> RequestFaultPicker::pick(const RequestInfo& req) {
     auto slot = proxy_.acquire_fault();
     if (!slot) continue;
     std::string kind = f.label.empty() ? t->toxic.type : f.label;
-    if (f.label.empty())
-      t->faults->Increment();
-    else
-      proxy_.env().metrics.faults(proxy_.name(), f.label)->Increment();
+    prometheus::Counter* counter =
+        f.label.empty() ? t->faults : proxy_.env().metrics.faults(proxy_.name(), f.label);
+    if (per_event)
+      f.event_probability =
+          t->toxic.scope == Scope::connection ? Probability(1.0) : t->toxic.probability;
+    if (per_event || f.kind == RequestFault::Kind::rewrite) {
+      // Counted when it acts: per event by the body relay (body_pipeline.hpp), a rewrite once
+      // applied (http_rewrite_relay.cpp).
+      f.counter = counter;
+    } else {
+      counter->Increment();
+    }
     out.push_back(PickedFault{std::move(f), std::move(*slot), std::move(kind)});
   }
   // Forget draws of toxics that were removed.
@@ -49,6 +60,8 @@ RequestPlan plan_of(const std::vector<PickedFault>& faults) {
                           : plan.delay_request) += f.delay;
     } else if (f.kind == RequestFault::Kind::body) {
       (f.stream == Stream::upstream ? plan.body_up : plan.body_down).push_back(&f);
+    } else if (f.kind == RequestFault::Kind::rewrite) {
+      plan.rewrites.push_back(&f);
     } else if (!plan.terminal) {
       plan.terminal = &f;
     }

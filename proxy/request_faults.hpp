@@ -31,7 +31,7 @@ class RequestFaultPicker {
 
 // Folds the picked faults into one plan: summed delays before the request and before the
 // response, the first terminal fault (error, abort, hang) if any, and the body faults of each
-// direction in toxic order.
+// direction and the response rewrites in toxic order.
 struct RequestPlan {
   Clock::duration delay_request{};
   Clock::duration delay_response{};
@@ -39,6 +39,7 @@ struct RequestPlan {
   const RequestFault* terminal = nullptr;
   std::vector<const RequestFault*> body_up;    // on the request body
   std::vector<const RequestFault*> body_down;  // on the response body
+  std::vector<const RequestFault*> rewrites;   // http_rewrite, in toxic order
 };
 RequestPlan plan_of(const std::vector<PickedFault>& faults);
 

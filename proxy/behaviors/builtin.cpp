@@ -24,6 +24,9 @@
   X(http_body_delay)                 \
   X(http_body_truncate)              \
   X(http_body_rate)                  \
+  X(sse_drop_event)                  \
+  X(sse_delay_event)                 \
+  X(http_rewrite)                    \
   X(redis_error)                     \
   X(redis_delay)                     \
   X(tls_handshake_delay)             \

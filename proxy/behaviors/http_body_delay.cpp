@@ -9,7 +9,7 @@
 #include <algorithm>
 
 #include "proxy/behavior.hpp"
-#include "proxy/behaviors/match.hpp"
+#include "proxy/behaviors/body_behavior.hpp"
 
 namespace faultline::proxy {
 
@@ -20,17 +20,14 @@ constexpr std::int64_t kMaxPerBytes = std::int64_t{1} << 30;
 class BodyDelayStage : public StreamStage {
  public:
   BodyDelayStage(std::int64_t delay_ms, std::int64_t jitter_ms, std::int64_t per_bytes, Rng rng)
-      : delay_us_(delay_ms * 1000),
-        jitter_us_(jitter_ms * 1000),
-        per_bytes_(per_bytes),
-        rng_(rng) {}
+      : delay_ms_(delay_ms), jitter_ms_(jitter_ms), per_bytes_(per_bytes), rng_(rng) {}
   void on_data(std::vector<Piece>& pieces, Clock::time_point /*now*/, StreamEffects& fx) override {
     std::vector<Piece> out;
     for (auto& p : pieces) {
       const std::size_t size = per_bytes_ > 0 ? static_cast<std::size_t>(per_bytes_)
                                               : std::max<std::size_t>(1, p.bytes.size());
       for (std::size_t off = 0; off < p.bytes.size(); off += size) {
-        const Clock::duration d = draw();
+        const Clock::duration d = jittered_delay(delay_ms_, jitter_ms_, rng_);
         // Sequential: a piece waits its delay after the one before it was due.
         free_ = saturating_add(std::max(p.due, free_), d);
         fx.added_delay += d;
@@ -41,14 +38,7 @@ class BodyDelayStage : public StreamStage {
   }
 
  private:
-  Clock::duration draw() {
-    std::int64_t us = delay_us_;
-    if (jitter_us_ > 0)
-      us += static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(2 * jitter_us_ + 1))) -
-            jitter_us_;
-    return std::chrono::microseconds(std::max<std::int64_t>(us, 0));
-  }
-  std::int64_t delay_us_, jitter_us_, per_bytes_;
+  std::int64_t delay_ms_, jitter_ms_, per_bytes_;
   Rng rng_;
   Clock::time_point free_{};  // when the last piece is due
 };
@@ -60,48 +50,20 @@ class BodyDelaySpec : public BodyFaultSpec {
   std::unique_ptr<StreamStage> make(Rng& rng, Clock::time_point) const override {
     return std::make_unique<BodyDelayStage>(delay_, jitter_, per_bytes_, Rng(rng.next()));
   }
-  json attributes() const {
-    return {{"delay", delay_}, {"jitter", jitter_}, {"per_bytes", per_bytes_}};
-  }
 
  private:
   std::int64_t delay_, jitter_, per_bytes_;
 };
 
-class HttpBodyDelayConfig : public BehaviorConfig {
- public:
-  HttpBodyDelayConfig(std::shared_ptr<const BodyDelaySpec> spec, RequestMatch match)
-      : spec_(std::move(spec)), match_(std::move(match)) {}
-  json attributes() const override {
-    json a = spec_->attributes();
-    match_.add_to(a);
-    return a;
-  }
-  bool matches(const RequestInfo& req) const override { return match_.matches(req); }
-  RequestFault request_fault(Rng&, Stream stream) const override {
-    RequestFault f;
-    f.kind = RequestFault::Kind::body;
-    f.body_fault = spec_;
-    f.stream = stream;
-    return f;
-  }
-
- private:
-  std::shared_ptr<const BodyDelaySpec> spec_;
-  RequestMatch match_;
-};
-
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
-  reject_unknown_keys(attrs, path,
-                      {"delay", "jitter", "per_bytes", "method", "path_prefix", "path_regex",
-                       "header_name", "header_value"},
-                      errors);
+  reject_unknown_http_keys(attrs, path, {"delay", "jitter", "per_bytes"}, errors);
   const auto delay = attr_nonneg_int(attrs, path, "delay", 0, errors, kMaxDurationMs);
   const auto jitter = attr_nonneg_int(attrs, path, "jitter", 0, errors, kMaxDurationMs);
   const auto per_bytes = attr_nonneg_int(attrs, path, "per_bytes", 0, errors, kMaxPerBytes);
-  return std::make_shared<HttpBodyDelayConfig>(
+  return std::make_shared<BodyBehaviorConfig>(
       std::make_shared<BodyDelaySpec>(delay, jitter, per_bytes),
+      json{{"delay", delay}, {"jitter", jitter}, {"per_bytes", per_bytes}},
       parse_http_match(attrs, path, errors));
 }
 

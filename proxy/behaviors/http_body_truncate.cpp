@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "proxy/behavior.hpp"
-#include "proxy/behaviors/match.hpp"
+#include "proxy/behaviors/body_behavior.hpp"
 
 namespace faultline::proxy {
 
@@ -53,42 +53,15 @@ class BodyTruncateSpec : public BodyFaultSpec {
   std::unique_ptr<StreamStage> make(Rng&, Clock::time_point) const override {
     return std::make_unique<BodyTruncateStage>(bytes_, reset_);
   }
-  json attributes() const { return {{"bytes", bytes_}, {"mode", reset_ ? "reset" : "close"}}; }
 
  private:
   std::int64_t bytes_;
   bool reset_;
 };
 
-class HttpBodyTruncateConfig : public BehaviorConfig {
- public:
-  HttpBodyTruncateConfig(std::shared_ptr<const BodyTruncateSpec> spec, RequestMatch match)
-      : spec_(std::move(spec)), match_(std::move(match)) {}
-  json attributes() const override {
-    json a = spec_->attributes();
-    match_.add_to(a);
-    return a;
-  }
-  bool matches(const RequestInfo& req) const override { return match_.matches(req); }
-  RequestFault request_fault(Rng&, Stream stream) const override {
-    RequestFault f;
-    f.kind = RequestFault::Kind::body;
-    f.body_fault = spec_;
-    f.stream = stream;
-    return f;
-  }
-
- private:
-  std::shared_ptr<const BodyTruncateSpec> spec_;
-  RequestMatch match_;
-};
-
 std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string& path,
                                             ConfigErrors& errors) {
-  reject_unknown_keys(
-      attrs, path,
-      {"bytes", "mode", "method", "path_prefix", "path_regex", "header_name", "header_value"},
-      errors);
+  reject_unknown_http_keys(attrs, path, {"bytes", "mode"}, errors);
   const auto bytes = attr_nonneg_int(attrs, path, "bytes", 0, errors);
   bool reset = false;
   if (auto m = get_string(attrs, path, "mode", errors)) {
@@ -98,8 +71,10 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
       errors.add(path_join(path, "mode"),
                  fmt::format("must be \"close\" or \"reset\", got \"{}\"", *m));
   }
-  return std::make_shared<HttpBodyTruncateConfig>(std::make_shared<BodyTruncateSpec>(bytes, reset),
-                                                  parse_http_match(attrs, path, errors));
+  return std::make_shared<BodyBehaviorConfig>(
+      std::make_shared<BodyTruncateSpec>(bytes, reset),
+      json{{"bytes", bytes}, {"mode", reset ? "reset" : "close"}},
+      parse_http_match(attrs, path, errors));
 }
 
 }  // namespace

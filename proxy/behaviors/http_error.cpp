@@ -14,15 +14,6 @@ namespace faultline::proxy {
 
 namespace {
 
-// RFC 9110 token characters.
-bool is_header_name(const std::string& k) {
-  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  for (unsigned char c : k)
-    if (!std::isalnum(c) && extra.find(static_cast<char>(c)) == std::string_view::npos)
-      return false;
-  return !k.empty();
-}
-
 class HttpErrorConfig : public BehaviorConfig {
  public:
   HttpErrorConfig(unsigned status, std::optional<std::string> body,
@@ -71,28 +62,7 @@ std::shared_ptr<const BehaviorConfig> parse(const json& attrs, const std::string
       status = static_cast<unsigned>(*s);
   }
   std::optional<std::string> body = get_string(attrs, path, "body", errors);
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (auto it = attrs.find("headers"); it != attrs.end() && !it->is_null()) {
-    if (!it->is_object()) {
-      errors.add(path_join(path, "headers"), "must be an object of header name to value");
-    } else {
-      for (const auto& [k, v] : it->items()) {
-        const std::string hp = path_join(path_join(path, "headers"), k);
-        if (!v.is_string() || k.empty()) {
-          errors.add(hp, "must be a string");
-        } else if (!is_header_name(k)) {
-          errors.add(hp,
-                     "the header name must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)");
-        } else if (v.get<std::string>().find_first_of(std::string("\r\n\0", 3)) !=
-                   std::string::npos) {
-          // A CR or LF would end the header and let the value write headers of its own.
-          errors.add(hp, "the value must not contain CR, LF or NUL");
-        } else {
-          headers.emplace_back(k, v.get<std::string>());
-        }
-      }
-    }
-  }
+  auto headers = parse_header_values(attrs, path, "headers", errors);
   return std::make_shared<HttpErrorConfig>(status, std::move(body), std::move(headers),
                                            parse_http_match(attrs, path, errors));
 }

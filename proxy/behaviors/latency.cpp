@@ -16,20 +16,10 @@ class LatencyStage : public StreamStage {
   LatencyStage(std::int64_t latency_ms, std::int64_t jitter_ms, Rng rng)
       : latency_ms_(latency_ms), jitter_ms_(jitter_ms), rng_(rng) {}
   void on_data(std::vector<Piece>& pieces, Clock::time_point /*now*/, StreamEffects& fx) override {
-    const Clock::duration d = draw_delay(latency_ms_, jitter_ms_, rng_);
+    const Clock::duration d = jittered_delay(latency_ms_, jitter_ms_, rng_);
     for (auto& p : pieces)
       p.due = saturating_add(p.due, d);
     fx.added_delay += d;
-  }
-
-  static Clock::duration draw_delay(std::int64_t latency_ms, std::int64_t jitter_ms, Rng& rng) {
-    std::int64_t us = latency_ms * 1000;
-    if (jitter_ms > 0) {
-      const auto span = static_cast<std::uint64_t>(2 * jitter_ms * 1000 + 1);
-      us += static_cast<std::int64_t>(rng.below(span)) - jitter_ms * 1000;
-    }
-    if (us < 0) us = 0;
-    return std::chrono::microseconds(us);
   }
 
  private:
@@ -48,7 +38,7 @@ class LatencyConfig : public BehaviorConfig {
     RequestFault f;
     f.kind = RequestFault::Kind::delay;
     f.after_response = stream == Stream::downstream;
-    f.delay = LatencyStage::draw_delay(latency_, jitter_, rng);
+    f.delay = jittered_delay(latency_, jitter_, rng);
     return f;
   }
 

@@ -41,6 +41,18 @@ void RequestMatch::add_to(json& attrs) const {
   if (command) attrs["command"] = *command;
 }
 
+void reject_unknown_http_keys(const json& attrs, const std::string& path,
+                              std::initializer_list<std::string_view> own, ConfigErrors& errors) {
+  static constexpr std::string_view kMatchKeys[] = {"method", "path_prefix", "path_regex",
+                                                    "header_name", "header_value"};
+  if (!attrs.is_object()) return;
+  for (const auto& [k, _] : attrs.items()) {
+    if (std::find(own.begin(), own.end(), k) == own.end() &&
+        std::find(std::begin(kMatchKeys), std::end(kMatchKeys), k) == std::end(kMatchKeys))
+      errors.add(path_join(path, k), "unknown field");
+  }
+}
+
 RequestMatch parse_http_match(const json& attrs, const std::string& path, ConfigErrors& errors) {
   RequestMatch m;
   m.method = get_string(attrs, path, "method", errors);
@@ -64,6 +76,40 @@ RequestMatch parse_http_match(const json& attrs, const std::string& path, Config
   if (m.header_value && !m.header_name)
     errors.add(path_join(path, "header_value"), "needs header_name");
   return m;
+}
+
+bool is_header_name(std::string_view name) {
+  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  for (unsigned char c : name)
+    if (!std::isalnum(c) && extra.find(static_cast<char>(c)) == std::string_view::npos)
+      return false;
+  return !name.empty();
+}
+
+std::vector<std::pair<std::string, std::string>> parse_header_values(const json& attrs,
+                                                                     const std::string& path,
+                                                                     const char* key,
+                                                                     ConfigErrors& errors) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  auto it = attrs.find(key);
+  if (it == attrs.end() || it->is_null()) return headers;
+  if (!it->is_object()) {
+    errors.add(path_join(path, key), "must be an object of header name to value");
+    return headers;
+  }
+  for (const auto& [k, v] : it->items()) {
+    const std::string hp = path_join(path_join(path, key), k);
+    if (!v.is_string() || k.empty()) {
+      errors.add(hp, "must be a string");
+    } else if (!is_header_name(k)) {
+      errors.add(hp, "the header name must be an HTTP token (letters, digits, !#$%&'*+-.^_`|~)");
+    } else if (v.get<std::string>().find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+      errors.add(hp, "the value must not contain CR, LF or NUL");
+    } else {
+      headers.emplace_back(k, v.get<std::string>());
+    }
+  }
+  return headers;
 }
 
 RequestMatch parse_redis_match(const json& attrs, const std::string& path, ConfigErrors& errors) {

@@ -2,8 +2,12 @@
 // path prefix or regex, and header all match (each optional); a Redis command by its name.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/safe_regex.hpp"
 #include "proxy/behavior.hpp"
@@ -25,8 +29,21 @@ struct RequestMatch {
   void add_to(json& attrs) const;
 };
 
+// Records "unknown field" for every attribute that is neither one of `own` nor an HTTP matching
+// attribute (method, path_prefix, path_regex, header_name, header_value).
+void reject_unknown_http_keys(const json& attrs, const std::string& path,
+                              std::initializer_list<std::string_view> own, ConfigErrors& errors);
 // Reads the HTTP matching attributes (method, path_prefix, path_regex, header_name, header_value).
 RequestMatch parse_http_match(const json& attrs, const std::string& path, ConfigErrors& errors);
+// Whether `name` is an HTTP token (RFC 9110: letters, digits, !#$%&'*+-.^_`|~), not empty.
+bool is_header_name(std::string_view name);
+// Reads `key` as an object of header name to value (http_error's headers, http_rewrite's
+// set_headers): names must be tokens, values strings without CR, LF or NUL (which would end the
+// header and write headers of their own).
+std::vector<std::pair<std::string, std::string>> parse_header_values(const json& attrs,
+                                                                     const std::string& path,
+                                                                     const char* key,
+                                                                     ConfigErrors& errors);
 // Reads the Redis matching attribute (command).
 RequestMatch parse_redis_match(const json& attrs, const std::string& path, ConfigErrors& errors);
 

@@ -268,4 +268,41 @@ inline std::function<void(int)> sse_script(Marks& marks, int events = 3) {
 
 inline const std::string kGet = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
 
+// What a client sees of sse_script's events through the proxy at `port`: how long the head took
+// (ms), how long after the upstream sent it each event arrived (ms), and the whole body (which
+// must end with its last chunk).
+struct EventTimes {
+  double head_ms = 0;
+  std::vector<double> lags;
+  std::string body;
+};
+inline EventTimes read_sse_events(unsigned short port, const Marks& sent, int events = 3) {
+  EventTimes out;
+  Client c(port, std::chrono::milliseconds(10000));
+  const auto asked = SteadyClock::now();
+  EXPECT_TRUE(c.send_all(kGet));
+  StreamingReader r(c);
+  if (!r.read_head()) {
+    ADD_FAILURE() << "no response head";
+    return out;
+  }
+  out.head_ms = ms_between(asked, SteadyClock::now());
+  std::vector<SteadyClock::time_point> arrived(static_cast<std::size_t>(events));
+  for (int i = 1; i <= events; ++i) {
+    if (!r.wait_for("data: event-" + std::to_string(i) + "\n\n",
+                    &arrived[static_cast<std::size_t>(i - 1)])) {
+      ADD_FAILURE() << "event " << i << " never arrived";
+      return out;
+    }
+  }
+  std::string how;
+  out.body = r.read_body(&how);
+  EXPECT_EQ(how, "last-chunk");
+  const auto marks = sent.times();
+  EXPECT_EQ(marks.size(), arrived.size());
+  for (std::size_t i = 0; i < std::min(marks.size(), arrived.size()); ++i)
+    out.lags.push_back(ms_between(marks[i], arrived[i]));
+  return out;
+}
+
 }  // namespace faultline::proxy::test

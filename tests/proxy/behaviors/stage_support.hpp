@@ -59,6 +59,29 @@ inline std::unique_ptr<StreamStage> make_body_stage(const std::string& type, con
   return f.body_fault->make(rng, now);
 }
 
+// The event stage an sse_* `type` with `attributes` makes for one exchange (its request fault,
+// then the stage drawing each event with `p`), from a generator seeded `seed`.
+inline std::unique_ptr<EventStage> make_event_stage(const std::string& type, const json& attributes,
+                                                    double p = 1.0, std::uint64_t seed = 7) {
+  auto config = parse_behavior(type, attributes, Protocol::http);
+  if (!config) return nullptr;
+  EXPECT_TRUE(config->per_event());
+  Rng rng(seed);
+  const RequestFault f = config->request_fault(rng, Stream::downstream);
+  EXPECT_EQ(f.kind, RequestFault::Kind::body);
+  if (!f.body_fault) return nullptr;
+  EXPECT_FALSE(f.body_fault->make(rng, kT0));
+  return f.body_fault->make_event_stage(rng, Probability(p));
+}
+
+// `n` whole events "data: <i>\n\n" read at `now`, i counting from `first`.
+inline std::vector<EventPiece> events(int n, Clock::time_point now = kT0, int first = 0) {
+  std::vector<EventPiece> out;
+  for (int i = first; i < first + n; ++i)
+    out.push_back(EventPiece{now, "data: " + std::to_string(i) + "\n\n", true});
+  return out;
+}
+
 // One chunk read at `now`: a single piece due at once.
 inline std::vector<Piece> chunk(std::string bytes, Clock::time_point now = kT0) {
   std::vector<Piece> pieces;
