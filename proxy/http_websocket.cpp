@@ -47,7 +47,6 @@ awaitable<Next> HttpConnection::websocket(std::shared_ptr<HttpConnection> self,
                                           Clock::duration delay_response,
                                           bool abort_after_handshake, RequestFaultPicker& picker,
                                           Clock::time_point started) {
-  (void)picker;
   Proxy& proxy = *self->proxy_;
   const ProxyCounters& counters = proxy.counters();
   const RequestMessage& req = self->request_->get();
@@ -137,11 +136,27 @@ awaitable<Next> HttpConnection::websocket(std::shared_ptr<HttpConnection> self,
   outcome(WsOutcome::relayed);
   self->record(req, 101, started);
 
+  // The message behaviors: the upgrade request is what their match attributes look at, for the
+  // life of the connection; each message is drawn against the current toxics.
+  const RequestInfo upgrade{req.method_string(), req.target(),
+                            [&req](std::string_view name) -> std::optional<std::string_view> {
+                              auto it = req.find(name);
+                              if (it == req.end()) return std::nullopt;
+                              return it->value();
+                            }};
   WsRelayContext ctx{proxy,
                      self->closing_,
                      [self](CloseReason r) { self->close(r); },
                      proxy.env().idle_timeout,
-                     {}};
+                     [&picker, &upgrade](Stream stream, bool text, std::uint64_t index) {
+                       PickedMessage p = picker.pick_message(upgrade, {stream, text, index});
+                       return WsMessageAction{std::move(p.fault), std::move(p.slots)};
+                     },
+                     std::nullopt};
+  std::optional<PickedWsClose> ws_close = picker.pick_ws_close(upgrade);
+  if (ws_close)
+    ctx.ws_close = WsRelayContext::Close{ws_close->stream, ws_close->plan,
+                                         [c = ws_close->counter] { c->Increment(); }};
   const CloseReason reason = co_await relay_websocket(*client_ws, *upstream_ws, ctx);
   self->close(reason);
   co_return Next::stop;

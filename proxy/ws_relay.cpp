@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "proxy/proxy.hpp"
+#include "proxy/request_faults.hpp"
 
 namespace faultline::proxy {
 
@@ -42,12 +43,14 @@ struct Relay {
         client(cl),
         upstream(up),
         watchdog(cl.get_executor()),
+        close_timer(cl.get_executor()),
         delays{asio::steady_timer(cl.get_executor()), asio::steady_timer(cl.get_executor())} {}
 
   WsRelayContext& ctx;
   WsStream& client;
   WsStream& upstream;
   asio::steady_timer watchdog;               // the idle timeout, and the join of the tasks
+  asio::steady_timer close_timer;            // ws_close's `after`
   std::array<asio::steady_timer, 2> delays;  // ws_delay_message, per stream
   Clock::time_point last_read = Clock::now();
   int tasks = 0;        // pumps and ping relays running
@@ -65,6 +68,7 @@ struct Relay {
     if (!reason) reason = r;
     for (auto& d : delays)
       d.cancel();
+    close_timer.cancel();
     ctx.close(r);
     watchdog.cancel();
   }
@@ -113,6 +117,27 @@ awaitable<void> read_ended(Relay& r, WsStream& src, WsStream& dst, Stream stream
   r.finish(side_of(stream));
 }
 
+// ws_close acts: a close frame with its code and reason to its side, 1001 to the other.
+awaitable<void> ws_close_now(Relay& r) {
+  if (r.over()) co_return;
+  r.ending = true;
+  const auto& c = *r.ctx.ws_close;
+  if (c.acted) c.acted();
+  WsStream& target = c.stream == Stream::downstream ? r.client : r.upstream;
+  WsStream& other = c.stream == Stream::downstream ? r.upstream : r.client;
+  websocket::close_reason reason(c.plan.code);
+  reason.reason.assign(c.plan.reason.data(), std::min(c.plan.reason.size(), std::size_t{123}));
+  co_await target.async_close(reason, use_nothrow);
+  co_await other.async_close(websocket::close_code::going_away, use_nothrow);
+  r.finish(CloseReason::fault);
+}
+
+awaitable<void> ws_close_after(Relay& r, Clock::duration after) {
+  r.close_timer.expires_after(after);
+  auto [ec] = co_await r.close_timer.async_wait(use_nothrow);
+  if (!ec) co_await ws_close_now(r);
+}
+
 // Copies the messages of `src` to `dst` (stream `stream`), fragment by fragment.
 awaitable<void> pump(Relay& r, WsStream& src, WsStream& dst, Stream stream) {
   auto buf = std::make_unique<char[]>(kWsReadSize);
@@ -125,6 +150,11 @@ awaitable<void> pump(Relay& r, WsStream& src, WsStream& dst, Stream stream) {
   bool dropping = false;
   bool corrupt = false;
   std::uint64_t index = 0;
+  std::uint64_t relayed = 0;     // messages relayed whole (ws_close after_messages)
+  std::vector<FaultSlot> slots;  // held while the current message is relayed
+  const WsRelayContext::Close* ws_close = nullptr;
+  if (r.ctx.ws_close && r.ctx.ws_close->stream == stream && r.ctx.ws_close->plan.after_messages)
+    ws_close = &*r.ctx.ws_close;
   for (;;) {
     auto [rec, n] = co_await src.async_read_some(asio::buffer(buf.get(), kWsReadSize), use_nothrow);
     if (rec) {
@@ -140,16 +170,19 @@ awaitable<void> pump(Relay& r, WsStream& src, WsStream& dst, Stream stream) {
       WsMessageAction a;
       if (r.ctx.on_message) a = r.ctx.on_message(stream, src.got_text(), index);
       ++index;
-      dropping = a.drop;
-      corrupt = a.corrupt && src.got_text();
-      if (!dropping && a.delay.count() > 0) {
-        r.delays[i].expires_after(a.delay);
+      slots = std::move(a.slots);
+      dropping = a.fault.drop;
+      corrupt = a.fault.corrupt && src.got_text();
+      if (!dropping && a.fault.delay.count() > 0) {
+        count_injected_delay(r.ctx.proxy, a.fault.delay);
+        r.delays[i].expires_after(a.fault.delay);
         co_await r.delays[i].async_wait(use_nothrow);
         if (r.over()) co_return;
       }
       dst.text(src.got_text());
     }
     in_message = !done;
+    if (done) slots.clear();
     if (dropping) continue;
     std::size_t len = n;
     if (corrupt && (n > 0 || done)) {
@@ -162,6 +195,10 @@ awaitable<void> pump(Relay& r, WsStream& src, WsStream& dst, Stream stream) {
     if (wec) {
       if (!r.over())
         r.finish(side_of(stream == Stream::upstream ? Stream::downstream : Stream::upstream));
+      co_return;
+    }
+    if (done && ws_close && ++relayed >= *ws_close->plan.after_messages) {
+      co_await ws_close_now(r);
       co_return;
     }
   }
@@ -177,6 +214,8 @@ awaitable<CloseReason> relay_websocket(WsStream& client, WsStream& upstream, WsR
   upstream.control_callback([&r](websocket::frame_type kind, beast::string_view payload) {
     on_control(r, r.client, 1, kind, payload);
   });
+  if (ctx.ws_close && ctx.ws_close->plan.after)
+    r.spawn(ws_close_after(r, *ctx.ws_close->plan.after));
   r.spawn(pump(r, client, upstream, Stream::upstream));
   r.spawn(pump(r, upstream, client, Stream::downstream));
   while (r.tasks > 0) {

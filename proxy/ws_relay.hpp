@@ -18,7 +18,7 @@
 
 #include "common/net.hpp"
 #include "proxy/behavior.hpp"
-#include "proxy/proxy_metrics.hpp"
+#include "proxy/proxy.hpp"
 #include "proxy/tls_stream.hpp"
 
 namespace faultline::proxy {
@@ -60,11 +60,11 @@ inline constexpr std::size_t kWsReadSize = 64 * 1024;
 // sides), kWsMessageMax.
 void configure_ws(WsStream& ws, Clock::duration handshake);
 
-// What a message behavior (ws_*) does to one message; counted by the caller of the relay.
+// What the message behaviors (ws_*) do to one message (already counted), and the fault slots
+// held until it is relayed.
 struct WsMessageAction {
-  bool drop = false;
-  Clock::duration delay{};
-  bool corrupt = false;
+  MessageFault fault;
+  std::vector<FaultSlot> slots;
 };
 
 // The relay's view of the connection that owns it.
@@ -76,6 +76,15 @@ struct WsRelayContext {
   // At each message's first fragment: what the message behaviors do to it (none when unset).
   // `index` counts the messages of that stream from 0.
   std::function<WsMessageAction(Stream stream, bool text, std::uint64_t index)> on_message;
+  // ws_close, when drawn for this connection: after `after_messages` messages relayed in
+  // `stream`'s direction or `after` from the start of the relay, the side `stream` goes to gets
+  // a close frame with `code`/`reason` and the other 1001; `acted` is called then.
+  struct Close {
+    Stream stream = Stream::downstream;
+    WsClose plan;
+    std::function<void()> acted;
+  };
+  std::optional<Close> ws_close;
 };
 
 // Relays between `client` and `upstream` (both open) until the connection ends; returns why.

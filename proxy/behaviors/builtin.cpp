@@ -24,6 +24,10 @@
   X(http_body_delay)                 \
   X(http_body_truncate)              \
   X(http_body_rate)                  \
+  X(ws_close)                        \
+  X(ws_drop_message)                 \
+  X(ws_delay_message)                \
+  X(ws_corrupt)                      \
   X(redis_error)                     \
   X(redis_delay)                     \
   X(tls_handshake_delay)             \

@@ -4,13 +4,16 @@
 // is_websocket_upgrade.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proxy/http_wire.hpp"
 #include "tests/proxy/harness.hpp"
 #include "tests/support/support.hpp"
+#include "tests/support/tls_certs.hpp"
 
 using namespace faultline;
 using namespace faultline::proxy::test;
@@ -38,7 +41,7 @@ std::string ws_script(const char* name) {
 // The python echo server, started on a free port.
 class WsUpstream {
  public:
-  WsUpstream() : proc_({kPython, ws_script("echo_server.py")}) {
+  explicit WsUpstream(std::vector<std::string> args = {}) : proc_(argv_of(std::move(args))) {
     auto line = proc_.wait_for_line("listening on ", 15s);
     if (line) address_ = line->substr(line->find("listening on ") + 13);
     while (!address_.empty() && (address_.back() == '\n' || address_.back() == '\r'))
@@ -53,6 +56,11 @@ class WsUpstream {
   const std::string& output() const { return proc_.output(); }
 
  private:
+  static std::vector<std::string> argv_of(std::vector<std::string> args) {
+    std::vector<std::string> argv{kPython, ws_script("echo_server.py")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
   Subprocess proc_;
   std::string address_;
 };
@@ -193,6 +201,34 @@ TEST(WebSocketProxy, EchoThroughHttpProxy) {
   EXPECT_EQ(h.metric("faultline_proxy_requests_total", "proxy=\"ws\""), 1);
 }
 
+// TLS on both hops: the proxy terminates the client's TLS and originates its own to a wss
+// upstream; frames are relayed over both.
+TEST(WebSocketProxy, TlsToTlsEcho) {
+  REQUIRE_WEBSOCKETS();
+  faultline::test::TempDir dir;
+  const auto pki = faultline::test::make_test_pki(dir.path());
+  WsUpstream up({"--tls", pki.server_cert.string(), pki.server_key.string()});
+  ASSERT_FALSE(up.address().empty());
+  Harness h;
+  const json tls{{"cert", pki.server_cert.string()}, {"key", pki.server_key.string()}};
+  const json upstream_tls{{"ca", pki.ca_cert.string()}, {"sni", "localhost"}};
+  const auto port =
+      h.create("ws", up.address(), "http", {{"tls", tls}, {"upstream_tls", upstream_tls}});
+  ASSERT_NE(port, 0);
+  const auto run = run_client("wss://localhost:" + std::to_string(port) + "/chat",
+                              json::array({{{"send", "over tls"}},
+                                           {{"recv", true}},
+                                           {{"send_binary", 100000}},
+                                           {{"recv", true}},
+                                           {{"close", {1000, "done"}}}}),
+                              {"--cacert", pki.ca_cert.string()});
+  EXPECT_TRUE(run.has("recv text over tls")) << run.all;
+  EXPECT_TRUE(run.has("recv binary 100000")) << run.all;
+  EXPECT_FALSE(run.starting("closed rcvd=1000 ").empty()) << run.all;
+  EXPECT_TRUE(up.saw("closed 1000 done")) << up.output();
+  EXPECT_EQ(upgrades(h, "ws", "relayed"), 1);
+}
+
 // End-to-end headers pass both ways: the subprotocol the upstream chose, its cookie, the
 // client's own headers.
 TEST(WebSocketProxy, SubprotocolAndCookiesPass) {
@@ -294,4 +330,152 @@ TEST(WebSocketProxy, IdleTimeoutClosesBoth) {
   EXPECT_EQ(
       h.metric("faultline_proxy_connections_closed_total", "proxy=\"ws\",reason=\"idle_timeout\""),
       1);
+}
+
+// --- the ws_* behaviors, as the client sees them ---
+
+namespace {
+
+json ws_toxic(const std::string& type, json attrs, const std::string& stream = "downstream",
+              double toxicity = 1.0) {
+  return json{{"type", type},
+              {"name", type + "_" + stream},
+              {"stream", stream},
+              {"toxicity", toxicity},
+              {"attributes", std::move(attrs)}};
+}
+
+double injected(Harness& h, const std::string& kind) {
+  return h.metric("faultline_proxy_faults_injected_total", "kind=\"" + kind + "\",proxy=\"ws\"");
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+// ws_close after 2 messages to the client: the client gets 1012 "restart" as from the server,
+// the upstream 1001.
+TEST(WebSocketBehaviors, WsCloseAfterNMessagesCodeAndReason) {
+  REQUIRE_WEBSOCKETS();
+  WsUpstream up;
+  Harness h;
+  const auto port = h.create("ws", up.address(), "http");
+  ASSERT_EQ(
+      h.call("POST", "/proxies/ws/toxics",
+             ws_toxic("ws_close", {{"after_messages", 2}, {"code", 1012}, {"reason", "restart"}}))
+          .status,
+      200);
+  const auto run = run_client(ws_url(port), json::array({{{"send", "a"}},
+                                                         {{"recv", true}},
+                                                         {{"send", "b"}},
+                                                         {{"recv", true}},
+                                                         {{"recv", true}}}));
+  EXPECT_TRUE(run.has("recv text a")) << run.all;
+  EXPECT_TRUE(run.has("recv text b")) << run.all;
+  EXPECT_FALSE(run.starting("closed rcvd=1012 reason=restart").empty()) << run.all;
+  EXPECT_TRUE(up.saw("closed 1001")) << up.output();
+  EXPECT_EQ(injected(h, "ws_close"), 1);
+  EXPECT_EQ(h.metric("faultline_proxy_connections_closed_total", "proxy=\"ws\",reason=\"fault\""),
+            1);
+}
+
+// ws_close after 300 ms, upstream side: the upstream gets 4000 "bye", the client 1001.
+TEST(WebSocketBehaviors, WsCloseAfterMs) {
+  REQUIRE_WEBSOCKETS();
+  WsUpstream up;
+  Harness h;
+  const auto port = h.create("ws", up.address(), "http");
+  ASSERT_EQ(
+      h.call("POST", "/proxies/ws/toxics",
+             ws_toxic("ws_close", {{"after", 300}, {"code", 4000}, {"reason", "bye"}}, "upstream"))
+          .status,
+      200);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto run = run_client(ws_url(port), json::array({{{"wait_close", true}}}));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_FALSE(run.starting("closed rcvd=1001").empty()) << run.all;
+  EXPECT_TRUE(up.saw("closed 4000 bye")) << up.output();
+  EXPECT_GE(secs, 0.3);
+  EXPECT_LT(secs, 5.0);
+}
+
+// ws_drop_message acts on its stream only, and on its kind of message.
+TEST(WebSocketBehaviors, WsDropMessagePerDirection) {
+  REQUIRE_WEBSOCKETS();
+  WsUpstream up;
+  Harness h;
+  const auto port = h.create("ws", up.address(), "http");
+  // upstream, text: the text never reaches the upstream (no echo); the binary does.
+  ASSERT_EQ(h.call("POST", "/proxies/ws/toxics",
+                   ws_toxic("ws_drop_message", {{"message", "text"}}, "upstream"))
+                .status,
+            200);
+  const auto a = run_client(
+      ws_url(port),
+      json::array({{{"send", "dropped-on-the-way"}}, {{"send_binary", 10}}, {{"recv", true}}}));
+  EXPECT_TRUE(a.has("recv binary 10")) << a.all;
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(up.output().find("dropped-on-the-way"), std::string::npos);
+  EXPECT_EQ(injected(h, "ws_drop_message"), 1);
+  ASSERT_EQ(h.call("DELETE", "/proxies/ws/toxics/ws_drop_message_upstream").status, 204);
+  // downstream, binary: the binary echo is dropped on its way back, the text passes.
+  ASSERT_EQ(
+      h.call("POST", "/proxies/ws/toxics", ws_toxic("ws_drop_message", {{"message", "binary"}}))
+          .status,
+      200);
+  const auto b = run_client(ws_url(port), json::array({{{"send_binary", 10}},
+                                                       {{"send", "kept"}},
+                                                       {{"recv", true}},
+                                                       {{"send", "again"}},
+                                                       {{"recv", true}}}));
+  EXPECT_EQ(b.lines.size() > 0 ? b.starting("recv ") : "", "recv text kept") << b.all;
+  EXPECT_TRUE(b.has("recv text again")) << b.all;
+  EXPECT_EQ(b.starting("recv binary"), "") << b.all;
+  EXPECT_EQ(injected(h, "ws_drop_message"), 2);
+  EXPECT_EQ(messages(h, "ws", "upstream"), 2 + 3);
+  EXPECT_EQ(messages(h, "ws", "downstream"), 1 + 3);
+}
+
+// ws_delay_message 200 ms on the replies: the round trip grows by ~200 ms over a baseline
+// measured on the same machine (medians; a busy 2-core box).
+TEST(WebSocketBehaviors, WsDelayMessageAddsToRtt) {
+  REQUIRE_WEBSOCKETS();
+  WsUpstream up;
+  Harness h;
+  const auto port = h.create("ws", up.address(), "http");
+  const auto base = run_client(ws_url(port), json::array({{{"rtt", "x"}, {"n", 9}}}));
+  ASSERT_EQ(base.numbers("rtt ").size(), 9u) << base.all;
+  ASSERT_EQ(
+      h.call("POST", "/proxies/ws/toxics", ws_toxic("ws_delay_message", {{"delay", 200}})).status,
+      200);
+  const auto slow = run_client(ws_url(port), json::array({{{"rtt", "x"}, {"n", 5}}}));
+  ASSERT_EQ(slow.numbers("rtt ").size(), 5u) << slow.all;
+  const double added = median_of(slow.numbers("rtt ")) - median_of(base.numbers("rtt "));
+  EXPECT_GE(added, 190.0) << slow.all;
+  EXPECT_LE(added, 320.0) << slow.all;
+  EXPECT_EQ(injected(h, "ws_delay_message"), 5);
+  EXPECT_GE(h.metric("faultline_proxy_injected_delay_seconds_total", "proxy=\"ws\""), 0.99);
+}
+
+// ws_corrupt: the text reply's first byte becomes 0xFF; python3-websockets fails the connection
+// with 1007 (invalid frame payload data), which the proxy relays to the upstream.
+TEST(WebSocketBehaviors, WsCorruptClientFailsWith1007) {
+  REQUIRE_WEBSOCKETS();
+  WsUpstream up;
+  Harness h;
+  const auto port = h.create("ws", up.address(), "http");
+  ASSERT_EQ(h.call("POST", "/proxies/ws/toxics", ws_toxic("ws_corrupt", json::object())).status,
+            200);
+  const auto run = run_client(
+      ws_url(port),
+      json::array({{{"send_binary", 4}}, {{"recv", true}}, {{"send", "hello"}}, {{"recv", true}}}));
+  EXPECT_TRUE(run.has("recv binary 4")) << run.all;  // binary untouched
+  EXPECT_FALSE(run.starting("closed").empty()) << run.all;
+  EXPECT_NE(run.starting("closed").find("sent=1007"), std::string::npos) << run.all;
+  EXPECT_TRUE(up.saw("closed 1007")) << up.output();
+  EXPECT_EQ(injected(h, "ws_corrupt"), 1);
 }
