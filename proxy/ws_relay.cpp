@@ -66,17 +66,24 @@ struct Relay {
   void finish(CloseReason r) {
     ending = true;
     if (!reason) reason = r;
+    stop_timers();
+    ctx.close(r);
+    watchdog.cancel();
+  }
+  // Wakes the tasks that wait (a delayed message, ws_close's `after`), so that they see the
+  // relay is over.
+  void stop_timers() {
     for (auto& d : delays)
       d.cancel();
     close_timer.cancel();
-    ctx.close(r);
-    watchdog.cancel();
   }
   void spawn(awaitable<void> task) {
     ++tasks;
     asio::co_spawn(client.get_executor(), std::move(task), [this](std::exception_ptr e) {
       --tasks;
       if (e && !ending) finish(CloseReason::client_closed);
+      // Closed from outside (the proxy disabled, updated or deleted): no one else wakes them.
+      if (over()) stop_timers();
       watchdog.cancel();
     });
   }

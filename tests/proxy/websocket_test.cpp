@@ -479,3 +479,50 @@ TEST(WebSocketBehaviors, WsCorruptClientFailsWith1007) {
   EXPECT_TRUE(up.saw("closed 1007")) << up.output();
   EXPECT_EQ(injected(h, "ws_corrupt"), 1);
 }
+
+// A relay waiting on a timer (ws_close's `after` of an hour) still ends when the proxy closes
+// the connection from outside (disabled): the connection is gone, counted proxy_disabled.
+TEST(WebSocketBehaviors, DisablingTheProxyEndsARelayWaitingOnATimer) {
+  REQUIRE_WEBSOCKETS();
+  WsUpstream up;
+  Harness h;
+  const auto port = h.create("ws", up.address(), "http");
+  ASSERT_EQ(
+      h.call("POST", "/proxies/ws/toxics", ws_toxic("ws_close", {{"after", 3'600'000}})).status,
+      200);
+  ClientRun run;
+  std::thread client([&] {
+    run = run_client(ws_url(port),
+                     json::array({{{"send", "a"}}, {{"recv", true}}, {{"wait_close", true}}}));
+  });
+  ASSERT_TRUE(up.saw("open /chat"));
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(h.call("POST", "/proxies/ws", {{"enabled", false}}).status, 200);
+  client.join();
+  EXPECT_FALSE(run.starting("closed").empty()) << run.all;
+  double closed = 0;
+  for (int i = 0; i < 50 && closed < 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+    closed = h.metric("faultline_proxy_connections_closed_total",
+                      "proxy=\"ws\",reason=\"proxy_disabled\"");
+  }
+  EXPECT_EQ(closed, 1);
+  EXPECT_EQ(h.metric("faultline_proxy_connections_active", "proxy=\"ws\""), 0);
+}
+
+// Bytes after the upgrade request, before its 101 (RFC 6455 4.1 forbids them): 400, not relayed.
+TEST(WebSocketProxy, FramesBeforeThe101Refused) {
+  REQUIRE_WEBSOCKETS();
+  WsUpstream up;
+  Harness h;
+  const auto port = h.create("ws", up.address(), "http");
+  Client c(port);
+  ASSERT_TRUE(
+      c.send_all("GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                 "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+                 "\x81\x80\x01\x02\x03\x04"));
+  const std::string answer = c.read_to_end();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_EQ(upgrades(h, "ws", "failed"), 1);
+  EXPECT_EQ(up.output().find("open /chat"), std::string::npos) << up.output();
+}
