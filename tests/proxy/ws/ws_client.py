@@ -6,6 +6,7 @@ usage: ws_client.py URL STEPS_JSON [--subprotocol P] [--cacert FILE] [--header "
 STEPS_JSON is a list of steps, run in order; each prints one line:
   {"send": "text"}             -> "sent"
   {"send_binary": N}           -> "sent"             (N bytes 0..255 repeated)
+  {"send_fragments": [K, N]}   -> "sent"             (one binary message of K fragments of N bytes)
   {"recv": true}               -> "recv text PAYLOAD" | "recv binary N"  (or ends, see below)
   {"recv_many": N}             -> one "recv ..." line per message
   {"ping": "payload"}          -> "pong MS"          (round trip of the ping)
@@ -75,6 +76,11 @@ async def run(url, steps, subprotocol, cacert, headers):
                 out("sent")
             elif "send_binary" in step:
                 await ws.send(bytes(i % 256 for i in range(step["send_binary"])))
+                out("sent")
+            elif "send_fragments" in step:
+                count, size = step["send_fragments"]
+                piece = bytes(i % 256 for i in range(size))
+                await ws.send(piece for _ in range(count))
                 out("sent")
             elif "recv" in step:
                 out(describe(await asyncio.wait_for(ws.recv(), 10)))
