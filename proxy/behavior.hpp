@@ -215,6 +215,31 @@ struct RequestInfo {
   std::function<std::optional<std::string_view>(std::string_view)> header;  // HTTP header lookup
 };
 
+// A WebSocket message as the message behaviors (ws_*) see it, at its first fragment.
+struct MessageInfo {
+  Stream stream = Stream::downstream;  // upstream: from the client; downstream: to it
+  bool text = false;
+  std::uint64_t index = 0;  // the message's number in its stream, from 0
+};
+
+// What one message behavior does to one message (toxicity already drawn and hit).
+struct MessageFault {
+  bool drop = false;        // not relayed
+  Clock::duration delay{};  // held this long (later messages of its stream wait behind it)
+  bool corrupt = false;     // a text message's first payload byte replaced with 0xFF
+  std::string label;        // metric `kind` when not the toxic's type (a weighted choice's type)
+};
+
+// ws_close: the connection closed by the proxy with `code`/`reason` sent to the side of the
+// toxic's stream (downstream: the client, as if from the server) and 1001 to the other, after
+// `after_messages` messages of that stream or `after` from the upgrade (whichever comes first).
+struct WsClose {
+  std::uint16_t code = 1001;
+  std::string reason;
+  std::optional<std::uint64_t> after_messages;
+  std::optional<Clock::duration> after;
+};
+
 // The certificates `tls_bad_cert` can serve instead of the configured one.
 enum class BadCert { expired, wrong_host, self_signed };
 inline constexpr std::size_t kBadCerts = 3;
@@ -263,6 +288,13 @@ class BehaviorConfig {
   // Proxies that terminate TLS: the fault for one client handshake (toxicity already drawn and
   // hit), or nullopt for behaviors that do not act on handshakes.
   virtual std::optional<HandshakeFault> handshake_fault() const { return std::nullopt; }
+  // HTTP WebSocket relays: the fault for one message of the toxic's stream (toxicity already
+  // drawn and hit), or nullopt for behaviors that do not act on messages.
+  virtual std::optional<MessageFault> message_fault(Rng& /*rng*/, const MessageInfo& /*m*/) const {
+    return std::nullopt;
+  }
+  // HTTP WebSocket relays: ws_close's plan, drawn once per connection at the upgrade.
+  virtual std::optional<WsClose> ws_close() const { return std::nullopt; }
 };
 
 // How a behavior type turns a toxic's `attributes` object into a config. `path` is the JSON path

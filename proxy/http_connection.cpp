@@ -3,7 +3,8 @@
 // per client connection, dialled at the first request), and request faults applied per exchange:
 // toxics (http_error, http_delay, http_abort, latency, hang, blackout, abort, transient) plus,
 // when the proxy enables them, Envoy-style header faults. Every exchange can be recorded as one
-// JSON line. The answers the proxy makes itself are in http_local_answer.cpp.
+// JSON line. The answers the proxy makes itself are in http_local_answer.cpp; WebSocket upgrades
+// are taken over by http_websocket.cpp.
 #include "proxy/http_connection.hpp"
 
 #include <boost/beast/http/empty_body.hpp>
@@ -170,7 +171,12 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
     if (terminal &&
         (terminal->kind == K::abort || terminal->kind == K::hang || terminal->kind == K::error)) {
       next = co_await answer_locally(self, *terminal, plan.delay_response, started);
+    } else if (is_websocket_upgrade(self->request_->get())) {
+      next = co_await websocket(self, plan.delay_response,
+                                terminal && terminal->kind == K::abort_upstream, picker, started);
     } else {
+      // A protocol switch the proxy cannot relay (h2c, ...) is not asked of the upstream.
+      strip_upgrade(self->request_->get());
       const bool abort_after_forward = terminal && terminal->kind == K::abort_upstream;
       // Drawn only when there are body faults, so that the draws of the others stay as they were.
       BodyFaults body{plan.body_up, plan.body_down, 0, plan.rewrites};
@@ -182,30 +188,33 @@ awaitable<void> HttpConnection::run(std::shared_ptr<HttpConnection> self, std::u
   }
 }
 
+awaitable<bool> HttpConnection::dial_upstream(std::shared_ptr<HttpConnection> self) {
+  Proxy& proxy = *self->proxy_;
+  auto [cec, sock] = co_await connect_upstream(proxy.upstream(), proxy.env().connect_timeout);
+  if (self->closing_) co_return false;
+  if (cec) {
+    proxy.counters().connect_errors->Increment();
+    co_return false;
+  }
+  self->upstream_.emplace(beast::tcp_stream(std::move(sock)));
+  error_code ig;
+  self->upstream_->socket().set_option(tcp::no_delay(true), ig);
+  self->ubuf_.clear();
+  if (self->tls_ && self->tls_->client &&
+      !co_await originate_tls(proxy, *self->tls_, *self->upstream_, proxy.upstream())) {
+    self->upstream_.reset();
+    co_return false;
+  }
+  co_return !self->closing_;
+}
+
 awaitable<bool> HttpConnection::send_upstream(std::shared_ptr<HttpConnection> self,
                                               std::string head) {
   // A kept-alive upstream connection may have been closed by the server meanwhile: one fresh
   // connection is tried before giving up.
   Proxy& proxy = *self->proxy_;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (!self->upstream_) {
-      auto [cec, sock] = co_await connect_upstream(proxy.upstream(), proxy.env().connect_timeout);
-      if (self->closing_) co_return false;
-      if (cec) {
-        proxy.counters().connect_errors->Increment();
-        co_return false;
-      }
-      self->upstream_.emplace(beast::tcp_stream(std::move(sock)));
-      error_code ig;
-      self->upstream_->socket().set_option(tcp::no_delay(true), ig);
-      self->ubuf_.clear();
-      if (self->tls_ && self->tls_->client &&
-          !co_await originate_tls(proxy, *self->tls_, *self->upstream_, proxy.upstream())) {
-        self->upstream_.reset();
-        co_return false;
-      }
-      if (self->closing_) co_return false;
-    }
+    if (!self->upstream_ && !co_await dial_upstream(self)) co_return false;
     self->upstream_->expires_after(proxy.env().idle_timeout);
     auto [wec, wn] = co_await asio::async_write(*self->upstream_, asio::buffer(head), use_nothrow);
     self->upstream_->expires_never();
@@ -351,6 +360,18 @@ awaitable<Next> HttpConnection::forward(std::shared_ptr<HttpConnection> self,
   self->upstream_->expires_never();
   if (rec) co_return co_await upstream_failed(self, req, started);
   auto& res = parser->get();
+  if (res.result_int() == 101) {
+    // Switching protocols without a WebSocket upgrade asked (the request's Upgrade was removed):
+    // nothing the proxy can relay.
+    self->upstream_.reset();
+    auto bad =
+        json_error(http::status::bad_gateway, "upstream switched protocols unasked", req.version());
+    bad.keep_alive(false);
+    self->record(req, 502, started);
+    co_await write_client(self, std::move(bad));
+    self->close(CloseReason::upstream_closed);
+    co_return Next::stop;
+  }
   // How the body reaches the client: as it came (a Content-Length, or up to the upstream's
   // close), re-chunked (chunked), or, to an HTTP/1.0 client that cannot read chunked, up to the
   // close. The upstream connection is reused only after a complete body it framed itself.

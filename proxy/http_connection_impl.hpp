@@ -107,6 +107,15 @@ class HttpConnection : public ProxiedConnection,
   // the client gets a 502 and the connection is closed.
   static awaitable<Next> upstream_failed(std::shared_ptr<HttpConnection> self,
                                          const RequestMessage& req, Clock::time_point started);
+  // A WebSocket upgrade request (http_websocket.cpp): a fresh upstream connection and its
+  // handshake, then the client's, then the frames relayed until either side ends. The upstream's
+  // refusal is relayed as an ordinary response; the connection ends after a relayed WebSocket.
+  static awaitable<Next> websocket(std::shared_ptr<HttpConnection> self,
+                                   Clock::duration delay_response, bool abort_after_handshake,
+                                   RequestFaultPicker& picker, Clock::time_point started);
+  // Connects to the upstream (and originates TLS when configured) as upstream_; false when it
+  // cannot be reached or the connection was closed meanwhile.
+  static awaitable<bool> dial_upstream(std::shared_ptr<HttpConnection> self);
   // Sends a request `head` upstream, dialling (once more, if a kept-alive connection went stale)
   // as needed; false when the upstream cannot be reached or the connection was closed meanwhile.
   static awaitable<bool> send_upstream(std::shared_ptr<HttpConnection> self, std::string head);

@@ -5,7 +5,42 @@
 #include <algorithm>
 #include <cctype>
 
+#include <boost/beast/http/rfc7230.hpp>
+#include <boost/range/iterator_range.hpp>
+
 namespace faultline::proxy {
+
+namespace {
+
+bool has_token(const http::request_header<>& req, http::field f, std::string_view token) {
+  for (const auto& field : boost::make_iterator_range(req.equal_range(f)))
+    if (http::token_list(field.value()).exists(token)) return true;
+  return false;
+}
+
+}  // namespace
+
+bool is_websocket_upgrade(const http::request_header<>& req) {
+  return req.version() >= 11 && req.method() == http::verb::get &&
+         has_token(req, http::field::connection, "upgrade") &&
+         has_token(req, http::field::upgrade, "websocket") &&
+         req[http::field::sec_websocket_version] == "13" &&
+         !req[http::field::sec_websocket_key].empty();
+}
+
+void strip_upgrade(http::request_header<>& req) {
+  if (req.find(http::field::upgrade) == req.end()) return;
+  req.erase(http::field::upgrade);
+  std::string kept;
+  for (const auto& field : boost::make_iterator_range(req.equal_range(http::field::connection)))
+    for (const auto& token : http::token_list(field.value())) {
+      if (beast::iequals(token, "upgrade")) continue;
+      if (!kept.empty()) kept += ", ";
+      kept.append(token.data(), token.size());
+    }
+  req.erase(http::field::connection);
+  if (!kept.empty()) req.set(http::field::connection, kept);
+}
 
 std::string_view reason_phrase(unsigned status) {
   switch (status) {

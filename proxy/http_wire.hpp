@@ -12,6 +12,16 @@
 
 namespace faultline::proxy {
 
+// Whether `req` asks for a WebSocket (RFC 6455 4.1): HTTP/1.1 or later, GET, a `Connection`
+// token `upgrade` and an `Upgrade` token `websocket` (both case-insensitive, in lists),
+// `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`. Anything else (HTTP/1.0, `Upgrade: h2c`,
+// another version) is an ordinary request.
+bool is_websocket_upgrade(const http::request_header<>& req);
+
+// Removes a request's `Upgrade` field and the `upgrade` token of its `Connection` field (a
+// protocol switch the proxy cannot relay, e.g. h2c, is not asked of the upstream).
+void strip_upgrade(http::request_header<>& req);
+
 // The registered reason phrase of `status` ("" when unregistered).
 std::string_view reason_phrase(unsigned status);
 

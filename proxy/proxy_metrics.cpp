@@ -76,6 +76,18 @@ std::string_view to_string(RewriteSkip r) {
   return "?";
 }
 
+std::string_view to_string(WsOutcome o) {
+  switch (o) {
+    case WsOutcome::relayed:
+      return "relayed";
+    case WsOutcome::refused:
+      return "refused";
+    case WsOutcome::failed:
+      return "failed";
+  }
+  return "failed";
+}
+
 namespace {
 
 template <class T>
@@ -132,6 +144,10 @@ ProxyCounters ProxyMetrics::acquire(const std::string& name,
       skipped = counter();
     c.certs_minted = counter();
     c.cert_cache_entries = gauge();
+    for (auto& outcome : c.ws_upgrades)
+      outcome = counter();
+    for (auto& stream : c.ws_messages)
+      stream = counter();
   }
   for (const auto& kind : kinds)
     if (!h.faults.count(kind)) h.faults.emplace(kind, std::make_unique<prometheus::Counter>());
@@ -273,6 +289,21 @@ std::vector<prometheus::MetricFamily> ProxyMetrics::collect() const {
   family("faultline_proxy_cert_cache_entries",
          "Minted leaf certificates cached by the proxy (at most 1024).", MetricType::Gauge,
          one(&ProxyCounters::cert_cache_entries));
+  family("faultline_proxy_ws_upgrades_total",
+         "WebSocket upgrades through an http proxy, by outcome (relayed, refused by the upstream, "
+         "failed).",
+         MetricType::Counter, [](const Held& h, auto add) {
+           for (std::size_t o = 0; o < kWsOutcomes; ++o)
+             add(h.counters.ws_upgrades[o],
+                 {{"outcome", std::string(to_string(static_cast<WsOutcome>(o)))}});
+         });
+  family("faultline_proxy_ws_messages_total",
+         "WebSocket messages relayed or acted on, by stream (upstream: client to server; "
+         "downstream: server to client).",
+         MetricType::Counter, [](const Held& h, auto add) {
+           add(h.counters.ws_messages[1], {{"stream", "downstream"}});
+           add(h.counters.ws_messages[0], {{"stream", "upstream"}});
+         });
   return out;
 }
 

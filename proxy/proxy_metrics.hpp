@@ -61,6 +61,12 @@ std::string_view to_string(TruncatedBy b);
 enum class RewriteSkip { too_large, not_json, encoded, patch_failed };
 inline constexpr std::size_t kRewriteSkips = 4;
 std::string_view to_string(RewriteSkip r);
+// WebSocket upgrades through an http proxy (the `outcome` label): relayed (both handshakes done),
+// refused (the upstream declined the upgrade: its answer relayed), failed (the upstream could not
+// be reached or its handshake failed, the client's handshake failed, or a fault cut it).
+enum class WsOutcome { relayed, refused, failed };
+inline constexpr std::size_t kWsOutcomes = 3;
+std::string_view to_string(WsOutcome o);
 
 struct ProxyCounters {
   prometheus::Counter* accepted = nullptr;
@@ -87,6 +93,10 @@ struct ProxyCounters {
   // faultline_proxy_certs_minted_total, faultline_proxy_cert_cache_entries (`tls.ca`).
   prometheus::Counter* certs_minted = nullptr;
   prometheus::Gauge* cert_cache_entries = nullptr;
+  // faultline_proxy_ws_upgrades_total[outcome], faultline_proxy_ws_messages_total[stream]
+  // (upstream: 0, downstream: 1) (http proxies; pre-created for every proxy).
+  std::array<prometheus::Counter*, kWsOutcomes> ws_upgrades{};
+  std::array<prometheus::Counter*, 2> ws_messages{};
 };
 
 // Every faultline_proxy_* series, owned per proxy: creating or deleting a proxy costs O(log

@@ -50,6 +50,51 @@ std::vector<PickedFault> RequestFaultPicker::pick(const RequestInfo& req) {
   return out;
 }
 
+PickedMessage RequestFaultPicker::pick_message(const RequestInfo& upgrade, const MessageInfo& m) {
+  PickedMessage out;
+  auto list = proxy_.toxics();
+  for (const auto& t : *list) {
+    if (t->toxic.stream != m.stream || !t->toxic.config->matches(upgrade)) continue;
+    bool hit;
+    if (t->toxic.scope == Scope::connection) {
+      auto it = connection_draws_.find(t);
+      if (it == connection_draws_.end())
+        it = connection_draws_.emplace(t, t->toxic.probability.hit(rng_)).first;
+      hit = it->second;
+    } else {
+      hit = t->toxic.probability.hit(rng_);
+    }
+    if (!hit) continue;
+    auto f = t->toxic.config->message_fault(rng_, m);
+    if (!f) continue;
+    auto slot = proxy_.acquire_fault();
+    if (!slot) continue;
+    if (f->label.empty())
+      t->faults->Increment();
+    else
+      proxy_.env().metrics.faults(proxy_.name(), f->label)->Increment();
+    out.fault.drop = out.fault.drop || f->drop;
+    out.fault.delay += f->delay;
+    out.fault.corrupt = out.fault.corrupt || f->corrupt;
+    out.slots.push_back(std::move(*slot));
+  }
+  return out;
+}
+
+std::optional<PickedWsClose> RequestFaultPicker::pick_ws_close(const RequestInfo& upgrade) {
+  auto list = proxy_.toxics();
+  for (const auto& t : *list) {
+    if (!t->toxic.config->matches(upgrade)) continue;
+    auto plan = t->toxic.config->ws_close();
+    if (!plan) continue;
+    if (!t->toxic.probability.hit(rng_)) continue;
+    auto slot = proxy_.acquire_fault();
+    if (!slot) continue;
+    return PickedWsClose{std::move(*plan), t->toxic.stream, std::move(*slot), t->faults};
+  }
+  return std::nullopt;
+}
+
 RequestPlan plan_of(const std::vector<PickedFault>& faults) {
   RequestPlan plan;
   for (const auto& p : faults) {

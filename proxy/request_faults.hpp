@@ -17,10 +17,32 @@ struct PickedFault {
   std::string kind;
 };
 
+// The message faults of one WebSocket message, combined in toxic order (drop wins, delays add),
+// with the fault slots they hold until the message is relayed.
+struct PickedMessage {
+  MessageFault fault;
+  std::vector<FaultSlot> slots;
+};
+
+// ws_close drawn for one relayed WebSocket, with its slot (held for the connection) and counter
+// (counted when it acts).
+struct PickedWsClose {
+  WsClose plan;
+  Stream stream = Stream::downstream;
+  FaultSlot slot;
+  prometheus::Counter* counter = nullptr;
+};
+
 class RequestFaultPicker {
  public:
   RequestFaultPicker(Proxy& proxy, std::uint64_t seed) : proxy_(proxy), rng_(seed) {}
   std::vector<PickedFault> pick(const RequestInfo& req);
+  // WebSocket relays: the faults of one message (the toxics of the current snapshot whose
+  // stream is the message's and whose match accepts the `upgrade` request), each drawn per
+  // message (scope request) or once per connection, counted when hit.
+  PickedMessage pick_message(const RequestInfo& upgrade, const MessageInfo& m);
+  // WebSocket relays, at the upgrade: the first ws_close toxic that matches and draws hit.
+  std::optional<PickedWsClose> pick_ws_close(const RequestInfo& upgrade);
   Rng& rng() noexcept { return rng_; }
 
  private:

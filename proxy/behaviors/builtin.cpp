@@ -27,6 +27,10 @@
   X(sse_drop_event)                  \
   X(sse_delay_event)                 \
   X(http_rewrite)                    \
+  X(ws_close)                        \
+  X(ws_drop_message)                 \
+  X(ws_delay_message)                \
+  X(ws_corrupt)                      \
   X(redis_error)                     \
   X(redis_delay)                     \
   X(tls_handshake_delay)             \

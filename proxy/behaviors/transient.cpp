@@ -31,6 +31,14 @@ class TransientConfig : public BehaviorConfig {
     if (used_.fetch_add(1) >= count_) return {};
     return inner_->request_fault(rng, stream);
   }
+  std::optional<MessageFault> message_fault(Rng& rng, const MessageInfo& m) const override {
+    if (used_.fetch_add(1) >= count_) return std::nullopt;
+    return inner_->message_fault(rng, m);
+  }
+  std::optional<WsClose> ws_close() const override {
+    if (used_.fetch_add(1) >= count_) return std::nullopt;
+    return inner_->ws_close();
+  }
 
  private:
   std::int64_t count_;

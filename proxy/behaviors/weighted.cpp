@@ -57,6 +57,14 @@ class WeightedConfig : public BehaviorConfig {
     f.label = c->type;
     return f;
   }
+  std::optional<MessageFault> message_fault(Rng& rng, const MessageInfo& m) const override {
+    const Choice* c = draw(rng);
+    if (!c) return std::nullopt;
+    auto f = c->config->message_fault(rng, m);
+    if (f) f->label = c->type;
+    return f;
+  }
+  // ws_close is a plan for the connection, not a draw: a weighted choice of it does nothing.
 
  private:
   const Choice* draw(Rng& rng) const {
