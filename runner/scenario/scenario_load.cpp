@@ -1,5 +1,6 @@
 // Scenario parsing, load: the load generator's flags, its workload (parsed by the load
 // generator's own parser, errors re-rooted under $.load.workload) and its stages grammar.
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -20,7 +21,8 @@ constexpr std::int64_t kMaxLoadShards = 64;
 
 // Parses a workload document with loadgen::parse_workload; its errors ("$.mix[0].url: ...") are
 // reported under `path` ("$.load.workload.mix[0].url: ..."), or, for a workload `file`, at `path`
-// naming the file and the path inside it. The request names, or nullopt when it did not parse.
+// naming the file and the path inside it. The request names (and the session entries' names),
+// or nullopt when it did not parse.
 std::optional<std::vector<std::string>> check_workload(const json& doc, const std::string& path,
                                                        const std::string& file,
                                                        ConfigErrors& errors) {
@@ -38,6 +40,11 @@ std::optional<std::vector<std::string>> check_workload(const json& doc, const st
       errors.add(path, e);
   }
   if (!inner.empty()) return std::nullopt;
+  // Session entries by their own name too ("chat" beside "chat.connect", "chat.message"): what
+  // the reconnects assertion's `request` names.
+  for (const auto& n : w.session_names)
+    if (std::find(w.request_names.begin(), w.request_names.end(), n) == w.request_names.end())
+      w.request_names.push_back(n);
   return std::move(w.request_names);
 }
 

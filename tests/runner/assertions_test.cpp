@@ -557,8 +557,20 @@ TEST(Assertions, ReconnectsCountsSessionsThatCameBack) {
   EXPECT_DOUBLE_EQ(*r.measured, 24);
   EXPECT_EQ(r.bound, ">= 20");
   EXPECT_EQ(r.message,
-            "sessions of chat reconnected 24 times (60 opened, 35 completed, 25 ended early; "
-            "close codes 25 × 1012) within >= 20");
+            "sessions of chat reconnected 24 times (60 opened, 35 completed, 25 ended early, 24 "
+            "reconnects; close codes 25 × 1012) within >= 20");
+  // The early ends where they happened (a reconnect lands where the next session opens).
+  auto ended = make(R"({"name":"r","kind":"reconnects","phase":"fault","request":"chat",
+                        "count":"ended_early","max":0})");
+  r = ended->evaluate(m);
+  EXPECT_FALSE(r.pass);
+  EXPECT_DOUBLE_EQ(*r.measured, 25);
+  EXPECT_NE(r.message.find("sessions of chat ended early 25 times"), std::string::npos)
+      << r.message;
+  EXPECT_TRUE(make(R"({"name":"r","kind":"reconnects","phase":"fault","request":"events",
+                       "count":"ended_early","max":0})")
+                  ->evaluate(m)
+                  .pass);
   // Every session entry together; a max the fault phase breaks.
   auto calm = make(R"({"name":"r","kind":"reconnects","phase":"fault","max":0})");
   r = calm->evaluate(m);
@@ -587,6 +599,8 @@ TEST(Assertions, ReconnectsCountsSessionsThatCameBack) {
            {R"({"name":"r","kind":"reconnects","phase":"fault","min":5,"max":2})",
             "$.assertions[0].min: min 5 is above max 2"},
            {R"({"name":"r","kind":"reconnects","phase":"fault","min":-1})", "$.assertions[0].min"},
+           {R"({"name":"r","kind":"reconnects","phase":"fault","max":1,"count":"opened"})",
+            "$.assertions[0].count: \"opened\" is not a count (reconnects, ended_early)"},
            {R"({"name":"r","kind":"reconnects","phase":"fault","max":1,"name2":1})",
             "$.assertions[0].name2"}}) {
     ConfigErrors e;

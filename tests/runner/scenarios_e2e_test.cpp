@@ -46,6 +46,28 @@ TEST(ScenariosE2E, QuickstartCompressedPasses) {
   expect_report_build_matches(dir, dir.file("out"));
 }
 
+// streaming.json (issue #24): WebSocket chat and SSE sessions through an http proxy; ws_close
+// cuts only the chat sessions and http_body_truncate only the event streams, both come back,
+// closes between messages fail no message. Compressed to half (phases of 10 s and 2-3 s).
+TEST(ScenariosE2E, StreamingPassesWithReconnects) {
+  TempDir dir;
+  auto o = run_scenario(dir, "streaming.json", {"--duration", "45s"});
+  EXPECT_EQ(o.code, 0) << o.stdout_text << o.stderr_text;
+  ASSERT_TRUE(o.results.is_object());
+  for (const char* name : {"ws_close: chat sessions are cut and come back",
+                           "truncate: event streams are cut and come back"}) {
+    const json* a = find_assertion(o.results, name);
+    ASSERT_NE(a, nullptr) << name;
+    EXPECT_EQ((*a)["verdict"], "pass") << a->dump();
+  }
+  // The proxy counted what it did; the load saw the close code it sent.
+  const json& ws_phase = o.results["phases"][1];
+  ASSERT_EQ(ws_phase["name"], "ws_close");
+  EXPECT_GT(ws_phase["faults"]["edge"]["faults_injected"].get<double>(), 0) << ws_phase.dump();
+  EXPECT_GT(ws_phase["load"]["sessions"]["chat"]["close_codes"]["1012"].get<int>(), 0)
+      << ws_phase["load"].dump();
+}
+
 // solver-overload is calibrated for a SIMD solver (docs/run.md): on a CPU without AVX2, or with a
 // sanitized (several times slower) build, even the resilient target misses the 1 s solve bound.
 bool solver_is_calibrated() {
