@@ -31,7 +31,9 @@ TEST(HttpBodyFaults, DelayDelaysEachEventNotTheHead) {
   ASSERT_EQ(t.lags.size(), 3u);
   EXPECT_LT(t.head_ms, 250.0);  // the head is not delayed
   EXPECT_GE(median(t.lags), 290.0) << t.lags[0] << " " << t.lags[1] << " " << t.lags[2];
-  EXPECT_LE(median(t.lags), 450.0) << t.lags[0] << " " << t.lags[1] << " " << t.lags[2];
+  // Delayed once, not twice (600 ms), nor held to the stream's end (1 s and more): the bound
+  // leaves a busy 2-core machine 250 ms of scheduling (450 failed there once).
+  EXPECT_LT(median(t.lags), 550.0) << t.lags[0] << " " << t.lags[1] << " " << t.lags[2];
   EXPECT_GE(h.metric("faultline_proxy_injected_delay_seconds_total", "proxy=\"sse\""), 0.85);
 }
 

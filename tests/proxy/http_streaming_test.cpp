@@ -302,6 +302,12 @@ TEST(HttpStreaming, ClientThatNeverReadsClosedAtIdleTimeout) {
   while (!upstream_saw_close && SteadyClock::now() - t0 < 6s)
     std::this_thread::sleep_for(50ms);
   EXPECT_TRUE(upstream_saw_close.load());
+  // The upstream can see the close before the proxy counts it: wait for the counter (bounded).
+  const auto t1 = SteadyClock::now();
+  while (h.metric("faultline_proxy_connections_closed_total",
+                  "proxy=\"web\",reason=\"idle_timeout\"") < 1 &&
+         SteadyClock::now() - t1 < 3s)
+    std::this_thread::sleep_for(20ms);
   EXPECT_EQ(
       h.metric("faultline_proxy_connections_closed_total", "proxy=\"web\",reason=\"idle_timeout\""),
       1);
