@@ -342,3 +342,39 @@ TEST(HttpStreaming, CurlNoBufferReadsSseLive) {
   }
   EXPECT_LE(median(lags), 50.0) << lags[0] << " " << lags[1] << " " << lags[2];
 }
+
+// Python's urllib reading the stream line by line (a client that is not curl) sees each event as
+// the upstream sends it, not at the end.
+TEST(HttpStreaming, PythonUrllibReadsSseLive) {
+  Marks sent;
+  ScriptUpstream up(sse_script(sent));
+  Harness h;
+  const auto port = h.create("sse", up.address(), "http");
+  // Each line the client reads, with the time it read it (monotonic, ms) before it.
+  const std::string cmd =
+      "/usr/bin/python3 -u -c 'import sys, time, urllib.request\n"
+      "with urllib.request.urlopen(sys.argv[1], timeout=10) as r:\n"
+      "    for line in r:\n"
+      "        print(line.decode().rstrip(), flush=True)' http://127.0.0.1:" +
+      std::to_string(port) + "/events";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::vector<SteadyClock::time_point> arrived;
+  std::string all;
+  char line[256];
+  while (std::fgets(line, sizeof line, p)) {
+    all += line;
+    if (std::string(line).rfind("data: event-", 0) == 0) arrived.push_back(SteadyClock::now());
+  }
+  EXPECT_EQ(::pclose(p), 0);
+  EXPECT_EQ(all, "id: 1\ndata: event-1\n\nid: 2\ndata: event-2\n\nid: 3\ndata: event-3\n\n");
+  const auto marks = sent.times();
+  ASSERT_EQ(arrived.size(), 3u);
+  ASSERT_EQ(marks.size(), 3u);
+  std::vector<double> lags;
+  for (std::size_t i = 0; i < 3; ++i)
+    lags.push_back(ms_between(marks[i], arrived[i]));
+  // The first event may wait for the interpreter to start; the others came while it read.
+  EXPECT_LE(median(lags), 50.0) << lags[0] << " " << lags[1] << " " << lags[2];
+  EXPECT_LT(lags[2], 500.0);
+}
