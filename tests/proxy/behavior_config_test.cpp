@@ -173,7 +173,9 @@ const Case kCases[] = {
     {"request_scope_on_tcp", Protocol::tcp, json{{"type", "latency"}, {"scope", "request"}},
      "$.scope"},
     {"bad_scope", Protocol::http, json{{"type", "latency"}, {"scope", "forever"}}, "$.scope"},
-    {"stream_toxic_on_http", Protocol::http, tx("slicer", {{"average_size", 10}}), "$.type"},
+    // Stream toxics act on an http proxy's upgraded (WebSocket) connections, not on redis.
+    {"stream_toxic_on_http_ok", Protocol::http, tx("slicer", {{"average_size", 10}}), nullptr},
+    {"stream_toxic_on_redis", Protocol::redis, tx("slicer", {{"average_size", 10}}), "$.type"},
     // Wrappers × a protocol-foreign inner behavior: rejected at the inner `type`'s path.
     {"transient_http_ok", Protocol::http,
      tx("transient", {{"behavior", tx("http_error", {{"status", 502}})}}), nullptr},
