@@ -273,6 +273,13 @@ class BehaviorConfig {
   virtual json attributes() const = 0;
   // TCP: a stage for a new connection direction, or nullptr when the behavior has none.
   virtual std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point now) const;
+  // HTTP: a stage for a new direction of an upgraded (WebSocket) connection, acting on its bytes
+  // below the WebSocket framing: the stream toxics' own stage (latency, bandwidth, slicer,
+  // limit_data, slow_close, timeout, reset_peer, corrupt), nullptr for every other behavior.
+  virtual std::unique_ptr<StreamStage> make_upgraded_stage(Rng& /*rng*/,
+                                                           Clock::time_point /*now*/) const {
+    return nullptr;
+  }
   // Metric `kind` labels this behavior may report besides its own type (pre-created).
   virtual std::vector<std::string> extra_kinds() const { return {}; }
   // Wrappers: the behaviors they wrap, so `parse_toxic` can check each against the proxy's

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/post.hpp>
@@ -138,6 +140,7 @@ class HttpConnection : public ProxiedConnection,
     client_.socket().close(ec);
     if (upstream_) upstream_->socket().close(ec);
     timer_.cancel();
+    if (on_close_) std::exchange(on_close_, nullptr)();
   }
   awaitable<void> sleep(Clock::duration d) {
     timer_.expires_after(d);
@@ -191,6 +194,7 @@ class HttpConnection : public ProxiedConnection,
 
   MaybeTlsStream<beast::tcp_stream> client_;
   std::optional<MaybeTlsStream<beast::tcp_stream>> upstream_;
+  std::function<void()> on_close_;         // a relayed WebSocket's: stops its staged writers
   std::shared_ptr<const TlsRuntime> tls_;  // the proxy's TLS when the connection started
   beast::flat_buffer cbuf_;                // client bytes read ahead (pipelined requests)
   beast::flat_buffer ubuf_;                // upstream bytes read ahead

@@ -136,6 +136,25 @@ awaitable<Next> HttpConnection::websocket(std::shared_ptr<HttpConnection> self,
   outcome(WsOutcome::relayed);
   self->record(req, 101, started);
 
+  // The stream toxics act on the upgraded bytes from here on, drawn per direction (as on tcp).
+  auto close_both = [self](CloseReason r, bool rst) {
+    if (rst) {
+      error_code ig;
+      self->client_.socket().set_option(asio::socket_base::linger(true, 0), ig);
+      if (self->upstream_)
+        self->upstream_->socket().set_option(asio::socket_base::linger(true, 0), ig);
+    }
+    self->close(r);
+  };
+  auto staged_up = upstream_ws->next_layer().start(proxy, Stream::upstream, picker.rng().next(),
+                                                   close_both, self);
+  auto staged_down = client_ws->next_layer().start(proxy, Stream::downstream, picker.rng().next(),
+                                                   close_both, self);
+  self->on_close_ = [staged_up, staged_down] {
+    staged_up->stop();
+    staged_down->stop();
+  };
+
   // The message behaviors: the upgrade request is what their match attributes look at, for the
   // life of the connection; each message is drawn against the current toxics.
   const RequestInfo upgrade{req.method_string(), req.target(),

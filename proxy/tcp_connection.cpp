@@ -19,6 +19,7 @@
 #include "common/co_spawn.hpp"
 #include "common/tls.hpp"
 #include "proxy/proxied_connection.hpp"
+#include "proxy/stage_links.hpp"
 #include "proxy/tls_handshake.hpp"
 #include "proxy/tls_socket.hpp"
 
@@ -43,19 +44,7 @@ thread_local std::array<char, kReadBuffer> tls_buffer;
 // user-space path and the toxic's stages, and removing it lets splicing resume.
 constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 
-struct Item {
-  enum class Kind { data, eof, close, reset };
-  Clock::time_point due;
-  Kind kind = Kind::data;
-  std::string bytes;
-};
-
-struct Link {
-  std::shared_ptr<const ProxyToxic> toxic;
-  bool active = false;
-  FaultSlot slot;
-  std::unique_ptr<StreamStage> stage;
-};
+using Item = StreamItem;
 
 class TcpConnection : public ProxiedConnection, public std::enable_shared_from_this<TcpConnection> {
  public:
@@ -94,7 +83,7 @@ class TcpConnection : public ProxiedConnection, public std::enable_shared_from_t
  private:
   struct Dir {
     explicit Dir(const asio::any_io_executor& ex) : data_ready(ex), space_ready(ex), due(ex) {}
-    std::vector<Link> links;
+    StageLinks links;
     std::deque<Item> queue;
     std::size_t queued_bytes = 0;
     bool writer_busy = false;
@@ -128,16 +117,8 @@ class TcpConnection : public ProxiedConnection, public std::enable_shared_from_t
   }
 
   void refresh_links();
-  bool any_active(int d) const {
-    for (const auto& l : dirs_[d].links)
-      if (l.active) return true;
-    return false;
-  }
-  bool holds_eof(int d) const {
-    for (const auto& l : dirs_[d].links)
-      if (l.active && l.stage->holds_eof()) return true;
-    return false;
-  }
+  bool any_active(int d) const { return dirs_[d].links.any_active(); }
+  bool holds_eof(int d) const { return dirs_[d].links.holds_eof(); }
   void push(int d, Item item) {
     dirs_[d].queued_bytes += item.bytes.size();
     dirs_[d].queue.push_back(std::move(item));
@@ -168,38 +149,7 @@ void TcpConnection::refresh_links() {
   const auto now = Clock::now();
   for (int d = 0; d < 2; ++d) {
     const Stream stream = d == 0 ? Stream::upstream : Stream::downstream;
-    std::vector<Link> next;
-    for (const auto& t : *list) {
-      if (t->toxic.stream != stream) continue;
-      auto it = std::find_if(dirs_[d].links.begin(), dirs_[d].links.end(),
-                             [&](const Link& l) { return l.toxic == t; });
-      if (it != dirs_[d].links.end()) {
-        next.push_back(std::move(*it));
-        continue;
-      }
-      // Toxiproxy's semantics: toxicity is drawn once per connection and direction.
-      Link link;
-      link.toxic = t;
-      // A slot is taken only for a stage that injects something: a draw that chose nothing (a
-      // weighted toxic's remainder) must not hold one for the whole connection.
-      if (t->toxic.probability.hit(rng_)) {
-        auto stage = t->toxic.config->make_stream_stage(rng_, now);
-        std::optional<FaultSlot> slot;
-        if (stage) slot = proxy_->acquire_fault();
-        if (slot) {
-          link.active = true;
-          link.slot = std::move(*slot);
-          link.stage = std::move(stage);
-          link.stage->stream = stream;
-          if (link.stage->label.empty())
-            t->faults->Increment();
-          else
-            proxy_->env().metrics.faults(proxy_->name(), link.stage->label)->Increment();
-        }
-      }
-      next.push_back(std::move(link));
-    }
-    dirs_[d].links = std::move(next);
+    dirs_[d].links.refresh(*proxy_, *list, stream, StageLinks::Kind::tcp, rng_, now);
     if (dirs_[d].eof_held && !holds_eof(d)) {  // the toxic holding the EOF was removed
       dirs_[d].eof_held = false;
       push(d, Item{now, Item::Kind::eof, {}});
@@ -294,9 +244,7 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
         dir.eof_held = true;
         co_return;
       }
-      Clock::duration extra{};
-      for (auto& l : dir.links)
-        if (l.active) extra += l.stage->on_eof();
+      const Clock::duration extra = dir.links.on_eof();
       self->push(d, Item{now + extra, Item::Kind::eof, {}});
       co_return;
     }
@@ -355,8 +303,7 @@ awaitable<void> TcpConnection::reader(std::shared_ptr<TcpConnection> self, int d
     std::vector<Piece> pieces;
     pieces.push_back(Piece{now, std::string(tls_buffer.data(), n)});
     StreamEffects fx;
-    for (auto& l : dir.links)
-      if (l.active) l.stage->on_data(pieces, now, fx);
+    dir.links.on_data(pieces, now, fx);
     if (fx.added_delay.count() > 0)
       self->proxy_->counters().injected_delay->Increment(
           std::chrono::duration<double>(fx.added_delay).count());
@@ -485,12 +432,10 @@ awaitable<void> TcpConnection::watcher(std::shared_ptr<TcpConnection> self) {
     Clock::time_point deadline = self->last_activity_ + idle;
     bool fault_deadline = false;
     for (auto& dir : self->dirs_)
-      for (auto& l : dir.links)
-        if (l.active)
-          if (auto t = l.stage->deadline(); t && *t < deadline) {
-            deadline = *t;
-            fault_deadline = true;
-          }
+      if (auto t = dir.links.deadline(); t && *t < deadline) {
+        deadline = *t;
+        fault_deadline = true;
+      }
     self->watch_.expires_at(deadline);
     auto [ec] = co_await self->watch_.async_wait(use_nothrow);
     if (self->closing_) co_return;

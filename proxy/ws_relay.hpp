@@ -19,15 +19,17 @@
 #include "common/net.hpp"
 #include "proxy/behavior.hpp"
 #include "proxy/proxy.hpp"
+#include "proxy/staged_stream.hpp"
 #include "proxy/tls_stream.hpp"
 
 namespace faultline::proxy {
 
 namespace websocket = beast::websocket;
 
-// The http engine's stream (plain or TLS), as the next layer of a WebSocket stream.
+// The http engine's stream (plain or TLS), under the stream toxics' stages (staged_stream.hpp),
+// as the next layer of a WebSocket stream.
 using WsNext = MaybeTlsStream<beast::tcp_stream>;
-using WsStream = websocket::stream<WsNext&>;
+using WsStream = websocket::stream<StagedStream<WsNext>>;
 
 // Beast closes a WebSocket's transport through these (found by ADL): TLS gets its close_notify
 // (Beast's ssl.hpp), a plain stream Beast's TCP teardown.

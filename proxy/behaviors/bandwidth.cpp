@@ -14,6 +14,10 @@ class BandwidthConfig : public BehaviorConfig {
  public:
   explicit BandwidthConfig(std::int64_t rate) : rate_(rate) {}
   json attributes() const override { return {{"rate", rate_}}; }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng&, Clock::time_point) const override {
     return std::make_unique<PacingStage>(rate_ * 1000);
   }
@@ -36,7 +40,6 @@ void register_bandwidth(Registry& registry) {
       {.name = "bandwidth",
        .description = "limit the direction to rate KB/s (0 = unlimited)",
        .parse = parse,
-       .http = false,
        .redis = false,
        .toxiproxy = ToxiproxyAttributes{
            .known = {"rate"}, .negative_as_zero = {"rate"}, .at_most = {{"rate", kMaxRateKBps}}}});

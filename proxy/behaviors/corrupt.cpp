@@ -62,6 +62,10 @@ class CorruptConfig : public BehaviorConfig {
   json attributes() const override {
     return {{"mode", inject_ ? "inject" : "replace"}, {"bytes", bytes_}};
   }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point) const override {
     return std::make_unique<CorruptStage>(inject_, bytes_, Rng(rng.next()));
   }
@@ -93,7 +97,6 @@ void register_corrupt(Registry& registry) {
   registry.add({.name = "corrupt",
                 .description = "replace or inject random bytes in every chunk",
                 .parse = parse,
-                .http = false,
                 .redis = false});
 }
 

@@ -31,6 +31,10 @@ class LatencyConfig : public BehaviorConfig {
  public:
   LatencyConfig(std::int64_t latency, std::int64_t jitter) : latency_(latency), jitter_(jitter) {}
   json attributes() const override { return {{"latency", latency_}, {"jitter", jitter_}}; }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point) const override {
     return std::make_unique<LatencyStage>(latency_, jitter_, Rng(rng.next()));
   }

@@ -33,6 +33,10 @@ class LimitDataConfig : public BehaviorConfig {
  public:
   explicit LimitDataConfig(std::int64_t bytes) : bytes_(bytes) {}
   json attributes() const override { return {{"bytes", bytes_}}; }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng&, Clock::time_point) const override {
     return std::make_unique<LimitDataStage>(bytes_);
   }
@@ -54,7 +58,6 @@ void register_limit_data(Registry& registry) {
       {.name = "limit_data",
        .description = "close the connection after bytes bytes in the direction",
        .parse = parse,
-       .http = false,
        .redis = false,
        .toxiproxy = ToxiproxyAttributes{.known = {"bytes"}, .negative_as_zero = {"bytes"}}});
 }

@@ -27,6 +27,10 @@ class ResetPeerConfig : public BehaviorConfig {
  public:
   explicit ResetPeerConfig(std::int64_t timeout) : timeout_(timeout) {}
   json attributes() const override { return {{"timeout", timeout_}}; }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng&, Clock::time_point) const override {
     return std::make_unique<ResetPeerStage>(timeout_);
   }
@@ -48,7 +52,6 @@ void register_reset_peer(Registry& registry) {
   registry.add({.name = "reset_peer",
                 .description = "on data, wait timeout ms then reset the connection (TCP RST)",
                 .parse = parse,
-                .http = false,
                 .redis = false,
                 .toxiproxy = ToxiproxyAttributes{.known = {"timeout"},
                                                  .negative_as_zero = {"timeout"},

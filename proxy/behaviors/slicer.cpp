@@ -68,6 +68,10 @@ class SlicerConfig : public BehaviorConfig {
   json attributes() const override {
     return {{"average_size", average_}, {"size_variation", variation_}, {"delay", delay_}};
   }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng& rng, Clock::time_point) const override {
     return std::make_unique<SlicerStage>(average_, variation_, delay_, Rng(rng.next()));
   }
@@ -104,7 +108,6 @@ void register_slicer(Registry& registry) {
        .description = "cut chunks into average_size +/- size_variation byte slices, delay "
                       "us apart",
        .parse = parse,
-       .http = false,
        .redis = false,
        .toxiproxy = ToxiproxyAttributes{.known = {"average_size", "size_variation", "delay"},
                                         .negative_as_zero = {"delay"},

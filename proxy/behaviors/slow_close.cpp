@@ -19,6 +19,10 @@ class SlowCloseConfig : public BehaviorConfig {
  public:
   explicit SlowCloseConfig(std::int64_t delay) : delay_(delay) {}
   json attributes() const override { return {{"delay", delay_}}; }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng&, Clock::time_point) const override {
     return std::make_unique<SlowCloseStage>(delay_);
   }
@@ -40,7 +44,6 @@ void register_slow_close(Registry& registry) {
   registry.add({.name = "slow_close",
                 .description = "delay passing on a close by delay ms",
                 .parse = parse,
-                .http = false,
                 .redis = false,
                 .toxiproxy = ToxiproxyAttributes{.known = {"delay"},
                                                  .negative_as_zero = {"delay"},

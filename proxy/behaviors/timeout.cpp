@@ -27,6 +27,10 @@ class TimeoutConfig : public BehaviorConfig {
  public:
   explicit TimeoutConfig(std::int64_t timeout) : timeout_(timeout) {}
   json attributes() const override { return {{"timeout", timeout_}}; }
+  // HTTP proxies: acts on upgraded (WebSocket) connections, as on a tcp connection.
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    return make_stream_stage(rng, now);
+  }
   std::unique_ptr<StreamStage> make_stream_stage(Rng&, Clock::time_point now) const override {
     return std::make_unique<TimeoutStage>(timeout_, now);
   }
@@ -48,7 +52,6 @@ void register_timeout(Registry& registry) {
   registry.add({.name = "timeout",
                 .description = "drop data; close after timeout ms (0 = never, a black hole)",
                 .parse = parse,
-                .http = false,
                 .redis = false,
                 .toxiproxy = ToxiproxyAttributes{.known = {"timeout"},
                                                  .negative_as_zero = {"timeout"},

@@ -23,6 +23,10 @@ class TransientConfig : public BehaviorConfig {
     if (used_.fetch_add(1) >= count_) return nullptr;
     return inner_->make_stream_stage(rng, now);
   }
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    if (used_.fetch_add(1) >= count_) return nullptr;
+    return inner_->make_upgraded_stage(rng, now);
+  }
   std::vector<NestedBehavior> nested() const override {
     return {NestedBehavior{".behavior", type_, inner_}};
   }

@@ -50,6 +50,13 @@ class WeightedConfig : public BehaviorConfig {
     if (stage) stage->label = c->type;
     return stage;
   }
+  std::unique_ptr<StreamStage> make_upgraded_stage(Rng& rng, Clock::time_point now) const override {
+    const Choice* c = draw(rng);
+    if (!c) return nullptr;
+    auto stage = c->config->make_upgraded_stage(rng, now);
+    if (stage) stage->label = c->type;
+    return stage;
+  }
   RequestFault request_fault(Rng& rng, Stream stream) const override {
     const Choice* c = draw(rng);
     if (!c) return {};

@@ -184,8 +184,8 @@ TEST(Scenario, ToxicErrorsAreTheProxysAndNameTheirField) {
   const Case cases[] = {
       {"timeline.1.actions.0.toxic.type=no_such_toxic", "$.timeline[1].actions[0].toxic.type",
        "unknown toxic type \"no_such_toxic\" (known: "},
-      {"timeline.1.actions.0.toxic.type=slicer", "$.timeline[1].actions[0].toxic.type",
-       "toxic type \"slicer\" is not available on a http proxy"},
+      {"timeline.1.actions.0.toxic.type=redis_error", "$.timeline[1].actions[0].toxic.type",
+       "toxic type \"redis_error\" is not available on a http proxy"},
       {"timeline.2.actions.2.type=http_error", "$.timeline[2].actions[2].type",
        "a toxic's type cannot change"},
   };

@@ -8,7 +8,8 @@ Messages are echoed, except:
   "close CODE REASON"  the server closes with that code and reason;
   "push N"             the server sends "push-1" .. "push-N" (text);
   "binary N"           the server sends N bytes 0..255 repeated as one binary message.
-GET /refuse is answered 403 with a body (an upgrade the upstream declines).
+GET /refuse is answered 403 with a body (an upgrade the upstream declines); GET /plain/N, 200
+with N bytes (an ordinary HTTP request through the same proxy).
 Options: --tls CERT KEY (wss).
 """
 import asyncio
@@ -36,6 +37,9 @@ class PingLog(logging.Handler):
 async def process_request(path, headers):
     if path.startswith("/refuse"):
         return http.HTTPStatus.FORBIDDEN, [("Content-Type", "text/plain"), ("X-Why", "nope")], b"refused by upstream\n"
+    if path.startswith("/plain/"):
+        body = b"p" * int(path[len("/plain/"):])
+        return http.HTTPStatus.OK, [("Content-Type", "application/octet-stream")], body
     return None
 
 

@@ -11,6 +11,7 @@ STEPS_JSON is a list of steps, run in order; each prints one line:
   {"recv_many": N}             -> one "recv ..." line per message
   {"ping": "payload"}          -> "pong MS"          (round trip of the ping)
   {"rtt": "payload", "n": N}   -> "rtt MS" per echo  (send, wait for the reply)
+  {"rtt_binary": N}            -> "rtt MS"           (N bytes sent, their echo received)
   {"sleep": MS}                -> "slept"
   {"close": [CODE, "reason"]}  -> the close handshake, then the closed line
   {"wait_close": true}         -> reads until the connection ends
@@ -98,6 +99,14 @@ async def run(url, steps, subprotocol, cacert, headers):
                     await ws.send(step["rtt"])
                     await asyncio.wait_for(ws.recv(), 10)
                     out("rtt %.3f" % ((time.monotonic() - t0) * 1000))
+            elif "rtt_binary" in step:
+                payload = bytes(i % 256 for i in range(step["rtt_binary"]))
+                t0 = time.monotonic()
+                await ws.send(payload)
+                reply = await asyncio.wait_for(ws.recv(), 30)
+                out("rtt %.3f" % ((time.monotonic() - t0) * 1000))
+                if reply != payload:
+                    out("mismatch")
             elif "sleep" in step:
                 await asyncio.sleep(step["sleep"] / 1000)
                 out("slept")
