@@ -127,7 +127,7 @@ TEST(Scenario, RejectsEachBadInputWithItsPath) {
       {"timeline.1.actions.0.toxic.type=no_such_toxic", "$.timeline[1].actions[0].toxic.type"},
       {"timeline.1.actions.0.toxic.attributes={\"status\":99}",
        "$.timeline[1].actions[0].toxic.attributes.status"},
-      {"timeline.1.actions.0.toxic.type=slicer", "$.timeline[1].actions[0].toxic.type"},
+      {"timeline.1.actions.0.toxic.type=redis_delay", "$.timeline[1].actions[0].toxic.type"},
       {"services.proxies.1.toxics.0.attributes.latency=-5",
        "$.services.proxies[1].toxics[0].attributes.latency"},
       {"services.proxies.1.toxics.0.type=nope", "$.services.proxies[1].toxics[0].type"},
